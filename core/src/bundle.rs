@@ -1,1 +1,826 @@
+//! The profile bundle: one JSON document (`"schema": "optiserve.bundle/v1"`) that carries
+//! everything needed to plan an application, and that teams exchange.
+//!
+//! Reading a bundle has two stages, and both say where a problem is:
+//! 1. [`Bundle::from_json`] parses: a syntax error reports the line and column, a wrong type or a
+//!    missing field reports the JSON path (`$.functions[1].variants[0].model.alpha_ms`) and the line
+//!    and column; a document whose `schema` is not `optiserve.bundle/v1` is refused before anything
+//!    else is read.
+//! 2. [`Bundle::validate`] checks the meaning (memory options, models, the workflow, the accuracy
+//!    score, the deployed configuration) and compiles the [`Application`] that evaluates and
+//!    optimizes; each error names the JSON path.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
+use crate::model::{DurationModel, ExpModel};
+use crate::pricing::Pricing;
+use crate::workflow::{Delays, Edge, Workflow, WorkflowError};
+
+/// The schema id this version reads and writes.
+pub const SCHEMA_V1: &str = "optiserve.bundle/v1";
+/// Smallest memory AWS Lambda allows, in MB.
+pub const LAMBDA_MIN_MEMORY_MB: u32 = 128;
+/// Largest memory AWS Lambda allows, in MB.
+pub const LAMBDA_MAX_MEMORY_MB: u32 = 10_240;
+
+/// A profile bundle, version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "optiserve profile bundle v1")]
+pub struct Bundle {
+    /// Always `optiserve.bundle/v1`.
+    pub schema: String,
+    /// A short name for the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free text about the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who made the bundle, when and from what. Never holds credentials.
+    pub provenance: Provenance,
+    /// Prices used for every cost.
+    pub pricing: Pricing,
+    /// The application's functions, each with its memory options and model variants.
+    pub functions: Vec<Function>,
+    /// The workflow graph over the functions.
+    pub workflow: WorkflowSpec,
+    /// How the end-to-end accuracy score (EAS) is computed. When absent, the score is the mean
+    /// normalised accuracy of the functions that have more than one variant (1.0 when none has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<AccuracySpec>,
+    /// The configuration currently deployed, per function id. A function left out is taken at its
+    /// smallest memory option with its first variant.
+    #[serde(default)]
+    pub deployed: BTreeMap<String, Choice>,
+}
+
+/// Where a bundle came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The tool that wrote the bundle, e.g. `optiserve`.
+    pub tool: String,
+    /// That tool's version.
+    pub tool_version: String,
+    /// When the data was produced (RFC 3339), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// AWS region the functions were profiled in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// What the data was made from (an import, a profiling run, a hand-written example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// One Lambda function of the application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    /// Id used by the workflow, the accuracy score and configurations.
+    pub id: String,
+    /// The Lambda function's name or ARN, if it is deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The memory sizes the planner may choose from.
+    pub memory: MemoryOptions,
+    /// The model variants (one for a function without an ML model).
+    pub variants: Vec<Variant>,
+}
+
+/// Memory sizes in MB: an explicit list, or an inclusive range with a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MemoryOptions {
+    /// Explicit sizes, e.g. `[128, 512, 1024]`.
+    List(Vec<u32>),
+    /// `min_mb`, `min_mb + step_mb`, … up to `max_mb` (included when on the step).
+    Range(MemoryRange),
+}
+
+/// An inclusive memory range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryRange {
+    /// Smallest size.
+    pub min_mb: u32,
+    /// Largest size.
+    pub max_mb: u32,
+    /// Step between sizes.
+    pub step_mb: u32,
+}
+
+impl MemoryOptions {
+    /// The sizes, ascending. (Call after validation; an invalid range yields what it can.)
+    pub fn sizes(&self) -> Vec<u32> {
+        match self {
+            MemoryOptions::List(l) => {
+                let mut v = l.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            MemoryOptions::Range(r) => {
+                if r.step_mb == 0 || r.min_mb > r.max_mb {
+                    return vec![r.min_mb];
+                }
+                (r.min_mb..=r.max_mb).step_by(r.step_mb as usize).collect()
+            }
+        }
+    }
+}
+
+/// One model variant of a function (the only one, for a function without an ML model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Name, e.g. `resnet-50`; `default` for a function without variants.
+    pub name: String,
+    /// Raw accuracy of the variant on its task, if measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<RawAccuracy>,
+    /// Execution time against memory.
+    pub model: DurationModel,
+    /// Quality of the fit of `model` to `samples`, when it was fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<FitSummary>,
+    /// The profiled invocations the model was fitted from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<ProfileSample>,
+}
+
+/// A raw accuracy value with its metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccuracy {
+    /// The value, e.g. 76.13 (top-1 %) or 0.511 (mAP).
+    pub value: f64,
+    /// The metric, e.g. `top-1`, `mAP50-95`, `F1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+}
+
+/// How well a fitted model matches its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FitSummary {
+    /// Mean absolute percentage error over the samples.
+    pub mape_percent: f64,
+    /// Coefficient of determination.
+    pub r2: f64,
+    /// Number of samples fitted.
+    pub samples: usize,
+}
+
+/// One profiled invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSample {
+    /// Configured memory.
+    pub memory_mb: f64,
+    /// Reported duration.
+    pub duration_ms: f64,
+    /// Reported billed duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billed_duration_ms: Option<f64>,
+    /// A cold start (the report had an Init Duration); kept, but not used for the warm model.
+    #[serde(default)]
+    pub cold: bool,
+    /// Reported Max Memory Used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_used_mb: Option<f64>,
+}
+
+/// The workflow part of a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSpec {
+    /// Edges in the thesis artifact's convention (see the README): 1.0 edges from one node run
+    /// in parallel, p < 1 edges from one node are a branch summing to 1, an edge back to an
+    /// earlier node is a cycle, an edge to itself a self-loop.
+    pub edges: Vec<Edge>,
+    /// Step Functions orchestration delays (default 0).
+    #[serde(default)]
+    pub orchestration: Delays,
+}
+
+/// How accuracies combine into the end-to-end score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccuracySpec {
+    /// Per-function normalisation of raw accuracies (default `min_max`, which falls back to rank
+    /// i/N for a function where a variant has no raw accuracy).
+    #[serde(default = "default_normalization")]
+    pub normalization: Normalization,
+    /// The score over normalised accuracies.
+    pub score: EasDefinition,
+}
+
+fn default_normalization() -> Normalization {
+    Normalization::MinMax
+}
+
+/// One function's memory and variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Variant name; when left out, the deployed variant (or the only one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// A configuration: a choice per function id. Functions left out keep their deployed choice.
+pub type Configuration = BTreeMap<String, Choice>;
+
+/// A bundle that could not be read or is not valid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BundleError {
+    /// Not JSON.
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// JSON of the wrong shape.
+    #[error("{path}: {message} (line {line}, column {column})")]
+    Shape {
+        /// JSON path of the offending value.
+        path: String,
+        /// What was expected.
+        message: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// A `schema` this version does not read.
+    #[error("$.schema: {0}")]
+    Version(String),
+    /// A value that parses but does not make sense.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// JSON path.
+        path: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+impl BundleError {
+    /// The JSON path the error points at, if any.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            BundleError::Shape { path, .. } | BundleError::Invalid { path, .. } => Some(path),
+            BundleError::Version(_) => Some("$.schema"),
+            BundleError::Syntax { .. } => None,
+        }
+    }
+}
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> BundleError {
+    BundleError::Invalid {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Parses JSON text into `T`, reporting type errors with their JSON path, line and column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BundleError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|e| {
+        let path = json_path(e.path());
+        let inner = e.into_inner();
+        classify(inner, Some(path))
+    })?;
+    de.end().map_err(|e| classify(e, None))?;
+    Ok(value)
+}
+
+fn classify(e: serde_json::Error, path: Option<String>) -> BundleError {
+    let (line, column) = (e.line(), e.column());
+    let message = strip_position(&e.to_string());
+    match (e.classify(), path) {
+        (serde_json::error::Category::Data, Some(path)) => BundleError::Shape {
+            path,
+            message,
+            line,
+            column,
+        },
+        _ => BundleError::Syntax {
+            line,
+            column,
+            message,
+        },
+    }
+}
+
+/// serde_json appends " at line L column C"; the position is reported separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// `functions[1].variants[0]` → `$.functions[1].variants[0]`.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." || p.is_empty() {
+        "$".to_string()
+    } else if p.starts_with('[') {
+        format!("${p}")
+    } else {
+        format!("$.{p}")
+    }
+}
+
+#[derive(Deserialize)]
+struct SchemaProbe {
+    schema: Option<serde_json::Value>,
+}
+
+impl Bundle {
+    /// Parses a bundle, refusing other schema versions first.
+    pub fn from_json(text: &str) -> Result<Bundle, BundleError> {
+        let probe: SchemaProbe = parse_json(text)?;
+        match probe.schema {
+            None => {
+                return Err(BundleError::Version(format!(
+                    "missing; a profile bundle starts with \"schema\": \"{SCHEMA_V1}\""
+                )));
+            }
+            Some(serde_json::Value::String(s)) if s == SCHEMA_V1 => {}
+            Some(serde_json::Value::String(s)) if s.starts_with("optiserve.bundle/") => {
+                return Err(BundleError::Version(format!(
+                    "this bundle is '{s}', but this optiserve {} reads only '{SCHEMA_V1}'; use a newer optiserve",
+                    env_version()
+                )));
+            }
+            Some(other) => {
+                return Err(BundleError::Version(format!(
+                    "expected \"{SCHEMA_V1}\", found {other}: this is not an optiserve profile bundle"
+                )));
+            }
+        }
+        parse_json(text)
+    }
+
+    /// Pretty JSON, as written to files.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Checks the bundle's meaning and compiles it into an [`Application`].
+    pub fn validate(&self) -> Result<Application, BundleError> {
+        Application::new(self)
+    }
+}
+
+fn env_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The JSON Schema of the bundle, generated from the Rust types.
+pub fn bundle_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Bundle)).unwrap_or_default()
+}
+
+/// A variant compiled for evaluation.
+#[derive(Debug, Clone)]
+pub struct VariantOption {
+    /// Name.
+    pub name: String,
+    /// Execution time model.
+    pub model: DurationModel,
+    /// Normalised accuracy in [0, 1].
+    pub accuracy: f64,
+}
+
+/// A function compiled for evaluation.
+#[derive(Debug, Clone)]
+pub struct FunctionOption {
+    /// Id.
+    pub id: String,
+    /// Memory sizes, ascending.
+    pub memory_mb: Vec<u32>,
+    /// Variants in bundle order.
+    pub variants: Vec<VariantOption>,
+}
+
+/// A choice resolved to indices: memory in MB and the variant's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedChoice {
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Index into the function's variants.
+    pub variant: usize,
+}
+
+/// A validated bundle, ready to evaluate: functions with their options, the workflow's plan, the
+/// pricing and the compiled accuracy score.
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// Functions in bundle order (every per-function slice uses this order).
+    pub functions: Vec<FunctionOption>,
+    /// The workflow.
+    pub workflow: Workflow,
+    /// Orchestration delays.
+    pub delays: Delays,
+    /// Prices.
+    pub pricing: Pricing,
+    /// The compiled accuracy score.
+    pub score: EasScore,
+    /// Smallest and largest score over all configurations.
+    pub score_range: (f64, f64),
+    /// The deployed configuration.
+    pub deployed: Vec<ResolvedChoice>,
+}
+
+impl Application {
+    fn new(b: &Bundle) -> Result<Application, BundleError> {
+        if b.schema != SCHEMA_V1 {
+            return Err(BundleError::Version(format!(
+                "expected \"{SCHEMA_V1}\", found \"{}\"",
+                b.schema
+            )));
+        }
+        if let Err((field, message)) = b.pricing.check() {
+            return Err(invalid(format!("$.pricing.{field}"), message));
+        }
+        if b.functions.is_empty() {
+            return Err(invalid("$.functions", "the application has no functions"));
+        }
+        let mut functions = Vec::with_capacity(b.functions.len());
+        for (i, f) in b.functions.iter().enumerate() {
+            functions.push(compile_function(i, f, b.accuracy.as_ref())?);
+        }
+        let ids: Vec<String> = b.functions.iter().map(|f| f.id.clone()).collect();
+
+        for (name, v) in [
+            ("state_ms", b.workflow.orchestration.state_ms),
+            ("transition_ms", b.workflow.orchestration.transition_ms),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(
+                    format!("$.workflow.orchestration.{name}"),
+                    format!("must be a finite number ≥ 0, found {v}"),
+                ));
+            }
+        }
+        let workflow = Workflow::build(&ids, &b.workflow.edges).map_err(|e| workflow_error(&e))?;
+
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let definition = match &b.accuracy {
+            Some(spec) => spec.score.clone(),
+            None => default_score(&functions),
+        };
+        let score = definition
+            .compile(&id_refs)
+            .map_err(|e| invalid("$.accuracy.score", e.to_string()))?;
+        let options: Vec<Vec<f64>> = functions
+            .iter()
+            .map(|f| f.variants.iter().map(|v| v.accuracy).collect())
+            .collect();
+        let report = score
+            .check_contract(&options)
+            .map_err(|e| invalid("$.accuracy.score", contract_message(&e)))?;
+
+        let mut deployed = Vec::with_capacity(functions.len());
+        for (id, _) in &b.deployed {
+            if !ids.contains(id) {
+                return Err(invalid(
+                    format!("$.deployed.{id}"),
+                    format!("'{id}' is not a function of this bundle"),
+                ));
+            }
+        }
+        for f in &functions {
+            let choice = match b.deployed.get(&f.id) {
+                Some(c) => resolve_choice(f, c, None, &format!("$.deployed.{}", f.id))?,
+                None => ResolvedChoice {
+                    memory_mb: f.memory_mb.first().copied().unwrap_or(LAMBDA_MIN_MEMORY_MB),
+                    variant: 0,
+                },
+            };
+            deployed.push(choice);
+        }
+
+        Ok(Application {
+            functions,
+            workflow,
+            delays: b.workflow.orchestration,
+            pricing: b.pricing.clone(),
+            score,
+            score_range: (report.min, report.max),
+            deployed,
+        })
+    }
+
+    /// Resolves a user configuration against the deployed one; `path` prefixes error paths
+    /// (e.g. `$` for a configuration file).
+    pub fn resolve(
+        &self,
+        config: &Configuration,
+        path: &str,
+    ) -> Result<Vec<ResolvedChoice>, BundleError> {
+        for id in config.keys() {
+            if !self.functions.iter().any(|f| &f.id == id) {
+                return Err(invalid(
+                    format!("{path}.{id}"),
+                    format!(
+                        "'{id}' is not a function of this bundle (functions: {})",
+                        self.functions
+                            .iter()
+                            .map(|f| f.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+        self.functions
+            .iter()
+            .zip(&self.deployed)
+            .map(|(f, d)| match config.get(&f.id) {
+                Some(c) => resolve_choice(f, c, Some(d.variant), &format!("{path}.{}", f.id)),
+                None => Ok(*d),
+            })
+            .collect()
+    }
+
+    /// Turns resolved choices back into a configuration with names.
+    pub fn configuration(&self, choices: &[ResolvedChoice]) -> Configuration {
+        self.functions
+            .iter()
+            .zip(choices)
+            .map(|(f, c)| {
+                (
+                    f.id.clone(),
+                    Choice {
+                        memory_mb: c.memory_mb,
+                        variant: f.variants.get(c.variant).map(|v| v.name.clone()),
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+fn workflow_error(e: &WorkflowError) -> BundleError {
+    let path = match e.edge_index() {
+        Some(k) => format!("$.workflow.edges[{k}]"),
+        None => match e {
+            WorkflowError::DuplicateFunction { .. } | WorkflowError::ReservedName { .. } => {
+                "$.functions".to_string()
+            }
+            _ => "$.workflow.edges".to_string(),
+        },
+    };
+    invalid(path, e.to_string())
+}
+
+fn contract_message(e: &AccuracyError) -> String {
+    format!("the accuracy score breaks its contract (monotone non-decreasing in every A(f), finite on [0, 1]): {e}")
+}
+
+/// Mean normalised accuracy over the functions with more than one variant.
+fn default_score(functions: &[FunctionOption]) -> EasDefinition {
+    let ml: Vec<&FunctionOption> = functions.iter().filter(|f| f.variants.len() > 1).collect();
+    if ml.is_empty() {
+        return EasDefinition::Formula {
+            expression: "1".to_string(),
+        };
+    }
+    let w = 1.0 / ml.len() as f64;
+    EasDefinition::WeightedSum {
+        weights: ml.iter().map(|f| (f.id.clone(), w)).collect(),
+    }
+}
+
+fn resolve_choice(
+    f: &FunctionOption,
+    c: &Choice,
+    default_variant: Option<usize>,
+    path: &str,
+) -> Result<ResolvedChoice, BundleError> {
+    let variant = match &c.variant {
+        Some(name) => f
+            .variants
+            .iter()
+            .position(|v| &v.name == name)
+            .ok_or_else(|| {
+                invalid(
+                    format!("{path}.variant"),
+                    format!(
+                        "'{}' has no variant '{name}' (variants: {})",
+                        f.id,
+                        f.variants
+                            .iter()
+                            .map(|v| v.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?,
+        None => default_variant.unwrap_or(0),
+    };
+    let (lo, hi) = (
+        f.memory_mb.first().copied().unwrap_or(LAMBDA_MIN_MEMORY_MB),
+        f.memory_mb.last().copied().unwrap_or(LAMBDA_MAX_MEMORY_MB),
+    );
+    if c.memory_mb < lo || c.memory_mb > hi {
+        return Err(invalid(
+            format!("{path}.memory_mb"),
+            format!(
+                "{} MB is outside '{}''s memory options ({lo}–{hi} MB)",
+                c.memory_mb, f.id
+            ),
+        ));
+    }
+    Ok(ResolvedChoice {
+        memory_mb: c.memory_mb,
+        variant,
+    })
+}
+
+fn compile_function(
+    i: usize,
+    f: &Function,
+    accuracy: Option<&AccuracySpec>,
+) -> Result<FunctionOption, BundleError> {
+    let at = format!("$.functions[{i}]");
+    if f.id.is_empty() {
+        return Err(invalid(format!("{at}.id"), "a function id cannot be empty"));
+    }
+    let memory_mb = check_memory(&f.memory, &format!("{at}.memory"))?;
+    if f.variants.is_empty() {
+        return Err(invalid(
+            format!("{at}.variants"),
+            "a function needs at least one variant (name it \"default\" when it has no ML model)",
+        ));
+    }
+    let mut raw = Vec::with_capacity(f.variants.len());
+    for (j, v) in f.variants.iter().enumerate() {
+        let vat = format!("{at}.variants[{j}]");
+        if f.variants[..j].iter().any(|w| w.name == v.name) {
+            return Err(invalid(
+                format!("{vat}.name"),
+                format!("variant '{}' is declared twice in '{}'", v.name, f.id),
+            ));
+        }
+        if let Some(a) = &v.accuracy
+            && !a.value.is_finite()
+        {
+            return Err(invalid(
+                format!("{vat}.accuracy.value"),
+                "must be a finite number",
+            ));
+        }
+        check_model(&v.model, &memory_mb, &format!("{vat}.model"))?;
+        for (k, s) in v.samples.iter().enumerate() {
+            if !(s.memory_mb.is_finite() && s.memory_mb > 0.0) {
+                return Err(invalid(
+                    format!("{vat}.samples[{k}].memory_mb"),
+                    format!("must be a positive number, found {}", s.memory_mb),
+                ));
+            }
+            if !(s.duration_ms.is_finite() && s.duration_ms >= 0.0) {
+                return Err(invalid(
+                    format!("{vat}.samples[{k}].duration_ms"),
+                    format!("must be a number ≥ 0, found {}", s.duration_ms),
+                ));
+            }
+        }
+        raw.push(v.accuracy.as_ref().map(|a| a.value));
+    }
+    let how = accuracy.map_or(Normalization::MinMax, |a| a.normalization);
+    let normalized = normalize(&raw, how).map_err(|e| {
+        let path = match &e {
+            AccuracyError::AccuracyOutOfRange { variant_index, .. } => {
+                format!("{at}.variants[{variant_index}].accuracy.value")
+            }
+            _ => format!("{at}.variants"),
+        };
+        invalid(path, e.to_string())
+    })?;
+    Ok(FunctionOption {
+        id: f.id.clone(),
+        memory_mb,
+        variants: f
+            .variants
+            .iter()
+            .zip(normalized)
+            .map(|(v, a)| VariantOption {
+                name: v.name.clone(),
+                model: v.model.clone(),
+                accuracy: a,
+            })
+            .collect(),
+    })
+}
+
+fn check_memory(m: &MemoryOptions, path: &str) -> Result<Vec<u32>, BundleError> {
+    let in_range = |x: u32, p: String| {
+        if (LAMBDA_MIN_MEMORY_MB..=LAMBDA_MAX_MEMORY_MB).contains(&x) {
+            Ok(())
+        } else {
+            Err(invalid(
+                p,
+                format!(
+                    "{x} MB is outside what Lambda allows ({LAMBDA_MIN_MEMORY_MB}–{LAMBDA_MAX_MEMORY_MB} MB)"
+                ),
+            ))
+        }
+    };
+    match m {
+        MemoryOptions::List(list) => {
+            if list.is_empty() {
+                return Err(invalid(path, "the list of memory sizes is empty"));
+            }
+            for (k, &x) in list.iter().enumerate() {
+                in_range(x, format!("{path}[{k}]"))?;
+                if list[..k].contains(&x) {
+                    return Err(invalid(
+                        format!("{path}[{k}]"),
+                        format!("{x} MB is listed twice"),
+                    ));
+                }
+            }
+        }
+        MemoryOptions::Range(r) => {
+            in_range(r.min_mb, format!("{path}.min_mb"))?;
+            in_range(r.max_mb, format!("{path}.max_mb"))?;
+            if r.min_mb > r.max_mb {
+                return Err(invalid(
+                    format!("{path}.max_mb"),
+                    format!("max_mb {} is below min_mb {}", r.max_mb, r.min_mb),
+                ));
+            }
+            if r.step_mb == 0 {
+                return Err(invalid(format!("{path}.step_mb"), "must be at least 1"));
+            }
+        }
+    }
+    Ok(m.sizes())
+}
+
+fn check_model(model: &DurationModel, memory: &[u32], path: &str) -> Result<(), BundleError> {
+    if let DurationModel::Exponential(ExpModel {
+        alpha_ms,
+        beta_ms,
+        gamma_per_mb,
+    }) = model
+    {
+        for (name, v) in [
+            ("alpha_ms", alpha_ms),
+            ("beta_ms", beta_ms),
+            ("gamma_per_mb", gamma_per_mb),
+        ] {
+            if !v.is_finite() {
+                return Err(invalid(
+                    format!("{path}.{name}"),
+                    format!("must be a finite number, found {v}"),
+                ));
+            }
+        }
+        if *gamma_per_mb < 0.0 {
+            return Err(invalid(
+                format!("{path}.gamma_per_mb"),
+                format!("must be ≥ 0 (more memory cannot slow a function down in this model), found {gamma_per_mb}"),
+            ));
+        }
+    }
+    for &m in memory {
+        let d = model.duration_ms(f64::from(m));
+        if !(d.is_finite() && d > 0.0) {
+            return Err(invalid(
+                path,
+                format!("the model predicts a duration of {d} ms at {m} MB; durations must be positive over the memory options"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Choice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.variant {
+            Some(v) => write!(f, "{} MB, {v}", self.memory_mb),
+            None => write!(f, "{} MB", self.memory_mb),
+        }
+    }
+}

@@ -10,9 +10,9 @@
 //! files and call these functions, so their numbers cannot drift apart.
 
 pub mod accuracy;
-// pub mod bundle;
-// pub mod evaluate;
-// pub mod import;
+pub mod bundle;
+pub mod evaluate;
+pub mod import;
 pub mod model;
 pub mod pricing;
 pub mod workflow;

@@ -1,0 +1,29 @@
+//! One module per subcommand; each parses its input, calls `optiserve-core`, and prints.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, ImportCommand};
+
+mod evaluate;
+mod fit;
+mod import;
+mod schema;
+mod validate;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(a) => validate::run(&a),
+        Command::Evaluate(a) => evaluate::run(&a),
+        Command::Fit(a) => fit::run(&a),
+        Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
+        Command::Schema(a) => schema::run(&a),
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn to_json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    let mut s = serde_json::to_string_pretty(value)?;
+    s.push('\n');
+    Ok(s)
+}

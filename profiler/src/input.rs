@@ -1,0 +1,74 @@
+//! Reading files, and mapping errors to exit codes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use optiserve_core::bundle::{Application, Bundle};
+
+/// Exit code for invalid input.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code when no configuration meets the constraints.
+#[allow(dead_code)]
+pub const EXIT_INFEASIBLE: u8 = 2;
+/// Exit code for unreadable or unwritable files.
+pub const EXIT_IO: u8 = 3;
+
+/// Reads a whole file as UTF-8, naming it on failure.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    fs::read_to_string(path).map_err(|e| anyhow::Error::new(FileError {
+        path: path.to_path_buf(),
+        action: "read",
+        source: e,
+    }))
+}
+
+/// Writes a file (or standard output for `-`), naming it on failure.
+pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        print!("{text}");
+        return Ok(());
+    }
+    fs::write(path, text).map_err(|e| {
+        anyhow::Error::new(FileError {
+            path: path.to_path_buf(),
+            action: "write",
+            source: e,
+        })
+    })
+}
+
+/// An I/O failure on a named file.
+#[derive(Debug)]
+pub struct FileError {
+    path: PathBuf,
+    action: &'static str,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot {} {}: {}", self.action, self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// Reads and validates a bundle.
+pub fn load_bundle(path: &Path) -> anyhow::Result<(Bundle, Application)> {
+    let text = read_text(path)?;
+    let bundle = Bundle::from_json(&text).with_context(|| format!("in bundle {}", path.display()))?;
+    let app = bundle
+        .validate()
+        .with_context(|| format!("in bundle {}", path.display()))?;
+    Ok((bundle, app))
+}
+
+/// The exit code for an error chain.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<FileError>()) {
+        EXIT_IO
+    } else {
+        EXIT_INVALID
+    }
+}
