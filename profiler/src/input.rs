@@ -16,11 +16,13 @@ pub const EXIT_IO: u8 = 3;
 
 /// Reads a whole file as UTF-8, naming it on failure.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    fs::read_to_string(path).map_err(|e| anyhow::Error::new(FileError {
-        path: path.to_path_buf(),
-        action: "read",
-        source: e,
-    }))
+    fs::read_to_string(path).map_err(|e| {
+        anyhow::Error::new(FileError {
+            path: path.to_path_buf(),
+            action: "read",
+            source: e,
+        })
+    })
 }
 
 /// Writes a file (or standard output for `-`), naming it on failure.
@@ -48,7 +50,13 @@ pub struct FileError {
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot {} {}: {}", self.action, self.path.display(), self.source)
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.action,
+            self.path.display(),
+            self.source
+        )
     }
 }
 
@@ -57,7 +65,8 @@ impl std::error::Error for FileError {}
 /// Reads and validates a bundle.
 pub fn load_bundle(path: &Path) -> anyhow::Result<(Bundle, Application)> {
     let text = read_text(path)?;
-    let bundle = Bundle::from_json(&text).with_context(|| format!("in bundle {}", path.display()))?;
+    let bundle =
+        Bundle::from_json(&text).with_context(|| format!("in bundle {}", path.display()))?;
     let app = bundle
         .validate()
         .with_context(|| format!("in bundle {}", path.display()))?;

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use anyhow::Context;
 use optiserve_core::bundle::{Configuration, parse_json};
 use optiserve_core::evaluate::Evaluation;
@@ -9,14 +11,43 @@ use optiserve_core::evaluate::Evaluation;
 use crate::cli::{EvaluateArgs, Format};
 use crate::input::{load_bundle, read_text};
 
-/// A configuration file: a bare map, or any object with a `config` map (optimize's output) or a
-/// `functions` map (evaluate's output).
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum ConfigFile {
-    Wrapped { config: Configuration },
-    Evaluation { functions: Configuration },
-    Bare(Configuration),
+/// Reads a configuration file: a bare map `{"<id>": {"memory_mb", "variant"}}`, an object with a
+/// `config` map (what `optiserve optimize` prints), or an evaluation (what `evaluate --format json`
+/// prints; its per-function `memory_mb` and `variant` are used). Error paths point into the file.
+pub fn read_config(path: &Path) -> anyhow::Result<(Configuration, &'static str)> {
+    let text = read_text(path)?;
+    let context = || format!("in configuration {}", path.display());
+    let value: serde_json::Value = parse_json(&text).with_context(context)?;
+    let (root, map) = if let Some(c) = value.get("config") {
+        ("$.config", c.clone())
+    } else if let (Some(f), Some(_)) = (value.get("functions"), value.get("latency_ms")) {
+        let mut only_choices = serde_json::Map::new();
+        for (id, entry) in f.as_object().into_iter().flatten() {
+            let keep: serde_json::Map<String, serde_json::Value> = entry
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| *k == "memory_mb" || *k == "variant")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            only_choices.insert(id.clone(), keep.into());
+        }
+        ("$.functions", only_choices.into())
+    } else {
+        ("$", value)
+    };
+    let config: Configuration = serde_path_to_error::deserialize(map)
+        .map_err(|e| {
+            let inner = e.path().to_string();
+            let at = if inner == "." {
+                String::new()
+            } else {
+                format!(".{inner}")
+            };
+            anyhow::anyhow!("{root}{at}: {}", e.into_inner())
+        })
+        .with_context(context)?;
+    Ok((config, root))
 }
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
@@ -24,16 +55,9 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     let choices = match &args.config {
         None => app.deployed.clone(),
         Some(path) => {
-            let text = read_text(path)?;
-            let context = || format!("in configuration {}", path.display());
-            let (config, root) = match parse_json::<ConfigFile>(&text) {
-                Ok(ConfigFile::Wrapped { config }) => (config, "$.config"),
-                Ok(ConfigFile::Evaluation { functions }) => (functions, "$.functions"),
-                Ok(ConfigFile::Bare(config)) => (config, "$"),
-                // Untagged enums hide the path; parse the bare form again for a precise error.
-                Err(_) => (parse_json::<Configuration>(&text).with_context(context)?, "$"),
-            };
-            app.resolve(&config, root).with_context(context)?
+            let (config, root) = read_config(path)?;
+            app.resolve(&config, root)
+                .with_context(|| format!("in configuration {}", path.display()))?
         }
     };
     let evaluation = app.evaluate(&choices);
@@ -46,7 +70,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
 
 pub fn print_human(e: &Evaluation) {
     println!("latency   {:.2} ms (expected, end to end)", e.latency_ms);
-    println!("cost      ${:.4} per million executions", e.cost_usd_per_million);
+    println!(
+        "cost      ${:.4} per million executions",
+        e.cost_usd_per_million
+    );
     if e.orchestration_cost_usd_per_million > 0.0 {
         println!(
             "          (${:.4} of it Step Functions transitions)",
@@ -55,7 +82,13 @@ pub fn print_human(e: &Evaluation) {
     }
     println!("accuracy  {:.4}", e.accuracy);
     println!();
-    let w = e.functions.keys().map(String::len).max().unwrap_or(8).max(8);
+    let w = e
+        .functions
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let v = e
         .functions
         .values()

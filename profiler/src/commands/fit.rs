@@ -89,8 +89,8 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<Sample>> {
 
 pub fn run(args: &FitArgs) -> anyhow::Result<ExitCode> {
     let samples = read_samples(&args.samples)?;
-    let report = fit_exponential(&samples)
-        .with_context(|| format!("fitting {}", args.samples.display()))?;
+    let report =
+        fit_exponential(&samples).with_context(|| format!("fitting {}", args.samples.display()))?;
     match args.format {
         Format::Json => print!("{}", super::to_json(&report)?),
         Format::Human => {

@@ -41,7 +41,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         Format::Json => print!("{}", super::to_json(&report)?),
         Format::Human => {
             let name = bundle.name.as_deref().unwrap_or("(unnamed)");
-            println!("{}: valid optiserve.bundle/v1 ({name})", args.bundle.display());
+            println!(
+                "{}: valid optiserve.bundle/v1 ({name})",
+                args.bundle.display()
+            );
             println!(
                 "  {} functions, {} configurations",
                 report.functions, report.configurations

@@ -1,0 +1,207 @@
+//! The `optiserve` command end to end: snapshots of its output on the example bundles, exit codes,
+//! and the hand computation of App3.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn optiserve() -> Command {
+    let mut c = Command::new(get_cargo_bin("optiserve"));
+    c.current_dir(root());
+    c
+}
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = optiserve().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn evaluate_app3_human() {
+    assert_cmd_snapshot!(optiserve().args(["evaluate", "examples/app3.bundle.json"]));
+}
+
+#[test]
+fn evaluate_media_pipeline_json() {
+    assert_cmd_snapshot!(optiserve().args([
+        "evaluate",
+        "examples/media-pipeline.bundle.json",
+        "--format",
+        "json"
+    ]));
+}
+
+#[test]
+fn validate_both_examples() {
+    assert_cmd_snapshot!(optiserve().args(["validate", "examples/media-pipeline.bundle.json"]));
+    assert_cmd_snapshot!(optiserve().args([
+        "validate",
+        "examples/app3.bundle.json",
+        "--format",
+        "json"
+    ]));
+}
+
+/// ET(m) = a0 + a1·exp(−m/a2) with App3's curves, billed per started millisecond at
+/// $0.0000166667 per GB-s plus $0.0000002 per request; NI(f1) = NI(resnet) = 1/(1 − 0.3) through
+/// the back edge, NI(yolo) = 1/(1 − 0.2) through the self-loop.
+#[test]
+fn evaluate_app3_equals_the_hand_computation() {
+    let et = |a0: f64, a1: f64, a2: f64, m: f64| a0 + a1 * (-m / a2).exp();
+    let cost = |m: f64, d: f64| d.ceil() / 1000.0 * m / 1024.0 * 0.0000166667 + 0.0000002;
+    let check = |args: &[&str], ms: [f64; 3], curves: [(f64, f64, f64); 3], accuracy: f64| {
+        let out = run_json(args);
+        let d: Vec<f64> = (0..3)
+            .map(|i| et(curves[i].0, curves[i].1, curves[i].2, ms[i]))
+            .collect();
+        let latency = (d[0] + d[1]) / 0.7 + d[2] / 0.8;
+        let ni = [1.0 / 0.7, 1.0 / 0.7, 1.0 / 0.8];
+        let total: f64 = (0..3).map(|i| ni[i] * cost(ms[i], d[i])).sum::<f64>() * 1e6;
+        let got = |k: &str| out[k].as_f64().unwrap();
+        assert!((got("latency_ms") - latency).abs() < 1e-9, "{out}");
+        assert!((got("cost_usd_per_million") - total).abs() < 1e-9, "{out}");
+        assert!((got("accuracy") - accuracy).abs() < 1e-12, "{out}");
+        for (i, id) in ["f1", "resnet", "yolo"].iter().enumerate() {
+            let f = &out["functions"][id];
+            assert!((f["duration_ms"].as_f64().unwrap() - d[i]).abs() < 1e-9);
+            assert!((f["invocations"].as_f64().unwrap() - ni[i]).abs() < 1e-12);
+        }
+    };
+    // The deployed configuration: smallest memories, first variants (rank 1/4 each): 2·0.25 + 0.25.
+    check(
+        &["evaluate", "examples/app3.bundle.json", "--format", "json"],
+        [128.0, 2048.0, 2048.0],
+        [
+            (180.0, 2600.0, 420.0),
+            (516.0, 6500.0, 1510.0),
+            (1160.0, 8740.0, 2480.0),
+        ],
+        0.75,
+    );
+    // The largest memories and the most accurate variants: 2·1 + 1.
+    check(
+        &[
+            "evaluate",
+            "examples/app3.bundle.json",
+            "--config",
+            "profiler/tests/fixtures/app3-top.config.json",
+            "--format",
+            "json",
+        ],
+        [3008.0, 9728.0, 9248.0],
+        [
+            (180.0, 2600.0, 420.0),
+            (2150.0, 25700.0, 1490.0),
+            (5900.0, 52400.0, 2240.0),
+        ],
+        3.0,
+    );
+}
+
+#[test]
+fn evaluate_output_feeds_back_as_a_configuration() {
+    let dir = std::env::temp_dir().join(format!("optiserve-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run_json(&[
+        "evaluate",
+        "examples/media-pipeline.bundle.json",
+        "--format",
+        "json",
+    ]);
+    let path = dir.join("evaluation.json");
+    std::fs::write(&path, serde_json::to_string(&out).unwrap()).unwrap();
+    let again = run_json(&[
+        "evaluate",
+        "examples/media-pipeline.bundle.json",
+        "--config",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out, again);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fit_the_measured_profile() {
+    let out = run_json(&[
+        "fit",
+        "profiler/tests/fixtures/measured-profile.csv",
+        "--format",
+        "json",
+    ]);
+    let mape = out["mape_percent"].as_f64().unwrap();
+    assert!(mape <= 6.0, "MAPE {mape}% > 6%");
+    assert_eq!(out["samples"], 16);
+    for key in ["alpha_ms", "beta_ms", "gamma_per_mb"] {
+        assert!(out["model"][key].is_f64(), "{out}");
+    }
+    assert!(out["r2"].as_f64().unwrap() > 0.9);
+    assert_cmd_snapshot!(optiserve().args(["fit", "profiler/tests/fixtures/measured-profile.csv"]));
+}
+
+#[test]
+fn import_reproduces_the_committed_app3_bundle() {
+    let out = optiserve()
+        .args([
+            "import",
+            "optiserve-spec",
+            "examples/app3.optiserve-spec.json",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = std::fs::read_to_string(root().join("examples/app3.bundle.json")).unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        committed,
+        "examples/app3.bundle.json is stale: regenerate it with `optiserve import optiserve-spec examples/app3.optiserve-spec.json -o examples/app3.bundle.json`"
+    );
+}
+
+#[test]
+fn errors_name_the_place_and_set_the_exit_code() {
+    // A configuration naming a variant the function does not have: exit 1, JSON path in stderr.
+    assert_cmd_snapshot!(optiserve().args([
+        "evaluate",
+        "examples/app3.bundle.json",
+        "--config",
+        "profiler/tests/fixtures/bad-variant.config.json"
+    ]));
+    // A file that does not exist: exit 3.
+    assert_cmd_snapshot!(optiserve().args(["validate", "examples/no-such-bundle.json"]));
+    // A spec given where a bundle is expected: refused by its schema field, exit 1.
+    assert_cmd_snapshot!(optiserve().args(["validate", "examples/app3.optiserve-spec.json"]));
+    // CSV with a bad number: the line and column are named.
+    let dir = std::env::temp_dir().join(format!("optiserve-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("bad.csv");
+    std::fs::write(&csv, "memory_mb,duration_ms\n128,100\n256,fast\n").unwrap();
+    let out = optiserve()
+        .args(["fit", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 3, column duration_ms: expected a number, found \"fast\""),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
