@@ -209,11 +209,15 @@ mod tests {
 
     #[test]
     fn check_names_the_bad_field() {
-        let mut p = Pricing::default();
-        p.billing_granularity_ms = 0.0;
+        let p = Pricing {
+            billing_granularity_ms: 0.0,
+            ..Pricing::default()
+        };
         assert_eq!(p.check().unwrap_err().0, "billing_granularity_ms");
-        let mut p = Pricing::default();
-        p.price_per_request = -1.0;
+        let p = Pricing {
+            price_per_request: -1.0,
+            ..Pricing::default()
+        };
         assert_eq!(p.check().unwrap_err().0, "price_per_request");
     }
 

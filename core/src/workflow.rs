@@ -550,23 +550,14 @@ impl Workflow {
                 .map(|x| x.index())
                 .collect::<Vec<_>>()
         });
-        for v in 0..n {
-            if !dag_back[v] {
-                let (edge, from, to) = loop_of_header
-                    .iter()
-                    .find(|(_, (l, _, _))| *l == v)
-                    .map(|(h, (l, _, k))| (*k, name(*l), name(*h)))
-                    .unwrap_or((0, name(v), name(v)));
-                return Err(WorkflowError::EndlessLoop {
-                    edge,
-                    from,
-                    to,
-                    reason: format!(
-                        "'{}' reaches End only by going around a loop again",
-                        name(v)
-                    ),
-                });
-            }
+        if let Some(v) = (0..n).find(|&v| !dag_back[v]) {
+            return Err(WorkflowError::Irreducible {
+                edge: None,
+                reason: format!(
+                    "'{}' reaches End only by going around a loop again",
+                    name(v)
+                ),
+            });
         }
 
         let doms = simple_fast(&dag_graph, NodeIndex::new(start));
