@@ -913,7 +913,10 @@ mod tests {
         let msg = "variant 1 has accuracy 76.1, which is outside [0, 1] as as_given normalisation requires";
         assert_eq!(e.to_string(), msg);
         assert_eq!(normalize(&[None], Normalization::AsGiven), Ok(vec![1.0]));
-        assert_eq!(normalize(&[Some(0.9)], Normalization::AsGiven), Ok(vec![1.0]));
+        assert_eq!(
+            normalize(&[Some(0.9)], Normalization::AsGiven),
+            Ok(vec![1.0])
+        );
         assert_eq!(
             normalize(&[Some(0.5), None], Normalization::AsGiven),
             Ok(vec![0.5, 1.0])

@@ -17,7 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
-use crate::model::{DurationModel, ExpModel};
+use crate::model::{DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::Pricing;
 use crate::workflow::{Delays, Edge, Workflow, WorkflowError};
 
@@ -95,7 +95,10 @@ pub struct Function {
 
 /// Memory sizes in MB: an explicit list, or an inclusive range with a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected the memory sizes in MB: a list such as [128, 512] or {\"min_mb\", \"max_mb\", \"step_mb\"}"
+)]
 pub enum MemoryOptions {
     /// Explicit sizes, e.g. `[128, 512, 1024]`.
     List(Vec<u32>),
@@ -145,6 +148,7 @@ pub struct Variant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<RawAccuracy>,
     /// Execution time against memory.
+    #[serde(deserialize_with = "read_model")]
     pub model: DurationModel,
     /// Quality of the fit of `model` to `samples`, when it was fitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +156,76 @@ pub struct Variant {
     /// The profiled invocations the model was fitted from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<ProfileSample>,
+}
+
+/// Reads a variant's `model` field by field, so that an error inside it keeps its JSON path and
+/// position (`…model.alpha_ms`, at the offending value) whatever the order of the keys: the derived
+/// reader of the internally tagged [`DurationModel`] buffers the object and reports every error at
+/// the object itself. Keys that name no model field are refused, as everywhere in the bundle; a
+/// model field is type-checked even where its `kind` does not use it.
+fn read_model<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DurationModel, D::Error> {
+    use serde::de::{Error, MapAccess, Visitor};
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Exponential,
+        Table,
+    }
+
+    fn field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+        map: &mut A,
+        slot: &mut Option<T>,
+        name: &'static str,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(A::Error::duplicate_field(name));
+        }
+        *slot = Some(map.next_value()?);
+        Ok(())
+    }
+
+    struct ModelVisitor;
+    impl<'de> Visitor<'de> for ModelVisitor {
+        type Value = DurationModel;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration model (an object with \"kind\": \"exponential\" or \"table\")")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DurationModel, A::Error> {
+            let (mut kind, mut alpha_ms, mut beta_ms, mut gamma_per_mb, mut points) =
+                (None, None, None, None, None::<Vec<TablePoint>>);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "kind" => field(&mut map, &mut kind, "kind")?,
+                    "alpha_ms" => field(&mut map, &mut alpha_ms, "alpha_ms")?,
+                    "beta_ms" => field(&mut map, &mut beta_ms, "beta_ms")?,
+                    "gamma_per_mb" => field(&mut map, &mut gamma_per_mb, "gamma_per_mb")?,
+                    "points" => field(&mut map, &mut points, "points")?,
+                    other => {
+                        return Err(A::Error::unknown_field(
+                            other,
+                            &["kind", "alpha_ms", "beta_ms", "gamma_per_mb", "points"],
+                        ));
+                    }
+                }
+            }
+            let need = |v: Option<f64>, name| v.ok_or_else(|| A::Error::missing_field(name));
+            match kind.ok_or_else(|| A::Error::missing_field("kind"))? {
+                Kind::Exponential => Ok(DurationModel::Exponential(ExpModel {
+                    alpha_ms: need(alpha_ms, "alpha_ms")?,
+                    beta_ms: need(beta_ms, "beta_ms")?,
+                    gamma_per_mb: need(gamma_per_mb, "gamma_per_mb")?,
+                })),
+                Kind::Table => {
+                    let points = points.ok_or_else(|| A::Error::missing_field("points"))?;
+                    MeasuredTable::new(points)
+                        .map(DurationModel::Table)
+                        .map_err(A::Error::custom)
+                }
+            }
+        }
+    }
+    d.deserialize_map(ModelVisitor)
 }
 
 /// A raw accuracy value with its metric.
@@ -347,6 +421,7 @@ fn json_path(path: &serde_path_to_error::Path) -> String {
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a profile bundle (a JSON object)")]
 struct SchemaProbe {
     schema: Option<serde_json::Value>,
 }
@@ -500,7 +575,7 @@ impl Application {
             .map_err(|e| invalid("$.accuracy.score", contract_message(&e)))?;
 
         let mut deployed = Vec::with_capacity(functions.len());
-        for (id, _) in &b.deployed {
+        for id in b.deployed.keys() {
             if !ids.contains(id) {
                 return Err(invalid(
                     format!("$.deployed.{id}"),
@@ -594,7 +669,9 @@ fn workflow_error(e: &WorkflowError) -> BundleError {
 }
 
 fn contract_message(e: &AccuracyError) -> String {
-    format!("the accuracy score breaks its contract (monotone non-decreasing in every A(f), finite on [0, 1]): {e}")
+    format!(
+        "the accuracy score breaks its contract (monotone non-decreasing in every A(f), finite on [0, 1]): {e}"
+    )
 }
 
 /// Mean normalised accuracy over the functions with more than one variant.
@@ -800,7 +877,9 @@ fn check_model(model: &DurationModel, memory: &[u32], path: &str) -> Result<(), 
         if *gamma_per_mb < 0.0 {
             return Err(invalid(
                 format!("{path}.gamma_per_mb"),
-                format!("must be ≥ 0 (more memory cannot slow a function down in this model), found {gamma_per_mb}"),
+                format!(
+                    "must be ≥ 0 (more memory cannot slow a function down in this model), found {gamma_per_mb}"
+                ),
             ));
         }
     }
@@ -809,7 +888,9 @@ fn check_model(model: &DurationModel, memory: &[u32], path: &str) -> Result<(), 
         if !(d.is_finite() && d > 0.0) {
             return Err(invalid(
                 path,
-                format!("the model predicts a duration of {d} ms at {m} MB; durations must be positive over the memory options"),
+                format!(
+                    "the model predicts a duration of {d} ms at {m} MB; durations must be positive over the memory options"
+                ),
             ));
         }
     }

@@ -76,7 +76,10 @@ struct SpecFunction {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a memory grid: {\"start\", \"stop\", \"step\"} or a list of sizes in MB"
+)]
 enum SpecGrid {
     Range { start: u32, stop: u32, step: u32 },
     List(Vec<u32>),
@@ -99,7 +102,7 @@ enum SpecModel {
 
 /// A node id as the artifact writes it: a string, or a number such as `1`.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a node id: a string or a number")]
 enum NodeId {
     Text(String),
     Number(serde_json::Number),
@@ -134,7 +137,10 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
         let memory = match f.memory_grid {
             SpecGrid::Range { start, stop, step } => {
                 if step == 0 {
-                    return Err(invalid(format!("{at}.memory_grid.step"), "must be at least 1"));
+                    return Err(invalid(
+                        format!("{at}.memory_grid.step"),
+                        "must be at least 1",
+                    ));
                 }
                 if stop <= start {
                     return Err(invalid(
@@ -212,7 +218,25 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
                 },
             })
         }
-        None => None,
+        // No formula: keep the artifact's normalisation and score the mean over the functions that
+        // have a choice of variant (the bundle's default score, written out).
+        None => {
+            let ml: Vec<&Function> = functions.iter().filter(|f| f.variants.len() > 1).collect();
+            let score = if ml.is_empty() {
+                EasDefinition::Formula {
+                    expression: "1".to_string(),
+                }
+            } else {
+                let w = 1.0 / ml.len() as f64;
+                EasDefinition::WeightedSum {
+                    weights: ml.iter().map(|f| (f.id.clone(), w)).collect(),
+                }
+            };
+            Some(AccuracySpec {
+                normalization: Normalization::AsGiven,
+                score,
+            })
+        }
     };
 
     let mut pricing = Pricing::default();
@@ -250,6 +274,57 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
         accuracy,
         deployed,
     };
-    bundle.validate()?;
+    bundle.validate().map_err(in_spec_terms)?;
     Ok(bundle)
+}
+
+/// Points an error found by validating the imported bundle at the spec's own field, so that its path
+/// exists in the file that was read (`$.edges[3]`, not the bundle's `$.workflow.edges[3]`).
+fn in_spec_terms(e: BundleError) -> BundleError {
+    match e {
+        BundleError::Invalid { path, message } => invalid(spec_path(&path), message),
+        other => other,
+    }
+}
+
+/// The spec path of a bundle path produced by [`import_optiserve_spec`]'s conversion.
+fn spec_path(path: &str) -> String {
+    const TOP: [(&str, &str); 4] = [
+        ("$.workflow.edges", "$.edges"),
+        ("$.pricing.price_per_gb_second", "$.pricing.compute"),
+        ("$.pricing.price_per_request", "$.pricing.request"),
+        ("$.accuracy.score", "$.accuracy_formula.weighted"),
+    ];
+    // Within `$.functions[i]`; the first matching prefix wins.
+    const IN_FUNCTION: [(&str, &str); 8] = [
+        (".memory.min_mb", ".memory_grid.start"),
+        (".memory.max_mb", ".memory_grid.stop"),
+        (".memory.step_mb", ".memory_grid.step"),
+        (".memory", ".memory_grid"),
+        (".model.alpha_ms", ".model.a0"),
+        (".model.beta_ms", ".model.a1"),
+        (".model.gamma_per_mb", ".model.a2"),
+        (".accuracy.value", ".accuracy"),
+    ];
+    for (bundle, spec) in TOP {
+        if let Some(rest) = path.strip_prefix(bundle) {
+            return format!("{spec}{rest}");
+        }
+    }
+    if let Some(at) = path.strip_prefix("$.functions[")
+        && let Some(close) = at.find(']')
+    {
+        let (function, tail) = path.split_at("$.functions[".len() + close + 1);
+        // A variant's part: `.variants[j]` is kept, what follows it is renamed.
+        let (variant, tail) = match tail.strip_prefix(".variants[").and_then(|t| t.find(']')) {
+            Some(close) => tail.split_at(".variants[".len() + close + 1),
+            None => ("", tail),
+        };
+        for (bundle, spec) in IN_FUNCTION {
+            if let Some(rest) = tail.strip_prefix(bundle) {
+                return format!("{function}{variant}{spec}{rest}");
+            }
+        }
+    }
+    path.to_string()
 }

@@ -67,6 +67,7 @@ pub enum ModelError {
 
 /// `ET(m) = alpha + beta * exp(-gamma * m)`, durations in ms, memory in MB.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExpModel {
     /// Asymptotic duration at large memory (ms).
     pub alpha_ms: f64,
@@ -122,6 +123,7 @@ impl TablePoint {
 /// Serialized form of [`MeasuredTable`]; deserialization goes through
 /// [`MeasuredTable::new`] so invalid tables are rejected.
 #[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct MeasuredTableRepr {
     points: Vec<TablePoint>,
 }
@@ -133,7 +135,7 @@ struct MeasuredTableRepr {
 /// deserializing). If `points` is modified directly, lookups never panic but
 /// are only meaningful while the points stay sorted and distinct.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(try_from = "MeasuredTableRepr")]
+#[serde(try_from = "MeasuredTableRepr", deny_unknown_fields)]
 pub struct MeasuredTable {
     /// Points sorted by increasing memory.
     pub points: Vec<TablePoint>,

@@ -158,7 +158,8 @@ pub enum WorkflowError {
     },
     /// A branch group whose probabilities do not sum to 1.
     #[error(
-        "the branch out of '{node}' sums to {sum} (edges with p < 1 from one node must sum to 1 within 1e-9): {edges}"
+        "the branch out of '{node}' sums to {} (edges with p < 1 from one node must sum to 1 within 1e-9): {edges}",
+        short(*.sum)
     )]
     BranchSum {
         /// The node.
@@ -203,6 +204,14 @@ pub enum WorkflowError {
         /// Explanation naming the nodes.
         reason: String,
     },
+}
+
+/// A probability sum for messages: 12 decimals at most, without floating-point noise
+/// (`0.8999999999999999` reads `0.9`).
+fn short(x: f64) -> String {
+    let s = format!("{x:.12}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }
 
 impl WorkflowError {
@@ -456,8 +465,10 @@ impl Workflow {
                     edge: k,
                     from: name(u),
                     to: name(h),
-                    reason: "the cycle's closing edge has probability 1, so it is taken every time"
-                        .to_string(),
+                    reason: format!(
+                        "this edge closes a cycle back to '{}' but has probability 1, so it is taken every time; a cycle must be closed by a branch edge (p < 1) from the node where it can exit",
+                        name(h)
+                    ),
                 });
             }
             if let Some((other, _, _)) = loop_of_header.get(&h) {
@@ -647,6 +658,55 @@ impl Workflow {
     /// Step Functions Standard bills these as state transitions.
     pub fn expected_transitions(&self) -> f64 {
         self.transitions
+    }
+
+    /// The simple Start → End paths of the de-looped graph (loop bodies taken once, one arm of
+    /// each parallel block and of each branch per path), each with its transition probability
+    /// `TP(s)` (branch probabilities multiply, parallel edges count 1) and its functions in order.
+    /// At most `limit` paths are returned. The thesis' greedy heuristics rank these.
+    pub fn simple_paths(&self, limit: usize) -> Vec<(f64, Vec<usize>)> {
+        fn go(s: &Structure, limit: usize) -> Vec<(f64, Vec<usize>)> {
+            match s {
+                Structure::Function(f) => vec![(1.0, vec![*f])],
+                Structure::Repeat { body, .. } => go(body, limit),
+                Structure::Parallel(arms) => {
+                    let mut out = Vec::new();
+                    for a in arms {
+                        out.extend(go(a, limit));
+                        out.truncate(limit);
+                    }
+                    out
+                }
+                Structure::Branch(arms) => {
+                    let mut out = Vec::new();
+                    for (p, a) in arms {
+                        out.extend(go(a, limit).into_iter().map(|(tp, fs)| (tp * p, fs)));
+                        out.truncate(limit);
+                    }
+                    out
+                }
+                Structure::Sequence(items) => {
+                    let mut acc = vec![(1.0, Vec::new())];
+                    for it in items {
+                        let tails = go(it, limit);
+                        let mut next = Vec::new();
+                        'outer: for (tp, fs) in &acc {
+                            for (tp2, fs2) in &tails {
+                                if next.len() >= limit {
+                                    break 'outer;
+                                }
+                                let mut joined = fs.clone();
+                                joined.extend_from_slice(fs2);
+                                next.push((tp * tp2, joined));
+                            }
+                        }
+                        acc = next;
+                    }
+                    acc
+                }
+            }
+        }
+        go(&self.structure, limit)
     }
 
     /// End-to-end expected execution time (EET, ms) when function `i` takes `durations_ms[i]` per
@@ -1162,6 +1222,15 @@ mod tests {
         assert_eq!(
             w.display_structure().to_string(),
             "loop×1.4286(1 → parallel(4 ‖ branch(0.2: 2 | 0.8: 3)) → 5) → loop×1.2500(6)"
+        );
+        let paths = w.simple_paths(100);
+        assert_eq!(
+            paths,
+            vec![
+                (1.0, vec![0, 3, 4, 5]),
+                (0.2, vec![0, 1, 4, 5]),
+                (0.8, vec![0, 2, 4, 5])
+            ]
         );
     }
 
