@@ -3,6 +3,8 @@
 //! thing and checks the JSON path the error points at and that its message names the place and
 //! what is wrong.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use optiserve_core::bundle::{Bundle, BundleError, Choice, Configuration};
 use optiserve_core::import::import_optiserve_spec;
 use optiserve_core::model::{DurationModel, ExpModel};

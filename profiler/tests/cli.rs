@@ -1,6 +1,8 @@
 //! The `optiserve` command end to end: snapshots of its output on the example bundles, exit codes,
 //! and the hand computation of App3.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! Cross-crate checks on the files the crates exchange: the committed JSON Schema and the example
 //! bundles.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use optiserve_core::bundle::{Bundle, bundle_schema};
