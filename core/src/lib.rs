@@ -14,5 +14,6 @@ pub mod bundle;
 pub mod evaluate;
 pub mod import;
 pub mod model;
+pub mod optimize;
 pub mod pricing;
 pub mod workflow;

@@ -23,6 +23,13 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Predict latency, cost and accuracy of a configuration (the deployed one by default).
     Evaluate(EvaluateArgs),
+    /// Find the fastest, cheapest or most accurate configuration within the constraints.
+    Optimize(OptimizeArgs),
+    /// Optimize at every point of a grid of constraint values (what-if analysis).
+    #[command(name = "whatif")]
+    WhatIf(WhatIfArgs),
+    /// The exact latency–cost–accuracy Pareto front, each point with its configuration.
+    Pareto(ParetoArgs),
     /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
@@ -91,4 +98,136 @@ pub struct SchemaArgs {
     /// Write to a file instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ObjectiveArg {
+    /// Minimise the expected end-to-end latency.
+    Latency,
+    /// Minimise the cost per million executions.
+    Cost,
+    /// Maximise the accuracy score.
+    Accuracy,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SolverArg {
+    /// Dominance pruning plus branch and bound: proven optimum or proven infeasibility.
+    Exact,
+    /// The thesis' greedy heuristics (not proven optimal).
+    Greedy,
+    /// Every configuration of the grid.
+    BruteForce,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum BcrArg {
+    /// Largest |ΔEET/ΔC| (BCR_max).
+    Max,
+    /// Slope rule with --bcr-threshold (BCR_slope).
+    Slope,
+}
+
+/// The constraints; each may be left out.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ConstraintArgs {
+    /// Expected end-to-end latency at most this many ms.
+    #[arg(long)]
+    pub max_latency_ms: Option<f64>,
+    /// Cost at most this many USD per million executions.
+    #[arg(long)]
+    pub max_cost_usd_per_million: Option<f64>,
+    /// Accuracy score at least this.
+    #[arg(long)]
+    pub min_accuracy: Option<f64>,
+}
+
+/// Solver settings shared by optimize and whatif.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct SolverArgs {
+    /// Which solver.
+    #[arg(long, value_enum, default_value = "exact")]
+    pub solver: SolverArg,
+    /// Search-node budget of the exact solver; past it the best configuration found is returned
+    /// with status `feasible`.
+    #[arg(long, default_value_t = 50_000_000)]
+    pub node_limit: u64,
+    /// Greedy: benefit-cost rule for memory moves.
+    #[arg(long, value_enum, default_value = "max")]
+    pub bcr: BcrArg,
+    /// Greedy: BCR_th of the slope rule.
+    #[arg(long, default_value_t = 0.1)]
+    pub bcr_threshold: f64,
+    /// Greedy: weight w of the accuracy shortfall in Algorithm 1.
+    #[arg(long, default_value_t = 100.0)]
+    pub accuracy_weight: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// What to optimize.
+    #[arg(long, value_enum)]
+    pub objective: ObjectiveArg,
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Aligned text.
+    #[default]
+    Table,
+    /// JSON (every point with its configuration).
+    Json,
+    /// CSV, one row per point.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct WhatIfArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// What to optimize at each point.
+    #[arg(long, value_enum)]
+    pub objective: ObjectiveArg,
+    /// A constraint to sweep: `NAME=FROM:TO:STEPS` with NAME one of max-latency-ms,
+    /// max-cost-usd-per-million, min-accuracy (e.g. `max-cost-usd-per-million=100:900:10`).
+    /// Give it once or twice; the first varies slowest.
+    #[arg(long, value_name = "NAME=FROM:TO:STEPS", required = true)]
+    pub vary: Vec<String>,
+    /// A constraint held at one value: `NAME=X`.
+    #[arg(long, value_name = "NAME=X")]
+    pub fixed: Vec<String>,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum DataFormat {
+    /// Aligned text.
+    #[default]
+    Table,
+    /// JSON (every point with its configuration).
+    Json,
+    /// CSV, one row per point.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ParetoArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// Search-node budget; past it the command fails rather than print a partial front.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub node_limit: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DataFormat,
 }

@@ -9,7 +9,6 @@ use optiserve_core::bundle::{Application, Bundle};
 /// Exit code for invalid input.
 pub const EXIT_INVALID: u8 = 1;
 /// Exit code when no configuration meets the constraints.
-#[allow(dead_code)]
 pub const EXIT_INFEASIBLE: u8 = 2;
 /// Exit code for unreadable or unwritable files.
 pub const EXIT_IO: u8 = 3;

@@ -207,3 +207,109 @@ fn errors_name_the_place_and_set_the_exit_code() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Wall times vary: snapshots show them as `[elapsed]`.
+macro_rules! snapshot_without_times {
+    ($cmd:expr) => {
+        insta::with_settings!({filters => vec![
+            (r#""elapsed_ms": [0-9.e+-]+"#, r#""elapsed_ms": "[elapsed]""#),
+            (r"evaluations, [0-9.]+ ms\]", "evaluations, [elapsed]]"),
+        ]}, {
+            assert_cmd_snapshot!($cmd);
+        });
+    };
+}
+
+#[test]
+fn optimize_app3_returns_the_brute_force_optimum() {
+    let args = [
+        "optimize",
+        "examples/app3.bundle.json",
+        "--objective",
+        "latency",
+        "--max-cost-usd-per-million",
+        "800",
+        "--min-accuracy",
+        "1.8",
+        "--format",
+        "json",
+    ];
+    let exact = run_json(&args);
+    let mut brute_args = args.to_vec();
+    brute_args.extend(["--solver", "brute-force"]);
+    let brute = run_json(&brute_args);
+    assert_eq!(exact["status"], "optimal");
+    assert_eq!(brute["status"], "optimal");
+    assert_eq!(exact["config"], brute["config"]);
+    assert_eq!(exact["latency_ms"], brute["latency_ms"]);
+    assert_eq!(brute["evaluations"], 40960);
+    snapshot_without_times!(optiserve().args(args));
+    // The printed configuration evaluates to the same numbers.
+    let dir = std::env::temp_dir().join(format!("optiserve-opt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("solution.json");
+    std::fs::write(&path, serde_json::to_string(&exact).unwrap()).unwrap();
+    let again = run_json(&[
+        "evaluate",
+        "examples/app3.bundle.json",
+        "--config",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(again["latency_ms"], exact["latency_ms"]);
+    assert_eq!(again["cost_usd_per_million"], exact["cost_usd_per_million"]);
+    assert_eq!(again["accuracy"], exact["accuracy"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn optimize_infeasible_exits_2_and_says_why() {
+    snapshot_without_times!(optiserve().args([
+        "optimize",
+        "examples/app3.bundle.json",
+        "--objective",
+        "latency",
+        "--max-cost-usd-per-million",
+        "400",
+        "--min-accuracy",
+        "2"
+    ]));
+}
+
+#[test]
+fn whatif_and_pareto_tables() {
+    assert_cmd_snapshot!(optiserve().args([
+        "whatif",
+        "examples/app3.bundle.json",
+        "--objective",
+        "cost",
+        "--vary",
+        "max-latency-ms=3000:15000:4",
+        "--vary",
+        "min-accuracy=0.75:3:4",
+        "--format",
+        "csv"
+    ]));
+    let front = run_json(&["pareto", "examples/app3.bundle.json", "--format", "json"]);
+    let points = front.as_array().unwrap();
+    assert_eq!(points.len(), 1291);
+    // Sorted by latency, and no point dominates another.
+    for w in points.windows(2) {
+        assert!(w[0]["latency_ms"].as_f64() <= w[1]["latency_ms"].as_f64());
+    }
+    // A bad sweep is refused with the reason.
+    let out = optiserve()
+        .args([
+            "whatif",
+            "examples/app3.bundle.json",
+            "--objective",
+            "cost",
+            "--vary",
+            "max-latency=1:2:3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown constraint 'max-latency'"));
+}

@@ -1,5 +1,6 @@
 //! `optiserve evaluate`.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use std::path::Path;
@@ -51,6 +52,7 @@ pub fn read_config(path: &Path) -> anyhow::Result<(Configuration, &'static str)>
 }
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let mut o = String::new();
     let (_, app) = load_bundle(&args.bundle)?;
     let choices = match &args.config {
         None => app.deployed.clone(),
@@ -62,26 +64,29 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     };
     let evaluation = app.evaluate(&choices);
     match args.format {
-        Format::Json => print!("{}", super::to_json(&evaluation)?),
-        Format::Human => print_human(&evaluation),
+        Format::Json => o.push_str(&super::to_json(&evaluation)?),
+        Format::Human => print_human(&mut o, &evaluation)?,
     }
+    crate::output::emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn print_human(e: &Evaluation) {
-    println!("latency   {:.2} ms (expected, end to end)", e.latency_ms);
-    println!(
+pub fn print_human(o: &mut String, e: &Evaluation) -> std::fmt::Result {
+    writeln!(o, "latency   {:.2} ms (expected, end to end)", e.latency_ms)?;
+    writeln!(
+        o,
         "cost      ${:.4} per million executions",
         e.cost_usd_per_million
-    );
+    )?;
     if e.orchestration_cost_usd_per_million > 0.0 {
-        println!(
+        writeln!(
+            o,
             "          (${:.4} of it Step Functions transitions)",
             e.orchestration_cost_usd_per_million
-        );
+        )?;
     }
-    println!("accuracy  {:.4}", e.accuracy);
-    println!();
+    writeln!(o, "accuracy  {:.4}", e.accuracy)?;
+    writeln!(o)?;
     let w = e
         .functions
         .keys()
@@ -96,14 +101,17 @@ pub fn print_human(e: &Evaluation) {
         .max()
         .unwrap_or(7)
         .max(7);
-    println!(
+    writeln!(
+        o,
         "{:<w$}  {:>9}  {:<v$}  {:>7}  {:>12}  {:>14}",
         "function", "memory", "variant", "NI", "duration", "cost $/M exec"
-    );
+    )?;
     for (id, f) in &e.functions {
-        println!(
+        writeln!(
+            o,
             "{id:<w$}  {:>6} MB  {:<v$}  {:>7.4}  {:>9.2} ms  {:>14.4}",
             f.memory_mb, f.variant, f.invocations, f.duration_ms, f.cost_usd_per_million
-        );
+        )?;
     }
+    Ok(())
 }

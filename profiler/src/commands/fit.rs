@@ -1,6 +1,7 @@
 //! `optiserve fit`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -88,22 +89,26 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<Sample>> {
 }
 
 pub fn run(args: &FitArgs) -> anyhow::Result<ExitCode> {
+    let mut o = String::new();
     let samples = read_samples(&args.samples)?;
     let report =
         fit_exponential(&samples).with_context(|| format!("fitting {}", args.samples.display()))?;
     match args.format {
-        Format::Json => print!("{}", super::to_json(&report)?),
+        Format::Json => o.push_str(&super::to_json(&report)?),
         Format::Human => {
             let m = report.model;
-            println!(
+            writeln!(
+                o,
                 "ET(m) = {:.4} + {:.4}·e^(−{:.6e}·m) ms  (m in MB)",
                 m.alpha_ms, m.beta_ms, m.gamma_per_mb
-            );
-            println!(
+            )?;
+            writeln!(
+                o,
                 "MAPE {:.2}%, R² {:.4}, {} samples",
                 report.mape_percent, report.r2, report.samples
-            );
+            )?;
         }
     }
+    crate::output::emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,14 +7,20 @@ use crate::cli::{Cli, Command, ImportCommand};
 mod evaluate;
 mod fit;
 mod import;
+mod optimize;
+mod pareto;
 mod schema;
 mod validate;
+mod whatif;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(a) => validate::run(&a),
         Command::Evaluate(a) => evaluate::run(&a),
+        Command::Optimize(a) => optimize::run(&a),
+        Command::WhatIf(a) => whatif::run(&a),
+        Command::Pareto(a) => pareto::run(&a),
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),

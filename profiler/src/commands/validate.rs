@@ -1,5 +1,6 @@
 //! `optiserve validate`.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -18,6 +19,7 @@ struct Report {
 }
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let mut o = String::new();
     let (bundle, app) = load_bundle(&args.bundle)?;
     let configurations: f64 = app
         .functions
@@ -38,30 +40,34 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         accuracy_range: [app.score_range.0, app.score_range.1],
     };
     match args.format {
-        Format::Json => print!("{}", super::to_json(&report)?),
+        Format::Json => o.push_str(&super::to_json(&report)?),
         Format::Human => {
             let name = bundle.name.as_deref().unwrap_or("(unnamed)");
-            println!(
+            writeln!(
+                o,
                 "{}: valid optiserve.bundle/v1 ({name})",
                 args.bundle.display()
-            );
-            println!(
+            )?;
+            writeln!(
+                o,
                 "  {} functions, {} configurations",
                 report.functions, report.configurations
-            );
-            println!("  structure: {}", report.structure);
+            )?;
+            writeln!(o, "  structure: {}", report.structure)?;
             let ni: Vec<String> = app
                 .functions
                 .iter()
                 .zip(app.workflow.invocations())
                 .map(|(f, ni)| format!("{}={ni:.4}", f.id))
                 .collect();
-            println!("  invocations per execution: {}", ni.join(", "));
-            println!(
+            writeln!(o, "  invocations per execution: {}", ni.join(", "))?;
+            writeln!(
+                o,
                 "  accuracy score range: {:.4} – {:.4}",
                 app.score_range.0, app.score_range.1
-            );
+            )?;
         }
     }
+    crate::output::emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,796 @@
+//! The thesis' three problems (§4.2): fastest within a budget and an accuracy floor, cheapest
+//! within a latency limit and an accuracy floor, most accurate within a latency limit and a budget.
+//! Any constraint may be left out, and any may be added to any objective.
+//!
+//! Solvers: [`exact`] (dominance pruning plus branch and bound: a proven optimum or proven
+//! infeasibility), [`greedy`] (the thesis' heuristics, honest about what they find) and
+//! [`brute`] (every configuration of the grid: the oracle in tests).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{Application, Configuration};
+
+pub mod brute;
+pub mod exact;
+pub mod greedy;
+pub mod pareto;
+pub mod space;
+pub mod whatif;
+
+pub use space::{Metrics, OptionPoint, SearchSpace};
+
+/// Relative slack when checking a constraint, so that a configuration sitting exactly on a limit
+/// computed in floating point is not refused.
+pub const CONSTRAINT_TOLERANCE: f64 = 1e-9;
+
+/// What to optimize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Minimise the expected end-to-end latency.
+    Latency,
+    /// Minimise the cost per million executions.
+    Cost,
+    /// Maximise the accuracy score.
+    Accuracy,
+}
+
+/// Limits a configuration must meet; `None` means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Constraints {
+    /// Expected end-to-end latency at most this, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<f64>,
+    /// Cost at most this, USD per million executions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd_per_million: Option<f64>,
+    /// Accuracy score at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_accuracy: Option<f64>,
+}
+
+/// Which limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    /// `max_latency_ms`.
+    MaxLatencyMs,
+    /// `max_cost_usd_per_million`.
+    MaxCostUsdPerMillion,
+    /// `min_accuracy`.
+    MinAccuracy,
+}
+
+impl ConstraintKind {
+    /// All three, in the order infeasibility is reported.
+    pub const ALL: [ConstraintKind; 3] = [
+        ConstraintKind::MaxCostUsdPerMillion,
+        ConstraintKind::MaxLatencyMs,
+        ConstraintKind::MinAccuracy,
+    ];
+
+    /// The objective that optimizes the quantity this constraint limits.
+    pub fn objective(self) -> Objective {
+        match self {
+            ConstraintKind::MaxLatencyMs => Objective::Latency,
+            ConstraintKind::MaxCostUsdPerMillion => Objective::Cost,
+            ConstraintKind::MinAccuracy => Objective::Accuracy,
+        }
+    }
+
+    /// The option name, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConstraintKind::MaxLatencyMs => "max_latency_ms",
+            ConstraintKind::MaxCostUsdPerMillion => "max_cost_usd_per_million",
+            ConstraintKind::MinAccuracy => "min_accuracy",
+        }
+    }
+}
+
+impl Constraints {
+    /// The limit of one kind.
+    pub fn get(&self, kind: ConstraintKind) -> Option<f64> {
+        match kind {
+            ConstraintKind::MaxLatencyMs => self.max_latency_ms,
+            ConstraintKind::MaxCostUsdPerMillion => self.max_cost_usd_per_million,
+            ConstraintKind::MinAccuracy => self.min_accuracy,
+        }
+    }
+
+    /// A copy without one limit.
+    pub fn without(&self, kind: ConstraintKind) -> Constraints {
+        let mut c = *self;
+        match kind {
+            ConstraintKind::MaxLatencyMs => c.max_latency_ms = None,
+            ConstraintKind::MaxCostUsdPerMillion => c.max_cost_usd_per_million = None,
+            ConstraintKind::MinAccuracy => c.min_accuracy = None,
+        }
+        c
+    }
+
+    /// Does `m` meet every limit (within [`CONSTRAINT_TOLERANCE`])?
+    pub fn admits(&self, m: &Metrics) -> bool {
+        self.max_latency_ms
+            .is_none_or(|l| m.latency_ms <= l + tol(l))
+            && self
+                .max_cost_usd_per_million
+                .is_none_or(|b| m.cost_usd_per_million <= b + tol(b))
+            && self.min_accuracy.is_none_or(|a| m.accuracy >= a - tol(a))
+    }
+
+    /// Checks that every limit is a finite number (a JSON-path-like name on failure).
+    pub fn check(&self) -> Result<(), String> {
+        for kind in ConstraintKind::ALL {
+            if let Some(v) = self.get(kind)
+                && !v.is_finite()
+            {
+                return Err(format!(
+                    "{}: must be a finite number, found {v}",
+                    kind.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The slack allowed on a limit.
+pub fn tol(limit: f64) -> f64 {
+    CONSTRAINT_TOLERANCE * limit.abs().max(1.0)
+}
+
+/// One optimization problem.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    /// What to optimize.
+    pub objective: Objective,
+    /// The limits.
+    #[serde(default)]
+    pub constraints: Constraints,
+}
+
+impl Problem {
+    /// Is `a` strictly better than `b` for this objective?
+    pub fn better(&self, a: &Metrics, b: &Metrics) -> bool {
+        let (x, y) = (self.value(a), self.value(b));
+        match self.objective {
+            Objective::Accuracy => x > y,
+            _ => x < y,
+        }
+    }
+
+    /// The objective's value of `m`.
+    pub fn value(&self, m: &Metrics) -> f64 {
+        match self.objective {
+            Objective::Latency => m.latency_ms,
+            Objective::Cost => m.cost_usd_per_million,
+            Objective::Accuracy => m.accuracy,
+        }
+    }
+}
+
+/// How sure an answer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Meets the constraints and is proven best.
+    Optimal,
+    /// Meets the constraints; not proven best (a heuristic, or a search stopped by its budget).
+    Feasible,
+    /// Proven: no configuration meets the constraints.
+    Infeasible,
+    /// A heuristic found no configuration meeting the constraints; that does not prove there is
+    /// none (the exact solver decides).
+    NotFound,
+}
+
+/// Which solver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverKind {
+    /// Dominance pruning plus branch and bound.
+    Exact,
+    /// The thesis' greedy heuristics.
+    Greedy,
+    /// Every configuration of the grid.
+    BruteForce,
+}
+
+/// Why a problem has no answer: the constraint that cannot be met given the others, and the best
+/// value of it that can be reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Infeasibility {
+    /// The constraint that cannot be met.
+    pub constraint: ConstraintKind,
+    /// Its limit.
+    pub limit: f64,
+    /// The best value reachable while the other constraints hold (`None` when the other
+    /// constraints cannot hold together either).
+    pub best_reachable: Option<f64>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Solution {
+    /// How sure the answer is.
+    pub status: Status,
+    /// Predicted latency of `config`, ms (absent when there is no configuration).
+    pub latency_ms: Option<f64>,
+    /// Predicted cost of `config`, USD per million executions.
+    pub cost_usd_per_million: Option<f64>,
+    /// Predicted accuracy score of `config`.
+    pub accuracy: Option<f64>,
+    /// The configuration (absent when infeasible or not found).
+    pub config: Option<Configuration>,
+    /// Which solver answered.
+    pub solver: SolverKind,
+    /// Configurations (or search nodes) evaluated.
+    pub evaluations: u64,
+    /// Wall time, filled in by callers that have a clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<f64>,
+    /// Why there is no answer, when `status` is `infeasible`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infeasible: Option<Infeasibility>,
+}
+
+/// What a solver found, before it is turned into a [`Solution`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The best pick of options meeting the constraints, with its metrics.
+    pub best: Option<(Vec<usize>, Metrics)>,
+    /// Whether `best` is proven optimal (or, with `best = None`, infeasibility proven).
+    pub proven: bool,
+    /// Work done.
+    pub evaluations: u64,
+}
+
+/// Solver settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolveOptions {
+    /// Which solver.
+    pub solver: SolverKind,
+    /// Node budget for the exact solver; past it, the best found is returned as `feasible`.
+    pub node_limit: u64,
+    /// Settings of the greedy heuristics.
+    pub greedy: GreedyOptions,
+}
+
+/// Settings of the greedy heuristics (the thesis' BCR choices).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GreedyOptions {
+    /// Weight `w` of the accuracy shortfall in Algorithm 1's score.
+    pub accuracy_weight: f64,
+    /// Benefit-cost rule for memory moves.
+    pub bcr: Bcr,
+}
+
+/// Benefit-cost rule for the greedy memory moves (thesis Algorithm 2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bcr {
+    /// Pick the move with the largest |ΔEET / ΔC|.
+    Max,
+    /// Keep moves whose latency–memory slope exceeds `threshold` × the least-squares slope.
+    Slope {
+        /// BCR_th.
+        threshold: f64,
+    },
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        SolveOptions {
+            solver: SolverKind::Exact,
+            node_limit: 50_000_000,
+            greedy: GreedyOptions {
+                accuracy_weight: 100.0,
+                bcr: Bcr::Max,
+            },
+        }
+    }
+}
+
+/// Solves one problem on an application.
+pub fn solve(app: &Application, problem: &Problem, options: &SolveOptions) -> Solution {
+    let full = SearchSpace::full(app);
+    match options.solver {
+        SolverKind::BruteForce => {
+            let outcome = brute::solve(&full, problem);
+            finish(&full, problem, outcome, SolverKind::BruteForce, options)
+        }
+        SolverKind::Exact => {
+            let space = full.pruned();
+            let outcome = exact::solve(&space, problem, options.node_limit);
+            finish(&space, problem, outcome, SolverKind::Exact, options)
+        }
+        SolverKind::Greedy => {
+            let outcome = greedy_outcome(&full, problem, options);
+            finish(&full, problem, outcome, SolverKind::Greedy, options)
+        }
+    }
+}
+
+fn greedy_outcome(space: &SearchSpace, problem: &Problem, options: &SolveOptions) -> Outcome {
+    greedy::solve(space, problem, &options.greedy)
+}
+
+/// Turns an outcome into a solution; explains infeasibility exactly (with the exact solver on the
+/// relaxed problems) when there is no answer.
+pub fn finish(
+    space: &SearchSpace,
+    problem: &Problem,
+    outcome: Outcome,
+    solver: SolverKind,
+    options: &SolveOptions,
+) -> Solution {
+    match outcome.best {
+        Some((pick, m)) => Solution {
+            status: if outcome.proven {
+                Status::Optimal
+            } else {
+                Status::Feasible
+            },
+            latency_ms: Some(m.latency_ms),
+            cost_usd_per_million: Some(m.cost_usd_per_million),
+            accuracy: Some(m.accuracy),
+            config: Some(space.app.configuration(&space.choices(&pick))),
+            solver,
+            evaluations: outcome.evaluations,
+            elapsed_ms: None,
+            infeasible: None,
+        },
+        None => {
+            let proven = outcome.proven;
+            let mut evaluations = outcome.evaluations;
+            let pruned = space.pruned();
+            let why = if proven {
+                explain(&pruned, problem, options.node_limit, &mut evaluations)
+            } else {
+                None
+            };
+            Solution {
+                status: if proven {
+                    Status::Infeasible
+                } else {
+                    Status::NotFound
+                },
+                latency_ms: None,
+                cost_usd_per_million: None,
+                accuracy: None,
+                config: None,
+                solver,
+                evaluations,
+                elapsed_ms: None,
+                infeasible: why,
+            }
+        }
+    }
+}
+
+/// Finds the constraint that cannot be met: for each limit in turn, optimizes the quantity it
+/// limits subject to the other limits; the first one whose best value still misses its limit is
+/// reported with that value.
+fn explain(
+    space: &SearchSpace,
+    problem: &Problem,
+    node_limit: u64,
+    evaluations: &mut u64,
+) -> Option<Infeasibility> {
+    let mut fallback = None;
+    for kind in ConstraintKind::ALL {
+        let Some(limit) = problem.constraints.get(kind) else {
+            continue;
+        };
+        let relaxed = Problem {
+            objective: kind.objective(),
+            constraints: problem.constraints.without(kind),
+        };
+        let outcome = exact::solve(space, &relaxed, node_limit);
+        *evaluations += outcome.evaluations;
+        let (what, unit) = match kind {
+            ConstraintKind::MaxLatencyMs => ("latency", " ms"),
+            ConstraintKind::MaxCostUsdPerMillion => ("cost", " USD per million executions"),
+            ConstraintKind::MinAccuracy => ("accuracy score", ""),
+        };
+        let others = if relaxed.constraints == Constraints::default() {
+            String::new()
+        } else {
+            " while the other constraints hold".to_string()
+        };
+        match outcome.best {
+            Some((_, m)) => {
+                let best = relaxed.value(&m);
+                let bound = if kind == ConstraintKind::MinAccuracy {
+                    "highest"
+                } else {
+                    "lowest"
+                };
+                return Some(Infeasibility {
+                    constraint: kind,
+                    limit,
+                    best_reachable: Some(best),
+                    message: format!(
+                        "{} = {limit}{unit} cannot be met: the {bound} {what} reachable{others} is {best}{unit}",
+                        kind.name()
+                    ),
+                });
+            }
+            None => {
+                fallback.get_or_insert(Infeasibility {
+                    constraint: kind,
+                    limit,
+                    best_reachable: None,
+                    message: format!(
+                        "{} = {limit}{unit} cannot be met, and neither can the other constraints together",
+                        kind.name()
+                    ),
+                });
+            }
+        }
+    }
+    fallback
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Random small applications for property tests.
+    use proptest::prelude::*;
+
+    use crate::accuracy::{EasDefinition, Normalization};
+    use crate::bundle::{
+        AccuracySpec, Application, Bundle, Function, MemoryOptions, Provenance, RawAccuracy,
+        SCHEMA_V1, Variant, WorkflowSpec,
+    };
+    use crate::model::{DurationModel, ExpModel};
+    use crate::pricing::Pricing;
+    use crate::workflow::{Delays, Edge};
+
+    /// Up to 4 functions in one of a few shapes, 1–3 variants of 2–4 memory sizes each.
+    pub fn app() -> impl Strategy<Value = Application> {
+        let variant = (
+            100.0f64..3000.0,
+            500.0f64..20000.0,
+            0.0005f64..0.005,
+            0.0f64..1.0,
+        );
+        let function = (
+            prop::collection::vec(variant, 1..4),
+            prop::collection::btree_set(1u32..40, 2..5),
+        );
+        (
+            prop::collection::vec(function, 2..5),
+            0usize..4,
+            0.05f64..0.9,
+            0usize..3,
+        )
+            .prop_map(|(fs, shape, p, score)| {
+                let ids: Vec<String> = (0..fs.len()).map(|i| format!("f{i}")).collect();
+                let functions = fs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (vs, mems))| Function {
+                        id: ids[i].clone(),
+                        resource: None,
+                        memory: MemoryOptions::List(mems.iter().map(|m| m * 128).collect()),
+                        variants: vs
+                            .iter()
+                            .enumerate()
+                            .map(|(j, &(a, b, g, acc))| Variant {
+                                name: format!("v{j}"),
+                                accuracy: Some(RawAccuracy {
+                                    value: acc,
+                                    metric: None,
+                                }),
+                                model: DurationModel::Exponential(ExpModel {
+                                    alpha_ms: a,
+                                    beta_ms: b,
+                                    gamma_per_mb: g,
+                                }),
+                                fit: None,
+                                samples: vec![],
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                let n = ids.len();
+                let mut edges = vec![Edge::new("Start", &ids[0], 1.0)];
+                match shape {
+                    // chain with a self-loop on the last function
+                    0 => {
+                        for w in ids.windows(2) {
+                            edges.push(Edge::new(&w[0], &w[1], 1.0));
+                        }
+                        edges.push(Edge::new(&ids[n - 1], &ids[n - 1], p));
+                        edges.push(Edge::new(&ids[n - 1], "End", 1.0 - p));
+                    }
+                    // f0 fans out in parallel to the rest, which join at End
+                    1 => {
+                        for id in &ids[1..] {
+                            edges.push(Edge::new(&ids[0], id, 1.0));
+                            edges.push(Edge::new(id, "End", 1.0));
+                        }
+                    }
+                    // f0 branches to the rest
+                    2 => {
+                        let k = (n - 1) as f64;
+                        for (i, id) in ids[1..].iter().enumerate() {
+                            let q = if i + 1 == n - 1 {
+                                1.0 - (k - 1.0) * (1.0 / k)
+                            } else {
+                                1.0 / k
+                            };
+                            let q = if n == 2 { 1.0 } else { q };
+                            edges.push(Edge::new(&ids[0], id, q));
+                            edges.push(Edge::new(id, "End", 1.0));
+                        }
+                    }
+                    // chain with a cycle back to the start
+                    _ => {
+                        for w in ids.windows(2) {
+                            edges.push(Edge::new(&w[0], &w[1], 1.0));
+                        }
+                        edges.push(Edge::new(&ids[n - 1], &ids[0], p));
+                        edges.push(Edge::new(&ids[n - 1], "End", 1.0 - p));
+                    }
+                }
+                let score = match score {
+                    0 => EasDefinition::WeightedSum {
+                        weights: ids.iter().map(|i| (i.clone(), 1.0)).collect(),
+                    },
+                    1 => EasDefinition::Min {
+                        functions: ids.clone(),
+                    },
+                    _ => EasDefinition::Formula {
+                        expression: format!("2*A({}) + A({})^0.5", ids[0], ids[n - 1]),
+                    },
+                };
+                Bundle {
+                    schema: SCHEMA_V1.to_string(),
+                    name: None,
+                    description: None,
+                    provenance: Provenance {
+                        tool: "test".into(),
+                        tool_version: "0".into(),
+                        created_at: None,
+                        region: None,
+                        source: None,
+                    },
+                    pricing: Pricing::default(),
+                    functions,
+                    workflow: WorkflowSpec {
+                        edges,
+                        orchestration: Delays::default(),
+                    },
+                    accuracy: Some(AccuracySpec {
+                        normalization: Normalization::MinMax,
+                        score,
+                    }),
+                    deployed: Default::default(),
+                }
+                .validate()
+                .unwrap()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+    use proptest::prelude::*;
+
+    fn app3() -> Application {
+        Bundle::from_json(include_str!("../../../examples/app3.bundle.json"))
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn problems(app: &Application) -> Vec<Problem> {
+        let space = SearchSpace::full(app);
+        let mut lat = (f64::INFINITY, 0.0f64);
+        let mut cost = (f64::INFINITY, 0.0f64);
+        let mut acc = (f64::INFINITY, 0.0f64);
+        brute::for_each(&space, |_, m| {
+            lat = (lat.0.min(m.latency_ms), lat.1.max(m.latency_ms));
+            cost = (
+                cost.0.min(m.cost_usd_per_million),
+                cost.1.max(m.cost_usd_per_million),
+            );
+            acc = (acc.0.min(m.accuracy), acc.1.max(m.accuracy));
+        });
+        let at = |r: (f64, f64), i: usize| r.0 + (r.1 - r.0) * i as f64 / 4.0;
+        let mut out = Vec::new();
+        for i in 0..5 {
+            for j in 0..5 {
+                out.push(Problem {
+                    objective: Objective::Latency,
+                    constraints: Constraints {
+                        max_cost_usd_per_million: Some(at(cost, i)),
+                        min_accuracy: Some(at(acc, j)),
+                        ..Default::default()
+                    },
+                });
+                out.push(Problem {
+                    objective: Objective::Cost,
+                    constraints: Constraints {
+                        max_latency_ms: Some(at(lat, i)),
+                        min_accuracy: Some(at(acc, j)),
+                        ..Default::default()
+                    },
+                });
+                out.push(Problem {
+                    objective: Objective::Accuracy,
+                    constraints: Constraints {
+                        max_latency_ms: Some(at(lat, i)),
+                        max_cost_usd_per_million: Some(at(cost, j)),
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    fn same_answer(app: &Application, p: &Problem) {
+        let full = SearchSpace::full(app);
+        let brute = brute::solve(&full, p);
+        let exact = exact::solve(&full.pruned(), p, u64::MAX);
+        assert!(exact.proven);
+        match (&brute.best, &exact.best) {
+            (None, None) => {}
+            (Some((_, b)), Some((pick, e))) => {
+                let v = |m: &Metrics| p.value(m);
+                assert!(
+                    (v(b) - v(e)).abs() <= 1e-9 * v(b).abs().max(1.0),
+                    "{p:?}: brute {b:?} exact {e:?}"
+                );
+                // The exact answer re-evaluates to itself and meets the constraints.
+                let again = full.pruned().evaluate(pick);
+                assert_eq!(&again, e);
+                assert!(p.constraints.admits(&again));
+            }
+            (b, e) => panic!("{p:?}: brute {b:?} vs exact {e:?}"),
+        }
+    }
+
+    #[test]
+    fn exact_finds_what_greedy_found() {
+        let app = app3();
+        let p = Problem {
+            objective: Objective::Cost,
+            constraints: Constraints {
+                max_latency_ms: Some(18143.618035339852),
+                min_accuracy: Some(2.0),
+                ..Default::default()
+            },
+        };
+        same_answer(&app, &p);
+    }
+
+    #[test]
+    fn exact_equals_brute_force_on_app3() {
+        let app = app3();
+        for p in problems(&app) {
+            same_answer(&app, &p);
+        }
+    }
+
+    #[test]
+    fn infeasible_problems_say_which_constraint_and_how_far() {
+        let app = app3();
+        // Accuracy 3 needs ResNet-101 and YOLOv10l; a budget of $1 per million cannot pay for them.
+        let p = Problem {
+            objective: Objective::Latency,
+            constraints: Constraints {
+                max_cost_usd_per_million: Some(1.0),
+                min_accuracy: Some(3.0),
+                ..Default::default()
+            },
+        };
+        let s = solve(&app, &p, &SolveOptions::default());
+        assert_eq!(s.status, Status::Infeasible);
+        assert!(s.config.is_none());
+        let why = s.infeasible.unwrap();
+        assert_eq!(why.constraint, ConstraintKind::MaxCostUsdPerMillion);
+        // The cheapest configuration with accuracy 3, by brute force.
+        let full = SearchSpace::full(&app);
+        let cheapest = brute::solve(
+            &full,
+            &Problem {
+                objective: Objective::Cost,
+                constraints: Constraints {
+                    min_accuracy: Some(3.0),
+                    ..Default::default()
+                },
+            },
+        );
+        let (_, m) = cheapest.best.unwrap();
+        assert!((why.best_reachable.unwrap() - m.cost_usd_per_million).abs() < 1e-9);
+        assert!(why.message.starts_with("max_cost_usd_per_million = 1 USD per million executions cannot be met: the lowest cost reachable while the other constraints hold is "), "{}", why.message);
+    }
+
+    #[test]
+    fn pruning_keeps_only_non_dominated_options() {
+        let app = app3();
+        let full = SearchSpace::full(&app);
+        let pruned = full.pruned();
+        for (all, kept) in full.options.iter().zip(&pruned.options) {
+            assert!(kept.len() <= all.len() && !kept.is_empty());
+            for o in all {
+                assert!(kept.iter().any(|k| k.weakly_dominates(o)));
+            }
+            for (i, a) in kept.iter().enumerate() {
+                for (j, b) in kept.iter().enumerate() {
+                    assert!(i == j || !a.weakly_dominates(b), "{a:?} dominates {b:?}");
+                }
+            }
+        }
+    }
+
+    /// The front by brute force: every configuration, then a quadratic filter.
+    fn brute_front(app: &Application) -> Vec<(f64, f64, f64)> {
+        let full = SearchSpace::full(app);
+        let mut all = Vec::new();
+        brute::for_each(&full, |_, m| all.push(*m));
+        let dominated = |b: &Metrics| {
+            all.iter().any(|a| {
+                a.latency_ms <= b.latency_ms
+                    && a.cost_usd_per_million <= b.cost_usd_per_million
+                    && a.accuracy >= b.accuracy
+                    && (a.latency_ms < b.latency_ms
+                        || a.cost_usd_per_million < b.cost_usd_per_million
+                        || a.accuracy > b.accuracy)
+            })
+        };
+        let mut front: Vec<(f64, f64, f64)> = all
+            .iter()
+            .filter(|m| !dominated(m))
+            .map(|m| (m.latency_ms, m.cost_usd_per_million, m.accuracy))
+            .collect();
+        front.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        front.dedup();
+        front
+    }
+
+    fn same_front(app: &Application) {
+        let (points, _) = pareto::front(&SearchSpace::full(app).pruned(), u64::MAX).unwrap();
+        let got: Vec<(f64, f64, f64)> = points
+            .iter()
+            .map(|p| (p.latency_ms, p.cost_usd_per_million, p.accuracy))
+            .collect();
+        let want = brute_front(app);
+        assert_eq!(got.len(), want.len(), "{got:?}\nvs\n{want:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9 && (g.2 - w.2).abs() < 1e-12
+            );
+        }
+    }
+
+    #[test]
+    fn pareto_front_equals_brute_force_on_app3() {
+        same_front(&app3());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn pareto_front_equals_brute_force_on_random_workflows(app in testing::app()) {
+            same_front(&app);
+        }
+
+        #[test]
+        fn exact_equals_brute_force_on_random_workflows(app in testing::app()) {
+            for p in problems(&app) {
+                same_answer(&app, &p);
+            }
+        }
+    }
+}

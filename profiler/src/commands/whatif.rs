@@ -1,0 +1,172 @@
+//! `optiserve whatif`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use optiserve_core::optimize::whatif::{Sweep, WhatIfPoint, what_if};
+use optiserve_core::optimize::{ConstraintKind, Constraints, Status};
+
+use crate::cli::{TableFormat, WhatIfArgs};
+use crate::input::load_bundle;
+
+fn constraint_kind(name: &str) -> anyhow::Result<ConstraintKind> {
+    Ok(match name.trim().replace('_', "-").as_str() {
+        "max-latency-ms" => ConstraintKind::MaxLatencyMs,
+        "max-cost-usd-per-million" => ConstraintKind::MaxCostUsdPerMillion,
+        "min-accuracy" => ConstraintKind::MinAccuracy,
+        other => bail!(
+            "unknown constraint '{other}' (expected max-latency-ms, max-cost-usd-per-million or min-accuracy)"
+        ),
+    })
+}
+
+fn number(s: &str, what: &str) -> anyhow::Result<f64> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("{what}: expected a number, found '{s}'"))?;
+    if !v.is_finite() {
+        bail!("{what}: expected a finite number, found '{s}'");
+    }
+    Ok(v)
+}
+
+/// Parses `NAME=FROM:TO:STEPS`.
+pub fn parse_sweep(spec: &str) -> anyhow::Result<Sweep> {
+    let context = || format!("--vary {spec}");
+    let (name, range) = spec
+        .split_once('=')
+        .with_context(|| format!("--vary {spec}: expected NAME=FROM:TO:STEPS"))?;
+    let kind = constraint_kind(name).with_context(context)?;
+    let parts: Vec<&str> = range.split(':').collect();
+    let [from, to, steps] = parts.as_slice() else {
+        bail!("--vary {spec}: expected NAME=FROM:TO:STEPS, e.g. min-accuracy=0:1:11");
+    };
+    let steps: usize = steps
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&s| (1..=10_000).contains(&s))
+        .with_context(|| format!("--vary {spec}: STEPS must be a whole number from 1 to 10000"))?;
+    Ok(Sweep::linear(
+        kind,
+        number(from, &format!("--vary {spec}: FROM"))?,
+        number(to, &format!("--vary {spec}: TO"))?,
+        steps,
+    ))
+}
+
+fn parse_fixed(specs: &[String]) -> anyhow::Result<Constraints> {
+    let mut c = Constraints::default();
+    for spec in specs {
+        let (name, value) = spec
+            .split_once('=')
+            .with_context(|| format!("--fixed {spec}: expected NAME=X"))?;
+        let kind = constraint_kind(name).with_context(|| format!("--fixed {spec}"))?;
+        let v = Some(number(value, &format!("--fixed {spec}"))?);
+        match kind {
+            ConstraintKind::MaxLatencyMs => c.max_latency_ms = v,
+            ConstraintKind::MaxCostUsdPerMillion => c.max_cost_usd_per_million = v,
+            ConstraintKind::MinAccuracy => c.min_accuracy = v,
+        }
+    }
+    Ok(c)
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Optimal => "optimal",
+        Status::Feasible => "feasible",
+        Status::Infeasible => "infeasible",
+        Status::NotFound => "not_found",
+    }
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| format!("{x}"))
+}
+
+pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
+    let mut o = String::new();
+    let (_, app) = load_bundle(&args.bundle)?;
+    if args.vary.len() > 2 {
+        bail!("--vary: give one or two constraints to sweep");
+    }
+    let sweeps = args
+        .vary
+        .iter()
+        .map(|s| parse_sweep(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let fixed = parse_fixed(&args.fixed)?;
+    let objective = super::optimize::objective(args.objective);
+    let options = super::optimize::solve_options(&args.solver);
+    let points = what_if(&app, objective, fixed, &sweeps, &options);
+    match args.format {
+        TableFormat::Json => o.push_str(&super::to_json(&points)?),
+        TableFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([
+                "max_latency_ms",
+                "max_cost_usd_per_million",
+                "min_accuracy",
+                "status",
+                "latency_ms",
+                "cost_usd_per_million",
+                "accuracy",
+            ])?;
+            for p in &points {
+                w.write_record(row(p))?;
+            }
+            o.push_str(&String::from_utf8(w.into_inner()?)?);
+        }
+        TableFormat::Table => {
+            writeln!(
+                o,
+                "{:>14} {:>14} {:>12}  {:<10} {:>12} {:>12} {:>9}",
+                "max latency",
+                "max cost $/M",
+                "min acc",
+                "status",
+                "latency ms",
+                "cost $/M",
+                "accuracy"
+            )?;
+            for p in &points {
+                let r = row(p);
+                writeln!(
+                    o,
+                    "{:>14} {:>14} {:>12}  {:<10} {:>12} {:>12} {:>9}",
+                    short(&r[0]),
+                    short(&r[1]),
+                    short(&r[2]),
+                    r[3],
+                    short(&r[4]),
+                    short(&r[5]),
+                    short(&r[6])
+                )?;
+            }
+        }
+    }
+    crate::output::emit(&o)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(p: &WhatIfPoint) -> [String; 7] {
+    let s = &p.solution;
+    [
+        cell(p.constraints.max_latency_ms),
+        cell(p.constraints.max_cost_usd_per_million),
+        cell(p.constraints.min_accuracy),
+        status_name(s.status).to_string(),
+        cell(s.latency_ms),
+        cell(s.cost_usd_per_million),
+        cell(s.accuracy),
+    ]
+}
+
+/// Four decimals for the table.
+fn short(s: &str) -> String {
+    s.parse::<f64>()
+        .map_or_else(|_| s.to_string(), |v| format!("{v:.4}"))
+}
