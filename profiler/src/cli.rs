@@ -30,6 +30,10 @@ pub enum Command {
     WhatIf(WhatIfArgs),
     /// The exact latency–cost–accuracy Pareto front, each point with its configuration.
     Pareto(ParetoArgs),
+    /// Score the exact and greedy solvers on the thesis' evaluation protocol: per objective a
+    /// grid × grid set of constraint pairs spanning the grid's true extremes, each answer compared
+    /// with the optimum (brute force on grids up to 2 million configurations, else exact).
+    Harness(HarnessArgs),
     /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
@@ -230,4 +234,17 @@ pub struct ParetoArgs {
     pub node_limit: u64,
     #[arg(long, value_enum, default_value_t)]
     pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HarnessArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// Constraint values per axis (the thesis protocol uses 10: 300 problems).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub grid: u16,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }

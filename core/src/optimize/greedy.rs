@@ -1297,37 +1297,4 @@ mod tests {
         assert_eq!((a, b, v), (128, 256, 1));
         assert!((m.accuracy - 1.0).abs() < 1e-12);
     }
-
-    #[test]
-    fn debug_dump() {
-        for text in [MEDIA] {
-            let app = app(text);
-            let space = SearchSpace::full(&app);
-            println!("paths {:?}", app.workflow.simple_paths(100));
-            println!("ni {:?}", app.workflow.invocations());
-            for (f, o) in space.options.iter().enumerate() {
-                println!("f{f}: {} options", o.len());
-            }
-            let cases = cases(&space);
-            for (p, opt) in cases.iter().filter(|c| c.0.objective == Objective::Latency) {
-                let Some(o) = opt else { continue };
-                let out = run(&space, p, &MAX, 0);
-                match &out.best {
-                    Some((pick, m)) => {
-                        let s = score(p, m, o);
-                        if s < 95.0 {
-                            println!(
-                                "{:?}\n  greedy {:?} {:?}\n  opt {:?} score {s:.1}",
-                                p.constraints,
-                                space.choices(pick),
-                                m,
-                                o
-                            );
-                        }
-                    }
-                    None => println!("{:?} NONE opt {:?}", p.constraints, o),
-                }
-            }
-        }
-    }
 }

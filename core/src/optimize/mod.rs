@@ -14,6 +14,7 @@ use crate::bundle::{Application, Configuration};
 pub mod brute;
 pub mod exact;
 pub mod greedy;
+pub mod harness;
 pub mod pareto;
 pub mod space;
 pub mod whatif;

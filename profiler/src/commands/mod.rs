@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, ImportCommand};
 
 mod evaluate;
 mod fit;
+mod harness;
 mod import;
 mod optimize;
 mod pareto;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Optimize(a) => optimize::run(&a),
         Command::WhatIf(a) => whatif::run(&a),
         Command::Pareto(a) => pareto::run(&a),
+        Command::Harness(a) => harness::run(&a),
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),

@@ -1,0 +1,323 @@
+//! The quality harness: the thesis' evaluation protocol (§5.4, and its artifact's scoring), with
+//! two corrections. Per objective, a `grid × grid` set of problems whose two constraints are evenly
+//! spaced between the grid's **true** extremes (not the all-minimum / all-maximum corner
+//! configurations the artifact uses), and **no problem is dropped**: a solver that answers an
+//! infeasible problem, or breaks a constraint, is counted as wrong.
+//!
+//! Score of an answer `s` against the optimum `o` (the thesis' formula): latency and cost
+//! `100 − (s − o)/s · 100`, accuracy `100 − (o − s)/s · 100`. The reference optimum is brute force
+//! when the grid has at most [`BRUTE_FORCE_LIMIT`] configurations, the exact solver otherwise (the
+//! two are equal on every problem the tests compare them on).
+
+use serde::Serialize;
+
+use super::{
+    Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute, exact,
+    greedy,
+};
+use crate::bundle::Application;
+
+/// Largest grid the harness checks against brute force.
+pub const BRUTE_FORCE_LIMIT: f64 = 2_000_000.0;
+
+/// The smallest and largest latency, cost and accuracy over the whole grid.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Extremes {
+    /// (min, max) latency, ms.
+    pub latency_ms: (f64, f64),
+    /// (min, max) cost, USD per million executions.
+    pub cost_usd_per_million: (f64, f64),
+    /// (min, max) accuracy score.
+    pub accuracy: (f64, f64),
+}
+
+/// Exact extremes, from monotonicity: latency is extreme with every function at its fastest
+/// (slowest) option, cost is a sum of per-function extremes, the score is extreme with every
+/// function at its least (most) accurate variant.
+pub fn extremes(space: &SearchSpace) -> Extremes {
+    let fold = |get: fn(&super::OptionPoint) -> f64, max: bool| -> Vec<f64> {
+        space
+            .options
+            .iter()
+            .map(|o| {
+                o.iter().map(get).fold(
+                    if max {
+                        f64::NEG_INFINITY
+                    } else {
+                        f64::INFINITY
+                    },
+                    if max { f64::max } else { f64::min },
+                )
+            })
+            .collect()
+    };
+    let mut stack = Vec::new();
+    let sum = |v: Vec<f64>| space.fixed_cost + v.iter().sum::<f64>();
+    Extremes {
+        latency_ms: (
+            space.latency(&fold(|o| o.duration_ms, false), &mut stack),
+            space.latency(&fold(|o| o.duration_ms, true), &mut stack),
+        ),
+        cost_usd_per_million: (sum(fold(|o| o.cost, false)), sum(fold(|o| o.cost, true))),
+        accuracy: (
+            space.app.score.evaluate(&fold(|o| o.accuracy, false)),
+            space.app.score.evaluate(&fold(|o| o.accuracy, true)),
+        ),
+    }
+}
+
+/// The protocol's problems: for each objective, `grid × grid` pairs of the other two constraints.
+pub fn problems(e: &Extremes, grid: usize) -> Vec<Problem> {
+    let at = |r: (f64, f64), i: usize| {
+        if grid <= 1 {
+            r.1
+        } else {
+            r.0 + (r.1 - r.0) * i as f64 / (grid - 1) as f64
+        }
+    };
+    let mut out = Vec::with_capacity(3 * grid * grid);
+    for objective in [Objective::Latency, Objective::Cost, Objective::Accuracy] {
+        for i in 0..grid {
+            for j in 0..grid {
+                let constraints = match objective {
+                    Objective::Latency => Constraints {
+                        max_cost_usd_per_million: Some(at(e.cost_usd_per_million, i)),
+                        min_accuracy: Some(at(e.accuracy, j)),
+                        ..Default::default()
+                    },
+                    Objective::Cost => Constraints {
+                        max_latency_ms: Some(at(e.latency_ms, i)),
+                        min_accuracy: Some(at(e.accuracy, j)),
+                        ..Default::default()
+                    },
+                    Objective::Accuracy => Constraints {
+                        max_latency_ms: Some(at(e.latency_ms, i)),
+                        max_cost_usd_per_million: Some(at(e.cost_usd_per_million, j)),
+                        ..Default::default()
+                    },
+                };
+                out.push(Problem {
+                    objective,
+                    constraints,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// How one solver did on one objective's problems.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SolverScore {
+    /// Problems with a feasible configuration.
+    pub feasible_problems: usize,
+    /// Of those, answered with the optimum's value.
+    pub optimal: usize,
+    /// Of those, answered with a score ≥ 95.
+    pub within_95: usize,
+    /// Of those, answered with nothing.
+    pub missed: usize,
+    /// Problems without a feasible configuration.
+    pub infeasible_problems: usize,
+    /// Of those, answered with no configuration (correct).
+    pub infeasible_detected: usize,
+    /// Answers that break a constraint, or answer an infeasible problem (must be 0).
+    pub wrong: usize,
+    /// Lowest score over the feasible problems.
+    pub worst_score: f64,
+}
+
+impl SolverScore {
+    /// % of feasible problems solved optimally.
+    pub fn optimal_percent(&self) -> f64 {
+        percent(self.optimal, self.feasible_problems)
+    }
+    /// % of feasible problems within 95% of the optimum.
+    pub fn within_95_percent(&self) -> f64 {
+        percent(self.within_95, self.feasible_problems)
+    }
+}
+
+fn percent(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        100.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+/// The harness' result for one objective.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectiveReport {
+    /// The objective.
+    pub objective: Objective,
+    /// The exact solver.
+    pub exact: SolverScore,
+    /// The greedy heuristics.
+    pub greedy: SolverScore,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HarnessReport {
+    /// `brute-force` or `exact`: what the answers were compared with.
+    pub reference: &'static str,
+    /// Configurations in the grid.
+    pub configurations: f64,
+    /// The extremes the constraints span.
+    pub extremes: Extremes,
+    /// Per objective.
+    pub objectives: Vec<ObjectiveReport>,
+}
+
+/// The thesis' score of `s` against the optimum `o`.
+pub fn score(objective: Objective, s: f64, o: f64) -> f64 {
+    if s == o {
+        return 100.0;
+    }
+    match objective {
+        Objective::Accuracy => 100.0 - (o - s) / s * 100.0,
+        _ => 100.0 - (s - o) / s * 100.0,
+    }
+}
+
+/// Grades `answer`, whose picks index `space`.
+fn grade(
+    card: &mut SolverScore,
+    space: &SearchSpace,
+    problem: &Problem,
+    reference: &Option<(Vec<usize>, Metrics)>,
+    answer: &Outcome,
+) {
+    let answered = answer.best.as_ref().map(|(pick, _)| space.evaluate(pick));
+    match (reference, answered) {
+        (None, None) => {
+            card.infeasible_problems += 1;
+            card.infeasible_detected += 1;
+        }
+        (None, Some(_)) => {
+            card.infeasible_problems += 1;
+            card.wrong += 1;
+        }
+        (Some(_), None) => {
+            card.feasible_problems += 1;
+            card.missed += 1;
+            card.worst_score = card.worst_score.min(0.0);
+        }
+        (Some((_, opt)), Some(m)) => {
+            card.feasible_problems += 1;
+            if !problem.constraints.admits(&m) {
+                card.wrong += 1;
+                card.worst_score = card.worst_score.min(0.0);
+                return;
+            }
+            let (s, o) = (problem.value(&m), problem.value(opt));
+            let sc = score(problem.objective, s, o);
+            card.worst_score = card.worst_score.min(sc);
+            if (s - o).abs() <= 1e-9 * o.abs().max(1.0) {
+                card.optimal += 1;
+            }
+            if sc >= 95.0 {
+                card.within_95 += 1;
+            }
+        }
+    }
+}
+
+/// Runs the protocol with a `grid × grid` set per objective.
+pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessReport {
+    let full = SearchSpace::full(app);
+    let pruned = full.pruned();
+    let ext = extremes(&full);
+    let use_brute = full.size() <= BRUTE_FORCE_LIMIT;
+    let mut objectives: Vec<ObjectiveReport> =
+        [Objective::Latency, Objective::Cost, Objective::Accuracy]
+            .into_iter()
+            .map(|objective| ObjectiveReport {
+                objective,
+                exact: SolverScore {
+                    worst_score: 100.0,
+                    ..Default::default()
+                },
+                greedy: SolverScore {
+                    worst_score: 100.0,
+                    ..Default::default()
+                },
+            })
+            .collect();
+    for problem in problems(&ext, grid) {
+        let exact_answer = exact::solve(&pruned, &problem, options.node_limit);
+        let reference = if use_brute {
+            brute::solve(&full, &problem).best
+        } else {
+            exact_answer.best.clone()
+        };
+        let greedy_answer = greedy::solve(&full, &problem, &options.greedy);
+        let Some(report) = objectives
+            .iter_mut()
+            .find(|r| r.objective == problem.objective)
+        else {
+            continue;
+        };
+        grade(
+            &mut report.exact,
+            &pruned,
+            &problem,
+            &reference,
+            &exact_answer,
+        );
+        grade(
+            &mut report.greedy,
+            &full,
+            &problem,
+            &reference,
+            &greedy_answer,
+        );
+    }
+    HarnessReport {
+        reference: if use_brute { "brute-force" } else { "exact" },
+        configurations: full.size(),
+        extremes: ext,
+        objectives,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+
+    /// The thesis protocol on App3 against brute force (300 problems, none dropped).
+    #[test]
+    fn app3_exact_is_always_optimal_and_greedy_within_95_percent() {
+        let app = Bundle::from_json(include_str!("../../../examples/app3.bundle.json"))
+            .unwrap()
+            .validate()
+            .unwrap();
+        let report = run(&app, 10, &SolveOptions::default());
+        assert_eq!(report.reference, "brute-force");
+        let mut greedy_within = 0;
+        let mut feasible = 0;
+        for r in &report.objectives {
+            let e = &r.exact;
+            assert_eq!(e.feasible_problems + e.infeasible_problems, 100);
+            assert_eq!(e.optimal, e.feasible_problems, "{r:?}");
+            assert_eq!(e.infeasible_detected, e.infeasible_problems, "{r:?}");
+            assert_eq!(e.wrong, 0);
+            assert_eq!(r.greedy.wrong, 0, "greedy answered wrongly: {r:?}");
+            assert_eq!(r.greedy.infeasible_detected, r.greedy.infeasible_problems);
+            greedy_within += r.greedy.within_95;
+            feasible += r.greedy.feasible_problems;
+        }
+        let pct = 100.0 * greedy_within as f64 / feasible as f64;
+        assert!(pct >= 95.0, "greedy within 95% on {pct:.1}% of problems");
+    }
+
+    #[test]
+    fn score_follows_the_thesis_formula() {
+        assert_eq!(score(Objective::Latency, 100.0, 95.0), 95.0);
+        assert_eq!(score(Objective::Cost, 200.0, 100.0), 50.0);
+        assert!((score(Objective::Accuracy, 0.8, 1.0) - 75.0).abs() < 1e-12);
+        assert_eq!(score(Objective::Accuracy, 1.0, 1.0), 100.0);
+    }
+}
