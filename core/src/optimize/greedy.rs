@@ -49,14 +49,27 @@
 //!
 //! # Polish (not in the thesis)
 //!
-//! [`solve`] runs, after the faithful phases, a local search ([`solve_with`] with `polish = false`
-//! gives the faithful heuristics alone). When the faithful answer breaks a constraint, a *repair*
-//! step first makes the best single-function option change (any variant, any memory) that most
-//! reduces the total normalised violation, repeated until the configuration is feasible or no change
-//! reduces the violation. From a feasible configuration, the *improve* step makes the feasible
-//! single-function change that most improves the objective, then the best feasible change of two
-//! functions at once when no single change improves, repeated until neither improves. Every step
-//! strictly decreases the violation or strictly improves the objective, so it terminates.
+//! [`solve`] runs a local search after the faithful phases ([`solve_with`] with `polish = false`
+//! gives the faithful heuristics alone). It only moves functions to options that no other option
+//! of the same function beats in duration, cost and accuracy at once (the rule of
+//! [`SearchSpace::pruned`]; by monotonicity such a move never loses anything).
+//!
+//! 1. *Repair* — when the heuristics' answer breaks a constraint: take the option change of one
+//!    function that most lowers the total violation (each missed limit's excess divided by the
+//!    quantity's range over the grid), or, when no single change lowers it, the best change of two
+//!    functions at once; repeat until feasible or stuck.
+//! 2. *Improve* — from a feasible configuration: take the feasible change of one function that most
+//!    improves the objective, or, when there is none, the best feasible change of two functions;
+//!    repeat until neither exists. (Two-function changes are skipped when that neighbourhood has
+//!    more than [`PAIR_SCAN_LIMIT`] configurations.)
+//! 3. *Kicks* — for each function and each of its other variants: switch the best configuration
+//!    found to that variant (same memory, or the nearest), then repair and improve with that
+//!    function's variant locked; a feasible result better than the best configuration replaces it
+//!    (then improved with the lock lifted) and the kicks start again. At most [`KICK_ROUNDS`]
+//!    rounds.
+//!
+//! Every step strictly lowers the violation or strictly improves the objective, so the polish
+//! terminates; it never returns a configuration it has not checked against every constraint.
 //!
 //! # Choices where the text is ambiguous
 //!
@@ -66,10 +79,13 @@
 //! 2. Critical paths are re-ranked with the current durations before every step; the counter `t`
 //!    is never reset after a move (as in the artifact). At most 1024 paths are considered.
 //! 3. Algorithm 1 considers only variants *more accurate* than the function's current one (at the
-//!    same memory, or the nearest one if the variant lacks it), including moves whose ΔEAS is 0
-//!    (a `min(…)` score may need such a stepping stone). Ties: largest `BCR_acc`, then smallest
-//!    Δ(cost or time), then largest ΔEAS, then path order. `w` = [`GreedyOptions::accuracy_weight`]
-//!    in raw units (score units against USD per million, or against ms for the cost objective).
+//!    same memory, or the nearest one if the variant lacks it). A move that does not raise EAS is
+//!    a candidate only when no move on the path raises it (with `w = 100` in raw units, the
+//!    formula otherwise prefers a cheap upgrade that adds nothing, e.g. one side of a `min(…)`;
+//!    such a move is still needed as a stepping stone when no single upgrade helps). Ties: largest
+//!    `BCR_acc`, then smallest Δ(cost or time), then largest ΔEAS, then path order.
+//!    `w` = [`GreedyOptions::accuracy_weight`] in raw units (score units against USD per million,
+//!    or against ms for the cost objective).
 //! 4. Algorithm 1 always walks paths most critical first, also inside the cost objective; only the
 //!    cost objective's memory phase walks least critical first.
 //! 5. Memory moves may go up or down (the thesis iterates over all of `MLIST`); the "free" move
@@ -98,7 +114,9 @@ const PATH_LIMIT: usize = 1024;
 /// Safety cap on the moves of one phase (every phase terminates anyway).
 const MOVE_LIMIT: usize = 100_000;
 /// Cap on the polish's kick rounds (each successful kick strictly improves the answer).
-const KICK_ROUNDS: usize = 64;
+pub const KICK_ROUNDS: usize = 64;
+/// Largest two-function neighbourhood (configurations) the polish scans in one step.
+pub const PAIR_SCAN_LIMIT: f64 = 4_000_000.0;
 
 /// Solves `problem` with the thesis' heuristics followed by the polish (see the module doc).
 pub fn solve(space: &SearchSpace, problem: &Problem, options: &GreedyOptions) -> Outcome {
@@ -213,6 +231,10 @@ struct Greedy<'s, 'a> {
     group_of: Vec<Vec<usize>>,
     /// Per function and option, whether memory moves may select it (the slope filter).
     retained: Vec<Vec<bool>>,
+    /// Per function and option, whether no other option of the function is at least as fast,
+    /// as cheap and as accurate (the rule of [`SearchSpace::pruned`]); the polish only moves to
+    /// these.
+    useful: Vec<Vec<bool>>,
     /// True ranges over the grid: latency, cost, accuracy.
     range: (f64, f64, f64),
     scratch: Scratch,
@@ -300,6 +322,22 @@ impl<'s, 'a> Greedy<'s, 'a> {
             })
             .collect();
 
+        let useful = space
+            .options
+            .iter()
+            .map(|opts| {
+                opts.iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        !opts
+                            .iter()
+                            .enumerate()
+                            .any(|(j, p)| j != i && p.weakly_dominates(o) && (p != o || j < i))
+                    })
+                    .collect()
+            })
+            .collect();
+
         let mut stack = Vec::new();
         let pick_by = |key: fn(&super::OptionPoint) -> f64, lowest: bool| -> Vec<f64> {
             space
@@ -332,6 +370,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
             groups,
             group_of,
             retained,
+            useful,
             range: (lat_hi - lat_lo, cost_hi - cost_lo, acc_hi - acc_lo),
             scratch: Scratch::default(),
             evaluations: 0,
@@ -762,7 +801,9 @@ impl<'s, 'a> Greedy<'s, 'a> {
         let n = s.pick.len();
         // With `lock = Some(f)`, function `f` keeps its variant (only its memory may change).
         let allowed = |g: &Self, pick: &[usize], f: usize, i: usize| {
-            i != pick[f] && (lock != Some(f) || g.group_of[f][i] == g.group_of[f][pick[f]])
+            i != pick[f]
+                && g.useful[f][i]
+                && (lock != Some(f) || g.group_of[f][i] == g.group_of[f][pick[f]])
         };
         let mut moves = 0;
         while moves < MOVE_LIMIT {
@@ -785,7 +826,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
                     }
                 }
             }
-            if best.is_none() {
+            if best.is_none() && self.pair_neighbourhood() <= PAIR_SCAN_LIMIT {
                 for f in 0..n {
                     let of = s.pick[f];
                     for g in f + 1..n {
@@ -821,13 +862,22 @@ impl<'s, 'a> Greedy<'s, 'a> {
         }
     }
 
-    /// Repair, then improve (with `lock`, function `lock` keeps its variant), then improve freely.
+    /// Number of configurations one function-pair scan of the polish visits (at most).
+    fn pair_neighbourhood(&self) -> f64 {
+        let sizes: Vec<f64> = self
+            .useful
+            .iter()
+            .map(|u| u.iter().filter(|&&b| b).count() as f64)
+            .collect();
+        let total: f64 = sizes.iter().sum();
+        let squares: f64 = sizes.iter().map(|x| x * x).sum();
+        (total * total - squares) / 2.0
+    }
+
+    /// Repair, then improve (with `lock = Some(f)`, function `f` keeps its variant).
     fn local_search(&mut self, s: &mut State, lock: Option<usize>) {
         self.descend(s, Mode::Repair, lock);
         self.descend(s, Mode::Improve, lock);
-        if lock.is_some() {
-            self.descend(s, Mode::Improve, None);
-        }
     }
 
     /// Local search from the heuristics' answer; with `kicks`, then from every configuration that
@@ -859,6 +909,8 @@ impl<'s, 'a> Greedy<'s, 'a> {
                     if admits(self, &k.m)
                         && (!admits(self, &s.m) || self.problem.better(&k.m, &s.m))
                     {
+                        // The kicked function was locked: let it change again.
+                        self.descend(&mut k, Mode::Improve, None);
                         s = k;
                         continue 'rounds;
                     }
