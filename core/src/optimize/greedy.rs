@@ -812,7 +812,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
                 return;
             }
             let v_cur = self.violation(&s.m);
-            let mut best: Option<([f64; 4], [(usize, usize); 2], Metrics)> = None;
+            let mut best: Option<PolishMove> = None;
             for f in 0..n {
                 for i in 0..self.space.options[f].len() {
                     if !allowed(self, &s.pick, f, i) {
@@ -921,6 +921,10 @@ impl<'s, 'a> Greedy<'s, 'a> {
         s
     }
 }
+
+/// A polish step: its key, the (function, option) changes (one repeated for a single change) and
+/// the resulting metrics.
+type PolishMove = ([f64; 4], [(usize, usize); 2], Metrics);
 
 /// What a polish step must achieve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
