@@ -64,9 +64,9 @@
 //!    more than [`PAIR_SCAN_LIMIT`] configurations.)
 //! 3. *Kicks* — for each function and each of its other variants: switch the best configuration
 //!    found to that variant (same memory, or the nearest), then repair and improve with that
-//!    function's variant locked; a feasible result better than the best configuration replaces it
-//!    (then improved with the lock lifted) and the kicks start again. At most [`KICK_ROUNDS`]
-//!    rounds.
+//!    function's variant locked; a feasible result better than the best configuration (or, while
+//!    none is feasible, any feasible result) replaces it, is improved with the lock lifted, and
+//!    the kicks start again. At most [`KICK_ROUNDS`] rounds.
 //!
 //! Every step strictly lowers the violation or strictly improves the objective, so the polish
 //! terminates; it never returns a configuration it has not checked against every constraint.
@@ -88,10 +88,14 @@
 //!    or against ms for the cost objective).
 //! 4. Algorithm 1 always walks paths most critical first, also inside the cost objective; only the
 //!    cost objective's memory phase walks least critical first.
-//! 5. Memory moves may go up or down (the thesis iterates over all of `MLIST`); the "free" move
-//!    rules (`ΔEET ≤ 0 ∧ ΔC < 0` for latency, `ΔEET < 0 ∧ ΔC ≤ 0` for cost) come first. Ties after
-//!    the rule's own key: smallest ΔC (latency) or ΔEET (cost), then the other Δ, then the smaller
-//!    memory, then path order.
+//! 5. Memory moves may go up or down (the thesis iterates over all of `MLIST`); the "free" moves
+//!    (`ΔEET ≤ 0 ∧ ΔC < 0` for latency, `ΔEET < 0 ∧ ΔC ≤ 0` for cost) come first. Ranking, each
+//!    list ending with the smaller memory, then path order —
+//!    latency: free moves by largest cost reduction, then largest time reduction; BCR_max by
+//!    `|ΔEET/ΔC|`, then largest time reduction, then smallest ΔC; BCR_slope by largest time
+//!    reduction, then smallest ΔC. Cost: free moves by largest time reduction, then largest cost
+//!    reduction; BCR_max by `|ΔC/ΔEET|`, then largest cost reduction, then smallest ΔEET;
+//!    BCR_slope by largest cost reduction, then smallest ΔEET (the artifact's tie rules).
 //! 6. [`Bcr::Slope`]: for each (function, variant) the least-squares slope `β` of duration against
 //!    memory is computed over its memory options; a memory `m_{v+1}` stays selectable when the
 //!    segment leading to it falls at least `BCR_th` times as steeply, i.e.
@@ -1320,9 +1324,9 @@ mod tests {
     fn hand_checked_cost_and_accuracy_objectives() {
         let app = hand_app();
         let space = hand_space(&app);
-        // Cost, latency ≤ 330 ms, accuracy ≥ 1: start (a 256, b small 256) 180 ms; Algorithm 1
-        // upgrades b (large 256, 240 ms, $6.5). Lowering: a→128 (+40 ms, −$0.5, BCR 1/80) and
-        // b→128 (+120 ms, −$1, BCR 1/120): a first (280 ms, $6); b no longer fits (400 ms).
+        // Cost, latency ≤ 330 ms, accuracy ≥ 1: start (a 256, b small 256), 180 ms, $4.5;
+        // Algorithm 1 upgrades b (large 256: 240 ms, $6.5). Lowering memory: a→128 (+40 ms,
+        // −$0.5) fits, b→128 (+120 ms → 360 ms) does not: (a 128, b large 256), 280 ms, $6.
         let p = Problem {
             objective: Objective::Cost,
             constraints: Constraints {
@@ -1334,10 +1338,10 @@ mod tests {
         let (a, b, v, m) = solved(&space, &p, false).unwrap();
         assert_eq!((a, b, v), (128, 256, 1));
         assert!((m.cost_usd_per_million - 6.0).abs() < 1e-9);
-        // Accuracy, latency ≤ 300 ms, cost ≤ $5.6: the cost phase lowers memory from
-        // (a 256, b small 256, 180 ms, $4.5) to (a 128, b small 128, 300 ms, $3); the only
-        // upgrade within both limits is b → large 256 ($6 > 5.6 refused)... none fits, so the
-        // answer stays at accuracy 0; with $6.5 and 300 ms, b → large 256 (280 ms, $6) is taken.
+        // Accuracy, latency ≤ 300 ms: start (a 256, b small 256), 180 ms, $4.5. The memory phase
+        // ties a→128 and b→128 on BCR (1/80) and takes the larger saving, b (260 ms, $3.5), then
+        // a (300 ms, $3). Upgrades: b large 128 is too slow (400 ms); b large 256 (280 ms, $6)
+        // fits a $6.5 budget, not a $5.6 one (where accuracy 1 is indeed out of reach).
         let acc = |lat, budget| Problem {
             objective: Objective::Accuracy,
             constraints: Constraints {

@@ -783,6 +783,32 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
+        fn exact_is_never_worse_than_greedy_and_every_answer_meets_its_constraints(app in testing::app()) {
+            let full = SearchSpace::full(&app);
+            let pruned = full.pruned();
+            for p in problems(&app) {
+                let e = exact::solve(&pruned, &p, u64::MAX);
+                let g = greedy::solve(&full, &p, &SolveOptions::default().greedy);
+                prop_assert!(!g.proven);
+                if let Some((pick, m)) = &g.best {
+                    let again = full.evaluate(pick);
+                    prop_assert!(p.constraints.admits(&again), "greedy broke {:?}: {:?}", p, again);
+                    prop_assert_eq!(&again, m);
+                    let (_, em) = e.best.as_ref().expect("greedy found a configuration, so exact must");
+                    let (ev, gv) = (p.value(em), p.value(m));
+                    match p.objective {
+                        Objective::Accuracy => prop_assert!(ev >= gv - 1e-12, "{:?}: exact {} < greedy {}", p, ev, gv),
+                        _ => prop_assert!(ev <= gv + 1e-9 * gv.abs().max(1.0), "{:?}: exact {} > greedy {}", p, ev, gv),
+                    }
+                }
+                if let Some((pick, m)) = &e.best {
+                    prop_assert!(p.constraints.admits(&pruned.evaluate(pick)));
+                    prop_assert!(p.constraints.admits(m));
+                }
+            }
+        }
+
+        #[test]
         fn pareto_front_equals_brute_force_on_random_workflows(app in testing::app()) {
             same_front(&app);
         }
