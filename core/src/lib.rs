@@ -16,4 +16,5 @@ pub mod import;
 pub mod model;
 pub mod optimize;
 pub mod pricing;
+pub mod report;
 pub mod workflow;

@@ -174,6 +174,40 @@ impl Problem {
     }
 }
 
+/// An optimization request (the wasm package's `optimize` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizeRequest {
+    /// What to optimize.
+    pub objective: Objective,
+    /// The limits.
+    #[serde(default)]
+    pub constraints: Constraints,
+    /// Which solver (default `exact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solver: Option<SolverKind>,
+}
+
+impl OptimizeRequest {
+    /// The problem and solver settings, after checking the limits.
+    pub fn parts(&self) -> Result<(Problem, SolveOptions), String> {
+        self.constraints
+            .check()
+            .map_err(|e| format!("constraints.{e}"))?;
+        let options = SolveOptions {
+            solver: self.solver.unwrap_or(SolverKind::Exact),
+            ..SolveOptions::default()
+        };
+        Ok((
+            Problem {
+                objective: self.objective,
+                constraints: self.constraints,
+            },
+            options,
+        ))
+    }
+}
+
 /// How sure an answer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

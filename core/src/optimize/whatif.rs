@@ -1,7 +1,8 @@
 //! What-if sweeps: one optimization per point of a grid of constraint values (thesis Fig. 5.6).
 //! The pruned search space is built once and shared by every point.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{
     ConstraintKind, Constraints, Objective, Problem, SearchSpace, Solution, SolveOptions,
@@ -29,6 +30,69 @@ impl Sweep {
                 .collect(),
         };
         Sweep { constraint, values }
+    }
+}
+
+/// One swept constraint, as requests spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Which constraint.
+    pub constraint: ConstraintKind,
+    /// First value.
+    pub from: f64,
+    /// Last value.
+    pub to: f64,
+    /// Number of values (1 to 10,000), evenly spaced, both ends included.
+    pub steps: usize,
+}
+
+/// A what-if request (the wasm package's `whatIf` argument; the CLI builds the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhatIfRequest {
+    /// What to optimize at each point.
+    pub objective: Objective,
+    /// One or two constraints to sweep; the first varies slowest.
+    pub vary: Vec<SweepSpec>,
+    /// Constraints held at one value.
+    #[serde(default)]
+    pub fixed: Constraints,
+    /// Which solver (default `exact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solver: Option<SolverKind>,
+}
+
+impl WhatIfRequest {
+    /// The sweeps, after checking them; the error names the field (`vary[1].steps: …`).
+    pub fn sweeps(&self) -> Result<Vec<Sweep>, String> {
+        if self.vary.is_empty() || self.vary.len() > 2 {
+            return Err(format!(
+                "vary: give one or two constraints to sweep, found {}",
+                self.vary.len()
+            ));
+        }
+        self.fixed.check().map_err(|e| format!("fixed.{e}"))?;
+        self.vary
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                for (name, x) in [("from", v.from), ("to", v.to)] {
+                    if !x.is_finite() {
+                        return Err(format!(
+                            "vary[{i}].{name}: must be a finite number, found {x}"
+                        ));
+                    }
+                }
+                if !(1..=10_000).contains(&v.steps) {
+                    return Err(format!(
+                        "vary[{i}].steps: must be from 1 to 10000, found {}",
+                        v.steps
+                    ));
+                }
+                Ok(Sweep::linear(v.constraint, v.from, v.to, v.steps))
+            })
+            .collect()
     }
 }
 
