@@ -483,6 +483,8 @@ pub struct VariantOption {
     pub model: DurationModel,
     /// Normalised accuracy in [0, 1].
     pub accuracy: f64,
+    /// The profiled samples (for simulation).
+    pub samples: Vec<ProfileSample>,
 }
 
 /// A function compiled for evaluation.
@@ -805,6 +807,7 @@ fn compile_function(
                 name: v.name.clone(),
                 model: v.model.clone(),
                 accuracy: a,
+                samples: v.samples.clone(),
             })
             .collect(),
     })

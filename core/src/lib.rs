@@ -17,4 +17,5 @@ pub mod model;
 pub mod optimize;
 pub mod pricing;
 pub mod report;
+pub mod simulate;
 pub mod workflow;

@@ -165,6 +165,9 @@ pub struct SolverArgs {
     /// Greedy: weight w of the accuracy shortfall in Algorithm 1.
     #[arg(long, default_value_t = 100.0)]
     pub accuracy_weight: f64,
+    /// Greedy: the thesis' heuristics alone, without the polish phase that follows them.
+    #[arg(long)]
+    pub greedy_faithful: bool,
 }
 
 #[derive(Debug, Args)]

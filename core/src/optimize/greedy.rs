@@ -122,9 +122,9 @@ pub const KICK_ROUNDS: usize = 64;
 /// Largest two-function neighbourhood (configurations) the polish scans in one step.
 pub const PAIR_SCAN_LIMIT: f64 = 4_000_000.0;
 
-/// Solves `problem` with the thesis' heuristics followed by the polish (see the module doc).
+/// Solves `problem` with the thesis' heuristics, followed by the polish when `options.polish`.
 pub fn solve(space: &SearchSpace, problem: &Problem, options: &GreedyOptions) -> Outcome {
-    solve_with(space, problem, options, true)
+    solve_with(space, problem, options, options.polish)
 }
 
 /// Solves `problem` with the thesis' heuristics; `polish` adds the local search of the module doc.
@@ -969,10 +969,12 @@ mod tests {
     const MAX: GreedyOptions = GreedyOptions {
         accuracy_weight: 100.0,
         bcr: Bcr::Max,
+        polish: true,
     };
     const SLOPE: GreedyOptions = GreedyOptions {
         accuracy_weight: 100.0,
         bcr: Bcr::Slope { threshold: 0.2 },
+        polish: true,
     };
 
     /// True extremes over the grid: (min, max) latency, cost and accuracy.

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::{
     Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute, exact,
-    greedy,
 };
 use crate::bundle::Application;
 
@@ -252,7 +251,7 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
         } else {
             exact_answer.best.clone()
         };
-        let greedy_answer = greedy::solve(&full, &problem, &options.greedy);
+        let greedy_answer = super::greedy_outcome(&full, &problem, options);
         let Some(report) = objectives
             .iter_mut()
             .find(|r| r.objective == problem.objective)

@@ -304,6 +304,9 @@ pub struct GreedyOptions {
     pub accuracy_weight: f64,
     /// Benefit-cost rule for memory moves.
     pub bcr: Bcr,
+    /// Run the polish phase (local search over non-dominated options) after the thesis' phases.
+    /// Off, the solver is the thesis' heuristics alone.
+    pub polish: bool,
 }
 
 /// Benefit-cost rule for the greedy memory moves (thesis Algorithm 2).
@@ -326,6 +329,7 @@ impl Default for SolveOptions {
             greedy: GreedyOptions {
                 accuracy_weight: 100.0,
                 bcr: Bcr::Max,
+                polish: true,
             },
         }
     }
@@ -351,8 +355,8 @@ pub fn solve(app: &Application, problem: &Problem, options: &SolveOptions) -> So
     }
 }
 
-fn greedy_outcome(space: &SearchSpace, problem: &Problem, options: &SolveOptions) -> Outcome {
-    greedy::solve(space, problem, &options.greedy)
+pub(crate) fn greedy_outcome(space: &SearchSpace, problem: &Problem, options: &SolveOptions) -> Outcome {
+    greedy::solve_with(space, problem, &options.greedy, options.greedy.polish)
 }
 
 /// Turns an outcome into a solution; explains infeasibility exactly (with the exact solver on the

@@ -7,13 +7,14 @@
 //! bounds as the exact solver) is already dominated by a point found. Points with equal metrics are
 //! reported once.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{Metrics, SearchSpace};
 use crate::bundle::Configuration;
 
 /// One point of the front.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ParetoPoint {
     /// Expected latency, ms.
     pub latency_ms: f64,

@@ -97,7 +97,7 @@ impl WhatIfRequest {
 }
 
 /// One point of a sweep with its answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct WhatIfPoint {
     /// The constraints of this point (fixed ones included).
     pub constraints: Constraints,

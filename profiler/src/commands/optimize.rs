@@ -42,6 +42,7 @@ pub fn solve_options(a: &SolverArgs) -> SolveOptions {
         node_limit: a.node_limit,
         greedy: GreedyOptions {
             accuracy_weight: a.accuracy_weight,
+            polish: !a.greedy_faithful,
             bcr: match a.bcr {
                 BcrArg::Max => Bcr::Max,
                 BcrArg::Slope => Bcr::Slope {

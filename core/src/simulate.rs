@@ -1,0 +1,440 @@
+//! A seeded Monte-Carlo simulator of workflow executions: the distribution of end-to-end latency
+//! and the mean cost, where the analytic model (thesis §3.2) gives only expected values.
+//!
+//! Each run walks the reduced workflow structure: a branch takes one arm with its probability, a
+//! loop body runs a geometric number of times (`P(K = k) = (1 − p)·p^(k−1)`, mean `1/(1−p)`), a
+//! parallel block takes as long as its slowest sampled arm (all arms run and are billed), and every
+//! state entered adds the orchestration delays. A function's duration is drawn
+//!
+//! * `samples` (bootstrap): one of the variant's warm profiled samples at the configured memory,
+//!   when it has some there;
+//! * otherwise (and always with `model`): the fitted model's duration times a ratio drawn from the
+//!   variant's warm samples' `sample / model(sample's memory)` (its measured dispersion); a variant
+//!   without samples runs exactly at its model's duration.
+//!
+//! Each invocation is billed on its drawn duration. The Step Functions charge is linear in the
+//! number of transitions, so its mean is added exactly. The generator is xoshiro256++ seeded with
+//! the caller's seed: the same seed gives the same result on every platform (native and wasm).
+//!
+//! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
+//! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
+//! workflows without parallel blocks the simulated mean converges to the analytic EET.
+
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{Application, ResolvedChoice};
+use crate::pricing::EXECUTIONS_PER_QUOTE;
+use crate::workflow::Structure;
+
+/// Where sampled durations come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DurationSource {
+    /// Profiled samples at the configured memory when there are some, else the model with the
+    /// measured dispersion.
+    #[default]
+    Samples,
+    /// Always the model times a bootstrapped residual ratio.
+    Model,
+}
+
+/// Simulation settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationRequest {
+    /// Number of workflow executions to simulate.
+    pub runs: usize,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Where durations come from.
+    #[serde(default)]
+    pub durations: DurationSource,
+    /// Number of histogram bins.
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+}
+
+fn default_bins() -> usize {
+    40
+}
+
+/// One histogram bin: `[from_ms, to_ms)` (the last bin includes its upper edge).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Bin {
+    /// Lower edge, ms.
+    pub from_ms: f64,
+    /// Upper edge, ms.
+    pub to_ms: f64,
+    /// Executions in the bin.
+    pub count: u64,
+}
+
+/// The distribution of a configuration's end-to-end latency and its mean cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimulationReport {
+    /// Executions simulated.
+    pub runs: usize,
+    /// The seed used.
+    pub seed: u64,
+    /// Mean latency, ms.
+    pub mean_ms: f64,
+    /// Standard deviation of latency, ms.
+    pub std_ms: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Slowest execution, ms.
+    pub max_ms: f64,
+    /// Mean cost, USD per million executions.
+    pub mean_cost_usd_per_million: f64,
+    /// The analytic model's expected latency (EET) for the same configuration, ms.
+    pub analytic_latency_ms: f64,
+    /// The analytic model's cost, USD per million executions.
+    pub analytic_cost_usd_per_million: f64,
+    /// `(analytic − simulated mean) / simulated mean × 100`: negative when the model is optimistic.
+    pub latency_bias_percent: f64,
+    /// Latency histogram.
+    pub histogram: Vec<Bin>,
+}
+
+/// Why a simulation was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimulationError {
+    /// Zero runs.
+    #[error("runs: must be at least 1")]
+    NoRuns,
+    /// Too many runs to hold in memory.
+    #[error("runs: at most {max} executions per simulation, asked for {asked}")]
+    TooManyRuns {
+        /// The cap.
+        max: usize,
+        /// The request.
+        asked: usize,
+    },
+    /// Zero bins.
+    #[error("bins: must be from 1 to 10000, found {0}")]
+    Bins(usize),
+}
+
+/// Most executions one simulation keeps (their latencies are held for the percentiles).
+pub const MAX_RUNS: usize = 50_000_000;
+
+/// Per function: how to draw one duration.
+struct Draw {
+    /// Exact samples at the configured memory (bootstrap), if any.
+    samples: Vec<f64>,
+    /// Model duration at the configured memory.
+    base: f64,
+    /// Residual ratios `sample / model(memory)` of the variant's warm samples.
+    ratios: Vec<f64>,
+    memory_mb: f64,
+}
+
+impl Draw {
+    fn sample(&self, rng: &mut Xoshiro256PlusPlus) -> f64 {
+        if !self.samples.is_empty() {
+            return self.samples[index(rng, self.samples.len())];
+        }
+        if self.ratios.is_empty() {
+            return self.base;
+        }
+        self.base * self.ratios[index(rng, self.ratios.len())]
+    }
+}
+
+fn index(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
+    // Lemire's multiply-shift: unbiased enough for n far below 2^32.
+    ((rng.next_u64() >> 32).wrapping_mul(n as u64) >> 32) as usize
+}
+
+fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+struct Runner<'a> {
+    app: &'a Application,
+    draws: Vec<Draw>,
+    per_state_ms: f64,
+    rng: Xoshiro256PlusPlus,
+    cost: f64,
+}
+
+impl Runner<'_> {
+    fn run(&mut self, s: &Structure) -> f64 {
+        match s {
+            Structure::Function(f) => {
+                let d = self.draws[*f].sample(&mut self.rng);
+                self.cost += self
+                    .app
+                    .pricing
+                    .invocation_cost(self.draws[*f].memory_mb, d);
+                d + self.per_state_ms
+            }
+            Structure::Sequence(items) => items.iter().map(|i| self.run(i)).sum(),
+            Structure::Parallel(arms) => arms.iter().map(|a| self.run(a)).fold(0.0, f64::max),
+            Structure::Branch(arms) => {
+                let mut u = uniform(&mut self.rng);
+                for (p, a) in arms {
+                    if u < *p {
+                        return self.run(a);
+                    }
+                    u -= p;
+                }
+                // Rounding left a sliver past the last arm: it belongs to the last arm.
+                arms.last().map_or(0.0, |(_, a)| self.run(a))
+            }
+            Structure::Repeat {
+                expected_runs,
+                body,
+                ..
+            } => {
+                let p_again = 1.0 - 1.0 / expected_runs;
+                let mut total = self.run(body);
+                while uniform(&mut self.rng) < p_again {
+                    total += self.run(body);
+                }
+                total
+            }
+        }
+    }
+}
+
+/// Simulates `request.runs` executions of the configuration `choices`.
+pub fn simulate(
+    app: &Application,
+    choices: &[ResolvedChoice],
+    request: &SimulationRequest,
+) -> Result<SimulationReport, SimulationError> {
+    if request.runs == 0 {
+        return Err(SimulationError::NoRuns);
+    }
+    if request.runs > MAX_RUNS {
+        return Err(SimulationError::TooManyRuns {
+            max: MAX_RUNS,
+            asked: request.runs,
+        });
+    }
+    if !(1..=10_000).contains(&request.bins) {
+        return Err(SimulationError::Bins(request.bins));
+    }
+    let draws = app
+        .functions
+        .iter()
+        .zip(choices)
+        .map(|(f, c)| {
+            let variant = &f.variants[c.variant];
+            let memory_mb = f64::from(c.memory_mb);
+            let warm: Vec<_> = variant.samples.iter().filter(|s| !s.cold).collect();
+            let samples = match request.durations {
+                DurationSource::Samples => warm
+                    .iter()
+                    .filter(|s| s.memory_mb == memory_mb)
+                    .map(|s| s.duration_ms)
+                    .collect(),
+                DurationSource::Model => Vec::new(),
+            };
+            let ratios = warm
+                .iter()
+                .filter_map(|s| {
+                    let m = variant.model.duration_ms(s.memory_mb);
+                    (m > 0.0 && s.duration_ms > 0.0).then(|| s.duration_ms / m)
+                })
+                .collect();
+            Draw {
+                samples,
+                base: variant.model.duration_ms(memory_mb),
+                ratios,
+                memory_mb,
+            }
+        })
+        .collect();
+    let mut runner = Runner {
+        app,
+        draws,
+        per_state_ms: app.delays.state_ms + app.delays.transition_ms,
+        rng: Xoshiro256PlusPlus::seed_from_u64(request.seed),
+        cost: 0.0,
+    };
+    let fixed = 2.0 * app.delays.state_ms + app.delays.transition_ms;
+    let structure = app.workflow.structure();
+    let mut latencies: Vec<f64> = (0..request.runs)
+        .map(|_| runner.run(structure) + fixed)
+        .collect();
+    let n = latencies.len() as f64;
+    let mean = latencies.iter().sum::<f64>() / n;
+    let var = latencies.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    latencies.sort_unstable_by(f64::total_cmp);
+    let q = |p: f64| {
+        // Nearest rank.
+        let rank = ((p * n).ceil() as usize).clamp(1, latencies.len());
+        latencies[rank - 1]
+    };
+    let (lo, hi) = (latencies[0], latencies[latencies.len() - 1]);
+    let width = (hi - lo) / request.bins as f64;
+    let mut histogram: Vec<Bin> = (0..request.bins)
+        .map(|i| Bin {
+            from_ms: lo + width * i as f64,
+            to_ms: if i + 1 == request.bins {
+                hi
+            } else {
+                lo + width * (i + 1) as f64
+            },
+            count: 0,
+        })
+        .collect();
+    for &x in &latencies {
+        let i = if width > 0.0 {
+            (((x - lo) / width) as usize).min(request.bins - 1)
+        } else {
+            0
+        };
+        histogram[i].count += 1;
+    }
+    let analytic = app.evaluate(choices);
+    let orchestration = analytic.orchestration_cost_usd_per_million;
+    Ok(SimulationReport {
+        runs: request.runs,
+        seed: request.seed,
+        mean_ms: mean,
+        std_ms: var.sqrt(),
+        p50_ms: q(0.5),
+        p90_ms: q(0.9),
+        p95_ms: q(0.95),
+        p99_ms: q(0.99),
+        max_ms: hi,
+        mean_cost_usd_per_million: runner.cost / n * EXECUTIONS_PER_QUOTE + orchestration,
+        analytic_latency_ms: analytic.latency_ms,
+        analytic_cost_usd_per_million: analytic.cost_usd_per_million,
+        latency_bias_percent: (analytic.latency_ms - mean) / mean * 100.0,
+        histogram,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+
+    fn app(text: &str) -> Application {
+        Bundle::from_json(text).unwrap().validate().unwrap()
+    }
+
+    fn request(runs: usize, seed: u64) -> SimulationRequest {
+        SimulationRequest {
+            runs,
+            seed,
+            durations: DurationSource::Samples,
+            bins: 40,
+        }
+    }
+
+    /// A bundle over `edges` with constant-duration functions (no samples: no dispersion).
+    fn constant(functions: &[(&str, f64)], edges: &str) -> Application {
+        let fs: Vec<String> = functions
+            .iter()
+            .map(|(id, d)| {
+                format!(
+                    r#"{{"id":"{id}","memory":[1024],"variants":[{{"name":"default","model":{{"kind":"exponential","alpha_ms":{d},"beta_ms":0,"gamma_per_mb":0}}}}]}}"#
+                )
+            })
+            .collect();
+        app(&format!(
+            r#"{{"schema":"optiserve.bundle/v1","provenance":{{"tool":"t","tool_version":"0"}},
+            "pricing":{{"region":"us-east-1","architecture":"x86_64","price_per_gb_second":0.0000166667,"price_per_request":0.0000002}},
+            "functions":[{}],"workflow":{{"edges":{edges}}}}}"#,
+            fs.join(",")
+        ))
+    }
+
+    #[test]
+    fn self_loop_matches_the_geometric_distribution() {
+        // K ~ Geometric(1 − p) on {1, 2, …}: mean 1/(1−p), variance p/(1−p)².
+        let p: f64 = 0.4;
+        let a = constant(
+            &[("a", 100.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"a","probability":0.4},{"from":"a","to":"End","probability":0.6}]"#,
+        );
+        let r = simulate(&a, &a.deployed, &request(200_000, 7)).unwrap();
+        let mean = 100.0 / (1.0 - p);
+        let sd = 100.0 * (p / (1.0 - p).powi(2)).sqrt();
+        // Standard error of the mean ≈ sd / √n ≈ 0.24 ms: allow 5 of them.
+        assert!((r.mean_ms - mean).abs() < 5.0 * sd / (200_000f64).sqrt(), "{r:?}");
+        assert!((r.std_ms - sd).abs() / sd < 0.02, "{r:?}");
+        assert_eq!(r.p50_ms, 100.0); // P(K = 1) = 0.6
+        assert!((r.latency_bias_percent).abs() < 0.5);
+    }
+
+    #[test]
+    fn chain_and_branch_means_match_the_closed_form() {
+        let a = constant(
+            &[("a", 10.0), ("b", 200.0), ("c", 40.0), ("d", 5.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"b","probability":0.25},{"from":"a","to":"c","probability":0.75},
+               {"from":"b","to":"d","probability":1},{"from":"c","to":"d","probability":1},{"from":"d","to":"End","probability":1}]"#,
+        );
+        let r = simulate(&a, &a.deployed, &request(100_000, 1)).unwrap();
+        // 10 + 0.25·200 + 0.75·40 + 5 = 95; sd = 160·√(0.25·0.75)
+        let sd = 160.0 * (0.25f64 * 0.75).sqrt();
+        assert!((r.mean_ms - 95.0).abs() < 5.0 * sd / (100_000f64).sqrt(), "{r:?}");
+        assert_eq!(r.max_ms, 215.0);
+        assert_eq!(r.p50_ms, 55.0);
+        let total: u64 = r.histogram.iter().map(|b| b.count).sum();
+        assert_eq!(total, 100_000);
+    }
+
+    #[test]
+    fn same_seed_same_result_and_different_seed_differs() {
+        let a = app(include_str!("../../examples/media-pipeline.bundle.json"));
+        let x = simulate(&a, &a.deployed, &request(20_000, 42)).unwrap();
+        let y = simulate(&a, &a.deployed, &request(20_000, 42)).unwrap();
+        let z = simulate(&a, &a.deployed, &request(20_000, 43)).unwrap();
+        assert_eq!(x, y);
+        assert_ne!(x.mean_ms, z.mean_ms);
+    }
+
+    #[test]
+    fn without_parallel_blocks_the_mean_converges_to_the_analytic_eet() {
+        let a = app(include_str!("../../examples/app3.bundle.json"));
+        let r = simulate(&a, &a.deployed, &request(100_000, 3)).unwrap();
+        assert!(r.latency_bias_percent.abs() < 0.5, "{r:?}");
+        assert!((r.mean_cost_usd_per_million - r.analytic_cost_usd_per_million).abs()
+            / r.analytic_cost_usd_per_million
+            < 0.01);
+    }
+
+    #[test]
+    fn parallel_blocks_make_the_analytic_model_optimistic() {
+        // Two parallel arms of 100 ± 50%: E[max] > max(E) = 100.
+        let a = constant(
+            &[("a", 1.0), ("b", 100.0), ("c", 100.0), ("d", 1.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"b","probability":1},{"from":"a","to":"c","probability":1},
+               {"from":"b","to":"d","probability":1},{"from":"c","to":"d","probability":1},{"from":"d","to":"End","probability":1}]"#,
+        );
+        // Constant durations: no gap at all.
+        let r = simulate(&a, &a.deployed, &request(1000, 1)).unwrap();
+        assert_eq!(r.mean_ms, 102.0);
+        // The media pipeline has a parallel block with dispersion: the model is optimistic.
+        let m = app(include_str!("../../examples/media-pipeline.bundle.json"));
+        let r = simulate(&m, &m.deployed, &request(100_000, 5)).unwrap();
+        assert!(r.latency_bias_percent < 0.0, "{r:?}");
+    }
+
+    #[test]
+    fn bad_requests_are_refused() {
+        let a = app(include_str!("../../examples/app3.bundle.json"));
+        assert_eq!(
+            simulate(&a, &a.deployed, &request(0, 1)).unwrap_err().to_string(),
+            "runs: must be at least 1"
+        );
+        let mut r = request(10, 1);
+        r.bins = 0;
+        assert!(simulate(&a, &a.deployed, &r).is_err());
+    }
+}
