@@ -93,6 +93,17 @@ fn benches(c: &mut Criterion) {
             })
         },
     );
+    c.bench_function("simulate 100,000 App3 executions", |b| {
+        let request = optiserve_core::simulate::SimulationRequest {
+            runs: 100_000,
+            seed: 1,
+            durations: Default::default(),
+            bins: 40,
+        };
+        b.iter(|| {
+            optiserve_core::simulate::simulate(&app3, &app3.deployed, black_box(&request)).unwrap()
+        })
+    });
     let six_full = SearchSpace::full(&six);
     let six_pruned = six_full.pruned();
     let six_problem = mid_latency_problem(&six_full);

@@ -366,7 +366,10 @@ mod tests {
         let mean = 100.0 / (1.0 - p);
         let sd = 100.0 * (p / (1.0 - p).powi(2)).sqrt();
         // Standard error of the mean ≈ sd / √n ≈ 0.24 ms: allow 5 of them.
-        assert!((r.mean_ms - mean).abs() < 5.0 * sd / (200_000f64).sqrt(), "{r:?}");
+        assert!(
+            (r.mean_ms - mean).abs() < 5.0 * sd / (200_000f64).sqrt(),
+            "{r:?}"
+        );
         assert!((r.std_ms - sd).abs() / sd < 0.02, "{r:?}");
         assert_eq!(r.p50_ms, 100.0); // P(K = 1) = 0.6
         assert!((r.latency_bias_percent).abs() < 0.5);
@@ -382,7 +385,10 @@ mod tests {
         let r = simulate(&a, &a.deployed, &request(100_000, 1)).unwrap();
         // 10 + 0.25·200 + 0.75·40 + 5 = 95; sd = 160·√(0.25·0.75)
         let sd = 160.0 * (0.25f64 * 0.75).sqrt();
-        assert!((r.mean_ms - 95.0).abs() < 5.0 * sd / (100_000f64).sqrt(), "{r:?}");
+        assert!(
+            (r.mean_ms - 95.0).abs() < 5.0 * sd / (100_000f64).sqrt(),
+            "{r:?}"
+        );
         assert_eq!(r.max_ms, 215.0);
         assert_eq!(r.p50_ms, 55.0);
         let total: u64 = r.histogram.iter().map(|b| b.count).sum();
@@ -404,9 +410,11 @@ mod tests {
         let a = app(include_str!("../../examples/app3.bundle.json"));
         let r = simulate(&a, &a.deployed, &request(100_000, 3)).unwrap();
         assert!(r.latency_bias_percent.abs() < 0.5, "{r:?}");
-        assert!((r.mean_cost_usd_per_million - r.analytic_cost_usd_per_million).abs()
-            / r.analytic_cost_usd_per_million
-            < 0.01);
+        assert!(
+            (r.mean_cost_usd_per_million - r.analytic_cost_usd_per_million).abs()
+                / r.analytic_cost_usd_per_million
+                < 0.01
+        );
     }
 
     #[test]
@@ -430,7 +438,9 @@ mod tests {
     fn bad_requests_are_refused() {
         let a = app(include_str!("../../examples/app3.bundle.json"));
         assert_eq!(
-            simulate(&a, &a.deployed, &request(0, 1)).unwrap_err().to_string(),
+            simulate(&a, &a.deployed, &request(0, 1))
+                .unwrap_err()
+                .to_string(),
             "runs: must be at least 1"
         );
         let mut r = request(10, 1);

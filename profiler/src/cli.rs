@@ -34,6 +34,9 @@ pub enum Command {
     /// grid × grid set of constraint pairs spanning the grid's true extremes, each answer compared
     /// with the optimum (brute force on grids up to 2 million configurations, else exact).
     Harness(HarnessArgs),
+    /// Simulate workflow executions: latency distribution (p50–p99), mean cost, and the analytic
+    /// model's bias against the simulated mean.
+    Simulate(SimulateArgs),
     /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
@@ -248,6 +251,35 @@ pub struct HarnessArgs {
     pub grid: u16,
     #[command(flatten)]
     pub solver: SolverArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DurationsArg {
+    /// Profiled samples at the configured memory when there are some, else the model with the
+    /// measured dispersion.
+    Samples,
+    /// Always the model times a bootstrapped residual ratio.
+    Model,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// A configuration (as for `evaluate`); the deployed one by default.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Executions to simulate.
+    #[arg(long, default_value_t = 100_000)]
+    pub runs: usize,
+    /// Seed of the generator (random when left out; the report says which was used).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where durations come from.
+    #[arg(long, value_enum, default_value = "samples")]
+    pub durations: DurationsArg,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

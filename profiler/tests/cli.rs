@@ -313,3 +313,35 @@ fn whatif_and_pareto_tables() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown constraint 'max-latency'"));
 }
+
+#[test]
+fn simulate_is_seeded_and_reports_the_model_bias() {
+    let args = [
+        "simulate",
+        "examples/app3.bundle.json",
+        "--runs",
+        "20000",
+        "--seed",
+        "11",
+        "--format",
+        "json",
+    ];
+    let a = run_json(&args);
+    let b = run_json(&args);
+    assert_eq!(a, b, "same seed, same report");
+    assert_eq!(a["seed"], 11);
+    // App3 has no parallel block: the analytic EET is the simulated mean up to sampling error.
+    assert!(
+        a["latency_bias_percent"].as_f64().unwrap().abs() < 2.0,
+        "{a}"
+    );
+    assert!(a["p95_ms"].as_f64() > a["p50_ms"].as_f64());
+    assert_cmd_snapshot!(optiserve().args([
+        "simulate",
+        "examples/media-pipeline.bundle.json",
+        "--runs",
+        "5000",
+        "--seed",
+        "3"
+    ]));
+}

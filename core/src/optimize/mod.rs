@@ -355,7 +355,11 @@ pub fn solve(app: &Application, problem: &Problem, options: &SolveOptions) -> So
     }
 }
 
-pub(crate) fn greedy_outcome(space: &SearchSpace, problem: &Problem, options: &SolveOptions) -> Outcome {
+pub(crate) fn greedy_outcome(
+    space: &SearchSpace,
+    problem: &Problem,
+    options: &SolveOptions,
+) -> Outcome {
     greedy::solve_with(space, problem, &options.greedy, options.greedy.polish)
 }
 

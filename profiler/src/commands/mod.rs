@@ -11,6 +11,7 @@ mod import;
 mod optimize;
 mod pareto;
 mod schema;
+mod simulate;
 mod validate;
 mod whatif;
 
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::WhatIf(a) => whatif::run(&a),
         Command::Pareto(a) => pareto::run(&a),
         Command::Harness(a) => harness::run(&a),
+        Command::Simulate(a) => simulate::run(&a),
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),

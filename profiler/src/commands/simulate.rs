@@ -1,0 +1,84 @@
+//! `optiserve simulate`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use optiserve_core::simulate::{DurationSource, SimulationRequest, simulate};
+
+use crate::cli::{DurationsArg, Format, SimulateArgs};
+use crate::input::{load_bundle, read_text};
+
+pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let (_, app) = load_bundle(&args.bundle)?;
+    let choices = match &args.config {
+        None => app.deployed.clone(),
+        Some(path) => app
+            .read_configuration(&read_text(path)?)
+            .with_context(|| format!("in configuration {}", path.display()))?,
+    };
+    let seed = match args.seed {
+        Some(s) => s,
+        None => getrandom::u64().context("no random seed available; pass --seed")?,
+    };
+    let request = SimulationRequest {
+        runs: args.runs,
+        seed,
+        durations: match args.durations {
+            DurationsArg::Samples => DurationSource::Samples,
+            DurationsArg::Model => DurationSource::Model,
+        },
+        bins: 40,
+    };
+    let r = simulate(&app, &choices, &request)?;
+    let mut o = String::new();
+    match args.format {
+        Format::Json => o.push_str(&super::to_json(&r)?),
+        Format::Human => {
+            writeln!(o, "{} executions simulated (seed {})", r.runs, r.seed)?;
+            writeln!(
+                o,
+                "latency   mean {:.2} ms, sd {:.2} ms",
+                r.mean_ms, r.std_ms
+            )?;
+            writeln!(
+                o,
+                "          p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2} ms",
+                r.p50_ms, r.p90_ms, r.p95_ms, r.p99_ms, r.max_ms
+            )?;
+            writeln!(
+                o,
+                "model     EET {:.2} ms: {:+.2}% against the simulated mean{}",
+                r.analytic_latency_ms,
+                r.latency_bias_percent,
+                if r.latency_bias_percent < -0.5 {
+                    " (parallel blocks: the expected max of the arms exceeds the max of their expectations)"
+                } else {
+                    ""
+                }
+            )?;
+            writeln!(
+                o,
+                "cost      ${:.4} per million executions simulated, ${:.4} by the model",
+                r.mean_cost_usd_per_million, r.analytic_cost_usd_per_million
+            )?;
+            let peak = r
+                .histogram
+                .iter()
+                .map(|b| b.count)
+                .max()
+                .unwrap_or(1)
+                .max(1);
+            for b in &r.histogram {
+                let bar = "█".repeat((b.count * 40 / peak) as usize);
+                writeln!(
+                    o,
+                    "{:>10.1} – {:>10.1} ms {:>8} {bar}",
+                    b.from_ms, b.to_ms, b.count
+                )?;
+            }
+        }
+    }
+    crate::output::emit(&o)?;
+    Ok(ExitCode::SUCCESS)
+}
