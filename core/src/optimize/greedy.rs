@@ -122,6 +122,15 @@ pub const KICK_ROUNDS: usize = 64;
 /// Largest two-function neighbourhood (configurations) the polish scans in one step.
 pub const PAIR_SCAN_LIMIT: f64 = 4_000_000.0;
 
+/// Which quantity a memory phase optimizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// Lower latency, spending cost.
+    Latency,
+    /// Lower cost, spending latency.
+    Cost,
+}
+
 /// Solves `problem` with the thesis' heuristics, followed by the polish when `options.polish`.
 pub fn solve(space: &SearchSpace, problem: &Problem, options: &GreedyOptions) -> Outcome {
     solve_with(space, problem, options, options.polish)
@@ -548,110 +557,65 @@ impl<'s, 'a> Greedy<'s, 'a> {
             .collect()
     }
 
-    // ---- Algorithm 2 ----
+    // ---- Algorithm 2 and §4.4.2: memory moves ----
 
-    /// Performance phase: memory moves on the most critical path first, within the budget.
+    /// Performance phase (Algorithm 2): memory moves on the most critical path first, within the
+    /// budget.
     fn faster_phase(&mut self, s: &mut State) {
-        let budget = self.problem.constraints.max_cost_usd_per_million;
-        let nsp = self.paths.len();
-        let mut t = 0;
-        let mut moves = 0;
-        while t < nsp
-            && moves < MOVE_LIMIT
-            && budget.is_none_or(|b| b - s.m.cost_usd_per_million > 0.0)
-        {
-            let mut free: Option<Cand<3>> = None;
-            let mut best: Option<Cand<4>> = None;
-            for f in self.path(&s.pick, t, false) {
-                for i in self.memory_moves(f, s.pick[f]) {
-                    let m = self.trial(&mut s.pick, f, i);
-                    if !finite(&m) {
-                        continue;
-                    }
-                    let dt = m.latency_ms - s.m.latency_ms;
-                    let dc = m.cost_usd_per_million - s.m.cost_usd_per_million;
-                    let mem = -f64::from(self.opt(f, i).memory_mb);
-                    if dt <= 0.0 && dc < 0.0 {
-                        offer(
-                            &mut free,
-                            Cand {
-                                f,
-                                opt: i,
-                                m,
-                                key: [-dc, -dt, mem],
-                            },
-                        );
-                    } else if dt < 0.0 && within(m.cost_usd_per_million, budget) {
-                        let key = match self.bcr {
-                            Bcr::Max => {
-                                let r = if dc <= 0.0 {
-                                    f64::INFINITY
-                                } else {
-                                    (dt / dc).abs()
-                                };
-                                [r, -dt, -dc, mem]
-                            }
-                            Bcr::Slope { .. } => [-dt, -dc, mem, 0.0],
-                        };
-                        offer(&mut best, Cand { f, opt: i, m, key });
-                    }
-                }
-            }
-            let chosen = free
-                .map(|c| (c.f, c.opt, c.m))
-                .or(best.map(|c| (c.f, c.opt, c.m)));
-            match chosen {
-                Some((f, i, m)) => {
-                    s.pick[f] = i;
-                    s.m = m;
-                    moves += 1;
-                }
-                None => t += 1,
-            }
-        }
+        self.memory_phase(s, Goal::Latency);
     }
 
-    // ---- §4.4.2: memory phase of the cost optimizer ----
-
-    /// Cost phase: memory moves on the least critical path first, within the latency limit.
+    /// Cost phase (§4.4.2): memory moves on the least critical path first, within the latency
+    /// limit.
     fn cheaper_phase(&mut self, s: &mut State) {
-        let limit = self.problem.constraints.max_latency_ms;
+        self.memory_phase(s, Goal::Cost);
+    }
+
+    /// The two memory phases are mirror images: one gains latency and spends cost within the
+    /// budget, the other gains cost and spends latency within the latency limit.
+    fn memory_phase(&mut self, s: &mut State, goal: Goal) {
+        // (gained, spent) quantities of a metrics value, and the limit on the spent one.
+        let split = |m: &Metrics| match goal {
+            Goal::Latency => (m.latency_ms, m.cost_usd_per_million),
+            Goal::Cost => (m.cost_usd_per_million, m.latency_ms),
+        };
+        let limit = match goal {
+            Goal::Latency => self.problem.constraints.max_cost_usd_per_million,
+            Goal::Cost => self.problem.constraints.max_latency_ms,
+        };
+        let least_critical_first = goal == Goal::Cost;
         let nsp = self.paths.len();
         let mut t = 0;
         let mut moves = 0;
-        while t < nsp && moves < MOVE_LIMIT && limit.is_none_or(|l| l - s.m.latency_ms > 0.0) {
+        while t < nsp && moves < MOVE_LIMIT && limit.is_none_or(|l| l - split(&s.m).1 > 0.0) {
             let mut free: Option<Cand<3>> = None;
             let mut best: Option<Cand<4>> = None;
-            for f in self.path(&s.pick, t, true) {
+            for f in self.path(&s.pick, t, least_critical_first) {
                 for i in self.memory_moves(f, s.pick[f]) {
                     let m = self.trial(&mut s.pick, f, i);
                     if !finite(&m) {
                         continue;
                     }
-                    let dt = m.latency_ms - s.m.latency_ms;
-                    let dc = m.cost_usd_per_million - s.m.cost_usd_per_million;
+                    let ((gain_now, spend_now), (gain_new, spend_new)) = (split(&s.m), split(&m));
+                    // Δ of the optimized quantity (negative is a gain) and of the spent one.
+                    let (dg, ds) = (gain_new - gain_now, spend_new - spend_now);
                     let mem = -f64::from(self.opt(f, i).memory_mb);
-                    if dt < 0.0 && dc <= 0.0 {
-                        offer(
-                            &mut free,
-                            Cand {
-                                f,
-                                opt: i,
-                                m,
-                                key: [-dt, -dc, mem],
-                            },
-                        );
-                    } else if dc < 0.0 && within(m.latency_ms, limit) {
+                    // A free move saves on the spent quantity without losing on the optimized one
+                    // (latency: ΔEET ≤ 0 ∧ ΔC < 0; cost: ΔEET < 0 ∧ ΔC ≤ 0), largest saving first.
+                    if dg <= 0.0 && ds < 0.0 {
+                        let key = [-ds, -dg, mem];
+                        offer(&mut free, Cand { f, opt: i, m, key });
+                    } else if dg < 0.0 && within(spend_new, limit) {
                         let key = match self.bcr {
                             Bcr::Max => {
-                                let r = if dt <= 0.0 {
+                                let r = if ds <= 0.0 {
                                     f64::INFINITY
                                 } else {
-                                    (dc / dt).abs()
+                                    (dg / ds).abs()
                                 };
-                                [r, -dc, -dt, mem]
+                                [r, -dg, -ds, mem]
                             }
-                            Bcr::Slope { .. } => [-dc, -dt, mem, 0.0],
+                            Bcr::Slope { .. } => [-dg, -ds, mem, 0.0],
                         };
                         offer(&mut best, Cand { f, opt: i, m, key });
                     }
