@@ -42,6 +42,9 @@ pub const BRANCH_SUM_TOLERANCE: f64 = 1e-9;
 /// Largest number of function occurrences the reduced structure may hold (shared branch paths are
 /// unfolded, which can grow the tree).
 pub const MAX_STRUCTURE_LEAVES: usize = 100_000;
+/// Deepest nesting of blocks (branches, parallel blocks, loops) the reduction accepts; it keeps
+/// every recursive pass over the structure far from the stack's limit.
+pub const MAX_NESTING: usize = 200;
 
 /// One edge of the workflow: `from` → `to`, taken with `probability`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -599,6 +602,7 @@ impl Workflow {
             self_loop: &self_loop,
             loops: &loop_of_header,
             leaves: 0,
+            depth: 0,
             name: &name,
         };
         let structure = reducer.walk_from_start(start)?;
@@ -855,6 +859,7 @@ struct Reducer<'a, F: Fn(usize) -> String> {
     self_loop: &'a [f64],
     loops: &'a HashMap<usize, (usize, f64, usize)>,
     leaves: usize,
+    depth: usize,
     name: &'a F,
 }
 
@@ -882,6 +887,27 @@ impl<F: Fn(usize) -> String> Reducer<'_, F> {
     /// The block that runs from `from` along the post-dominator chain until `stop`.
     /// `inside_loop_of` is the header whose loop body is being built (so it is not wrapped again).
     fn walk(
+        &mut self,
+        from: usize,
+        stop: Stop,
+        inside_loop_of: Option<usize>,
+    ) -> Result<Structure, WorkflowError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(WorkflowError::Irreducible {
+                edge: None,
+                reason: format!(
+                    "blocks nest more than {MAX_NESTING} deep at '{}'",
+                    (self.name)(from)
+                ),
+            });
+        }
+        let result = self.walk_inner(from, stop, inside_loop_of);
+        self.depth -= 1;
+        result
+    }
+
+    fn walk_inner(
         &mut self,
         from: usize,
         stop: Stop,
@@ -1518,6 +1544,44 @@ mod tests {
         let e = Workflow::build(&ids(&["End"]), &[]).unwrap_err();
         assert!(e.to_string().contains("'End' is reserved"));
         assert_eq!(Workflow::build(&[], &[]).unwrap_err(), WorkflowError::Empty);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // 300 nested two-way branches: f0 → (f1 | join0), f1 → (f2 | join1), …
+        let n = 300;
+        let mut names = Vec::new();
+        let mut es = vec![Edge::new(START, "s0", 1.0)];
+        for i in 0..n {
+            names.push(format!("s{i}"));
+            names.push(format!("j{i}"));
+        }
+        for i in 0..n {
+            let next = if i + 1 < n {
+                format!("s{}", i + 1)
+            } else {
+                format!("j{i}")
+            };
+            es.push(Edge::new(format!("s{i}"), next, 0.5));
+            es.push(Edge::new(format!("s{i}"), format!("j{i}"), 0.5));
+            let out = if i == 0 {
+                END.to_string()
+            } else {
+                format!("j{}", i - 1)
+            };
+            es.push(Edge::new(format!("j{i}"), out, 1.0));
+        }
+        // the innermost branch's two arms both go to j{n-1}: make its arms distinct
+        es.retain(|e| !(e.from == format!("s{}", n - 1)));
+        names.push("leaf".to_string());
+        es.push(Edge::new(format!("s{}", n - 1), "leaf", 0.5));
+        es.push(Edge::new(format!("s{}", n - 1), format!("j{}", n - 1), 0.5));
+        es.push(Edge::new("leaf", format!("j{}", n - 1), 1.0));
+        let e = Workflow::build(&names, &es).unwrap_err();
+        assert!(
+            e.to_string().contains("blocks nest more than 200 deep"),
+            "{e}"
+        );
     }
 
     #[test]
