@@ -1572,7 +1572,8 @@ mod tests {
             es.push(Edge::new(format!("j{i}"), out, 1.0));
         }
         // the innermost branch's two arms both go to j{n-1}: make its arms distinct
-        es.retain(|e| !(e.from == format!("s{}", n - 1)));
+        let innermost = format!("s{}", n - 1);
+        es.retain(|e| e.from != innermost);
         names.push("leaf".to_string());
         es.push(Edge::new(format!("s{}", n - 1), "leaf", 0.5));
         es.push(Edge::new(format!("s{}", n - 1), format!("j{}", n - 1), 0.5));
