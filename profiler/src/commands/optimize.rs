@@ -53,6 +53,21 @@ pub fn solve_options(a: &SolverArgs) -> SolveOptions {
     }
 }
 
+/// Brute force visits every configuration: refuse grids it could not finish in minutes.
+pub fn refuse_huge_brute_force(
+    app: &optiserve_core::bundle::Application,
+    options: &SolveOptions,
+) -> anyhow::Result<()> {
+    const LIMIT: f64 = 1e9;
+    let size = optiserve_core::optimize::SearchSpace::full(app).size();
+    if options.solver == SolverKind::BruteForce && size > LIMIT {
+        anyhow::bail!(
+            "--solver brute-force: the grid has {size:.3e} configurations, more than the {LIMIT:.0e} brute force is allowed to visit; use --solver exact"
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
     let (_, app) = load_bundle(&args.bundle)?;
@@ -61,6 +76,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
         constraints: constraints(&args.constraints)?,
     };
     let options = solve_options(&args.solver);
+    refuse_huge_brute_force(&app, &options)?;
     let started = Instant::now();
     let mut solution = solve(&app, &problem, &options);
     solution.elapsed_ms = Some(started.elapsed().as_secs_f64() * 1000.0);

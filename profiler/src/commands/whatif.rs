@@ -101,6 +101,7 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
     let fixed = parse_fixed(&args.fixed)?;
     let objective = super::optimize::objective(args.objective);
     let options = super::optimize::solve_options(&args.solver);
+    super::optimize::refuse_huge_brute_force(&app, &options)?;
     let points = what_if(&app, objective, fixed, &sweeps, &options);
     match args.format {
         TableFormat::Json => o.push_str(&super::to_json(&points)?),
