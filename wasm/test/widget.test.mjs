@@ -1,0 +1,149 @@
+// <optiserve-planner> in headless Chromium: a plain HTML page with one module import, served with
+// the installed package from 127.0.0.1; the recommended configuration read from the DOM equals
+// the native CLI's `optimize`, and follows the controls.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertClose, bundlePath, cliJson, freshProject, launchChromium, serve, watchPage } from './helpers.mjs';
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><link rel="icon" href="data:,"><title>optiserve planner</title></head>
+<body>
+  <h1>App3</h1>
+  <optiserve-planner id="planner" src="app3.bundle.json" objective="latency"
+                     max-cost-usd-per-million="800" min-accuracy="1.8"></optiserve-planner>
+  <script>
+    window.changes = [];
+    document.addEventListener('configchange', (e) => window.changes.push(e.detail));
+  </script>
+  <script type="module">import './node_modules/optiserve/widget.js';</script>
+</body>
+</html>
+`;
+
+let server, browser, page, errors;
+const requested = [];
+
+before(async () => {
+  const project = freshProject('widget');
+  copyFileSync(bundlePath('app3'), join(project, 'app3.bundle.json'));
+  writeFileSync(join(project, 'index.html'), PAGE);
+  server = await serve(project);
+  browser = await launchChromium();
+  page = await browser.newPage();
+  errors = watchPage(page);
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+  await page.goto(`${server.url}/index.html`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** What the widget shows: status, metrics (full precision from data-value) and the plan. */
+async function shown() {
+  return page.locator('#planner').evaluate((el) => {
+    const root = el.shadowRoot;
+    const field = (k) => root.querySelector(`.summary [data-field="${k}"]`);
+    const num = (k) => (field(k).dataset.value === undefined ? null : Number(field(k).dataset.value));
+    const config = {};
+    for (const tr of root.querySelectorAll('tbody tr')) {
+      config[tr.dataset.function] = {
+        memory_mb: Number(tr.querySelector('[data-field="memory_mb"]').textContent),
+        variant: tr.querySelector('[data-field="variant"]').textContent,
+      };
+    }
+    return {
+      status: field('status').dataset.value,
+      latency_ms: num('latency_ms'),
+      cost_usd_per_million: num('cost_usd_per_million'),
+      accuracy: num('accuracy'),
+      config: Object.keys(config).length ? config : null,
+      why: root.querySelector('.why').hidden ? null : root.querySelector('.why').textContent,
+      points: root.querySelectorAll('svg circle.point').length,
+    };
+  });
+}
+
+function expected(objective, constraints) {
+  const flags = Object.entries(constraints).flatMap(([k, v]) => [`--${k.replaceAll('_', '-')}`, String(v)]);
+  const s = cliJson(['optimize', bundlePath('app3'), '--objective', objective, ...flags], { allow: [0, 2] });
+  return { status: s.status, latency_ms: s.latency_ms, cost_usd_per_million: s.cost_usd_per_million, accuracy: s.accuracy, config: s.config };
+}
+
+async function waitForChange(count) {
+  await page.waitForFunction((n) => window.changes.length > n, count);
+}
+
+test('mounts from a plain HTML page and shows the CLI plan', async () => {
+  await page.locator('optiserve-planner tbody tr').first().waitFor();
+  const s = await shown();
+  const { why, points, ...plan } = s;
+  assertClose(plan, expected('latency', { max_cost_usd_per_million: 800, min_accuracy: 1.8 }));
+  assert.equal(s.status, 'optimal');
+  assert.equal(points, 1291, 'the Pareto front is charted');
+  assert.deepEqual(requested.filter((p) => p.endsWith('.bundle.json')), ['/app3.bundle.json'], 'the bundle is fetched once');
+  const changes = await page.evaluate(() => window.changes);
+  assert.ok(changes.length >= 1);
+  assertClose(changes.at(-1).config, plan.config);
+});
+
+test('typing a new constraint (keyboard) updates the plan', async () => {
+  const before = await page.evaluate(() => window.changes.length);
+  const cost = page.getByLabel('Max cost (USD per million executions)');
+  await cost.focus();
+  await cost.press('ControlOrMeta+a');
+  await cost.pressSequentially('650');
+  await cost.press('Enter');
+  await waitForChange(before);
+  const { why, points, ...plan } = await shown();
+  assertClose(plan, expected('latency', { max_cost_usd_per_million: 650, min_accuracy: 1.8 }));
+  assertClose((await page.evaluate(() => window.changes.at(-1))).config, plan.config);
+});
+
+test('the objective is a keyboard-usable radio group', async () => {
+  const before = await page.evaluate(() => window.changes.length);
+  await page.getByLabel('Lowest latency').focus();
+  await page.keyboard.press('ArrowRight'); // → Lowest cost
+  await waitForChange(before);
+  assert.equal(await page.getByLabel('Lowest cost').isChecked(), true);
+  const { why, points, ...plan } = await shown();
+  assertClose(plan, expected('cost', { max_cost_usd_per_million: 650, min_accuracy: 1.8 }));
+});
+
+test('an impossible constraint shows the infeasibility', async () => {
+  await page.getByLabel('Lowest latency').check();
+  const cost = page.getByLabel('Max cost (USD per million executions)');
+  await cost.fill('400');
+  await page.getByLabel('Min accuracy score').fill('2');
+  await page.getByLabel('Min accuracy score').press('Enter');
+  await page.waitForFunction(() => window.changes.at(-1)?.solution.status === 'infeasible');
+  const s = await shown();
+  assert.equal(s.status, 'infeasible');
+  assert.equal(s.config, null);
+  const cli = cliJson(['optimize', bundlePath('app3'), '--objective', 'latency', '--max-cost-usd-per-million', '400', '--min-accuracy', '2'], { allow: [2] });
+  assert.equal(s.why, cli.infeasible.message);
+});
+
+test('a bundle set as a property works, and a bad one shows the error', async () => {
+  const result = await page.evaluate(async (bundle) => {
+    const el = document.createElement('optiserve-planner');
+    el.setAttribute('objective', 'cost');
+    document.body.append(el);
+    const changed = new Promise((ok) => el.addEventListener('configchange', (e) => ok(e.detail), { once: true }));
+    el.bundle = bundle;
+    const detail = await changed;
+    const bad = document.createElement('optiserve-planner');
+    document.body.append(bad);
+    bad.bundle = { ...bundle, functions: 'none' };
+    const alert = bad.shadowRoot.querySelector('[role="alert"]');
+    return { config: detail.config, status: detail.solution.status, error: alert.hidden ? null : alert.textContent };
+  }, JSON.parse((await import('node:fs')).readFileSync(bundlePath('app3'), 'utf8')));
+  assertClose({ status: result.status, config: result.config }, (({ status, config }) => ({ status, config }))(expected('cost', {})));
+  assert.match(result.error, /^\$\.functions: invalid type/);
+  assert.deepEqual(errors, [], 'no errors in the page');
+});
