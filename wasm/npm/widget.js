@@ -6,7 +6,9 @@
 //                      max-cost-usd-per-million="800" min-accuracy="1.8"></optiserve-planner>
 //
 // Attributes: `src` (URL of a bundle), `objective` (latency | cost | accuracy),
-// `max-latency-ms`, `max-cost-usd-per-million`, `min-accuracy` (initial limits; empty = none).
+// `max-latency-ms`, `max-cost-usd-per-million`, `min-accuracy` (initial limits; empty = none),
+// `pareto-node-limit` (search budget of the chart's Pareto front, default 50,000: App3 needs
+// under 20,000; a front past it is not charted rather than freezing the page).
 // Properties: `bundle` (a bundle object or JSON text; set it instead of `src`), read-only
 // `solution` (the last `optimize` result), `evaluation` (its per-function evaluation) and `front`
 // (the Pareto front). Event: `configchange`, detail `{ config, solution, evaluation }`, after every
@@ -25,6 +27,8 @@ const LIMITS = [
   },
   { key: 'min_accuracy', attr: 'min-accuracy', label: 'Min accuracy score', step: 'any' },
 ];
+
+const PARETO_NODE_LIMIT = 50_000;
 
 const OBJECTIVES = [
   ['latency', 'Lowest latency'],
@@ -280,8 +284,9 @@ export class OptiservePlanner extends HTMLElement {
       this.#fail(e);
       return;
     }
+    const limit = Number(this.getAttribute('pareto-node-limit') ?? PARETO_NODE_LIMIT);
     try {
-      this.#front = this.#planner.pareto();
+      this.#front = this.#planner.pareto(Number.isInteger(limit) && limit >= 1 ? limit : PARETO_NODE_LIMIT);
     } catch {
       this.#front = null; // too large to chart; planning still works
     }

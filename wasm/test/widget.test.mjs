@@ -147,3 +147,28 @@ test('a bundle set as a property works, and a bad one shows the error', async ()
   assert.match(result.error, /^\$\.functions: invalid type/);
   assert.deepEqual(errors, [], 'no errors in the page');
 });
+
+test('a bundle whose Pareto front is too large to chart still plans', async () => {
+  const bundle = JSON.parse((await import('node:fs')).readFileSync(bundlePath('media-pipeline'), 'utf8'));
+  const result = await page.evaluate(async (b) => {
+    const el = document.createElement('optiserve-planner');
+    el.setAttribute('objective', 'cost');
+    document.body.append(el);
+    const changed = new Promise((ok) => el.addEventListener('configchange', (e) => ok(e.detail), { once: true }));
+    const t = performance.now();
+    el.bundle = b;
+    const detail = await changed;
+    return {
+      ms: performance.now() - t,
+      status: detail.solution.status,
+      config: detail.config,
+      chart: el.shadowRoot.querySelector('svg').textContent,
+      rows: el.shadowRoot.querySelectorAll('tbody tr').length,
+    };
+  }, bundle);
+  const cli = cliJson(['optimize', bundlePath('media-pipeline'), '--objective', 'cost']);
+  assertClose({ status: result.status, config: result.config }, { status: cli.status, config: cli.config });
+  assert.equal(result.rows, 8);
+  assert.match(result.chart, /too large to chart/);
+  assert.deepEqual(errors, [], 'no errors in the page');
+});
