@@ -50,7 +50,7 @@ for target in web bundler nodejs; do
     step "wasm-bindgen --target $target -> $pkg/$dir"
     "$bindgen" --target "$target" --out-dir "$pkg/$dir" --out-name optiserve "$module"
     # The features rustc's wasm32 target enables (and wasm-bindgen's reference-types output uses).
-    wasm/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+    wasm/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
         --enable-mutable-globals --enable-nontrapping-float-to-int --enable-bulk-memory \
         --enable-sign-ext --enable-reference-types --enable-multivalue \
         "$pkg/$dir/optiserve_bg.wasm" -o "$pkg/$dir/optiserve_bg.wasm"

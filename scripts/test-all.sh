@@ -19,3 +19,28 @@ cargo build -p optiserve-core --target wasm32-unknown-unknown --locked
 
 step "tests (unit, property, CLI snapshot and cross-crate)"
 cargo test --workspace --locked
+
+# The npm package (wasm/): needs the tools .ci/run installs (wasm-bindgen-cli in .ci-cache/, the
+# npm dev tools in wasm/node_modules, Debian chromium and chromium-driver).
+
+step "clippy (wasm32-unknown-unknown: optiserve-wasm, -D warnings)"
+cargo clippy -p optiserve-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "wasm/types/api.d.ts is generated from wasm/types/api.schema.json (checked above by cargo test)"
+node wasm/scripts/gen-types.mjs --check
+
+step "build the npm package (scripts/build-wasm.sh)"
+./scripts/build-wasm.sh
+
+bindgen_dir=$(./scripts/build-wasm.sh --bindgen-dir)
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="$bindgen_dir/wasm-bindgen-test-runner"
+
+step "wasm-bindgen-test in Node"
+cargo test -p optiserve-wasm --target wasm32-unknown-unknown --locked --test node
+
+step "wasm-bindgen-test in headless Chromium"
+CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver} \
+    cargo test -p optiserve-wasm --target wasm32-unknown-unknown --locked --test browser
+
+step "JS tests on the packed tarball: API vs the CLI, tsc, the widget in Chromium, a Vite app"
+(cd wasm && npm test)
