@@ -15,6 +15,11 @@
 //! Each invocation is billed on its drawn duration. The Step Functions charge is linear in the
 //! number of transitions, so its mean is added exactly. The generator is xoshiro256++ seeded with
 //! the caller's seed: the same seed gives the same result on every platform (native and wasm).
+//! Draws are consumed in one fixed order (a branch's uniform number, then the chosen arm; a loop's
+//! body, then its uniform "again?" number) and every invocation consumes exactly one 64-bit draw,
+//! whatever the configuration: with one seed, every configuration sees the same branch choices,
+//! loop counts and per-invocation draws (common random numbers, the basis of the tail-aware
+//! optimizer in [`crate::optimize::tail`]).
 //!
 //! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
 //! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
@@ -25,7 +30,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{Application, ResolvedChoice};
+use crate::bundle::{Application, FunctionOption, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
 use crate::workflow::Structure;
 
@@ -91,6 +96,11 @@ pub struct SimulationReport {
     pub p95_ms: f64,
     /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// 95% confidence interval of the 95th percentile, ms (order statistics; see
+    /// [`quantile_ci`]).
+    pub p95_ci_ms: [f64; 2],
+    /// 95% confidence interval of the 99th percentile, ms.
+    pub p99_ci_ms: [f64; 2],
     /// Slowest execution, ms.
     pub max_ms: f64,
     /// Mean cost, USD per million executions.
@@ -128,35 +138,91 @@ pub enum SimulationError {
 pub const MAX_RUNS: usize = 50_000_000;
 
 /// Per function: how to draw one duration.
-struct Draw {
+#[derive(Debug, Clone)]
+pub(crate) struct Draw {
     /// Exact samples at the configured memory (bootstrap), if any.
     samples: Vec<f64>,
     /// Model duration at the configured memory.
-    base: f64,
+    pub(crate) base: f64,
     /// Residual ratios `sample / model(memory)` of the variant's warm samples.
     ratios: Vec<f64>,
-    memory_mb: f64,
+    pub(crate) memory_mb: f64,
 }
 
 impl Draw {
-    fn sample(&self, rng: &mut Xoshiro256PlusPlus) -> f64 {
+    /// How `function` draws its durations with `choice`.
+    pub(crate) fn new(
+        function: &FunctionOption,
+        choice: ResolvedChoice,
+        durations: DurationSource,
+    ) -> Draw {
+        let variant = &function.variants[choice.variant];
+        let memory_mb = f64::from(choice.memory_mb);
+        let warm: Vec<_> = variant.samples.iter().filter(|s| !s.cold).collect();
+        let samples = match durations {
+            DurationSource::Samples => warm
+                .iter()
+                .filter(|s| s.memory_mb == memory_mb)
+                .map(|s| s.duration_ms)
+                .collect(),
+            DurationSource::Model => Vec::new(),
+        };
+        let ratios = warm
+            .iter()
+            .filter_map(|s| {
+                let m = variant.model.duration_ms(s.memory_mb);
+                (m > 0.0 && s.duration_ms > 0.0).then(|| s.duration_ms / m)
+            })
+            .collect();
+        Draw {
+            samples,
+            base: variant.model.duration_ms(memory_mb),
+            ratios,
+            memory_mb,
+        }
+    }
+
+    /// The duration that the raw draw `x` picks. Every invocation consumes exactly one draw,
+    /// whatever the configuration: the same seed then gives every configuration the same branch
+    /// choices, loop counts and per-invocation draws (common random numbers).
+    pub(crate) fn pick(&self, x: u64) -> f64 {
         if !self.samples.is_empty() {
-            return self.samples[index(rng, self.samples.len())];
+            return self.samples[index(x, self.samples.len())];
         }
         if self.ratios.is_empty() {
             return self.base;
         }
-        self.base * self.ratios[index(rng, self.ratios.len())]
+        self.base * self.ratios[index(x, self.ratios.len())]
     }
 }
 
-fn index(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
-    // Lemire's multiply-shift: unbiased enough for n far below 2^32.
-    ((rng.next_u64() >> 32).wrapping_mul(n as u64) >> 32) as usize
+/// `x`'s high 32 bits scaled to `0..n` (Lemire's multiply-shift; unbiased enough for n far below
+/// 2^32).
+fn index(x: u64, n: usize) -> usize {
+    ((x >> 32).wrapping_mul(n as u64) >> 32) as usize
 }
 
-fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
+/// A uniform number in [0, 1) from the generator's next 53 bits.
+pub(crate) fn uniform(rng: &mut Xoshiro256PlusPlus) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The latency at rank `ceil(p·n)` of `sorted` (nearest rank; `sorted` ascending, not empty).
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// A distribution-free 95% confidence interval of the `p`-quantile from the order statistics of
+/// `sorted`: the ranks `np ∓ 1.96·√(np(1−p))` (the normal approximation of the binomial count of
+/// executions below the true quantile), rounded outwards and clamped to the sample.
+pub fn quantile_ci(sorted: &[f64], p: f64) -> [f64; 2] {
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = sorted.len() as f64;
+    let half = Z * (n * p * (1.0 - p)).sqrt();
+    let lo = ((n * p - half).floor() as usize).clamp(1, sorted.len());
+    let hi = ((n * p + half).ceil() as usize + 1).clamp(1, sorted.len());
+    [sorted[lo - 1], sorted[hi - 1]]
 }
 
 struct Runner<'a> {
@@ -171,7 +237,7 @@ impl Runner<'_> {
     fn run(&mut self, s: &Structure) -> f64 {
         match s {
             Structure::Function(f) => {
-                let d = self.draws[*f].sample(&mut self.rng);
+                let d = self.draws[*f].pick(self.rng.next_u64());
                 self.cost += self
                     .app
                     .pricing
@@ -229,32 +295,7 @@ pub fn simulate(
         .functions
         .iter()
         .zip(choices)
-        .map(|(f, c)| {
-            let variant = &f.variants[c.variant];
-            let memory_mb = f64::from(c.memory_mb);
-            let warm: Vec<_> = variant.samples.iter().filter(|s| !s.cold).collect();
-            let samples = match request.durations {
-                DurationSource::Samples => warm
-                    .iter()
-                    .filter(|s| s.memory_mb == memory_mb)
-                    .map(|s| s.duration_ms)
-                    .collect(),
-                DurationSource::Model => Vec::new(),
-            };
-            let ratios = warm
-                .iter()
-                .filter_map(|s| {
-                    let m = variant.model.duration_ms(s.memory_mb);
-                    (m > 0.0 && s.duration_ms > 0.0).then(|| s.duration_ms / m)
-                })
-                .collect();
-            Draw {
-                samples,
-                base: variant.model.duration_ms(memory_mb),
-                ratios,
-                memory_mb,
-            }
-        })
+        .map(|(f, &c)| Draw::new(f, c, request.durations))
         .collect();
     let mut runner = Runner {
         app,
@@ -272,11 +313,7 @@ pub fn simulate(
     let mean = latencies.iter().sum::<f64>() / n;
     let var = latencies.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     latencies.sort_unstable_by(f64::total_cmp);
-    let q = |p: f64| {
-        // Nearest rank.
-        let rank = ((p * n).ceil() as usize).clamp(1, latencies.len());
-        latencies[rank - 1]
-    };
+    let q = |p: f64| quantile(&latencies, p);
     let (lo, hi) = (latencies[0], latencies[latencies.len() - 1]);
     let width = (hi - lo) / request.bins as f64;
     let mut histogram: Vec<Bin> = (0..request.bins)
@@ -309,6 +346,8 @@ pub fn simulate(
         p90_ms: q(0.9),
         p95_ms: q(0.95),
         p99_ms: q(0.99),
+        p95_ci_ms: quantile_ci(&latencies, 0.95),
+        p99_ci_ms: quantile_ci(&latencies, 0.99),
         max_ms: hi,
         mean_cost_usd_per_million: runner.cost / n * EXECUTIONS_PER_QUOTE + orchestration,
         analytic_latency_ms: analytic.latency_ms,

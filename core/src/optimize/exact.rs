@@ -39,45 +39,7 @@ pub fn solve(space: &SearchSpace, problem: &Problem, node_limit: u64) -> Outcome
             evaluations: 0,
         };
     }
-    let ni = space.app.workflow.invocations();
-    let spread = |f: usize| -> f64 {
-        let opts = &space.options[f];
-        let range = |g: fn(&super::OptionPoint) -> f64| {
-            let lo = opts.iter().map(g).fold(f64::INFINITY, f64::min);
-            let hi = opts.iter().map(g).fold(f64::NEG_INFINITY, f64::max);
-            hi - lo
-        };
-        match problem.objective {
-            Objective::Latency => range(|o| o.duration_ms) * ni[f],
-            Objective::Cost => range(|o| o.cost),
-            Objective::Accuracy => range(|o| o.accuracy),
-        }
-    };
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        spread(b)
-            .total_cmp(&spread(a))
-            .then(space.options[b].len().cmp(&space.options[a].len()))
-    });
-    let option_order = space
-        .options
-        .iter()
-        .map(|opts| {
-            let mut idx: Vec<usize> = (0..opts.len()).collect();
-            idx.sort_by(|&i, &j| {
-                let (a, b) = (&opts[i], &opts[j]);
-                match problem.objective {
-                    Objective::Latency => a.duration_ms.total_cmp(&b.duration_ms),
-                    Objective::Cost => a.cost.total_cmp(&b.cost),
-                    Objective::Accuracy => b
-                        .accuracy
-                        .total_cmp(&a.accuracy)
-                        .then(a.cost.total_cmp(&b.cost)),
-                }
-            });
-            idx
-        })
-        .collect();
+    let (order, option_order) = search_order(space, problem);
     let min_cost: Vec<f64> = space
         .options
         .iter()
@@ -132,6 +94,59 @@ pub fn solve(space: &SearchSpace, problem: &Problem, node_limit: u64) -> Outcome
         proven: !s.aborted,
         evaluations: s.nodes,
     }
+}
+
+/// The order the search assigns functions in (largest spread of the objective first) and, per
+/// function, the order it tries options in (most promising first).
+pub(crate) fn search_order(
+    space: &SearchSpace,
+    problem: &Problem,
+) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let n = space.options.len();
+    let ni = space.app.workflow.invocations();
+    let spread = |f: usize| -> f64 {
+        let opts = &space.options[f];
+        let range = |g: fn(&super::OptionPoint) -> f64| {
+            let lo = opts.iter().map(g).fold(f64::INFINITY, f64::min);
+            let hi = opts.iter().map(g).fold(f64::NEG_INFINITY, f64::max);
+            hi - lo
+        };
+        match problem.objective {
+            Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
+                range(|o| o.duration_ms) * ni[f]
+            }
+            Objective::Cost => range(|o| o.cost),
+            Objective::Accuracy => range(|o| o.accuracy),
+        }
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        spread(b)
+            .total_cmp(&spread(a))
+            .then(space.options[b].len().cmp(&space.options[a].len()))
+    });
+    let option_order: Vec<Vec<usize>> = space
+        .options
+        .iter()
+        .map(|opts| {
+            let mut idx: Vec<usize> = (0..opts.len()).collect();
+            idx.sort_by(|&i, &j| {
+                let (a, b) = (&opts[i], &opts[j]);
+                match problem.objective {
+                    Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
+                        a.duration_ms.total_cmp(&b.duration_ms)
+                    }
+                    Objective::Cost => a.cost.total_cmp(&b.cost),
+                    Objective::Accuracy => b
+                        .accuracy
+                        .total_cmp(&a.accuracy)
+                        .then(a.cost.total_cmp(&b.cost)),
+                }
+            });
+            idx
+        })
+        .collect();
+    (order, option_order)
 }
 
 impl Search<'_, '_> {

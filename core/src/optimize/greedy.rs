@@ -157,8 +157,10 @@ fn run(space: &SearchSpace, problem: &Problem, options: &GreedyOptions, polish: 
         };
     }
     let mut g = Greedy::new(space, problem, options);
+    // The percentile objectives never reach the heuristics (`solve` refuses them); the expected
+    // latency is their closest analytic stand-in.
     let mut state = match problem.objective {
-        Objective::Latency => g.latency_objective(),
+        Objective::Latency | Objective::P95Latency | Objective::P99Latency => g.latency_objective(),
         Objective::Cost => g.cost_objective(),
         Objective::Accuracy => g.accuracy_objective(),
     };
@@ -739,7 +741,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
     fn objective_key(&self, m: &Metrics) -> [f64; 3] {
         let (l, c, a) = (m.latency_ms, m.cost_usd_per_million, m.accuracy);
         match self.problem.objective {
-            Objective::Latency => [-l, -c, a],
+            Objective::Latency | Objective::P95Latency | Objective::P99Latency => [-l, -c, a],
             Objective::Cost => [-c, -l, a],
             Objective::Accuracy => [a, -c, -l],
         }
@@ -994,11 +996,13 @@ mod tests {
                     _ => acc,
                 }) {
                     let constraints = match objective {
-                        Objective::Latency => Constraints {
-                            max_cost_usd_per_million: Some(x),
-                            min_accuracy: Some(y),
-                            ..Constraints::default()
-                        },
+                        Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
+                            Constraints {
+                                max_cost_usd_per_million: Some(x),
+                                min_accuracy: Some(y),
+                                ..Constraints::default()
+                            }
+                        }
                         Objective::Cost => Constraints {
                             max_latency_ms: Some(x),
                             min_accuracy: Some(y),
@@ -1057,7 +1061,7 @@ mod tests {
             let out = run(space, p, options, polish);
             assert!(!out.proven);
             let k = match p.objective {
-                Objective::Latency => 0,
+                Objective::Latency | Objective::P95Latency | Objective::P99Latency => 0,
                 Objective::Cost => 1,
                 Objective::Accuracy => 2,
             };
@@ -1161,6 +1165,7 @@ mod tests {
                             max_latency_ms: (mask & 1 != 0).then(|| mid(lat, t)),
                             max_cost_usd_per_million: (mask & 2 != 0).then(|| mid(cost, 1.0 - t)),
                             min_accuracy: (mask & 4 != 0).then(|| mid(acc, t)),
+                            ..Constraints::default()
                         };
                         let p = Problem {
                             objective,

@@ -79,11 +79,13 @@ pub fn problems(e: &Extremes, grid: usize) -> Vec<Problem> {
         for i in 0..grid {
             for j in 0..grid {
                 let constraints = match objective {
-                    Objective::Latency => Constraints {
-                        max_cost_usd_per_million: Some(at(e.cost_usd_per_million, i)),
-                        min_accuracy: Some(at(e.accuracy, j)),
-                        ..Default::default()
-                    },
+                    Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
+                        Constraints {
+                            max_cost_usd_per_million: Some(at(e.cost_usd_per_million, i)),
+                            min_accuracy: Some(at(e.accuracy, j)),
+                            ..Default::default()
+                        }
+                    }
                     Objective::Cost => Constraints {
                         max_latency_ms: Some(at(e.latency_ms, i)),
                         min_accuracy: Some(at(e.accuracy, j)),

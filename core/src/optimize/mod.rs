@@ -10,13 +10,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Application, Configuration};
+use crate::simulate::DurationSource;
+use scenarios::ScenarioError;
+use tail::{Prepared, TailReport, TailSettings};
 
 pub mod brute;
 pub mod exact;
 pub mod greedy;
 pub mod harness;
 pub mod pareto;
+pub mod scenarios;
 pub mod space;
+pub mod tail;
 pub mod whatif;
 
 pub use space::{Metrics, OptionPoint, SearchSpace};
@@ -35,6 +40,11 @@ pub enum Objective {
     Cost,
     /// Maximise the accuracy score.
     Accuracy,
+    /// Minimise the 95th percentile of end-to-end latency over sampled executions (see
+    /// [`tail`]).
+    P95Latency,
+    /// Minimise the 99th percentile of end-to-end latency over sampled executions.
+    P99Latency,
 }
 
 /// Limits a configuration must meet; `None` means no limit.
@@ -50,6 +60,13 @@ pub struct Constraints {
     /// Accuracy score at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_accuracy: Option<f64>,
+    /// 95th percentile of end-to-end latency over sampled executions at most this, ms (see
+    /// [`tail`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p95_latency_ms: Option<f64>,
+    /// 99th percentile of end-to-end latency over sampled executions at most this, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p99_latency_ms: Option<f64>,
 }
 
 /// Which limit.
@@ -62,13 +79,19 @@ pub enum ConstraintKind {
     MaxCostUsdPerMillion,
     /// `min_accuracy`.
     MinAccuracy,
+    /// `max_p95_latency_ms`.
+    MaxP95LatencyMs,
+    /// `max_p99_latency_ms`.
+    MaxP99LatencyMs,
 }
 
 impl ConstraintKind {
-    /// All three, in the order infeasibility is reported.
-    pub const ALL: [ConstraintKind; 3] = [
+    /// All of them, in the order infeasibility is reported.
+    pub const ALL: [ConstraintKind; 5] = [
         ConstraintKind::MaxCostUsdPerMillion,
         ConstraintKind::MaxLatencyMs,
+        ConstraintKind::MaxP95LatencyMs,
+        ConstraintKind::MaxP99LatencyMs,
         ConstraintKind::MinAccuracy,
     ];
 
@@ -78,6 +101,8 @@ impl ConstraintKind {
             ConstraintKind::MaxLatencyMs => Objective::Latency,
             ConstraintKind::MaxCostUsdPerMillion => Objective::Cost,
             ConstraintKind::MinAccuracy => Objective::Accuracy,
+            ConstraintKind::MaxP95LatencyMs => Objective::P95Latency,
+            ConstraintKind::MaxP99LatencyMs => Objective::P99Latency,
         }
     }
 
@@ -87,6 +112,8 @@ impl ConstraintKind {
             ConstraintKind::MaxLatencyMs => "max_latency_ms",
             ConstraintKind::MaxCostUsdPerMillion => "max_cost_usd_per_million",
             ConstraintKind::MinAccuracy => "min_accuracy",
+            ConstraintKind::MaxP95LatencyMs => "max_p95_latency_ms",
+            ConstraintKind::MaxP99LatencyMs => "max_p99_latency_ms",
         }
     }
 }
@@ -98,21 +125,36 @@ impl Constraints {
             ConstraintKind::MaxLatencyMs => self.max_latency_ms,
             ConstraintKind::MaxCostUsdPerMillion => self.max_cost_usd_per_million,
             ConstraintKind::MinAccuracy => self.min_accuracy,
+            ConstraintKind::MaxP95LatencyMs => self.max_p95_latency_ms,
+            ConstraintKind::MaxP99LatencyMs => self.max_p99_latency_ms,
         }
+    }
+
+    /// Sets the limit of one kind.
+    pub fn set(&mut self, kind: ConstraintKind, value: Option<f64>) {
+        match kind {
+            ConstraintKind::MaxLatencyMs => self.max_latency_ms = value,
+            ConstraintKind::MaxCostUsdPerMillion => self.max_cost_usd_per_million = value,
+            ConstraintKind::MinAccuracy => self.min_accuracy = value,
+            ConstraintKind::MaxP95LatencyMs => self.max_p95_latency_ms = value,
+            ConstraintKind::MaxP99LatencyMs => self.max_p99_latency_ms = value,
+        }
+    }
+
+    /// Is there a percentile limit?
+    pub fn has_tail(&self) -> bool {
+        self.max_p95_latency_ms.is_some() || self.max_p99_latency_ms.is_some()
     }
 
     /// A copy without one limit.
     pub fn without(&self, kind: ConstraintKind) -> Constraints {
         let mut c = *self;
-        match kind {
-            ConstraintKind::MaxLatencyMs => c.max_latency_ms = None,
-            ConstraintKind::MaxCostUsdPerMillion => c.max_cost_usd_per_million = None,
-            ConstraintKind::MinAccuracy => c.min_accuracy = None,
-        }
+        c.set(kind, None);
         c
     }
 
-    /// Does `m` meet every limit (within [`CONSTRAINT_TOLERANCE`])?
+    /// Does `m` meet every expected-value limit (within [`CONSTRAINT_TOLERANCE`])? The percentile
+    /// limits need sampled executions: [`tail::admits`] checks them.
     pub fn admits(&self, m: &Metrics) -> bool {
         self.max_latency_ms
             .is_none_or(|l| m.latency_ms <= l + tol(l))
@@ -164,10 +206,19 @@ impl Problem {
         }
     }
 
-    /// The objective's value of `m`.
+    /// Does the problem involve a latency percentile (objective or limit)?
+    pub fn is_tail(&self) -> bool {
+        matches!(
+            self.objective,
+            Objective::P95Latency | Objective::P99Latency
+        ) || self.constraints.has_tail()
+    }
+
+    /// The objective's value of `m`. [`Metrics`] holds no percentiles: for the tail objectives
+    /// this is the expected latency ([`tail::value`] gives the percentile).
     pub fn value(&self, m: &Metrics) -> f64 {
         match self.objective {
-            Objective::Latency => m.latency_ms,
+            Objective::Latency | Objective::P95Latency | Objective::P99Latency => m.latency_ms,
             Objective::Cost => m.cost_usd_per_million,
             Objective::Accuracy => m.accuracy,
         }
@@ -186,6 +237,55 @@ pub struct OptimizeRequest {
     /// Which solver (default `exact`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solver: Option<SolverKind>,
+    /// Tail-aware problems: executions sampled once and shared by every configuration (default
+    /// 5,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenarios: Option<usize>,
+    /// Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
+    /// the CLI and the wasm package draw one when it is left out and report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Tail-aware problems: where durations come from (default `samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durations: Option<DurationSource>,
+    /// Tail-aware problems: executions of the certification run (default 100,000; 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_runs: Option<usize>,
+}
+
+/// The settings of tail-aware problems as a request gives them (each optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TailRequest {
+    /// Number of scenarios.
+    pub scenarios: Option<usize>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Duration source.
+    pub durations: Option<DurationSource>,
+    /// Certification runs.
+    pub certify_runs: Option<usize>,
+}
+
+impl TailRequest {
+    /// The settings; `tail` says whether the problem needs them (then a seed is required).
+    pub fn settings(&self, tail: bool) -> Result<TailSettings, String> {
+        let d = TailSettings::default();
+        let seed = match (self.seed, tail) {
+            (Some(s), _) => s,
+            (None, false) => 0,
+            (None, true) => {
+                return Err(
+                    "seed: a tail-latency problem needs a seed (the caller draws one)".to_string(),
+                );
+            }
+        };
+        Ok(TailSettings {
+            scenarios: self.scenarios.unwrap_or(d.scenarios),
+            seed,
+            durations: self.durations.unwrap_or(d.durations),
+            certify_runs: self.certify_runs.unwrap_or(d.certify_runs),
+        })
+    }
 }
 
 impl OptimizeRequest {
@@ -194,17 +294,22 @@ impl OptimizeRequest {
         self.constraints
             .check()
             .map_err(|e| format!("constraints.{e}"))?;
+        let problem = Problem {
+            objective: self.objective,
+            constraints: self.constraints,
+        };
         let options = SolveOptions {
             solver: self.solver.unwrap_or(SolverKind::Exact),
+            tail: TailRequest {
+                scenarios: self.scenarios,
+                seed: self.seed,
+                durations: self.durations,
+                certify_runs: self.certify_runs,
+            }
+            .settings(problem.is_tail())?,
             ..SolveOptions::default()
         };
-        Ok((
-            Problem {
-                objective: self.objective,
-                constraints: self.constraints,
-            },
-            options,
-        ))
+        Ok((problem, options))
     }
 }
 
@@ -273,6 +378,44 @@ pub struct Solution {
     /// Why there is no answer, when `status` is `infeasible`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<Infeasibility>,
+    /// Tail-aware problems: the scenarios, the answer's percentiles over them and its
+    /// certification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<TailReport>,
+}
+
+impl Solution {
+    /// A solution without a configuration.
+    pub fn empty(status: Status, solver: SolverKind, evaluations: u64) -> Solution {
+        Solution {
+            status,
+            latency_ms: None,
+            cost_usd_per_million: None,
+            accuracy: None,
+            config: None,
+            solver,
+            evaluations,
+            elapsed_ms: None,
+            infeasible: None,
+            tail: None,
+        }
+    }
+}
+
+/// Why a problem could not be set up.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SolveError {
+    /// The scenarios could not be sampled.
+    #[error(transparent)]
+    Scenarios(#[from] ScenarioError),
+    /// Too many certification runs.
+    #[error("certify_runs: at most {max} executions, found {0}", max = crate::simulate::MAX_RUNS)]
+    CertifyRuns(usize),
+    /// The greedy heuristics were asked for a tail-aware problem.
+    #[error(
+        "solver: the greedy heuristics do not handle latency percentiles (p95/p99); use the exact solver or brute force"
+    )]
+    GreedyTail,
 }
 
 /// What a solver found, before it is turned into a [`Solution`].
@@ -295,6 +438,8 @@ pub struct SolveOptions {
     pub node_limit: u64,
     /// Settings of the greedy heuristics.
     pub greedy: GreedyOptions,
+    /// Settings of the tail-aware problems.
+    pub tail: TailSettings,
 }
 
 /// Settings of the greedy heuristics (the thesis' BCR choices).
@@ -331,14 +476,26 @@ impl Default for SolveOptions {
                 bcr: Bcr::Max,
                 polish: true,
             },
+            tail: TailSettings::default(),
         }
     }
 }
 
-/// Solves one problem on an application.
-pub fn solve(app: &Application, problem: &Problem, options: &SolveOptions) -> Solution {
+/// Solves one problem on an application. Tail-aware problems ([`Problem::is_tail`]) sample
+/// `options.tail.scenarios` executions and are refused by the greedy heuristics.
+pub fn solve(
+    app: &Application,
+    problem: &Problem,
+    options: &SolveOptions,
+) -> Result<Solution, SolveError> {
+    if problem.is_tail() {
+        if options.solver == SolverKind::Greedy {
+            return Err(SolveError::GreedyTail);
+        }
+        return Ok(Prepared::new(app, options.tail)?.solve(problem, options));
+    }
     let full = SearchSpace::full(app);
-    match options.solver {
+    Ok(match options.solver {
         SolverKind::BruteForce => {
             let outcome = brute::solve(&full, problem);
             finish(&full, problem, outcome, SolverKind::BruteForce, options)
@@ -352,7 +509,7 @@ pub fn solve(app: &Application, problem: &Problem, options: &SolveOptions) -> So
             let outcome = greedy_outcome(&full, problem, options);
             finish(&full, problem, outcome, SolverKind::Greedy, options)
         }
-    }
+    })
 }
 
 pub(crate) fn greedy_outcome(
@@ -387,6 +544,7 @@ pub fn finish(
             evaluations: outcome.evaluations,
             elapsed_ms: None,
             infeasible: None,
+            tail: None,
         },
         None => {
             let proven = outcome.proven;
@@ -411,6 +569,7 @@ pub fn finish(
                 evaluations,
                 elapsed_ms: None,
                 infeasible: why,
+                tail: None,
             }
         }
     }
@@ -425,6 +584,23 @@ fn explain(
     node_limit: u64,
     evaluations: &mut u64,
 ) -> Option<Infeasibility> {
+    explain_with(
+        problem,
+        |relaxed| {
+            let o = exact::solve(space, relaxed, node_limit);
+            (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
+        },
+        evaluations,
+    )
+}
+
+/// [`explain`] with any exact solver: `best_of(relaxed)` returns the best objective value of the
+/// relaxed problem (`None` when infeasible) and the work it took.
+pub(crate) fn explain_with(
+    problem: &Problem,
+    mut best_of: impl FnMut(&Problem) -> (Option<f64>, u64),
+    evaluations: &mut u64,
+) -> Option<Infeasibility> {
     let mut fallback = None;
     for kind in ConstraintKind::ALL {
         let Some(limit) = problem.constraints.get(kind) else {
@@ -434,21 +610,22 @@ fn explain(
             objective: kind.objective(),
             constraints: problem.constraints.without(kind),
         };
-        let outcome = exact::solve(space, &relaxed, node_limit);
-        *evaluations += outcome.evaluations;
+        let (best, work) = best_of(&relaxed);
+        *evaluations += work;
         let (what, unit) = match kind {
             ConstraintKind::MaxLatencyMs => ("latency", " ms"),
             ConstraintKind::MaxCostUsdPerMillion => ("cost", " USD per million executions"),
             ConstraintKind::MinAccuracy => ("accuracy score", ""),
+            ConstraintKind::MaxP95LatencyMs => ("p95 latency over the scenarios", " ms"),
+            ConstraintKind::MaxP99LatencyMs => ("p99 latency over the scenarios", " ms"),
         };
         let others = if relaxed.constraints == Constraints::default() {
             String::new()
         } else {
             " while the other constraints hold".to_string()
         };
-        match outcome.best {
-            Some((_, m)) => {
-                let best = relaxed.value(&m);
+        match best {
+            Some(best) => {
                 let bound = if kind == ConstraintKind::MinAccuracy {
                     "highest"
                 } else {
@@ -737,7 +914,7 @@ mod tests {
                 ..Default::default()
             },
         };
-        let s = solve(&app, &p, &SolveOptions::default());
+        let s = solve(&app, &p, &SolveOptions::default()).unwrap();
         assert_eq!(s.status, Status::Infeasible);
         assert!(s.config.is_none());
         let why = s.infeasible.unwrap();

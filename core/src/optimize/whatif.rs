@@ -4,11 +4,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::tail::Prepared;
 use super::{
-    ConstraintKind, Constraints, Objective, Problem, SearchSpace, Solution, SolveOptions,
-    SolverKind, brute, exact, finish,
+    ConstraintKind, Constraints, Objective, Problem, SearchSpace, Solution, SolveError,
+    SolveOptions, SolverKind, TailRequest, brute, exact, finish,
 };
 use crate::bundle::Application;
+use crate::simulate::DurationSource;
 
 /// One constraint swept over values.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,20 @@ pub struct WhatIfRequest {
     /// Which solver (default `exact`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solver: Option<SolverKind>,
+    /// Tail-aware problems: executions sampled once and shared by every configuration (default
+    /// 5,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenarios: Option<usize>,
+    /// Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
+    /// the CLI and the wasm package draw one when it is left out and report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Tail-aware problems: where durations come from (default `samples`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durations: Option<DurationSource>,
+    /// Tail-aware problems: executions of the certification run (default 100,000; 0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_runs: Option<usize>,
 }
 
 impl WhatIfRequest {
@@ -94,6 +110,46 @@ impl WhatIfRequest {
             })
             .collect()
     }
+
+    /// Does any point of the sweep involve a latency percentile?
+    pub fn is_tail(&self) -> bool {
+        is_tail(
+            self.objective,
+            &self.fixed,
+            self.vary.iter().map(|v| v.constraint),
+        )
+    }
+
+    /// The solver settings (the tail settings checked; a seed is required when [`Self::is_tail`]).
+    pub fn options(&self) -> Result<SolveOptions, String> {
+        Ok(SolveOptions {
+            solver: self.solver.unwrap_or(SolverKind::Exact),
+            tail: TailRequest {
+                scenarios: self.scenarios,
+                seed: self.seed,
+                durations: self.durations,
+                certify_runs: self.certify_runs,
+            }
+            .settings(self.is_tail())?,
+            ..SolveOptions::default()
+        })
+    }
+}
+
+/// Does a sweep with this objective, fixed limits and swept limits involve a percentile?
+pub fn is_tail(
+    objective: Objective,
+    fixed: &Constraints,
+    swept: impl IntoIterator<Item = ConstraintKind>,
+) -> bool {
+    matches!(objective, Objective::P95Latency | Objective::P99Latency)
+        || fixed.has_tail()
+        || swept.into_iter().any(|k| {
+            matches!(
+                k,
+                ConstraintKind::MaxP95LatencyMs | ConstraintKind::MaxP99LatencyMs
+            )
+        })
 }
 
 /// One point of a sweep with its answer.
@@ -106,14 +162,16 @@ pub struct WhatIfPoint {
 }
 
 /// Solves `objective` at every point of the grid spanned by `sweeps` (the first sweep varies
-/// slowest), with `fixed` constraints added to each.
+/// slowest), with `fixed` constraints added to each. When a point involves a latency percentile,
+/// the scenarios are sampled once (`options.tail`) and shared by every point, and each distinct
+/// answer is certified once.
 pub fn what_if(
     app: &Application,
     objective: Objective,
     fixed: Constraints,
     sweeps: &[Sweep],
     options: &SolveOptions,
-) -> Vec<WhatIfPoint> {
+) -> Result<Vec<WhatIfPoint>, SolveError> {
     let full = SearchSpace::full(app);
     let pruned = full.pruned();
     let mut grid: Vec<Constraints> = vec![fixed];
@@ -123,34 +181,39 @@ pub fn what_if(
             .flat_map(|c| {
                 sweep.values.iter().map(move |&v| {
                     let mut c = *c;
-                    match sweep.constraint {
-                        ConstraintKind::MaxLatencyMs => c.max_latency_ms = Some(v),
-                        ConstraintKind::MaxCostUsdPerMillion => {
-                            c.max_cost_usd_per_million = Some(v)
-                        }
-                        ConstraintKind::MinAccuracy => c.min_accuracy = Some(v),
-                    }
+                    c.set(sweep.constraint, Some(v));
                     c
                 })
             })
             .collect();
     }
-    grid.into_iter()
+    let mut tail = if super::whatif::is_tail(objective, &fixed, sweeps.iter().map(|s| s.constraint))
+    {
+        if options.solver == SolverKind::Greedy {
+            return Err(SolveError::GreedyTail);
+        }
+        Some(Prepared::new(app, options.tail)?)
+    } else {
+        None
+    };
+    Ok(grid
+        .into_iter()
         .map(|constraints| {
             let problem = Problem {
                 objective,
                 constraints,
             };
-            let solution = match options.solver {
-                SolverKind::Exact => {
+            let solution = match (&mut tail, options.solver) {
+                (Some(prepared), _) if problem.is_tail() => prepared.solve(&problem, options),
+                (_, SolverKind::Exact) => {
                     let outcome = exact::solve(&pruned, &problem, options.node_limit);
                     finish(&pruned, &problem, outcome, SolverKind::Exact, options)
                 }
-                SolverKind::BruteForce => {
+                (_, SolverKind::BruteForce) => {
                     let outcome = brute::solve(&full, &problem);
                     finish(&full, &problem, outcome, SolverKind::BruteForce, options)
                 }
-                SolverKind::Greedy => {
+                (_, SolverKind::Greedy) => {
                     let outcome = super::greedy_outcome(&full, &problem, options);
                     finish(&full, &problem, outcome, SolverKind::Greedy, options)
                 }
@@ -160,5 +223,5 @@ pub fn what_if(
                 solution,
             }
         })
-        .collect()
+        .collect())
 }

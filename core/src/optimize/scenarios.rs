@@ -1,0 +1,276 @@
+//! Common random numbers for the tail-aware problems: `N` workflow executions sampled once from a
+//! seed, each reduced to a straight-line program over its invocations.
+//!
+//! A scenario fixes everything random about one execution except the durations: which arm every
+//! branch took, how many times every loop body ran, and for every function invocation one raw
+//! 64-bit draw (its "slot"). Given a configuration, a slot's duration is what
+//! [`crate::simulate`] would draw with that raw draw (a profiled sample at the configured memory,
+//! or the model's duration times a residual ratio, or the model alone); the scenario's latency is
+//! then its program evaluated on the slots' durations: sums for sequences and loop repetitions,
+//! maxima for parallel blocks, plus the orchestration delays.
+//!
+//! The draws are consumed in exactly the order [`crate::simulate::simulate`] consumes them, so
+//! the scenarios of seed `s` are the first `N` executions `optiserve simulate --seed s` runs:
+//! a configuration's latencies over the scenarios equal the simulator's, bit for bit.
+//!
+//! With the draws fixed, a scenario's latency is a composition of sums and maxima of slot
+//! durations, hence non-decreasing in every slot's duration; every order statistic of the
+//! scenarios' latencies (the empirical p95, p99) is non-decreasing too. That is what makes the
+//! branch-and-bound bounds of [`super::tail`] valid.
+
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::bundle::Application;
+use crate::simulate::uniform;
+use crate::workflow::Structure;
+
+/// Most scenarios one problem may sample.
+pub const MAX_SCENARIOS: usize = 1_000_000;
+
+/// Most invocations all scenarios together may hold (their draws and programs are kept in
+/// memory; a loop that rarely exits can make executions long).
+pub const MAX_SLOTS: usize = 20_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// Push the slot's duration plus the per-state delays.
+    Leaf(u32),
+    /// Replace the top `k` values by their sum (left to right; 0 for `k = 0`).
+    Sum(u32),
+    /// Replace the top `k` values by their maximum (0 for `k = 0`).
+    Max(u32),
+    /// The scenario ends: pop its latency.
+    End,
+}
+
+/// Why scenarios could not be sampled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// Zero or too many scenarios.
+    #[error("scenarios: must be from 1 to {MAX_SCENARIOS}, found {0}")]
+    Count(usize),
+    /// The executions hold too many invocations.
+    #[error(
+        "scenarios: {scenarios} executions hold more than {MAX_SLOTS} function invocations; ask for fewer scenarios"
+    )]
+    TooLong {
+        /// Scenarios asked for.
+        scenarios: usize,
+    },
+}
+
+/// `N` sampled executions (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Scenarios {
+    runs: usize,
+    seed: u64,
+    ops: Vec<Op>,
+    /// Raw draw of each slot.
+    draws: Vec<u64>,
+    /// Slots of each function, in order.
+    function_slots: Vec<Vec<u32>>,
+    per_state_ms: f64,
+    fixed_ms: f64,
+}
+
+struct Recorder<'s> {
+    rng: Xoshiro256PlusPlus,
+    s: &'s mut Scenarios,
+}
+
+impl Recorder<'_> {
+    fn record(&mut self, structure: &Structure) {
+        match structure {
+            Structure::Function(f) => {
+                let slot = self.s.draws.len() as u32;
+                self.s.draws.push(self.rng.next_u64());
+                self.s.function_slots[*f].push(slot);
+                self.s.ops.push(Op::Leaf(slot));
+            }
+            Structure::Sequence(items) => {
+                for i in items {
+                    self.record(i);
+                }
+                self.s.ops.push(Op::Sum(items.len() as u32));
+            }
+            Structure::Parallel(arms) => {
+                for a in arms {
+                    self.record(a);
+                }
+                self.s.ops.push(Op::Max(arms.len() as u32));
+            }
+            Structure::Branch(arms) => {
+                let mut u = uniform(&mut self.rng);
+                for (p, a) in arms {
+                    if u < *p {
+                        return self.record(a);
+                    }
+                    u -= p;
+                }
+                match arms.last() {
+                    Some((_, a)) => self.record(a),
+                    None => self.s.ops.push(Op::Sum(0)),
+                }
+            }
+            Structure::Repeat {
+                expected_runs,
+                body,
+                ..
+            } => {
+                let p_again = 1.0 - 1.0 / expected_runs;
+                self.record(body);
+                let mut k = 1u32;
+                while uniform(&mut self.rng) < p_again {
+                    self.record(body);
+                    k += 1;
+                }
+                self.s.ops.push(Op::Sum(k));
+            }
+        }
+    }
+}
+
+impl Scenarios {
+    /// Samples `runs` executions of `app`'s workflow from `seed`.
+    pub fn sample(app: &Application, runs: usize, seed: u64) -> Result<Scenarios, ScenarioError> {
+        if !(1..=MAX_SCENARIOS).contains(&runs) {
+            return Err(ScenarioError::Count(runs));
+        }
+        let mut s = Scenarios {
+            runs,
+            seed,
+            ops: Vec::new(),
+            draws: Vec::new(),
+            function_slots: vec![Vec::new(); app.functions.len()],
+            per_state_ms: app.delays.state_ms + app.delays.transition_ms,
+            fixed_ms: 2.0 * app.delays.state_ms + app.delays.transition_ms,
+        };
+        let mut r = Recorder {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            s: &mut s,
+        };
+        for _ in 0..runs {
+            r.record(app.workflow.structure());
+            r.s.ops.push(Op::End);
+            if r.s.draws.len() > MAX_SLOTS {
+                return Err(ScenarioError::TooLong { scenarios: runs });
+            }
+        }
+        Ok(s)
+    }
+
+    /// Number of scenarios.
+    pub fn runs(&self) -> usize {
+        self.runs
+    }
+
+    /// The seed they were sampled from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Number of invocations over all scenarios.
+    pub fn slots(&self) -> usize {
+        self.draws.len()
+    }
+
+    /// The slots of function `f`, in order.
+    pub fn function_slots(&self, f: usize) -> &[u32] {
+        &self.function_slots[f]
+    }
+
+    /// The raw draw of a slot.
+    pub fn draw(&self, slot: u32) -> u64 {
+        self.draws[slot as usize]
+    }
+
+    /// Each scenario's end-to-end latency when slot `i` takes `durations[i]` ms (one entry per
+    /// slot), into `out` (cleared first).
+    pub fn latencies(&self, durations: &[f64], out: &mut Vec<f64>, stack: &mut Vec<f64>) {
+        out.clear();
+        stack.clear();
+        for op in &self.ops {
+            match *op {
+                Op::Leaf(slot) => stack.push(durations[slot as usize] + self.per_state_ms),
+                Op::Sum(k) => {
+                    let at = stack.len() - k as usize;
+                    let s = stack[at..].iter().sum();
+                    stack.truncate(at);
+                    stack.push(s);
+                }
+                Op::Max(k) => {
+                    let at = stack.len() - k as usize;
+                    let s = stack[at..].iter().copied().fold(0.0, f64::max);
+                    stack.truncate(at);
+                    stack.push(s);
+                }
+                Op::End => out.push(stack.pop().unwrap_or(0.0) + self.fixed_ms),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+    use crate::simulate::{Draw, DurationSource, SimulationRequest, quantile, simulate};
+
+    fn app(text: &str) -> Application {
+        Bundle::from_json(text).unwrap().validate().unwrap()
+    }
+
+    /// The scenarios of a seed are the simulator's executions of that seed, bit for bit.
+    fn same_as_the_simulator(app: &Application, durations: DurationSource) {
+        let runs = 3000;
+        let s = Scenarios::sample(app, runs, 11).unwrap();
+        let mut slot = vec![0.0; s.slots()];
+        for (f, func) in app.functions.iter().enumerate() {
+            let d = Draw::new(func, app.deployed[f], durations);
+            for &i in s.function_slots(f) {
+                slot[i as usize] = d.pick(s.draw(i));
+            }
+        }
+        let (mut out, mut stack) = (Vec::new(), Vec::new());
+        s.latencies(&slot, &mut out, &mut stack);
+        assert_eq!(out.len(), runs);
+        let r = simulate(
+            app,
+            &app.deployed,
+            &SimulationRequest {
+                runs,
+                seed: 11,
+                durations,
+                bins: 10,
+            },
+        )
+        .unwrap();
+        let mean = out.iter().sum::<f64>() / runs as f64;
+        assert_eq!(mean, r.mean_ms);
+        out.sort_unstable_by(f64::total_cmp);
+        assert_eq!(quantile(&out, 0.95), r.p95_ms);
+        assert_eq!(quantile(&out, 0.99), r.p99_ms);
+        assert_eq!(out[runs - 1], r.max_ms);
+    }
+
+    #[test]
+    fn scenarios_are_the_simulators_executions() {
+        let media = app(include_str!("../../../examples/media-pipeline.bundle.json"));
+        same_as_the_simulator(&media, DurationSource::Samples);
+        same_as_the_simulator(&media, DurationSource::Model);
+        same_as_the_simulator(
+            &app(include_str!("../../../examples/app3.bundle.json")),
+            DurationSource::Samples,
+        );
+    }
+
+    #[test]
+    fn bad_counts_are_refused() {
+        let a = app(include_str!("../../../examples/app3.bundle.json"));
+        assert_eq!(
+            Scenarios::sample(&a, 0, 1).unwrap_err().to_string(),
+            "scenarios: must be from 1 to 1000000, found 0"
+        );
+    }
+}
