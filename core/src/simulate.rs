@@ -66,6 +66,44 @@ fn default_bins() -> usize {
     40
 }
 
+fn default_runs() -> usize {
+    100_000
+}
+
+/// A simulation as the wasm package's `Planner.simulate` takes it (the `optiserve simulate`
+/// options by name). The seed is drawn by the caller when left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// The configuration, in any form `evaluate` reads; the deployed one when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    /// Number of workflow executions (default 100,000).
+    #[serde(default = "default_runs")]
+    pub runs: usize,
+    /// Seed of the generator (drawn at random when left out; the report says which was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Where durations come from (default `samples`).
+    #[serde(default)]
+    pub durations: DurationSource,
+    /// Number of histogram bins (default 40).
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+}
+
+impl SimulateRequest {
+    /// The simulator's settings with `seed` (used when the request has none).
+    pub fn settings(&self, seed: u64) -> SimulationRequest {
+        SimulationRequest {
+            runs: self.runs,
+            seed: self.seed.unwrap_or(seed),
+            durations: self.durations,
+            bins: self.bins,
+        }
+    }
+}
+
 /// One histogram bin: `[from_ms, to_ms)` (the last bin includes its upper edge).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Bin {

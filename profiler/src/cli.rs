@@ -115,6 +115,10 @@ pub enum ObjectiveArg {
     Cost,
     /// Maximise the accuracy score.
     Accuracy,
+    /// Minimise the 95th percentile of latency over sampled executions (see --scenarios).
+    P95Latency,
+    /// Minimise the 99th percentile of latency over sampled executions (see --scenarios).
+    P99Latency,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -147,6 +151,31 @@ pub struct ConstraintArgs {
     /// Accuracy score at least this.
     #[arg(long)]
     pub min_accuracy: Option<f64>,
+    /// 95th percentile of end-to-end latency at most this many ms, over sampled executions
+    /// (see --scenarios); the answer is re-simulated to certify it.
+    #[arg(long)]
+    pub max_p95_latency_ms: Option<f64>,
+    /// 99th percentile of end-to-end latency at most this many ms (as --max-p95-latency-ms).
+    #[arg(long)]
+    pub max_p99_latency_ms: Option<f64>,
+}
+
+/// Settings of the tail-latency problems (p95/p99 objectives and limits).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TailArgs {
+    /// Executions sampled once and shared by every configuration (common random numbers); the
+    /// answer is optimal for them.
+    #[arg(long, default_value_t = optiserve_core::optimize::tail::DEFAULT_SCENARIOS)]
+    pub scenarios: usize,
+    /// Seed of the scenarios (random when left out; the report says which was used).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Executions of the certification run (an independent re-simulation of the answer; 0 skips it).
+    #[arg(long, default_value_t = optiserve_core::optimize::tail::DEFAULT_CERTIFY_RUNS)]
+    pub certify_runs: usize,
+    /// Where sampled durations come from.
+    #[arg(long, value_enum, default_value = "samples")]
+    pub durations: DurationsArg,
 }
 
 /// Solver settings shared by optimize and whatif.
@@ -184,6 +213,8 @@ pub struct OptimizeArgs {
     pub constraints: ConstraintArgs,
     #[command(flatten)]
     pub solver: SolverArgs,
+    #[command(flatten)]
+    pub tail: TailArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -207,7 +238,8 @@ pub struct WhatIfArgs {
     #[arg(long, value_enum)]
     pub objective: ObjectiveArg,
     /// A constraint to sweep: `NAME=FROM:TO:STEPS` with NAME one of max-latency-ms,
-    /// max-cost-usd-per-million, min-accuracy (e.g. `max-cost-usd-per-million=100:900:10`).
+    /// max-cost-usd-per-million, min-accuracy, max-p95-latency-ms, max-p99-latency-ms (e.g.
+    /// `max-cost-usd-per-million=100:900:10`).
     /// Give it once or twice; the first varies slowest.
     #[arg(long, value_name = "NAME=FROM:TO:STEPS", required = true)]
     pub vary: Vec<String>,
@@ -216,6 +248,8 @@ pub struct WhatIfArgs {
     pub fixed: Vec<String>,
     #[command(flatten)]
     pub solver: SolverArgs,
+    #[command(flatten)]
+    pub tail: TailArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
 }

@@ -345,3 +345,123 @@ fn simulate_is_seeded_and_reports_the_model_bias() {
         "3"
     ]));
 }
+
+#[test]
+fn tail_aware_optimize_is_seeded_certified_and_reproducible_with_simulate() {
+    let bundle = "examples/media-pipeline.bundle.json";
+    let a = run_json(&[
+        "optimize",
+        bundle,
+        "--objective",
+        "cost",
+        "--max-p95-latency-ms",
+        "12000",
+        "--scenarios",
+        "2000",
+        "--seed",
+        "1",
+        "--certify-runs",
+        "20000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a["status"], "optimal");
+    let tail = &a["tail"];
+    assert_eq!(tail["seed"], 1);
+    assert_eq!(tail["scenarios"], 2000);
+    assert!(tail["p95_ms"].as_f64().unwrap() <= 12000.0, "{a}");
+    let cert = &tail["certification"];
+    assert_eq!(cert["checks"][0]["constraint"], "max_p95_latency_ms");
+    assert_ne!(cert["checks"][0]["verdict"], "exceeded", "{a}");
+    // The percentiles the optimizer saw are `simulate --seed 1 --runs 2000` of the answer, and the
+    // certification is `simulate --seed <its seed> --runs 20000`.
+    let dir = std::env::temp_dir().join(format!("optiserve-cli-tail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("answer.json");
+    std::fs::write(&path, serde_json::to_string(&a).unwrap()).unwrap();
+    let config = path.to_str().unwrap();
+    let s = run_json(&[
+        "simulate", bundle, "--config", config, "--runs", "2000", "--seed", "1", "--format", "json",
+    ]);
+    assert_eq!(s["p95_ms"], tail["p95_ms"]);
+    assert_eq!(s["p99_ms"], tail["p99_ms"]);
+    let seed = cert["seed"].as_u64().unwrap().to_string();
+    let s = run_json(&[
+        "simulate", bundle, "--config", config, "--runs", "20000", "--seed", &seed, "--format",
+        "json",
+    ]);
+    assert_eq!(s["p95_ms"], cert["p95_ms"]);
+    assert_eq!(s["p95_ci_ms"], cert["p95_ci_ms"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Without --seed, one is drawn and reported.
+    let b = run_json(&[
+        "optimize",
+        "examples/app3.bundle.json",
+        "--objective",
+        "p95-latency",
+        "--scenarios",
+        "500",
+        "--certify-runs",
+        "0",
+        "--format",
+        "json",
+    ]);
+    assert!(b["tail"]["seed"].as_u64().unwrap() < 1 << 53);
+    assert!(b["tail"]["certification"].is_null());
+}
+
+#[test]
+fn tail_aware_problems_explain_infeasibility_and_refuse_greedy() {
+    snapshot_without_times!(optiserve().args([
+        "optimize",
+        "examples/media-pipeline.bundle.json",
+        "--objective",
+        "cost",
+        "--max-p95-latency-ms",
+        "3000",
+        "--scenarios",
+        "1000",
+        "--seed",
+        "7"
+    ]));
+    let out = optiserve()
+        .args([
+            "optimize",
+            "examples/app3.bundle.json",
+            "--objective",
+            "p95-latency",
+            "--solver",
+            "greedy",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("greedy heuristics do not handle"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn whatif_sweeps_a_p95_limit() {
+    assert_cmd_snapshot!(optiserve().args([
+        "whatif",
+        "examples/media-pipeline.bundle.json",
+        "--objective",
+        "cost",
+        "--vary",
+        "max-p95-latency-ms=9000:21000:4",
+        "--fixed",
+        "min-accuracy=0.5",
+        "--scenarios",
+        "1000",
+        "--seed",
+        "3",
+        "--certify-runs",
+        "10000",
+        "--format",
+        "csv"
+    ]));
+}

@@ -11,10 +11,9 @@ use optiserve_core::import::import_optiserve_spec;
 use optiserve_core::model::{FitReport, ModelError, Sample, fit_exponential};
 use optiserve_core::optimize::pareto::{ParetoPoint, front};
 use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest, what_if};
-use optiserve_core::optimize::{
-    OptimizeRequest, SearchSpace, Solution, SolveOptions, SolverKind, solve,
-};
+use optiserve_core::optimize::{OptimizeRequest, SearchSpace, Solution, solve};
 use optiserve_core::report::ValidationReport;
+use optiserve_core::simulate::{SimulateRequest, SimulationReport, simulate as run_simulation};
 
 /// Default search-node budget of [`pareto`]: the default of the CLI's `pareto --node-limit`.
 pub const PARETO_NODE_LIMIT: u64 = 2_000_000;
@@ -23,6 +22,30 @@ pub const PARETO_NODE_LIMIT: u64 = 2_000_000;
 /// to JavaScript; a larger grid would exhaust the module's memory (which, unlike an error, aborts
 /// the module). The CLI has no such limit.
 pub const MAX_WHAT_IF_POINTS: usize = 100_000;
+
+/// Most executions one [`simulate`] call runs: their latencies are held in the module's memory
+/// (8 bytes each) for the percentiles. The CLI allows more.
+pub const MAX_SIMULATE_RUNS: usize = 5_000_000;
+
+/// Largest seed a JavaScript number holds exactly (2^53 − 1): a seed must survive the trip to
+/// JavaScript and back for a run to be reproducible.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+
+/// A random seed below 2^53 (from the platform: `crypto.getRandomValues` in browsers and Node).
+pub fn draw_seed() -> Result<u64, String> {
+    getrandom::u64()
+        .map(|x| x >> 11)
+        .map_err(|e| format!("$.seed: no random seed available ({e}); pass one"))
+}
+
+fn check_seed(seed: Option<u64>) -> Result<(), String> {
+    match seed {
+        Some(s) if s > MAX_SEED => Err(format!(
+            "$.seed: at most 2^53 − 1 = {MAX_SEED} (a JavaScript number cannot hold more exactly), found {s}"
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Reads and validates a bundle (`Bundle::from_json`, then `validate`).
 pub fn application(text: &str) -> Result<Application, String> {
@@ -46,15 +69,54 @@ pub fn evaluate(app: &Application, config: Option<&str>) -> Result<Evaluation, S
 }
 
 /// What `optiserve optimize --format json` prints, without `elapsed_ms` (the caller has the clock).
+/// A tail-latency request without a seed gets a random one ([`draw_seed`]), which the result
+/// reports (`tail.seed`).
 pub fn optimize(app: &Application, request: &str) -> Result<Solution, String> {
-    let request: OptimizeRequest = parse_json(request).map_err(|e| e.to_string())?;
+    let mut request: OptimizeRequest = parse_json(request).map_err(|e| e.to_string())?;
+    check_seed(request.seed)?;
+    let tail = optiserve_core::optimize::Problem {
+        objective: request.objective,
+        constraints: request.constraints,
+    }
+    .is_tail();
+    if tail && request.seed.is_none() {
+        request.seed = Some(draw_seed()?);
+    }
     let (problem, options) = request.parts().map_err(|e| format!("$.{e}"))?;
-    Ok(solve(app, &problem, &options))
+    solve(app, &problem, &options).map_err(|e| format!("$.{e}"))
+}
+
+/// What `optiserve simulate [--config FILE] --runs N --seed S --format json` prints; the seed is
+/// drawn at random when the request has none (the report's `seed` says which).
+pub fn simulate(app: &Application, request: &str) -> Result<SimulationReport, String> {
+    let request: SimulateRequest = parse_json(request).map_err(|e| e.to_string())?;
+    check_seed(request.seed)?;
+    if request.runs > MAX_SIMULATE_RUNS {
+        return Err(format!(
+            "$.runs: at most {MAX_SIMULATE_RUNS} executions per call, found {}",
+            request.runs
+        ));
+    }
+    let choices = match &request.config {
+        None => app.deployed.clone(),
+        Some(value) => app
+            .configuration_from_value(value.clone())
+            .map_err(|e| format!("$.config{}", e.to_string().trim_start_matches('$')))?,
+    };
+    let seed = match request.seed {
+        Some(s) => s,
+        None => draw_seed()?,
+    };
+    run_simulation(app, &choices, &request.settings(seed)).map_err(|e| format!("$.{e}"))
 }
 
 /// What `optiserve whatif --format json` prints.
 pub fn what_if_sweep(app: &Application, request: &str) -> Result<Vec<WhatIfPoint>, String> {
-    let request: WhatIfRequest = parse_json(request).map_err(|e| e.to_string())?;
+    let mut request: WhatIfRequest = parse_json(request).map_err(|e| e.to_string())?;
+    check_seed(request.seed)?;
+    if request.is_tail() && request.seed.is_none() {
+        request.seed = Some(draw_seed()?);
+    }
     let sweeps = request.sweeps().map_err(|e| format!("$.{e}"))?;
     let points = sweeps
         .iter()
@@ -65,17 +127,8 @@ pub fn what_if_sweep(app: &Application, request: &str) -> Result<Vec<WhatIfPoint
             "$.vary: the grid has {points} points; one call solves at most {MAX_WHAT_IF_POINTS} (use fewer steps)"
         ));
     }
-    let options = SolveOptions {
-        solver: request.solver.unwrap_or(SolverKind::Exact),
-        ..SolveOptions::default()
-    };
-    Ok(what_if(
-        app,
-        request.objective,
-        request.fixed,
-        &sweeps,
-        &options,
-    ))
+    let options = request.options().map_err(|e| format!("$.{e}"))?;
+    what_if(app, request.objective, request.fixed, &sweeps, &options).map_err(|e| format!("$.{e}"))
 }
 
 /// What `optiserve pareto --node-limit N --format json` prints.

@@ -1,7 +1,7 @@
 //! # optiserve-wasm
 //!
 //! `optiserve-core` for JavaScript, published as the npm package `optiserve`: a [`Planner`] built
-//! from a profile bundle (`validate`, `evaluate`, `optimize`, `whatIf`, `pareto`) and the free
+//! from a profile bundle (`validate`, `evaluate`, `optimize`, `whatIf`, `pareto`, `simulate`) and the free
 //! functions `fitModel` and `importOptiserveSpec`.
 //!
 //! This layer converts and nothing else. A JavaScript object is turned into JSON text
@@ -206,6 +206,24 @@ impl Planner {
     ) -> Result<JsValue, JsError> {
         let text = json_text(&request, "a what-if request")?;
         to_js(&api::what_if_sweep(&self.app, &text).map_err(error)?)
+    }
+
+    /// Simulated executions of a configuration (`optiserve simulate --format json`): the latency
+    /// percentiles with confidence intervals, a histogram, the mean cost and the analytic model's
+    /// bias. `request`: `{ config?, runs?, seed?, durations?, bins? }`; without a seed one is drawn
+    /// at random (`crypto.getRandomValues`) and reported as `seed`. The same seed gives the same
+    /// numbers as the CLI.
+    #[wasm_bindgen(unchecked_return_type = "SimulationReport")]
+    pub fn simulate(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "SimulateRequest | string | null")]
+        request: Option<JsValue>,
+    ) -> Result<JsValue, JsError> {
+        let text = match request.filter(|r| !r.is_null() && !r.is_undefined()) {
+            None => "{}".to_string(),
+            Some(r) => json_text(&r, "a simulation request")?,
+        };
+        to_js(&api::simulate(&self.app, &text).map_err(error)?)
     }
 
     /// The exact latency–cost–accuracy Pareto front (`optiserve pareto --format json`), sorted by

@@ -47,6 +47,8 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
                     Objective::Latency => "latency",
                     Objective::Cost => "cost",
                     Objective::Accuracy => "accuracy",
+                    Objective::P95Latency => "p95-latency",
+                    Objective::P99Latency => "p99-latency",
                 };
                 for (solver, s) in [("exact", &r.exact), ("greedy", &r.greedy)] {
                     line(&mut o, name, solver, s)?;

@@ -4,12 +4,15 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use optiserve_core::optimize::tail::{TailReport, TailSettings, Verdict};
 use optiserve_core::optimize::{
     Bcr, Constraints, GreedyOptions, Objective, Problem, SolveOptions, SolverKind, Status, solve,
 };
+use optiserve_core::simulate::DurationSource;
 
 use crate::cli::{
-    BcrArg, ConstraintArgs, Format, ObjectiveArg, OptimizeArgs, SolverArg, SolverArgs,
+    BcrArg, ConstraintArgs, DurationsArg, Format, ObjectiveArg, OptimizeArgs, SolverArg,
+    SolverArgs, TailArgs,
 };
 use crate::input::{EXIT_INFEASIBLE, load_bundle};
 
@@ -18,6 +21,8 @@ pub fn objective(o: ObjectiveArg) -> Objective {
         ObjectiveArg::Latency => Objective::Latency,
         ObjectiveArg::Cost => Objective::Cost,
         ObjectiveArg::Accuracy => Objective::Accuracy,
+        ObjectiveArg::P95Latency => Objective::P95Latency,
+        ObjectiveArg::P99Latency => Objective::P99Latency,
     }
 }
 
@@ -26,6 +31,8 @@ pub fn constraints(c: &ConstraintArgs) -> anyhow::Result<Constraints> {
         max_latency_ms: c.max_latency_ms,
         max_cost_usd_per_million: c.max_cost_usd_per_million,
         min_accuracy: c.min_accuracy,
+        max_p95_latency_ms: c.max_p95_latency_ms,
+        max_p99_latency_ms: c.max_p99_latency_ms,
     };
     out.check()
         .map_err(|e| anyhow::anyhow!("--{}", e.replace('_', "-")))?;
@@ -40,6 +47,7 @@ pub fn solve_options(a: &SolverArgs) -> SolveOptions {
             SolverArg::BruteForce => SolverKind::BruteForce,
         },
         node_limit: a.node_limit,
+        tail: TailSettings::default(),
         greedy: GreedyOptions {
             accuracy_weight: a.accuracy_weight,
             polish: !a.greedy_faithful,
@@ -51,6 +59,83 @@ pub fn solve_options(a: &SolverArgs) -> SolveOptions {
             },
         },
     }
+}
+
+/// The tail settings; a seed is drawn when `needed` and none was given.
+pub fn tail_settings(t: &TailArgs, needed: bool) -> anyhow::Result<TailSettings> {
+    let seed = match t.seed {
+        Some(s) => s,
+        None if needed => super::simulate::draw_seed()?,
+        None => 0,
+    };
+    Ok(TailSettings {
+        scenarios: t.scenarios,
+        seed,
+        durations: match t.durations {
+            DurationsArg::Samples => DurationSource::Samples,
+            DurationsArg::Model => DurationSource::Model,
+        },
+        certify_runs: t.certify_runs,
+    })
+}
+
+/// The tail-latency part of an answer, for people.
+pub fn print_tail(o: &mut String, bundle: &std::path::Path, t: &TailReport) -> std::fmt::Result {
+    use std::fmt::Write as _;
+    let durations = match t.durations {
+        DurationSource::Samples => "samples",
+        DurationSource::Model => "model",
+    };
+    if let (Some(p95), Some(p99)) = (t.p95_ms, t.p99_ms) {
+        writeln!(
+            o,
+            "tail      p95 {p95:.2} ms, p99 {p99:.2} ms over {} sampled executions (seed {}, durations {durations}): optimal for these",
+            t.scenarios, t.seed
+        )?;
+    } else {
+        writeln!(
+            o,
+            "tail      over {} sampled executions (seed {}, durations {durations})",
+            t.scenarios, t.seed
+        )?;
+    }
+    if let Some(c) = &t.certification {
+        writeln!(
+            o,
+            "certified p95 {:.2} ms (95% CI {:.2} – {:.2}), p99 {:.2} ms (95% CI {:.2} – {:.2}), mean {:.2} ms",
+            c.p95_ms, c.p95_ci_ms[0], c.p95_ci_ms[1], c.p99_ms, c.p99_ci_ms[0], c.p99_ci_ms[1], c.mean_ms
+        )?;
+        writeln!(
+            o,
+            "          by {} independent executions (seed {}; the same as `optiserve simulate {} --config <this answer> --runs {} --seed {} --durations {durations}`)",
+            c.runs,
+            c.seed,
+            bundle.display(),
+            c.runs,
+            c.seed
+        )?;
+        for check in &c.checks {
+            let (word, note) = match check.verdict {
+                Verdict::Met => ("met", ""),
+                Verdict::WithinNoise => (
+                    "met, within noise",
+                    ": the confidence interval reaches past the limit",
+                ),
+                Verdict::Exceeded => (
+                    "EXCEEDED",
+                    ": the re-simulated percentile is past the limit; rerun with more --scenarios",
+                ),
+            };
+            writeln!(
+                o,
+                "          {} = {} ms: {word} (certified {:.2} ms){note}",
+                check.constraint.name(),
+                check.limit_ms,
+                check.certified_ms
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Brute force visits every configuration: refuse grids it could not finish in minutes.
@@ -75,10 +160,13 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
         objective: objective(args.objective),
         constraints: constraints(&args.constraints)?,
     };
-    let options = solve_options(&args.solver);
+    let mut options = solve_options(&args.solver);
+    options.tail = tail_settings(&args.tail, problem.is_tail())?;
     refuse_huge_brute_force(&app, &options)?;
     let started = Instant::now();
-    let mut solution = solve(&app, &problem, &options);
+    let mut solution = solve(&app, &problem, &options).map_err(|e| {
+        anyhow::anyhow!("--{}", e.to_string().replace('_', "-"))
+    })?;
     solution.elapsed_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     match args.format {
         Format::Json => o.push_str(&super::to_json(&solution)?),
@@ -104,6 +192,9 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
             )?;
             if let Some(why) = &solution.infeasible {
                 writeln!(o, "why       {}", why.message)?;
+            }
+            if let Some(t) = &solution.tail {
+                print_tail(&mut o, &args.bundle, t)?;
             }
             if let Some(config) = &solution.config {
                 let choices = app.resolve(config, "$.config")?;

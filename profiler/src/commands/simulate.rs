@@ -9,6 +9,12 @@ use optiserve_core::simulate::{DurationSource, SimulationRequest, simulate};
 use crate::cli::{DurationsArg, Format, SimulateArgs};
 use crate::input::{load_bundle, read_text};
 
+/// A random seed below 2^53, so that it survives a trip through a JavaScript number (the wasm
+/// package draws its seeds the same way).
+pub fn draw_seed() -> anyhow::Result<u64> {
+    Ok(getrandom::u64().context("no random seed available; pass --seed")? >> 11)
+}
+
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let (_, app) = load_bundle(&args.bundle)?;
     let choices = match &args.config {
@@ -19,7 +25,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let seed = match args.seed {
         Some(s) => s,
-        None => getrandom::u64().context("no random seed available; pass --seed")?,
+        None => draw_seed()?,
     };
     let request = SimulationRequest {
         runs: args.runs,
@@ -45,6 +51,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
                 o,
                 "          p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2} ms",
                 r.p50_ms, r.p90_ms, r.p95_ms, r.p99_ms, r.max_ms
+            )?;
+            writeln!(
+                o,
+                "          95% confidence: p95 {:.2} – {:.2} ms, p99 {:.2} – {:.2} ms",
+                r.p95_ci_ms[0], r.p95_ci_ms[1], r.p99_ci_ms[0], r.p99_ci_ms[1]
             )?;
             writeln!(
                 o,

@@ -15,8 +15,10 @@ fn constraint_kind(name: &str) -> anyhow::Result<ConstraintKind> {
         "max-latency-ms" => ConstraintKind::MaxLatencyMs,
         "max-cost-usd-per-million" => ConstraintKind::MaxCostUsdPerMillion,
         "min-accuracy" => ConstraintKind::MinAccuracy,
+        "max-p95-latency-ms" => ConstraintKind::MaxP95LatencyMs,
+        "max-p99-latency-ms" => ConstraintKind::MaxP99LatencyMs,
         other => bail!(
-            "unknown constraint '{other}' (expected max-latency-ms, max-cost-usd-per-million or min-accuracy)"
+            "unknown constraint '{other}' (expected max-latency-ms, max-cost-usd-per-million, min-accuracy, max-p95-latency-ms or max-p99-latency-ms)"
         ),
     })
 }
@@ -64,12 +66,7 @@ fn parse_fixed(specs: &[String]) -> anyhow::Result<Constraints> {
             .split_once('=')
             .with_context(|| format!("--fixed {spec}: expected NAME=X"))?;
         let kind = constraint_kind(name).with_context(|| format!("--fixed {spec}"))?;
-        let v = Some(number(value, &format!("--fixed {spec}"))?);
-        match kind {
-            ConstraintKind::MaxLatencyMs => c.max_latency_ms = v,
-            ConstraintKind::MaxCostUsdPerMillion => c.max_cost_usd_per_million = v,
-            ConstraintKind::MinAccuracy => c.min_accuracy = v,
-        }
+        c.set(kind, Some(number(value, &format!("--fixed {spec}"))?));
     }
     Ok(c)
 }
@@ -100,14 +97,28 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let fixed = parse_fixed(&args.fixed)?;
     let objective = super::optimize::objective(args.objective);
-    let options = super::optimize::solve_options(&args.solver);
+    let mut options = super::optimize::solve_options(&args.solver);
+    let tail = optiserve_core::optimize::whatif::is_tail(
+        objective,
+        &fixed,
+        sweeps.iter().map(|s| s.constraint),
+    );
+    options.tail = super::optimize::tail_settings(&args.tail, tail)?;
     super::optimize::refuse_huge_brute_force(&app, &options)?;
-    let points = what_if(&app, objective, fixed, &sweeps, &options);
+    let points = what_if(&app, objective, fixed, &sweeps, &options)
+        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().replace('_', "-")))?;
+    if tail && args.format != TableFormat::Json {
+        // The JSON carries the seed in every point; the table and CSV say it once, on stderr.
+        eprintln!(
+            "tail-latency points: {} sampled executions, seed {}",
+            options.tail.scenarios, options.tail.seed
+        );
+    }
     match args.format {
         TableFormat::Json => o.push_str(&super::to_json(&points)?),
         TableFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
+            let mut header = vec![
                 "max_latency_ms",
                 "max_cost_usd_per_million",
                 "min_accuracy",
@@ -115,14 +126,29 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
                 "latency_ms",
                 "cost_usd_per_million",
                 "accuracy",
-            ])?;
+            ];
+            if tail {
+                header.extend([
+                    "max_p95_latency_ms",
+                    "max_p99_latency_ms",
+                    "p95_ms",
+                    "p99_ms",
+                    "certified_p95_ms",
+                    "certified_p99_ms",
+                ]);
+            }
+            w.write_record(&header)?;
             for p in &points {
-                w.write_record(row(p))?;
+                let mut r = row(p).to_vec();
+                if tail {
+                    r.extend(tail_row(p));
+                }
+                w.write_record(&r)?;
             }
             o.push_str(&String::from_utf8(w.into_inner()?)?);
         }
         TableFormat::Table => {
-            writeln!(
+            write!(
                 o,
                 "{:>14} {:>14} {:>12}  {:<10} {:>12} {:>12} {:>9}",
                 "max latency",
@@ -133,9 +159,17 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
                 "cost $/M",
                 "accuracy"
             )?;
+            if tail {
+                write!(
+                    o,
+                    " {:>12} {:>12} {:>12} {:>12} {:>14} {:>14}",
+                    "max p95", "max p99", "p95 ms", "p99 ms", "certified p95", "certified p99"
+                )?;
+            }
+            writeln!(o)?;
             for p in &points {
                 let r = row(p);
-                writeln!(
+                write!(
                     o,
                     "{:>14} {:>14} {:>12}  {:<10} {:>12} {:>12} {:>9}",
                     short(&r[0]),
@@ -146,6 +180,20 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
                     short(&r[5]),
                     short(&r[6])
                 )?;
+                if tail {
+                    let t = tail_row(p);
+                    write!(
+                        o,
+                        " {:>12} {:>12} {:>12} {:>12} {:>14} {:>14}",
+                        short(&t[0]),
+                        short(&t[1]),
+                        short(&t[2]),
+                        short(&t[3]),
+                        short(&t[4]),
+                        short(&t[5])
+                    )?;
+                }
+                writeln!(o)?;
             }
         }
     }
@@ -163,6 +211,19 @@ fn row(p: &WhatIfPoint) -> [String; 7] {
         cell(s.latency_ms),
         cell(s.cost_usd_per_million),
         cell(s.accuracy),
+    ]
+}
+
+fn tail_row(p: &WhatIfPoint) -> [String; 6] {
+    let t = p.solution.tail.as_ref();
+    let c = t.and_then(|t| t.certification.as_ref());
+    [
+        cell(p.constraints.max_p95_latency_ms),
+        cell(p.constraints.max_p99_latency_ms),
+        cell(t.and_then(|t| t.p95_ms)),
+        cell(t.and_then(|t| t.p99_ms)),
+        cell(c.map(|c| c.p95_ms)),
+        cell(c.map(|c| c.p99_ms)),
     ]
 }
 
