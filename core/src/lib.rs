@@ -10,6 +10,7 @@
 //! files and call these functions, so their numbers cannot drift apart.
 
 pub mod accuracy;
+pub mod asl;
 pub mod bundle;
 pub mod evaluate;
 pub mod import;
