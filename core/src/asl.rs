@@ -920,3 +920,158 @@ impl fmt::Display for TaskFunction {
         write!(f, "{} (state '{}', {})", self.id, self.state, self.resource)
     }
 }
+
+/// Builds a bundle from an imported workflow. With `base` (a profiled bundle), each function takes
+/// `base`'s function of the same id (the Lambda function name), or the one whose `resource`
+/// names the same Lambda function; pricing, accuracy score and deployed configuration come from
+/// `base` too, and every function must be found there. Without `base` the bundle is a skeleton:
+/// its functions have no variants yet, which `validate` reports until they are profiled.
+/// `step_functions` sets the orchestration pricing (by default `base`'s, else Standard).
+pub fn bundle_from_import(
+    imported: &ImportedWorkflow,
+    base: Option<&crate::bundle::Bundle>,
+    step_functions: Option<crate::pricing::StepFunctionsPricing>,
+    source: &str,
+) -> Result<crate::bundle::Bundle, String> {
+    use crate::bundle::{Bundle, Function, MemoryOptions, MemoryRange, Provenance, SCHEMA_V1};
+    use crate::pricing::{Pricing, StepFunctionsPricing};
+
+    let mut functions = Vec::with_capacity(imported.functions.len());
+    let mut missing = Vec::new();
+    for t in &imported.functions {
+        let found = base.and_then(|b| {
+            b.functions.iter().find(|f| f.id == t.id).or_else(|| {
+                b.functions.iter().find(|f| {
+                    f.resource
+                        .as_deref()
+                        .and_then(lambda_function_name)
+                        .is_some_and(|n| n == t.id)
+                })
+            })
+        });
+        match (found, base) {
+            (Some(f), _) => functions.push(Function {
+                id: t.id.clone(),
+                resource: Some(f.resource.clone().unwrap_or_else(|| t.resource.clone())),
+                ..f.clone()
+            }),
+            (None, Some(_)) => missing.push(format!("'{}' (state '{}')", t.id, t.state)),
+            (None, None) => functions.push(Function {
+                id: t.id.clone(),
+                resource: Some(t.resource.clone()),
+                memory: MemoryOptions::Range(MemoryRange {
+                    min_mb: crate::bundle::LAMBDA_MIN_MEMORY_MB,
+                    max_mb: crate::bundle::LAMBDA_MAX_MEMORY_MB,
+                    step_mb: 64,
+                }),
+                variants: Vec::new(),
+            }),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "the functions bundle has no profile for {} (functions are matched by id or by the Lambda function their resource names)",
+            missing.join(", ")
+        ));
+    }
+    let mut pricing = base.map_or_else(Pricing::default, |b| b.pricing.clone());
+    pricing.step_functions = step_functions
+        .or(pricing.step_functions)
+        .or(Some(StepFunctionsPricing::standard()));
+    let ids: HashSet<String> = functions.iter().map(|f| f.id.clone()).collect();
+    let mut workflow = imported.workflow.clone();
+    if let Some(b) = base {
+        workflow.orchestration = b.workflow.orchestration;
+    }
+    Ok(Bundle {
+        schema: SCHEMA_V1.to_string(),
+        name: base.and_then(|b| b.name.clone()),
+        description: base.and_then(|b| b.description.clone()),
+        provenance: Provenance {
+            tool: "optiserve".to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: None,
+            region: base.and_then(|b| b.provenance.region.clone()),
+            source: Some(source.to_string()),
+        },
+        pricing,
+        functions,
+        workflow,
+        accuracy: base.and_then(|b| b.accuracy.clone()),
+        deployed: base.map_or_else(BTreeMap::new, |b| {
+            b.deployed
+                .iter()
+                .filter(|(k, _)| ids.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Bundle;
+
+    fn import(text: &str) -> Result<ImportedWorkflow, AslError> {
+        import_asl(text, &AslOptions::default())
+    }
+
+    #[test]
+    fn function_names_come_from_arns_partial_arns_and_names() {
+        for (s, want) in [
+            ("arn:aws:lambda:us-east-1:123456789012:function:resize", Some("resize")),
+            ("arn:aws:lambda:eu-west-1:123456789012:function:resize:prod", Some("resize")),
+            ("123456789012:function:resize", Some("resize")),
+            ("resize", Some("resize")),
+            ("resize:3", Some("resize")),
+            ("arn:aws:sns:us-east-1:123456789012:topic", None),
+            ("", None),
+        ] {
+            assert_eq!(lambda_function_name(s).as_deref(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_media_pipeline_state_machine_imports_to_the_example_bundle_structure() {
+        let text = include_str!("../../examples/media-pipeline.asl.json");
+        let imported = import(text).unwrap();
+        let base = Bundle::from_json(include_str!("../../examples/media-pipeline.bundle.json"))
+            .unwrap();
+        let mut bundle = bundle_from_import(&imported, Some(&base), None, "test").unwrap();
+        // Same edges, up to the probabilities, which start uniform and assumed.
+        let key = |e: &Edge| (e.from.clone(), e.to.clone());
+        let mut got: Vec<_> = bundle.workflow.edges.iter().map(key).collect();
+        let mut want: Vec<_> = base.workflow.edges.iter().map(key).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(bundle.workflow.states.is_empty() && bundle.workflow.maps.is_empty());
+        let merge_detect = bundle
+            .workflow
+            .edges
+            .iter()
+            .find(|e| e.from == "merge" && e.to == "detect")
+            .unwrap();
+        assert_eq!(merge_detect.probability, 0.5);
+        assert_eq!(merge_detect.basis, Some(ProbabilityBasis::Assumed));
+        // With the example's probabilities the reduced structure is the example's.
+        for e in &mut bundle.workflow.edges {
+            e.probability = base
+                .workflow
+                .edges
+                .iter()
+                .find(|b| b.from == e.from && b.to == e.to)
+                .unwrap()
+                .probability;
+        }
+        let a = bundle.validate().unwrap();
+        let b = base.validate().unwrap();
+        assert_eq!(
+            a.workflow.display_structure().to_string(),
+            b.workflow.display_structure().to_string()
+        );
+        assert!(imported.notes.iter().any(|n| n.contains("Retry on 'Ingest'")));
+        assert!(imported.notes.iter().any(|n| n.contains("'ReviewFailed'")));
+    }
+}
