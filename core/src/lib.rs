@@ -18,5 +18,6 @@ pub mod model;
 pub mod optimize;
 pub mod pricing;
 pub mod report;
+pub mod sfn_history;
 pub mod simulate;
 pub mod workflow;
