@@ -117,10 +117,15 @@ pub struct ImportedWorkflow {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Task { function: String, resource: String },
+    Task {
+        function: String,
+        resource: String,
+    },
     Choice,
     Pass,
-    Wait { delay_ms: f64 },
+    Wait {
+        delay_ms: f64,
+    },
     Succeed,
     Fail,
     /// A Parallel's fork; its join is a separate node.
@@ -197,19 +202,30 @@ pub fn import_asl(text: &str, options: &AslOptions) -> Result<ImportedWorkflow, 
     b.finish()
 }
 
-fn object<'v>(v: &'v Value, path: &str, what: &str) -> Result<&'v serde_json::Map<String, Value>, AslError> {
-    v.as_object()
-        .ok_or_else(|| AslError::Invalid {
-            path: path.to_string(),
-            message: format!("{what} must be a JSON object"),
-        })
+fn object<'v>(
+    v: &'v Value,
+    path: &str,
+    what: &str,
+) -> Result<&'v serde_json::Map<String, Value>, AslError> {
+    v.as_object().ok_or_else(|| AslError::Invalid {
+        path: path.to_string(),
+        message: format!("{what} must be a JSON object"),
+    })
 }
 
-fn string<'v>(o: &'v serde_json::Map<String, Value>, key: &str, path: &str, state: &str) -> Result<Option<&'v str>, AslError> {
+fn string<'v>(
+    o: &'v serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+    state: &str,
+) -> Result<Option<&'v str>, AslError> {
     match o.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => err(format!("{path}.{key}"), format!("state '{state}': {key} must be a string")),
+        Some(_) => err(
+            format!("{path}.{key}"),
+            format!("state '{state}': {key} must be a string"),
+        ),
     }
 }
 
@@ -248,12 +264,20 @@ impl Builder<'_> {
         exit: Option<usize>,
     ) -> Result<usize, AslError> {
         if depth > MAX_DEPTH {
-            return err(path, format!("Parallel and Map states nest more than {MAX_DEPTH} deep"));
+            return err(
+                path,
+                format!("Parallel and Map states nest more than {MAX_DEPTH} deep"),
+            );
         }
         let o = object(v, path, "a state machine")?;
         let start_at = match o.get("StartAt") {
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return err(format!("{path}.StartAt"), "StartAt must be a state name (a string)"),
+            Some(_) => {
+                return err(
+                    format!("{path}.StartAt"),
+                    "StartAt must be a state name (a string)",
+                );
+            }
             None => return err(path, "a state machine needs \"StartAt\" and \"States\""),
         };
         let states_path = format!("{path}.States");
@@ -274,12 +298,17 @@ impl Builder<'_> {
         for (name, sv) in states {
             let at = format!("{states_path}.{name}");
             if self.nodes.len() > MAX_STATES {
-                return err(at, format!("the definition has more than {MAX_STATES} states"));
+                return err(
+                    at,
+                    format!("the definition has more than {MAX_STATES} states"),
+                );
             }
             if let Some(first) = self.declared.get(name) {
                 return err(
                     at,
-                    format!("state name '{name}' is also used at {first}; state names must be unique in the whole state machine"),
+                    format!(
+                        "state name '{name}' is also used at {first}; state names must be unique in the whole state machine"
+                    ),
                 );
             }
             self.declared.insert(name.clone(), at.clone());
@@ -300,7 +329,9 @@ impl Builder<'_> {
                 other => {
                     return err(
                         format!("{at}.Type"),
-                        format!("state '{name}' has an unknown Type '{other}' (expected Task, Choice, Pass, Wait, Succeed, Fail, Parallel or Map)"),
+                        format!(
+                            "state '{name}' has an unknown Type '{other}' (expected Task, Choice, Pass, Wait, Succeed, Fail, Parallel or Map)"
+                        ),
                     );
                 }
             };
@@ -332,7 +363,12 @@ impl Builder<'_> {
         Ok(entry)
     }
 
-    fn task(&mut self, so: &serde_json::Map<String, Value>, at: &str, name: &str) -> Result<Kind, AslError> {
+    fn task(
+        &mut self,
+        so: &serde_json::Map<String, Value>,
+        at: &str,
+        name: &str,
+    ) -> Result<Kind, AslError> {
         let resource = match string(so, "Resource", at, name)? {
             Some(r) => r,
             None => return err(at, format!("Task state '{name}' has no Resource")),
@@ -343,7 +379,9 @@ impl Builder<'_> {
             if !rest.is_empty() {
                 return err(
                     format!("{at}.Resource"),
-                    format!("Task state '{name}' uses the '{rest}' integration pattern: its time is not the Lambda function's (only the request-response lambda:invoke is modelled)"),
+                    format!(
+                        "Task state '{name}' uses the '{rest}' integration pattern: its time is not the Lambda function's (only the request-response lambda:invoke is modelled)"
+                    ),
                 );
             }
             let mut found = None;
@@ -353,7 +391,9 @@ impl Builder<'_> {
                     if po.contains_key("FunctionName.$") {
                         return err(
                             format!("{at}.{key}.FunctionName.$"),
-                            format!("Task state '{name}' chooses its function at run time; the model needs a fixed function"),
+                            format!(
+                                "Task state '{name}' chooses its function at run time; the model needs a fixed function"
+                            ),
                         );
                     }
                     match po.get("FunctionName") {
@@ -361,7 +401,9 @@ impl Builder<'_> {
                         Some(Value::String(_)) => {
                             return err(
                                 format!("{at}.{key}.FunctionName"),
-                                format!("Task state '{name}' computes its function name with JSONata at run time; the model needs a fixed function"),
+                                format!(
+                                    "Task state '{name}' computes its function name with JSONata at run time; the model needs a fixed function"
+                                ),
                             );
                         }
                         Some(_) => {
@@ -379,14 +421,18 @@ impl Builder<'_> {
                 None => {
                     return err(
                         at,
-                        format!("Task state '{name}' invokes lambda:invoke without Parameters.FunctionName"),
+                        format!(
+                            "Task state '{name}' invokes lambda:invoke without Parameters.FunctionName"
+                        ),
                     );
                 }
             }
         } else {
             return err(
                 format!("{at}.Resource"),
-                format!("Task state '{name}' calls '{resource}', which is not a Lambda function; only Lambda tasks can be modelled"),
+                format!(
+                    "Task state '{name}' calls '{resource}', which is not a Lambda function; only Lambda tasks can be modelled"
+                ),
             );
         };
         let Some(function) = lambda_function_name(&target) else {
@@ -395,7 +441,11 @@ impl Builder<'_> {
                 format!("Task state '{name}': '{target}' is not a Lambda function name or ARN"),
             );
         };
-        if let Some(other) = self.nodes.iter().find(|n| matches!(&n.kind, Kind::Task { function: f, .. } if *f == function)) {
+        if let Some(other) = self
+            .nodes
+            .iter()
+            .find(|n| matches!(&n.kind, Kind::Task { function: f, .. } if *f == function))
+        {
             return err(
                 at,
                 format!(
@@ -410,7 +460,12 @@ impl Builder<'_> {
         })
     }
 
-    fn wait(&mut self, so: &serde_json::Map<String, Value>, at: &str, name: &str) -> Result<Kind, AslError> {
+    fn wait(
+        &mut self,
+        so: &serde_json::Map<String, Value>,
+        at: &str,
+        name: &str,
+    ) -> Result<Kind, AslError> {
         match so.get("Seconds") {
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(s) if s.is_finite() && s >= 0.0 && s <= 31_536_000.0 => Ok(Kind::Wait {
@@ -423,7 +478,9 @@ impl Builder<'_> {
             },
             Some(_) => err(
                 format!("{at}.Seconds"),
-                format!("Wait state '{name}': Seconds must be a number (a JSONata expression is chosen at run time)"),
+                format!(
+                    "Wait state '{name}': Seconds must be a number (a JSONata expression is chosen at run time)"
+                ),
             ),
             None => {
                 let how = ["SecondsPath", "Timestamp", "TimestampPath"]
@@ -438,7 +495,9 @@ impl Builder<'_> {
                     }
                     None => err(
                         at,
-                        format!("Wait state '{name}' needs Seconds, SecondsPath, Timestamp or TimestampPath"),
+                        format!(
+                            "Wait state '{name}' needs Seconds, SecondsPath, Timestamp or TimestampPath"
+                        ),
                     ),
                 }
             }
@@ -447,15 +506,22 @@ impl Builder<'_> {
 
     fn target(&self, scope: &Scope, to: &Value, at: &str, name: &str) -> Result<usize, AslError> {
         let Value::String(t) = to else {
-            return err(at, format!("state '{name}': the next state must be a state name (a string)"));
+            return err(
+                at,
+                format!("state '{name}': the next state must be a state name (a string)"),
+            );
         };
-        scope.names.get(t).copied().ok_or_else(|| AslError::Invalid {
-            path: at.to_string(),
-            message: format!(
-                "state '{name}' goes to '{t}', which is not a state of {}",
-                scope.path
-            ),
-        })
+        scope
+            .names
+            .get(t)
+            .copied()
+            .ok_or_else(|| AslError::Invalid {
+                path: at.to_string(),
+                message: format!(
+                    "state '{name}' goes to '{t}', which is not a state of {}",
+                    scope.path
+                ),
+            })
     }
 
     /// `Next` or `End` of a state that has one of them.
@@ -470,7 +536,12 @@ impl Builder<'_> {
         let end = match so.get("End") {
             None => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return err(format!("{at}.End"), format!("state '{name}': End must be true or false")),
+            Some(_) => {
+                return err(
+                    format!("{at}.End"),
+                    format!("state '{name}': End must be true or false"),
+                );
+            }
         };
         match (so.get("Next"), end) {
             (Some(_), true) => err(at, format!("state '{name}' has both Next and End")),
@@ -480,10 +551,19 @@ impl Builder<'_> {
         }
     }
 
-    fn retry_catch(&mut self, so: &serde_json::Map<String, Value>, at: &str, name: &str, scope: &Scope) -> Result<(), AslError> {
+    fn retry_catch(
+        &mut self,
+        so: &serde_json::Map<String, Value>,
+        at: &str,
+        name: &str,
+        scope: &Scope,
+    ) -> Result<(), AslError> {
         if let Some(r) = so.get("Retry") {
             if !r.is_array() {
-                return err(format!("{at}.Retry"), format!("state '{name}': Retry must be a list"));
+                return err(
+                    format!("{at}.Retry"),
+                    format!("state '{name}': Retry must be a list"),
+                );
             }
             self.notes.push(format!(
                 "Retry on '{name}' is not modelled: the model counts one successful attempt (retries show up in measured durations)"
@@ -491,7 +571,10 @@ impl Builder<'_> {
         }
         if let Some(c) = so.get("Catch") {
             let Some(list) = c.as_array() else {
-                return err(format!("{at}.Catch"), format!("state '{name}': Catch must be a list"));
+                return err(
+                    format!("{at}.Catch"),
+                    format!("state '{name}': Catch must be a list"),
+                );
             };
             let mut targets = Vec::new();
             for (k, item) in list.iter().enumerate() {
@@ -550,12 +633,27 @@ impl Builder<'_> {
                             let rat = format!("{at}.Choices[{k}]");
                             let ro = object(rule, &rat, "a choice rule")?;
                             match ro.get("Next") {
-                                Some(n) => arms.push(self.target(scope, n, &format!("{rat}.Next"), name)?),
-                                None => return err(rat, format!("Choice state '{name}': rule {k} has no Next")),
+                                Some(n) => arms.push(self.target(
+                                    scope,
+                                    n,
+                                    &format!("{rat}.Next"),
+                                    name,
+                                )?),
+                                None => {
+                                    return err(
+                                        rat,
+                                        format!("Choice state '{name}': rule {k} has no Next"),
+                                    );
+                                }
                             }
                         }
                     }
-                    _ => return err(format!("{at}.Choices"), format!("Choice state '{name}' needs a non-empty Choices list")),
+                    _ => {
+                        return err(
+                            format!("{at}.Choices"),
+                            format!("Choice state '{name}' needs a non-empty Choices list"),
+                        );
+                    }
                 }
                 if let Some(d) = so.get("Default") {
                     arms.push(self.target(scope, d, &format!("{at}.Default"), name)?);
@@ -575,10 +673,16 @@ impl Builder<'_> {
                 });
                 let branches = match so.get("Branches") {
                     Some(Value::Array(b)) if !b.is_empty() => b,
-                    _ => return err(format!("{at}.Branches"), format!("Parallel state '{name}' needs a non-empty Branches list")),
+                    _ => {
+                        return err(
+                            format!("{at}.Branches"),
+                            format!("Parallel state '{name}' needs a non-empty Branches list"),
+                        );
+                    }
                 };
                 for (k, br) in branches.iter().enumerate() {
-                    let entry = self.scope(br, &format!("{at}.Branches[{k}]"), depth + 1, Some(join))?;
+                    let entry =
+                        self.scope(br, &format!("{at}.Branches[{k}]"), depth + 1, Some(join))?;
                     self.edges.push((node, entry, 1.0));
                 }
                 let n = self.next(so, at, name, scope, exit)?;
@@ -589,7 +693,12 @@ impl Builder<'_> {
                 let (key, body) = match (so.get("ItemProcessor"), so.get("Iterator")) {
                     (Some(b), _) => ("ItemProcessor", b),
                     (None, Some(b)) => ("Iterator", b),
-                    (None, None) => return err(at, format!("Map state '{name}' needs an ItemProcessor (or Iterator)")),
+                    (None, None) => {
+                        return err(
+                            at,
+                            format!("Map state '{name}' needs an ItemProcessor (or Iterator)"),
+                        );
+                    }
                 };
                 let bat = format!("{at}.{key}");
                 if let Some(mode) = body
@@ -600,7 +709,9 @@ impl Builder<'_> {
                 {
                     return err(
                         format!("{bat}.ProcessorConfig.Mode"),
-                        format!("Map state '{name}' is a {mode} Map (child executions); only INLINE Maps are modelled"),
+                        format!(
+                            "Map state '{name}' is a {mode} Map (child executions); only INLINE Maps are modelled"
+                        ),
                     );
                 }
                 let concurrency = match so.get("MaxConcurrency") {
@@ -612,11 +723,27 @@ impl Builder<'_> {
                         }
                         0
                     }
-                    Some(Value::Number(c)) => match c.as_u64().and_then(|c| u32::try_from(c).ok()) {
-                        Some(c) => c,
-                        None => return err(format!("{at}.MaxConcurrency"), format!("Map state '{name}': MaxConcurrency must be a whole number ≥ 0")),
-                    },
-                    Some(_) => return err(format!("{at}.MaxConcurrency"), format!("Map state '{name}': MaxConcurrency must be a whole number ≥ 0")),
+                    Some(Value::Number(c)) => {
+                        match c.as_u64().and_then(|c| u32::try_from(c).ok()) {
+                            Some(c) => c,
+                            None => {
+                                return err(
+                                    format!("{at}.MaxConcurrency"),
+                                    format!(
+                                        "Map state '{name}': MaxConcurrency must be a whole number ≥ 0"
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        return err(
+                            format!("{at}.MaxConcurrency"),
+                            format!(
+                                "Map state '{name}': MaxConcurrency must be a whole number ≥ 0"
+                            ),
+                        );
+                    }
                 };
                 let items = match self.options.map_items.get(name) {
                     Some(&i) => i,
@@ -628,7 +755,12 @@ impl Builder<'_> {
                     }
                 };
                 if !(items.is_finite() && items >= 1.0) {
-                    return err(at, format!("Map state '{name}': the expected item count must be ≥ 1, found {items}"));
+                    return err(
+                        at,
+                        format!(
+                            "Map state '{name}': the expected item count must be ≥ 1, found {items}"
+                        ),
+                    );
                 }
                 let map_end = self.add(Node {
                     id: format!("{name} (end)"),
@@ -686,7 +818,15 @@ impl Builder<'_> {
             let st = &self.nodes[*f].state;
             return err(
                 self.declared.get(st).cloned().unwrap_or_default(),
-                format!("Fail state '{st}' inside a Parallel or Map branch ends the whole execution from inside a block; the model cannot express it"),
+                format!(
+                    "Fail state '{st}' inside a Parallel or Map branch ends the whole execution from inside a block; the model cannot express it"
+                ),
+            );
+        }
+        if !seen[self.end] {
+            return err(
+                "$.StartAt",
+                "no path from StartAt reaches the end of the state machine (every path loops back): a loop needs a Choice arm that leaves it",
             );
         }
         if !order
@@ -739,7 +879,10 @@ impl Builder<'_> {
             {
                 return err(
                     self.declared.get(&node.state).cloned().unwrap_or_default(),
-                    format!("state '{}' and state '{other}' would both be node '{}' of the workflow; rename one", node.state, node.id),
+                    format!(
+                        "state '{}' and state '{other}' would both be node '{}' of the workflow; rename one",
+                        node.state, node.id
+                    ),
                 );
             }
             match &node.kind {
@@ -810,7 +953,12 @@ impl Builder<'_> {
 
 /// The nodes reachable from `m` without passing `end` (the Map's iteration body), over the
 /// original edges.
-fn body_nodes(edges: &[(usize, usize, f64)], m: usize, end: usize, seen: &[bool]) -> HashSet<usize> {
+fn body_nodes(
+    edges: &[(usize, usize, f64)],
+    m: usize,
+    end: usize,
+    seen: &[bool],
+) -> HashSet<usize> {
     let mut body = HashSet::new();
     let mut stack = vec![m];
     while let Some(u) = stack.pop() {
@@ -1020,8 +1168,14 @@ mod tests {
     #[test]
     fn function_names_come_from_arns_partial_arns_and_names() {
         for (s, want) in [
-            ("arn:aws:lambda:us-east-1:123456789012:function:resize", Some("resize")),
-            ("arn:aws:lambda:eu-west-1:123456789012:function:resize:prod", Some("resize")),
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:resize",
+                Some("resize"),
+            ),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:function:resize:prod",
+                Some("resize"),
+            ),
             ("123456789012:function:resize", Some("resize")),
             ("resize", Some("resize")),
             ("resize:3", Some("resize")),
@@ -1036,8 +1190,8 @@ mod tests {
     fn the_media_pipeline_state_machine_imports_to_the_example_bundle_structure() {
         let text = include_str!("../../examples/media-pipeline.asl.json");
         let imported = import(text).unwrap();
-        let base = Bundle::from_json(include_str!("../../examples/media-pipeline.bundle.json"))
-            .unwrap();
+        let base =
+            Bundle::from_json(include_str!("../../examples/media-pipeline.bundle.json")).unwrap();
         let mut bundle = bundle_from_import(&imported, Some(&base), None, "test").unwrap();
         // Same edges, up to the probabilities, which start uniform and assumed.
         let key = |e: &Edge| (e.from.clone(), e.to.clone());
@@ -1071,7 +1225,12 @@ mod tests {
             a.workflow.display_structure().to_string(),
             b.workflow.display_structure().to_string()
         );
-        assert!(imported.notes.iter().any(|n| n.contains("Retry on 'Ingest'")));
+        assert!(
+            imported
+                .notes
+                .iter()
+                .any(|n| n.contains("Retry on 'Ingest'"))
+        );
         assert!(imported.notes.iter().any(|n| n.contains("'ReviewFailed'")));
     }
 }

@@ -691,7 +691,11 @@ fn workflow_error_in(e: &WorkflowError, spec: &WorkflowSpec) -> BundleError {
             invalid(format!("$.workflow.states[{k}]"), e.to_string())
         }
         WorkflowError::BadMap { state, .. } => {
-            let k = spec.maps.iter().position(|m| &m.state == state).unwrap_or(0);
+            let k = spec
+                .maps
+                .iter()
+                .position(|m| &m.state == state)
+                .unwrap_or(0);
             invalid(format!("$.workflow.maps[{k}]"), e.to_string())
         }
         _ => workflow_error(e),
@@ -790,7 +794,10 @@ fn compile_function(
     if f.variants.is_empty() {
         return Err(invalid(
             format!("{at}.variants"),
-            "a function needs at least one variant (name it \"default\" when it has no ML model)",
+            format!(
+                "'{}' has no variants: profile it (a function without an ML model has one variant named \"default\"), or import the workflow with `optiserve workflow import-asl … --functions-from <profiled bundle>`",
+                f.id
+            ),
         ));
     }
     let mut raw = Vec::with_capacity(f.variants.len());

@@ -306,7 +306,10 @@ mod tests {
         let more = p.orchestration_duration_cost(10_001.0);
         assert!((more - 10.1 * (64.0 / 1024.0) * (0.06 / 3600.0)).abs() < 1e-15);
         // Transitions are free on Express.
-        assert_eq!(p.orchestration_fixed_cost(1.0), p.orchestration_fixed_cost(1e6));
+        assert_eq!(
+            p.orchestration_fixed_cost(1.0),
+            p.orchestration_fixed_cost(1e6)
+        );
         let bad = Pricing {
             step_functions: Some(StepFunctionsPricing::Express {
                 price_per_request: 1e-6,

@@ -37,8 +37,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bundle::{Application, Bundle, ResolvedChoice};
 use crate::asl::lambda_function_name;
+use crate::bundle::{Application, Bundle, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
 use crate::workflow::{END, ProbabilityBasis, START};
 
@@ -103,7 +103,10 @@ impl Execution {
     /// succeed).
     pub fn latency_ms(&self) -> Option<f64> {
         let start = self.events.iter().find(|e| e.kind == "ExecutionStarted")?;
-        let end = self.events.iter().find(|e| e.kind == "ExecutionSucceeded")?;
+        let end = self
+            .events
+            .iter()
+            .find(|e| e.kind == "ExecutionSucceeded")?;
         Some(end.time_ms - start.time_ms)
     }
 }
@@ -127,7 +130,11 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
             };
             for (k, h) in list.iter().enumerate() {
                 let events = h.get("events").unwrap_or(h);
-                out.push(execution(events, &format!("$.executions[{k}]"), &format!("{label}[{k}]"))?);
+                out.push(execution(
+                    events,
+                    &format!("$.executions[{k}]"),
+                    &format!("{label}[{k}]"),
+                )?);
             }
         }
         Value::Array(list) if list.first().is_some_and(is_event) => {
@@ -136,7 +143,11 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
         Value::Array(list) => {
             for (k, h) in list.iter().enumerate() {
                 let events = h.get("events").unwrap_or(h);
-                out.push(execution(events, &format!("$[{k}]"), &format!("{label}[{k}]"))?);
+                out.push(execution(
+                    events,
+                    &format!("$[{k}]"),
+                    &format!("{label}[{k}]"),
+                )?);
             }
         }
         _ => {
@@ -216,7 +227,10 @@ fn execution(v: &Value, path: &str, label: &str) -> Result<Execution, HistoryErr
         return invalid(path, format!("event id {} appears twice", w[0].id));
     }
     if !events.iter().any(|e| e.kind == "ExecutionStarted") {
-        return invalid(path, "the history has no ExecutionStarted event (is it complete?)");
+        return invalid(
+            path,
+            "the history has no ExecutionStarted event (is it complete?)",
+        );
     }
     Ok(Execution {
         label: label.to_string(),
@@ -232,11 +246,18 @@ pub fn rfc3339_ms(s: &str) -> Option<f64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
@@ -468,7 +489,11 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
                 let exit = ex
                     .events
                     .iter()
-                    .find(|x| x.kind == "MapStateExited" && x.id > e.id && x.state.as_deref() == Some(name))
+                    .find(|x| {
+                        x.kind == "MapStateExited"
+                            && x.id > e.id
+                            && x.state.as_deref() == Some(name)
+                    })
                     .map_or(i64::MAX, |x| x.id);
                 let n = ex
                     .events
@@ -524,9 +549,7 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
                 if next.kind.ends_with("StateEntered") {
                     // A transparent state: continue from its exit.
                     let exit = ex.events.iter().find(|x| {
-                        x.id > next.id
-                            && x.kind.ends_with("StateExited")
-                            && x.state == next.state
+                        x.id > next.id && x.kind.ends_with("StateExited") && x.state == next.state
                     });
                     match exit {
                         Some(x) => {
@@ -607,7 +630,10 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
         edges,
         state_ms: total(&state_delays),
         transition_ms: total(&transition_delays),
-        state_delays: state_delays.into_iter().map(|(k, v)| (k, finish(v))).collect(),
+        state_delays: state_delays
+            .into_iter()
+            .map(|(k, v)| (k, finish(v)))
+            .collect(),
         transition_delays: transition_delays
             .into_iter()
             .map(|(k, v)| (k, finish(v)))
@@ -730,7 +756,13 @@ pub fn compare(
     let measured_cost = costs_usd
         .filter(|c| !c.is_empty())
         .map(|c| c.iter().sum::<f64>() / c.len() as f64 * EXECUTIONS_PER_QUOTE);
-    let pct = |p: f64, m: f64| if m != 0.0 { (p - m) / m * 100.0 } else { f64::NAN };
+    let pct = |p: f64, m: f64| {
+        if m != 0.0 {
+            (p - m) / m * 100.0
+        } else {
+            f64::NAN
+        }
+    };
     Some(Comparison {
         executions: latencies_ms.len() as u64,
         measured_latency_ms: measured,
@@ -748,10 +780,17 @@ pub fn compare(
 /// entered plus one to end; Express: its request and duration). Lambda's billed duration is not in
 /// the history, so this is an estimate; a caller that has the functions' REPORT lines should use
 /// those.
-pub fn estimate_costs(app: &Application, choices: &[ResolvedChoice], bundle: &Bundle, executions: &[Execution]) -> Vec<f64> {
+pub fn estimate_costs(
+    app: &Application,
+    choices: &[ResolvedChoice],
+    bundle: &Bundle,
+    executions: &[Execution],
+) -> Vec<f64> {
     let mut out = Vec::new();
     for ex in executions {
-        let Some(latency) = ex.latency_ms() else { continue };
+        let Some(latency) = ex.latency_ms() else {
+            continue;
+        };
         let mut cost = 0.0;
         let mut started: HashMap<i64, f64> = HashMap::new();
         let mut function_at: HashMap<i64, Option<String>> = HashMap::new();
@@ -775,18 +814,28 @@ pub fn estimate_costs(app: &Application, choices: &[ResolvedChoice], bundle: &Bu
                     let Some(f) = f else { continue };
                     let idx = bundle.functions.iter().position(|x| {
                         x.id == f
-                            || x.resource.as_deref().and_then(lambda_function_name).as_deref() == Some(f.as_str())
+                            || x.resource
+                                .as_deref()
+                                .and_then(lambda_function_name)
+                                .as_deref()
+                                == Some(f.as_str())
                     });
                     if let Some(i) = idx
                         && let Some(c) = choices.get(i)
                     {
-                        cost += app.pricing.invocation_cost(f64::from(c.memory_mb), e.time_ms - t0);
+                        cost += app
+                            .pricing
+                            .invocation_cost(f64::from(c.memory_mb), e.time_ms - t0);
                     }
                 }
                 _ => {}
             }
         }
-        let entered = ex.events.iter().filter(|e| e.kind.ends_with("StateEntered")).count() as f64;
+        let entered = ex
+            .events
+            .iter()
+            .filter(|e| e.kind.ends_with("StateEntered"))
+            .count() as f64;
         cost += app.pricing.orchestration_cost(entered + 1.0, latency);
         out.push(cost);
     }

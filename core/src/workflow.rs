@@ -166,7 +166,9 @@ impl MapBlock {
         if self.max_concurrency == 0 {
             1.0
         } else {
-            (self.items / f64::from(self.max_concurrency)).ceil().max(1.0)
+            (self.items / f64::from(self.max_concurrency))
+                .ceil()
+                .max(1.0)
         }
     }
 }
@@ -475,7 +477,10 @@ impl Workflow {
             if !(st.delay_ms.is_finite() && st.delay_ms >= 0.0) {
                 return Err(WorkflowError::BadState {
                     id: st.id.clone(),
-                    reason: format!("delay_ms must be a finite number ≥ 0, found {}", st.delay_ms),
+                    reason: format!(
+                        "delay_ms must be a finite number ≥ 0, found {}",
+                        st.delay_ms
+                    ),
                 });
             }
             if function_ids.contains(&st.id) {
@@ -791,7 +796,10 @@ impl Workflow {
             } else {
                 0.0
             };
-            if let Some(m) = maps.iter().position(|m| index.get(m.state.as_str()) == Some(&u)) {
+            if let Some(m) = maps
+                .iter()
+                .position(|m| index.get(m.state.as_str()) == Some(&u))
+            {
                 calls *= maps[m].items;
             }
             transitions += calls * outs.iter().map(|&(_, p, _)| p).sum::<f64>();
@@ -799,7 +807,13 @@ impl Workflow {
 
         let mut plan = Vec::new();
         let mut branch_probs = Vec::new();
-        let max_stack = compile(&structure, functions, &fixed_ms, &mut plan, &mut branch_probs);
+        let max_stack = compile(
+            &structure,
+            functions,
+            &fixed_ms,
+            &mut plan,
+            &mut branch_probs,
+        );
         Ok(Workflow {
             functions,
             fixed_ms,
@@ -1315,7 +1329,11 @@ fn apply_map(
                 }
                 body.insert(v);
             }
-            _ => return Err(bad(format!("body node '{id}' is not a node of the workflow"))),
+            _ => {
+                return Err(bad(format!(
+                    "body node '{id}' is not a node of the workflow"
+                )));
+            }
         }
     }
     if body.is_empty() {
@@ -1344,7 +1362,10 @@ fn apply_map(
                     }
                     let taken: Vec<Structure> = items.drain(i + 1..j).collect();
                     let inner = if taken.len() == 1 {
-                        taken.into_iter().next().unwrap_or(Structure::Sequence(Vec::new()))
+                        taken
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Structure::Sequence(Vec::new()))
                     } else {
                         Structure::Sequence(taken)
                     };
@@ -1414,7 +1435,9 @@ fn compile(
 ) -> usize {
     match s {
         Structure::Function(f) if *f >= functions => {
-            plan.push(Op::Fixed(fixed_ms.get(f - functions).copied().unwrap_or(0.0)));
+            plan.push(Op::Fixed(
+                fixed_ms.get(f - functions).copied().unwrap_or(0.0),
+            ));
             1
         }
         Structure::Function(f) => {

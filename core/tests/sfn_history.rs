@@ -3,7 +3,9 @@
 
 use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl};
 use optiserve_core::bundle::Bundle;
-use optiserve_core::sfn_history::{apply, compare, estimate_costs, measure, parse_histories, rfc3339_ms};
+use optiserve_core::sfn_history::{
+    apply, compare, estimate_costs, measure, parse_histories, rfc3339_ms,
+};
 use optiserve_core::workflow::ProbabilityBasis;
 
 fn imported_bundle() -> Bundle {
@@ -12,7 +14,8 @@ fn imported_bundle() -> Bundle {
         &AslOptions::default(),
     )
     .unwrap();
-    let base = Bundle::from_json(include_str!("../../examples/media-pipeline.bundle.json")).unwrap();
+    let base =
+        Bundle::from_json(include_str!("../../examples/media-pipeline.bundle.json")).unwrap();
     bundle_from_import(&imported, Some(&base), None, "test").unwrap()
 }
 
@@ -94,8 +97,14 @@ fn measured_probabilities_are_written_with_their_counts_and_the_model_is_compare
 #[test]
 fn timestamps_read_as_rfc3339_or_epoch_seconds() {
     assert_eq!(rfc3339_ms("1970-01-01T00:00:01Z"), Some(1000.0));
-    assert_eq!(rfc3339_ms("2024-05-01T14:00:00.250+02:00"), Some(1_714_564_800_250.0));
-    assert_eq!(rfc3339_ms("2024-05-01 12:00:00.250000+00:00"), Some(1_714_564_800_250.0));
+    assert_eq!(
+        rfc3339_ms("2024-05-01T14:00:00.250+02:00"),
+        Some(1_714_564_800_250.0)
+    );
+    assert_eq!(
+        rfc3339_ms("2024-05-01 12:00:00.250000+00:00"),
+        Some(1_714_564_800_250.0)
+    );
     assert_eq!(rfc3339_ms("2024-13-01T00:00:00Z"), None);
     assert_eq!(rfc3339_ms("yesterday"), None);
     let text = r#"{"events": [
@@ -107,13 +116,21 @@ fn timestamps_read_as_rfc3339_or_epoch_seconds() {
 
 #[test]
 fn bad_histories_name_the_place() {
-    let e = parse_histories(r#"{"events": [{"type": "ExecutionStarted", "id": 1}]}"#, "t").unwrap_err();
+    let e = parse_histories(
+        r#"{"events": [{"type": "ExecutionStarted", "id": 1}]}"#,
+        "t",
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "$.events[0].timestamp: an event needs a timestamp (epoch seconds or an RFC 3339 string)"
     );
     let e = parse_histories("{\"events\": [}", "t").unwrap_err();
-    assert!(e.to_string().starts_with("invalid JSON at line 1, column 13"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("invalid JSON at line 1, column 13"),
+        "{e}"
+    );
     let e = parse_histories(r#"{"foo": 1}"#, "t").unwrap_err();
     assert!(e.to_string().starts_with("$: expected a history"), "{e}");
 }
