@@ -518,10 +518,16 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             }
         }
         for (from, e) in sources {
-            // Follow the chain through transparent states.
-            let mut cur = e;
-            let mut target = None;
-            for _ in 0..10_000 {
+            // Follow the events caused by this one through transparent states (into the
+            // branches of a folded Parallel or Map) to the next nodes entered, or to the end.
+            let mut targets: Vec<(String, f64)> = Vec::new();
+            let mut stack: Vec<&Event> = vec![e];
+            let mut steps = 0;
+            while let Some(cur) = stack.pop() {
+                steps += 1;
+                if steps > 100_000 {
+                    break;
+                }
                 // The first state's entry may point at event 0 rather than at ExecutionStarted.
                 let mut kids: Vec<&Event> = children.get(&cur.id).cloned().unwrap_or_default();
                 if cur.kind == "ExecutionStarted"
@@ -529,39 +535,32 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
                 {
                     kids.extend(zero.iter().filter(|k| k.id != cur.id));
                 }
-                let Some(next) = kids
-                    .iter()
-                    .find(|k| k.kind.ends_with("StateEntered") || k.kind == "ExecutionSucceeded")
-                    .or_else(|| kids.first())
-                else {
-                    break;
-                };
-                if next.kind == "ExecutionSucceeded" {
-                    target = Some((END.to_string(), next.time_ms));
-                    break;
-                }
-                if next.kind.ends_with("StateEntered")
-                    && let Some(n) = node_of_event(next)
-                {
-                    target = Some((n, next.time_ms));
-                    break;
-                }
-                if next.kind.ends_with("StateEntered") {
-                    // A transparent state: continue from its exit.
-                    let exit = ex.events.iter().find(|x| {
-                        x.id > next.id && x.kind.ends_with("StateExited") && x.state == next.state
-                    });
-                    match exit {
-                        Some(x) => {
-                            cur = x;
-                            continue;
+                for next in kids.into_iter().rev() {
+                    if next.kind == "ExecutionSucceeded" {
+                        targets.push((END.to_string(), next.time_ms));
+                    } else if next.kind.ends_with("StateEntered") {
+                        if let Some(n) = node_of_event(next) {
+                            targets.push((n, next.time_ms));
+                        } else if next.kind.starts_with("Parallel") || next.kind.starts_with("Map")
+                        {
+                            // A folded fork: its branches start from its own events.
+                            stack.push(next);
+                        } else if let Some(x) = ex.events.iter().find(|x| {
+                            x.id > next.id
+                                && x.kind.ends_with("StateExited")
+                                && x.state == next.state
+                        }) {
+                            // A transparent state: continue from its exit.
+                            stack.push(x);
                         }
-                        None => break,
+                    } else if !next.kind.ends_with("StateExited")
+                        || !cur.kind.ends_with("StateEntered")
+                    {
+                        stack.push(next);
                     }
                 }
-                cur = next;
             }
-            if let Some((to, t)) = target {
+            for (to, t) in targets {
                 *transitions.entry((from.clone(), to.clone())).or_default() += 1;
                 add(
                     transition_delays
@@ -643,7 +642,8 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
     })
 }
 
-/// The back edges and self-loops of a workflow, as (from, to) ids.
+/// The back edges and self-loops of a workflow, as (from, to) ids: the edges into a node on the
+/// stack of a depth-first search from Start (as the workflow's own reduction finds them).
 fn loop_edges(app: &Application) -> Vec<(String, String)> {
     use petgraph::visit::EdgeRef;
     let g = app.workflow.graph();
@@ -653,30 +653,39 @@ fn loop_edges(app: &Application) -> Vec<(String, String)> {
         crate::workflow::GraphNode::End => END.to_string(),
         crate::workflow::GraphNode::Function(f) => ids.get(f).cloned().unwrap_or_default(),
     };
-    // Edges the DFS order sees going backwards: the ones whose target reaches the source in the
-    // de-looped graph are loops. Simplest faithful test: an edge u → v is a loop edge when v
-    // reaches u.
+    let Some(start) = g
+        .node_indices()
+        .find(|&i| g[i] == crate::workflow::GraphNode::Start)
+    else {
+        return Vec::new();
+    };
     let n = g.node_count();
-    let mut reach = vec![vec![false; n]; n];
-    for s in 0..n {
-        let mut stack = vec![s];
-        while let Some(u) = stack.pop() {
-            for e in g.edges(petgraph::graph::NodeIndex::new(u)) {
-                let v = e.target().index();
-                if !reach[s][v] {
-                    reach[s][v] = true;
-                    stack.push(v);
-                }
+    let (mut on_stack, mut done) = (vec![false; n], vec![false; n]);
+    let mut out = Vec::new();
+    // Iterative DFS: (node, its out-edges, next edge to look at).
+    let mut stack = vec![(
+        start,
+        g.edges(start).map(|e| e.target()).collect::<Vec<_>>(),
+        0,
+    )];
+    on_stack[start.index()] = true;
+    while let Some((u, succ, k)) = stack.last_mut() {
+        if let Some(&v) = succ.get(*k) {
+            *k += 1;
+            let u = *u;
+            if u == v || on_stack[v.index()] {
+                out.push((name(u.index()), name(v.index())));
+            } else if !done[v.index()] {
+                on_stack[v.index()] = true;
+                stack.push((v, g.edges(v).map(|e| e.target()).collect(), 0));
             }
+        } else {
+            on_stack[u.index()] = false;
+            done[u.index()] = true;
+            stack.pop();
         }
     }
-    g.edge_references()
-        .filter(|e| {
-            let (u, v) = (e.source().index(), e.target().index());
-            u == v || reach[v][u]
-        })
-        .map(|e| (name(e.source().index()), name(e.target().index())))
-        .collect()
+    out
 }
 
 /// Writes a measurement into a bundle: branch probabilities from the counts (marked measured),
