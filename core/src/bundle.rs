@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
 use crate::model::{DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::Pricing;
-use crate::workflow::{Delays, Edge, Workflow, WorkflowError};
+use crate::workflow::{
+    Delays, Edge, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
+};
 
 /// The schema id this version reads and writes.
 pub const SCHEMA_V1: &str = "optiserve.bundle/v1";
@@ -281,6 +283,13 @@ pub struct WorkflowSpec {
     /// Step Functions orchestration delays (default 0).
     #[serde(default)]
     pub orchestration: Delays,
+    /// Step Functions states that are nodes of the graph without being Lambda functions (a Wait
+    /// with its delay, the fork of a Parallel or Map state that cannot be folded into edges, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<StateNode>,
+    /// Map states: their iteration bodies, expected item counts and concurrency limits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maps: Vec<MapBlock>,
 }
 
 /// How accuracies combine into the end-to-end score.
@@ -558,7 +567,25 @@ impl Application {
                 ));
             }
         }
-        let workflow = Workflow::build(&ids, &b.workflow.edges).map_err(|e| workflow_error(&e))?;
+        for (k, e) in b.workflow.edges.iter().enumerate() {
+            if let Some(ProbabilityBasis::Measured { taken, out_of, .. }) = e.basis
+                && (out_of == 0 || taken > out_of)
+            {
+                return Err(invalid(
+                    format!("$.workflow.edges[{k}].basis"),
+                    format!(
+                        "a measured probability needs 0 < out_of and taken ≤ out_of, found taken {taken}, out_of {out_of}"
+                    ),
+                ));
+            }
+        }
+        let workflow = Workflow::build_with_states(
+            &ids,
+            &b.workflow.states,
+            &b.workflow.maps,
+            &b.workflow.edges,
+        )
+        .map_err(|e| workflow_error_in(&e, &b.workflow))?;
 
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let definition = match &b.accuracy {
@@ -657,6 +684,24 @@ impl Application {
     }
 }
 
+fn workflow_error_in(e: &WorkflowError, spec: &WorkflowSpec) -> BundleError {
+    match e {
+        WorkflowError::BadState { id, .. } => {
+            let k = spec.states.iter().position(|st| &st.id == id).unwrap_or(0);
+            invalid(format!("$.workflow.states[{k}]"), e.to_string())
+        }
+        WorkflowError::BadMap { state, .. } => {
+            let k = spec
+                .maps
+                .iter()
+                .position(|m| &m.state == state)
+                .unwrap_or(0);
+            invalid(format!("$.workflow.maps[{k}]"), e.to_string())
+        }
+        _ => workflow_error(e),
+    }
+}
+
 fn workflow_error(e: &WorkflowError) -> BundleError {
     let path = match e.edge_index() {
         Some(k) => format!("$.workflow.edges[{k}]"),
@@ -749,7 +794,10 @@ fn compile_function(
     if f.variants.is_empty() {
         return Err(invalid(
             format!("{at}.variants"),
-            "a function needs at least one variant (name it \"default\" when it has no ML model)",
+            format!(
+                "'{}' has no variants: profile it (a function without an ML model has one variant named \"default\"), or import the workflow with `optiserve workflow import-asl … --functions-from <profiled bundle>`",
+                f.id
+            ),
         ));
     }
     let mut raw = Vec::with_capacity(f.variants.len());

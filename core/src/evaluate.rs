@@ -80,7 +80,7 @@ impl Application {
         }
         let orchestration = self
             .pricing
-            .orchestration_cost(self.workflow.expected_transitions())
+            .orchestration_cost(self.workflow.expected_transitions(), latency_ms)
             * EXECUTIONS_PER_QUOTE;
         Evaluation {
             latency_ms,

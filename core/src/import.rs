@@ -270,6 +270,8 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
         workflow: WorkflowSpec {
             edges,
             orchestration,
+            states: Vec::new(),
+            maps: Vec::new(),
         },
         accuracy,
         deployed,

@@ -10,6 +10,7 @@
 //! files and call these functions, so their numbers cannot drift apart.
 
 pub mod accuracy;
+pub mod asl;
 pub mod bundle;
 pub mod evaluate;
 pub mod import;
@@ -17,5 +18,6 @@ pub mod model;
 pub mod optimize;
 pub mod pricing;
 pub mod report;
+pub mod sfn_history;
 pub mod simulate;
 pub mod workflow;

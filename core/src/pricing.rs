@@ -35,6 +35,34 @@ pub enum StepFunctionsPricing {
         /// USD per state transition.
         price_per_transition: f64,
     },
+    /// Express workflows: a price per execution (request) plus the execution's duration, rounded
+    /// up to `billing_granularity_ms`, times its memory in GB, at `price_per_gb_second`. The
+    /// duration charged is the model's expected end-to-end latency (the simulator charges each
+    /// simulated execution's own). us-east-1: $1.00 per million requests; $0.06 per GB-hour
+    /// ($0.0000166667 per GB-s) for the first 1,000 GB-hours a month, then $0.03 for the next
+    /// 4,000 and $0.01642 beyond: the tiers depend on the month's total, so the bundle holds the
+    /// one rate that applies; memory is billed in 64 MB chunks (50 MB plus the definition and
+    /// payload sizes for most workflows, hence the 64 MB default).
+    Express {
+        /// USD per execution started.
+        price_per_request: f64,
+        /// USD per GB-second of billed duration × billed memory.
+        price_per_gb_second: f64,
+        /// Billed memory of one execution, MB (a multiple of 64).
+        #[serde(default = "default_express_memory")]
+        memory_mb: f64,
+        /// Durations are rounded up to a multiple of this many ms (100 on AWS).
+        #[serde(default = "default_express_granularity")]
+        billing_granularity_ms: f64,
+    },
+}
+
+fn default_express_memory() -> f64 {
+    64.0
+}
+
+fn default_express_granularity() -> f64 {
+    100.0
 }
 
 impl StepFunctionsPricing {
@@ -42,6 +70,17 @@ impl StepFunctionsPricing {
     pub fn standard() -> Self {
         StepFunctionsPricing::Standard {
             price_per_transition: 0.025 / 1000.0,
+        }
+    }
+
+    /// Express workflows at today's us-east-1 prices: $1.00 per million requests and the first
+    /// duration tier, $0.06 per GB-hour, with 64 MB of billed memory and 100 ms rounding.
+    pub fn express() -> Self {
+        StepFunctionsPricing::Express {
+            price_per_request: 1.0 / 1_000_000.0,
+            price_per_gb_second: 0.06 / 3600.0,
+            memory_mb: default_express_memory(),
+            billing_granularity_ms: default_express_granularity(),
         }
     }
 }
@@ -103,19 +142,7 @@ impl Pricing {
 
     /// The billed duration of one invocation: `ceil(duration / g) · g` milliseconds.
     pub fn billed_duration_ms(&self, duration_ms: f64) -> f64 {
-        let g = self.billing_granularity_ms;
-        if duration_ms <= 0.0 {
-            return 0.0;
-        }
-        // Guard against floating-point noise: 300.0000000001 ms computed from a model is 300 ms.
-        let units = duration_ms / g;
-        let rounded = units.round();
-        let units = if (units - rounded).abs() < 1e-9 {
-            rounded
-        } else {
-            units.ceil()
-        };
-        units * g
+        round_up(duration_ms, self.billing_granularity_ms)
     }
 
     /// USD for one invocation of a function with `memory_mb` that runs for `duration_ms`.
@@ -124,13 +151,40 @@ impl Pricing {
         billed_s * (memory_mb / 1024.0) * self.price_per_gb_second + self.price_per_request
     }
 
-    /// USD the orchestration adds to one execution that takes `transitions` state transitions.
-    pub fn orchestration_cost(&self, transitions: f64) -> f64 {
+    /// USD the orchestration adds to one execution that takes `transitions` state transitions
+    /// and `latency_ms` end to end.
+    pub fn orchestration_cost(&self, transitions: f64, latency_ms: f64) -> f64 {
+        self.orchestration_fixed_cost(transitions) + self.orchestration_duration_cost(latency_ms)
+    }
+
+    /// The part of [`Pricing::orchestration_cost`] that does not depend on the latency: Standard
+    /// transitions, Express requests.
+    pub fn orchestration_fixed_cost(&self, transitions: f64) -> f64 {
         match self.step_functions {
             None => 0.0,
             Some(StepFunctionsPricing::Standard {
                 price_per_transition,
             }) => transitions * price_per_transition,
+            Some(StepFunctionsPricing::Express {
+                price_per_request, ..
+            }) => price_per_request,
+        }
+    }
+
+    /// The part of [`Pricing::orchestration_cost`] that depends on the latency (Express duration):
+    /// non-decreasing in `latency_ms`, so a latency lower bound gives a cost lower bound.
+    pub fn orchestration_duration_cost(&self, latency_ms: f64) -> f64 {
+        match self.step_functions {
+            Some(StepFunctionsPricing::Express {
+                price_per_gb_second,
+                memory_mb,
+                billing_granularity_ms,
+                ..
+            }) => {
+                let billed = round_up(latency_ms, billing_granularity_ms);
+                billed / 1000.0 * (memory_mb / 1024.0) * price_per_gb_second
+            }
+            _ => 0.0,
         }
     }
 
@@ -155,14 +209,46 @@ impl Pricing {
                 ),
             ));
         }
-        if let Some(StepFunctionsPricing::Standard {
-            price_per_transition,
-        }) = self.step_functions
-        {
-            nonneg("step_functions.price_per_transition", price_per_transition)?;
+        match self.step_functions {
+            None => {}
+            Some(StepFunctionsPricing::Standard {
+                price_per_transition,
+            }) => nonneg("step_functions.price_per_transition", price_per_transition)?,
+            Some(StepFunctionsPricing::Express {
+                price_per_request,
+                price_per_gb_second,
+                memory_mb,
+                billing_granularity_ms,
+            }) => {
+                nonneg("step_functions.price_per_request", price_per_request)?;
+                nonneg("step_functions.price_per_gb_second", price_per_gb_second)?;
+                nonneg("step_functions.memory_mb", memory_mb)?;
+                if !(billing_granularity_ms.is_finite() && billing_granularity_ms > 0.0) {
+                    return Err((
+                        "step_functions.billing_granularity_ms",
+                        format!("must be a finite number > 0, found {billing_granularity_ms}"),
+                    ));
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// `ceil(x / g) · g` for x > 0 (0 otherwise), forgiving floating-point noise: 300.0000000001 ms
+/// computed from a model is 300 ms.
+fn round_up(x: f64, g: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let units = x / g;
+    let rounded = units.round();
+    let units = if (units - rounded).abs() < 1e-9 {
+        rounded
+    } else {
+        units.ceil()
+    };
+    units * g
 }
 
 #[cfg(test)]
@@ -202,9 +288,41 @@ mod tests {
     #[test]
     fn step_functions_standard_charges_per_transition() {
         let mut p = Pricing::default();
-        assert_eq!(p.orchestration_cost(4.0), 0.0);
+        assert_eq!(p.orchestration_cost(4.0, 1000.0), 0.0);
         p.step_functions = Some(StepFunctionsPricing::standard());
-        assert!((p.orchestration_cost(4.0) - 4.0 * 0.000_025).abs() < 1e-18);
+        assert!((p.orchestration_cost(4.0, 1000.0) - 4.0 * 0.000_025).abs() < 1e-18);
+    }
+
+    #[test]
+    fn step_functions_express_charges_requests_and_rounded_duration() {
+        let p = Pricing {
+            step_functions: Some(StepFunctionsPricing::express()),
+            ..Pricing::default()
+        };
+        // AWS's own example: 10 s at 64 MB is 0.625 GB-s at $0.06 per GB-hour, plus $1 per million.
+        let want = 1e-6 + 10.0 * (64.0 / 1024.0) * (0.06 / 3600.0);
+        assert!((p.orchestration_cost(99.0, 10_000.0) - want).abs() < 1e-15);
+        // 10,001 ms is billed as 10,100 ms.
+        let more = p.orchestration_duration_cost(10_001.0);
+        assert!((more - 10.1 * (64.0 / 1024.0) * (0.06 / 3600.0)).abs() < 1e-15);
+        // Transitions are free on Express.
+        assert_eq!(
+            p.orchestration_fixed_cost(1.0),
+            p.orchestration_fixed_cost(1e6)
+        );
+        let bad = Pricing {
+            step_functions: Some(StepFunctionsPricing::Express {
+                price_per_request: 1e-6,
+                price_per_gb_second: 1e-5,
+                memory_mb: 64.0,
+                billing_granularity_ms: 0.0,
+            }),
+            ..Pricing::default()
+        };
+        assert_eq!(
+            bad.check().unwrap_err().0,
+            "step_functions.billing_granularity_ms"
+        );
     }
 
     #[test]

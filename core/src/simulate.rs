@@ -21,6 +21,11 @@
 //! loop counts and per-invocation draws (common random numbers, the basis of the tail-aware
 //! optimizer in [`crate::optimize::tail`]).
 //!
+//! A Map state runs its items in a pool of `MaxConcurrency` slots, each item starting as soon as a
+//! slot frees up (as Step Functions does), where the analytic model counts waves (see
+//! [`crate::workflow::MapBlock`]); a non-integer expected item count is drawn as its floor or
+//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay.
+//!
 //! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
 //! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
 //! workflows without parallel blocks the simulated mean converges to the analytic EET.
@@ -274,6 +279,9 @@ struct Runner<'a> {
 impl Runner<'_> {
     fn run(&mut self, s: &Structure) -> f64 {
         match s {
+            Structure::Function(f) if *f >= self.draws.len() => {
+                self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
+            }
             Structure::Function(f) => {
                 let d = self.draws[*f].pick(self.rng.next_u64());
                 self.cost += self
@@ -306,6 +314,33 @@ impl Runner<'_> {
                     total += self.run(body);
                 }
                 total
+            }
+            Structure::Map {
+                items,
+                max_concurrency,
+                body,
+                ..
+            } => {
+                // A whole number of items with the expected count as its mean; a pool of
+                // `max_concurrency` slots, each item starting in the first slot that frees up.
+                let whole = items.floor();
+                let extra = uniform(&mut self.rng) < items - whole;
+                let count = whole as usize + usize::from(extra);
+                let slots = match *max_concurrency {
+                    0 => count.max(1),
+                    c => (c as usize).min(count.max(1)),
+                };
+                let mut free_at = vec![0.0_f64; slots];
+                for _ in 0..count {
+                    let (k, start) = free_at
+                        .iter()
+                        .copied()
+                        .enumerate()
+                        .min_by(|a, b| a.1.total_cmp(&b.1))
+                        .unwrap_or((0, 0.0));
+                    free_at[k] = start + self.run(body);
+                }
+                free_at.into_iter().fold(0.0, f64::max)
             }
         }
     }
@@ -347,6 +382,12 @@ pub fn simulate(
     let mut latencies: Vec<f64> = (0..request.runs)
         .map(|_| runner.run(structure) + fixed)
         .collect();
+    // The Step Functions charge: the transitions part is linear, so its mean is exact; the
+    // Express duration part is charged on each execution's own latency.
+    let duration_charges: f64 = latencies
+        .iter()
+        .map(|&l| app.pricing.orchestration_duration_cost(l))
+        .sum();
     let n = latencies.len() as f64;
     let mean = latencies.iter().sum::<f64>() / n;
     let var = latencies.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
@@ -374,7 +415,10 @@ pub fn simulate(
         histogram[i].count += 1;
     }
     let analytic = app.evaluate(choices);
-    let orchestration = analytic.orchestration_cost_usd_per_million;
+    let orchestration = app
+        .pricing
+        .orchestration_fixed_cost(app.workflow.expected_transitions())
+        * EXECUTIONS_PER_QUOTE;
     Ok(SimulationReport {
         runs: request.runs,
         seed: request.seed,
@@ -387,7 +431,8 @@ pub fn simulate(
         p95_ci_ms: quantile_ci(&latencies, 0.95),
         p99_ci_ms: quantile_ci(&latencies, 0.99),
         max_ms: hi,
-        mean_cost_usd_per_million: runner.cost / n * EXECUTIONS_PER_QUOTE + orchestration,
+        mean_cost_usd_per_million: (runner.cost + duration_charges) / n * EXECUTIONS_PER_QUOTE
+            + orchestration,
         analytic_latency_ms: analytic.latency_ms,
         analytic_cost_usd_per_million: analytic.cost_usd_per_million,
         latency_bias_percent: (analytic.latency_ms - mean) / mean * 100.0,

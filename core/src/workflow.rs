@@ -56,15 +56,119 @@ pub struct Edge {
     pub to: String,
     /// Transition probability in (0, 1]; 1.0 edges from one node run in parallel.
     pub probability: f64,
+    /// Where the probability came from. Left out: given (written by hand, or taken from the
+    /// profiles a bundle was built from, as in the thesis' examples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<ProbabilityBasis>,
 }
 
 impl Edge {
-    /// Convenience constructor.
+    /// Convenience constructor (no basis: the probability is given).
     pub fn new(from: impl Into<String>, to: impl Into<String>, probability: f64) -> Self {
         Edge {
             from: from.into(),
             to: to.into(),
             probability,
+            basis: None,
+        }
+    }
+
+    /// The same edge with a basis.
+    pub fn with_basis(mut self, basis: ProbabilityBasis) -> Self {
+        self.basis = Some(basis);
+        self
+    }
+}
+
+/// Where an edge's probability came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "source", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProbabilityBasis {
+    /// Not measured: a placeholder (an import from a state machine definition spreads each
+    /// Choice uniformly over its arms).
+    Assumed,
+    /// Measured from executions: the edge was taken `taken` times out of `out_of` departures
+    /// from its source node (its branch group's total), over `executions` executions.
+    Measured {
+        /// Times the edge was taken.
+        taken: u64,
+        /// Departures from the source node that were counted.
+        out_of: u64,
+        /// Executions the counts come from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        executions: Option<u64>,
+    },
+}
+
+/// What kind of Step Functions state a [`StateNode`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// A Wait state: a fixed delay.
+    Wait,
+    /// A Pass state kept as a node.
+    Pass,
+    /// A Choice state kept as a node (where its arms cannot be folded into the edges).
+    Choice,
+    /// The fork of a Parallel state.
+    Parallel,
+    /// The join of a Parallel state (where its branches cannot meet at the next function).
+    Join,
+    /// A Map state: the node before its iteration body (see [`MapBlock`]).
+    Map,
+}
+
+/// A workflow node that is not a Lambda function: a Step Functions state kept in the graph. It is
+/// entered like any state (it adds the orchestration delays and, on Standard workflows, its
+/// transitions), it takes `delay_ms`, and it is never billed as a Lambda invocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateNode {
+    /// Node id used by the edges (the state's name); must differ from every function id.
+    pub id: String,
+    /// What state it is.
+    pub kind: StateKind,
+    /// Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000; 0 otherwise).
+    #[serde(default)]
+    pub delay_ms: f64,
+}
+
+/// A Map state: its iteration body (the nodes right after the Map's node, up to the Map's next
+/// state) runs once per item, at most `max_concurrency` at a time.
+///
+/// Analytic model: `ceil(items / max_concurrency)` waves one after another, each wave the max of
+/// its iterations, which the structure's max-of-expected-times rule evaluates as the body's expected
+/// time: latency `waves · E[body]`, invocations `items · NI(body)`. Against Step Functions (a pool
+/// of `max_concurrency` iterations, the next item starting as soon as one ends) the model is biased
+/// low by the spread of the iterations within a wave (E[max] ≥ max E) and high by the rounding up
+/// of a last, partly filled wave; `optiserve simulate` runs the pool and reports the net bias.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapBlock {
+    /// The Map state's node (a [`StateNode`] of kind `map`).
+    pub state: String,
+    /// Every node of the iteration body.
+    pub body: Vec<String>,
+    /// Expected number of items per execution of the Map state (≥ 1).
+    pub items: f64,
+    /// Most iterations at a time (`MaxConcurrency`); 0 means no limit.
+    #[serde(default)]
+    pub max_concurrency: u32,
+    /// Runs of the Map state whose item counts `items` is the mean of; left out when `items` is
+    /// assumed or given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_runs: Option<u64>,
+}
+
+impl MapBlock {
+    /// Waves of the analytic model: `ceil(items / max_concurrency)`, 1 without a limit.
+    pub fn waves(&self) -> f64 {
+        if self.max_concurrency == 0 {
+            1.0
+        } else {
+            (self.items / f64::from(self.max_concurrency))
+                .ceil()
+                .max(1.0)
         }
     }
 }
@@ -198,6 +302,22 @@ pub enum WorkflowError {
         /// Why.
         reason: String,
     },
+    /// A state node that cannot be used as written.
+    #[error("state node '{id}': {reason}")]
+    BadState {
+        /// The node id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Map block that does not match the graph.
+    #[error("map '{state}': {reason}")]
+    BadMap {
+        /// The Map state's node.
+        state: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A structure the reduction cannot express (e.g. a loop left from inside a branch, or two
     /// parallel arms that meet at a node other than their join).
     #[error("the workflow cannot be reduced: {reason}")]
@@ -255,6 +375,18 @@ pub enum Structure {
     Branch(Vec<(f64, Structure)>),
     /// All arms run; the block ends when the slowest arm ends.
     Parallel(Vec<Structure>),
+    /// A Map state's iteration body: `items` runs, `waves` of them one after another (see
+    /// [`MapBlock`]).
+    Map {
+        /// Expected items (runs of the body).
+        items: f64,
+        /// `MaxConcurrency` (0: no limit).
+        max_concurrency: u32,
+        /// Waves of the analytic model.
+        waves: f64,
+        /// The iteration body.
+        body: Box<Structure>,
+    },
     /// The body runs a geometric number of times with mean `expected_runs = 1/(1−p)`.
     Repeat {
         /// Mean number of runs of the body.
@@ -269,7 +401,12 @@ pub enum Structure {
 /// A built, validated workflow with its evaluation plan.
 #[derive(Debug, Clone)]
 pub struct Workflow {
+    /// Function ids, then state node ids.
     ids: Vec<String>,
+    /// Number of functions (node `i < functions` is a function, above a state node).
+    functions: usize,
+    /// Fixed delay of each state node, ms (index `i - functions`).
+    fixed_ms: Vec<f64>,
     graph: WorkflowGraph,
     structure: Structure,
     plan: Vec<Op>,
@@ -299,6 +436,8 @@ pub type WorkflowGraph = DiGraph<GraphNode, f64>;
 enum Op {
     /// Push the time of one invocation of a function (plus its state and transition delays).
     Leaf(usize),
+    /// Push a state node's fixed time (plus its state and transition delays).
+    Fixed(f64),
     /// Push 0 (an empty sequence).
     Zero,
     /// Pop `n`, push their sum.
@@ -319,10 +458,43 @@ struct Adjacency {
 impl Workflow {
     /// Validates the edge list over `function_ids` and builds the evaluation plan.
     pub fn build(function_ids: &[String], edges: &[Edge]) -> Result<Workflow, WorkflowError> {
-        let n = function_ids.len();
-        if n == 0 {
+        Workflow::build_with_states(function_ids, &[], &[], edges)
+    }
+
+    /// [`Workflow::build`] with state nodes (non-Lambda states kept in the graph) and Map blocks.
+    pub fn build_with_states(
+        function_ids: &[String],
+        states: &[StateNode],
+        maps: &[MapBlock],
+        edges: &[Edge],
+    ) -> Result<Workflow, WorkflowError> {
+        if function_ids.is_empty() {
             return Err(WorkflowError::Empty);
         }
+        let functions = function_ids.len();
+        let mut fixed_ms = Vec::with_capacity(states.len());
+        for st in states {
+            if !(st.delay_ms.is_finite() && st.delay_ms >= 0.0) {
+                return Err(WorkflowError::BadState {
+                    id: st.id.clone(),
+                    reason: format!(
+                        "delay_ms must be a finite number ≥ 0, found {}",
+                        st.delay_ms
+                    ),
+                });
+            }
+            if function_ids.contains(&st.id) {
+                return Err(WorkflowError::BadState {
+                    id: st.id.clone(),
+                    reason: "a function has the same id".to_string(),
+                });
+            }
+            fixed_ms.push(st.delay_ms);
+        }
+        let mut all_ids: Vec<String> = function_ids.to_vec();
+        all_ids.extend(states.iter().map(|st| st.id.clone()));
+        let function_ids = all_ids.as_slice();
+        let n = function_ids.len();
         let start = n;
         let end = n + 1;
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -605,28 +777,46 @@ impl Workflow {
             depth: 0,
             name: &name,
         };
-        let structure = reducer.walk_from_start(start)?;
+        let mut structure = reducer.walk_from_start(start)?;
         check_parallel_disjoint(&structure, &name)?;
+        for m in maps {
+            apply_map(&mut structure, m, &index, functions)?;
+        }
 
         let mut invocations = vec![0.0; n];
         accumulate_invocations(&structure, 1.0, &mut invocations);
         // Expected edges taken: each node's invocations times the sum of its out-probabilities.
+        // A Map state's edges into its body are taken once per item.
         let mut transitions = 0.0;
         for (u, outs) in adj.out.iter().enumerate() {
-            let calls = if u == start {
+            let mut calls = if u == start {
                 1.0
             } else if u < n {
                 invocations[u]
             } else {
                 0.0
             };
+            if let Some(m) = maps
+                .iter()
+                .position(|m| index.get(m.state.as_str()) == Some(&u))
+            {
+                calls *= maps[m].items;
+            }
             transitions += calls * outs.iter().map(|&(_, p, _)| p).sum::<f64>();
         }
 
         let mut plan = Vec::new();
         let mut branch_probs = Vec::new();
-        let max_stack = compile(&structure, &mut plan, &mut branch_probs);
+        let max_stack = compile(
+            &structure,
+            functions,
+            &fixed_ms,
+            &mut plan,
+            &mut branch_probs,
+        );
         Ok(Workflow {
+            functions,
+            fixed_ms,
             ids: function_ids.to_vec(),
             graph,
             structure,
@@ -640,7 +830,7 @@ impl Workflow {
 
     /// The function ids, in the order every per-function slice uses.
     pub fn function_ids(&self) -> &[String] {
-        &self.ids
+        &self.ids[..self.functions]
     }
 
     /// The graph (after validation), for display.
@@ -655,7 +845,28 @@ impl Workflow {
 
     /// `NI(f)`: expected invocations of each function per workflow execution.
     pub fn invocations(&self) -> &[f64] {
-        &self.invocations
+        &self.invocations[..self.functions]
+    }
+
+    /// Expected entries of each state node per execution (state nodes in their given order).
+    pub fn state_entries(&self) -> &[f64] {
+        &self.invocations[self.functions..]
+    }
+
+    /// Number of functions; structure leaves at or above it are state nodes.
+    pub fn function_count(&self) -> usize {
+        self.functions
+    }
+
+    /// The fixed delay of structure leaf `i` when it is a state node (`None` for a function).
+    pub fn state_delay_ms(&self, i: usize) -> Option<f64> {
+        i.checked_sub(self.functions)
+            .and_then(|k| self.fixed_ms.get(k).copied())
+    }
+
+    /// Every node id: the functions, then the state nodes.
+    pub fn node_ids(&self) -> &[String] {
+        &self.ids
     }
 
     /// Expected number of edges taken per execution (edges from Start and into End included);
@@ -669,14 +880,17 @@ impl Workflow {
     /// `TP(s)` (branch probabilities multiply, parallel edges count 1) and its functions in order.
     /// At most `limit` paths are returned. The thesis' greedy heuristics rank these.
     pub fn simple_paths(&self, limit: usize) -> Vec<(f64, Vec<usize>)> {
-        fn go(s: &Structure, limit: usize) -> Vec<(f64, Vec<usize>)> {
+        fn go(s: &Structure, functions: usize, limit: usize) -> Vec<(f64, Vec<usize>)> {
             match s {
+                Structure::Function(f) if *f >= functions => vec![(1.0, Vec::new())],
                 Structure::Function(f) => vec![(1.0, vec![*f])],
-                Structure::Repeat { body, .. } => go(body, limit),
+                Structure::Repeat { body, .. } | Structure::Map { body, .. } => {
+                    go(body, functions, limit)
+                }
                 Structure::Parallel(arms) => {
                     let mut out = Vec::new();
                     for a in arms {
-                        out.extend(go(a, limit));
+                        out.extend(go(a, functions, limit));
                         out.truncate(limit);
                     }
                     out
@@ -684,7 +898,11 @@ impl Workflow {
                 Structure::Branch(arms) => {
                     let mut out = Vec::new();
                     for (p, a) in arms {
-                        out.extend(go(a, limit).into_iter().map(|(tp, fs)| (tp * p, fs)));
+                        out.extend(
+                            go(a, functions, limit)
+                                .into_iter()
+                                .map(|(tp, fs)| (tp * p, fs)),
+                        );
                         out.truncate(limit);
                     }
                     out
@@ -692,7 +910,7 @@ impl Workflow {
                 Structure::Sequence(items) => {
                     let mut acc = vec![(1.0, Vec::new())];
                     for it in items {
-                        let tails = go(it, limit);
+                        let tails = go(it, functions, limit);
                         let mut next = Vec::new();
                         'outer: for (tp, fs) in &acc {
                             for (tp2, fs2) in &tails {
@@ -710,7 +928,7 @@ impl Workflow {
                 }
             }
         }
-        go(&self.structure, limit)
+        go(&self.structure, self.functions, limit)
     }
 
     /// End-to-end expected execution time (EET, ms) when function `i` takes `durations_ms[i]` per
@@ -732,6 +950,7 @@ impl Workflow {
         for op in &self.plan {
             match *op {
                 Op::Leaf(f) => stack.push(durations_ms.get(f).copied().unwrap_or(0.0) + per_state),
+                Op::Fixed(ms) => stack.push(ms + per_state),
                 Op::Zero => stack.push(0.0),
                 Op::Sum(k) => {
                     let at = stack.len() - k;
@@ -1055,8 +1274,129 @@ fn check_parallel_disjoint<F: Fn(usize) -> String>(
             }
             all
         }
-        Structure::Repeat { body, .. } => check_parallel_disjoint(body, name)?,
+        Structure::Repeat { body, .. } | Structure::Map { body, .. } => {
+            check_parallel_disjoint(body, name)?
+        }
     })
+}
+
+/// Every leaf (function or state node) of a structure.
+fn leaves(s: &Structure, out: &mut HashSet<usize>) {
+    match s {
+        Structure::Function(f) => {
+            out.insert(*f);
+        }
+        Structure::Sequence(items) | Structure::Parallel(items) => {
+            items.iter().for_each(|i| leaves(i, out));
+        }
+        Structure::Branch(arms) => arms.iter().for_each(|(_, a)| leaves(a, out)),
+        Structure::Repeat { body, .. } | Structure::Map { body, .. } => leaves(body, out),
+    }
+}
+
+/// Wraps a Map state's iteration body: the items that follow the Map's node in its sequence and
+/// hold only body nodes, which must be all of them.
+fn apply_map(
+    structure: &mut Structure,
+    m: &MapBlock,
+    index: &HashMap<&str, usize>,
+    functions: usize,
+) -> Result<(), WorkflowError> {
+    let bad = |reason: String| WorkflowError::BadMap {
+        state: m.state.clone(),
+        reason,
+    };
+    let Some(&node) = index.get(m.state.as_str()) else {
+        return Err(bad("no state node has this id".to_string()));
+    };
+    if node < functions {
+        return Err(bad(
+            "it names a function; a Map block starts at a state node of kind map".to_string(),
+        ));
+    }
+    if !(m.items.is_finite() && m.items >= 1.0) {
+        return Err(bad(format!(
+            "items must be a finite number ≥ 1, found {}",
+            m.items
+        )));
+    }
+    let mut body = HashSet::new();
+    for id in &m.body {
+        match index.get(id.as_str()) {
+            Some(&v) if v < index.len().saturating_sub(2) => {
+                if v == node {
+                    return Err(bad("the body cannot contain the Map's own node".to_string()));
+                }
+                body.insert(v);
+            }
+            _ => {
+                return Err(bad(format!(
+                    "body node '{id}' is not a node of the workflow"
+                )));
+            }
+        }
+    }
+    if body.is_empty() {
+        return Err(bad("the body is empty".to_string()));
+    }
+    fn find(s: &mut Structure, node: usize, body: &HashSet<usize>, m: &MapBlock) -> Option<bool> {
+        match s {
+            Structure::Sequence(items) => {
+                if let Some(i) = items
+                    .iter()
+                    .position(|x| matches!(x, Structure::Function(f) if *f == node))
+                {
+                    let mut j = i + 1;
+                    let mut covered = HashSet::new();
+                    while j < items.len() {
+                        let mut set = HashSet::new();
+                        leaves(&items[j], &mut set);
+                        if !set.is_subset(body) {
+                            break;
+                        }
+                        covered.extend(set);
+                        j += 1;
+                    }
+                    if &covered != body {
+                        return Some(false);
+                    }
+                    let taken: Vec<Structure> = items.drain(i + 1..j).collect();
+                    let inner = if taken.len() == 1 {
+                        taken
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Structure::Sequence(Vec::new()))
+                    } else {
+                        Structure::Sequence(taken)
+                    };
+                    items.insert(
+                        i + 1,
+                        Structure::Map {
+                            items: m.items,
+                            max_concurrency: m.max_concurrency,
+                            waves: m.waves(),
+                            body: Box::new(inner),
+                        },
+                    );
+                    return Some(true);
+                }
+                items.iter_mut().find_map(|x| find(x, node, body, m))
+            }
+            Structure::Parallel(items) => items.iter_mut().find_map(|x| find(x, node, body, m)),
+            Structure::Branch(arms) => arms.iter_mut().find_map(|(_, a)| find(a, node, body, m)),
+            Structure::Repeat { body: b, .. } | Structure::Map { body: b, .. } => {
+                find(b, node, body, m)
+            }
+            Structure::Function(_) => None,
+        }
+    }
+    match find(structure, node, &body, m) {
+        Some(true) => Ok(()),
+        _ => Err(bad(
+            "the body must be exactly the block that follows the Map's node up to the Map's next state"
+                .to_string(),
+        )),
+    }
 }
 
 fn accumulate_invocations(s: &Structure, weight: f64, ni: &mut [f64]) {
@@ -1081,12 +1421,25 @@ fn accumulate_invocations(s: &Structure, weight: f64, ni: &mut [f64]) {
             body,
             ..
         } => accumulate_invocations(body, weight * expected_runs, ni),
+        Structure::Map { items, body, .. } => accumulate_invocations(body, weight * items, ni),
     }
 }
 
 /// Appends `s` in postfix form; returns the stack depth it needs.
-fn compile(s: &Structure, plan: &mut Vec<Op>, probs: &mut Vec<f64>) -> usize {
+fn compile(
+    s: &Structure,
+    functions: usize,
+    fixed_ms: &[f64],
+    plan: &mut Vec<Op>,
+    probs: &mut Vec<f64>,
+) -> usize {
     match s {
+        Structure::Function(f) if *f >= functions => {
+            plan.push(Op::Fixed(
+                fixed_ms.get(f - functions).copied().unwrap_or(0.0),
+            ));
+            1
+        }
         Structure::Function(f) => {
             plan.push(Op::Leaf(*f));
             1
@@ -1098,7 +1451,7 @@ fn compile(s: &Structure, plan: &mut Vec<Op>, probs: &mut Vec<f64>) -> usize {
         Structure::Sequence(items) | Structure::Parallel(items) => {
             let mut depth = 0;
             for (i, it) in items.iter().enumerate() {
-                depth = depth.max(i + compile(it, plan, probs));
+                depth = depth.max(i + compile(it, functions, fixed_ms, plan, probs));
             }
             plan.push(if matches!(s, Structure::Parallel(_)) {
                 Op::Max(items.len())
@@ -1110,7 +1463,7 @@ fn compile(s: &Structure, plan: &mut Vec<Op>, probs: &mut Vec<f64>) -> usize {
         Structure::Branch(arms) => {
             let mut depth = 0;
             for (i, (_, a)) in arms.iter().enumerate() {
-                depth = depth.max(i + compile(a, plan, probs));
+                depth = depth.max(i + compile(a, functions, fixed_ms, plan, probs));
             }
             let start = probs.len();
             probs.extend(arms.iter().map(|(p, _)| *p));
@@ -1125,8 +1478,13 @@ fn compile(s: &Structure, plan: &mut Vec<Op>, probs: &mut Vec<f64>) -> usize {
             body,
             ..
         } => {
-            let depth = compile(body, plan, probs);
+            let depth = compile(body, functions, fixed_ms, plan, probs);
             plan.push(Op::Scale(*expected_runs));
+            depth
+        }
+        Structure::Map { waves, body, .. } => {
+            let depth = compile(body, functions, fixed_ms, plan, probs);
+            plan.push(Op::Scale(*waves));
             depth
         }
     }
@@ -1193,6 +1551,20 @@ impl fmt::Display for DisplayStructure<'_> {
                     ..
                 } => {
                     write!(out, "loop×{expected_runs:.4}(")?;
+                    go(body, ids, out)?;
+                    write!(out, ")")
+                }
+                Structure::Map {
+                    items,
+                    max_concurrency,
+                    body,
+                    ..
+                } => {
+                    if *max_concurrency == 0 {
+                        write!(out, "map×{items}(")?;
+                    } else {
+                        write!(out, "map×{items}/{max_concurrency}(")?;
+                    }
                     go(body, ids, out)?;
                     write!(out, ")")
                 }

@@ -595,7 +595,7 @@ fn no_variants_is_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.functions[2].variants",
-        "a function needs at least one variant (name it \"default\" when it has no ML model)",
+        "'thumbnail' has no variants: profile it (a function without an ML model has one variant named \"default\"), or import the workflow with `optiserve workflow import-asl … --functions-from <profiled bundle>`",
     );
 }
 
@@ -1373,6 +1373,6 @@ fn import_validation_errors_point_into_the_spec() {
     assert_error(
         &import_error(&s),
         "$.functions[0].variants",
-        &["a function needs at least one variant"],
+        &["has no variants"],
     );
 }

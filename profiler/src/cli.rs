@@ -42,6 +42,9 @@ pub enum Command {
     /// Convert another tool's format into a profile bundle.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Step Functions: import a state machine, measure it from execution histories.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
     /// Print the JSON Schema of the profile bundle.
     Schema(SchemaArgs),
 }
@@ -314,6 +317,67 @@ pub struct SimulateArgs {
     /// Where durations come from.
     #[arg(long, value_enum, default_value = "samples")]
     pub durations: DurationsArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Import a Step Functions state machine definition (Amazon States Language) as the workflow
+    /// of a bundle. Task states that invoke Lambda become functions (named by the Lambda function),
+    /// Choice states branches (probabilities uniform and marked assumed until `measure`), Parallel
+    /// states parallel blocks, Map states a fan-out over an expected item count; Retry and Catch
+    /// are reported and left out of the model.
+    ImportAsl(ImportAslArgs),
+    /// Measure a bundle's workflow from saved execution histories (GetExecutionHistory JSON):
+    /// branch probabilities and loop counts (written as measured, with their counts), the
+    /// orchestration delays per state and per transition, and the measured latency against the
+    /// model's prediction.
+    Measure(MeasureArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SfnTypeArg {
+    /// Standard workflows: $0.025 per 1,000 state transitions.
+    Standard,
+    /// Express workflows: $1.00 per million requests plus $0.06 per GB-hour (64 MB billed).
+    Express,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAslArgs {
+    /// The state machine definition (JSON, as `aws stepfunctions describe-state-machine` returns
+    /// in `definition`, or the file you deploy).
+    pub definition: PathBuf,
+    /// A profiled bundle to take the functions' profiles, pricing, accuracy score and deployed
+    /// configuration from (functions are matched by the Lambda function name). Without it the
+    /// output is a skeleton whose functions still need profiles; `validate` says so.
+    #[arg(long)]
+    pub functions_from: Option<PathBuf>,
+    /// Expected items of a Map state: `STATE=N` (default 10 each, assumed).
+    #[arg(long, value_name = "STATE=N")]
+    pub map_items: Vec<String>,
+    /// Workflow type for the Step Functions charge (default: the functions bundle's, else standard).
+    #[arg(long = "type", value_enum)]
+    pub workflow_type: Option<SfnTypeArg>,
+    /// Where to write the bundle (`-` for standard output).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// Execution histories: a JSON file or a directory of them (each `{"events": [...]}`, a list
+    /// of events, or a list of histories).
+    #[arg(long)]
+    pub from_history: PathBuf,
+    /// The bundle whose workflow the executions ran.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Where to write the bundle with the measured probabilities and delays (`-` for standard
+    /// output). Without it only the report is printed.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

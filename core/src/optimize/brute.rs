@@ -31,9 +31,10 @@ pub fn for_each<F: FnMut(&[usize], &Metrics)>(space: &SearchSpace, mut visit: F)
                 accuracies[last] = o.accuracy;
                 accuracy = space.app.score.evaluate(&accuracies);
             }
+            let latency_ms = space.latency(&durations, &mut stack);
             let m = Metrics {
-                latency_ms: space.latency(&durations, &mut stack),
-                cost_usd_per_million: base + o.cost,
+                latency_ms,
+                cost_usd_per_million: base + o.cost + space.latency_cost(latency_ms),
                 accuracy,
             };
             count += 1;

@@ -167,7 +167,7 @@ impl Search<'_, '_> {
             self.accuracies[f] = o.accuracy;
             self.pick[f] = i;
             let cost = cost_so_far + o.cost;
-            let cost_lb = cost + self.min_cost_rest[k + 1];
+            let mut cost_lb = cost + self.min_cost_rest[k + 1];
             if c.max_cost_usd_per_million
                 .is_some_and(|b| cost_lb > b + tol(b))
             {
@@ -175,6 +175,14 @@ impl Search<'_, '_> {
             }
             let latency_lb = self.space.latency(&self.durations, &mut self.stack);
             if c.max_latency_ms.is_some_and(|l| latency_lb > l + tol(l)) {
+                continue;
+            }
+            // Express duration charge: non-decreasing in the latency, so on its lower bound it
+            // bounds the cost from below (exact once every function is assigned).
+            cost_lb += self.space.latency_cost(latency_lb);
+            if c.max_cost_usd_per_million
+                .is_some_and(|b| cost_lb > b + tol(b))
+            {
                 continue;
             }
             let accuracy_ub = self.space.app.score.evaluate(&self.accuracies);

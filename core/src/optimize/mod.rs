@@ -786,6 +786,8 @@ pub(crate) mod testing {
                     workflow: WorkflowSpec {
                         edges,
                         orchestration: Delays::default(),
+                        states: Vec::new(),
+                        maps: Vec::new(),
                     },
                     accuracy: Some(AccuracySpec {
                         normalization: Normalization::MinMax,

@@ -147,9 +147,14 @@ impl Search<'_, '_> {
             self.accuracies[k] = o.accuracy;
             self.pick[k] = i;
             let cost = cost_so_far + o.cost;
+            // The latency corner bounds the latency from below, so the Express duration charge
+            // on it bounds that charge from below (it is exact once every function is assigned).
+            let latency_ms = self.space.latency(&self.durations, &mut self.stack);
             let corner = Metrics {
-                latency_ms: self.space.latency(&self.durations, &mut self.stack),
-                cost_usd_per_million: cost + self.min_cost_rest[k + 1],
+                latency_ms,
+                cost_usd_per_million: cost
+                    + self.min_cost_rest[k + 1]
+                    + self.space.latency_cost(latency_ms),
                 accuracy: self.space.app.score.evaluate(&self.accuracies),
             };
             if self.found.iter().any(|(_, f)| covers(f, &corner)) {

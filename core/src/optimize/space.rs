@@ -54,7 +54,9 @@ pub struct SearchSpace<'a> {
     pub app: &'a Application,
     /// Options per function (bundle order).
     pub options: Vec<Vec<OptionPoint>>,
-    /// Step Functions charge per execution, USD per million (the same for every configuration).
+    /// Step Functions charge per execution that does not depend on the configuration, USD per
+    /// million (Standard transitions, Express requests; the Express duration charge is
+    /// [`SearchSpace::latency_cost`]).
     pub fixed_cost: f64,
 }
 
@@ -96,7 +98,7 @@ impl<'a> SearchSpace<'a> {
             .collect();
         let fixed_cost = app
             .pricing
-            .orchestration_cost(app.workflow.expected_transitions())
+            .orchestration_fixed_cost(app.workflow.expected_transitions())
             * EXECUTIONS_PER_QUOTE;
         SearchSpace {
             app,
@@ -155,11 +157,18 @@ impl<'a> SearchSpace<'a> {
             s.accuracies.push(o.accuracy);
             cost += o.cost;
         }
+        let latency_ms = self.latency(&s.durations, &mut s.stack);
         Metrics {
-            latency_ms: self.latency(&s.durations, &mut s.stack),
-            cost_usd_per_million: cost,
+            latency_ms,
+            cost_usd_per_million: cost + self.latency_cost(latency_ms),
             accuracy: self.app.score.evaluate(&s.accuracies),
         }
+    }
+
+    /// The cost that depends on the end-to-end latency (Step Functions Express duration), USD per
+    /// million executions; non-decreasing in the latency, 0 for other pricing.
+    pub fn latency_cost(&self, latency_ms: f64) -> f64 {
+        self.app.pricing.orchestration_duration_cost(latency_ms) * EXECUTIONS_PER_QUOTE
     }
 
     /// Latency for given per-function durations.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ImportCommand};
+use crate::cli::{Cli, Command, ImportCommand, WorkflowCommand};
 
 mod evaluate;
 mod fit;
@@ -14,6 +14,7 @@ mod schema;
 mod simulate;
 mod validate;
 mod whatif;
+mod workflow;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -28,6 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),
+        Command::Workflow(WorkflowCommand::ImportAsl(a)) => workflow::run_import_asl(&a),
+        Command::Workflow(WorkflowCommand::Measure(a)) => workflow::run_measure(&a),
     }
 }
 

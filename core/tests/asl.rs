@@ -1,0 +1,225 @@
+#![allow(clippy::unwrap_used)]
+//! Amazon States Language import: the committed fixtures in `fixtures/asl/` and malformed or
+//! unsupported definitions, as snapshots of what the import produces (edges, state nodes, Map
+//! blocks, notes, and the reduced structure once built) or of the error it reports.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use optiserve_core::asl::{AslOptions, import_asl};
+use optiserve_core::workflow::Workflow;
+
+/// What an import gives, in a form that reads well in a snapshot.
+fn render(text: &str, options: &AslOptions) -> String {
+    let imported = match import_asl(text, options) {
+        Ok(i) => i,
+        Err(e) => return format!("error: {e}\n"),
+    };
+    let mut o = String::new();
+    let ids: Vec<String> = imported.functions.iter().map(|f| f.id.clone()).collect();
+    writeln!(o, "functions: {}", ids.join(", ")).unwrap();
+    for e in &imported.workflow.edges {
+        let basis = match e.basis {
+            Some(b) => format!("  {}", serde_json::to_string(&b).unwrap()),
+            None => String::new(),
+        };
+        writeln!(o, "edge {} → {} {:.4}{basis}", e.from, e.to, e.probability).unwrap();
+    }
+    for s in &imported.workflow.states {
+        writeln!(o, "state {} {:?} {} ms", s.id, s.kind, s.delay_ms).unwrap();
+    }
+    for m in &imported.workflow.maps {
+        writeln!(
+            o,
+            "map {} items {} max_concurrency {} body [{}]",
+            m.state,
+            m.items,
+            m.max_concurrency,
+            m.body.join(", ")
+        )
+        .unwrap();
+    }
+    for n in &imported.notes {
+        writeln!(o, "note: {n}").unwrap();
+    }
+    match Workflow::build_with_states(
+        &ids,
+        &imported.workflow.states,
+        &imported.workflow.maps,
+        &imported.workflow.edges,
+    ) {
+        Ok(w) => writeln!(o, "structure: {}", w.display_structure()).unwrap(),
+        Err(e) => writeln!(o, "workflow error: {e}").unwrap(),
+    }
+    o
+}
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/asl/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn fixtures() {
+    for name in [
+        "nested-choice",
+        "parallel",
+        "parallel-after-choice",
+        "map",
+        "loops-wait-retry-catch",
+    ] {
+        insta::assert_snapshot!(name, render(&fixture(name), &AslOptions::default()));
+    }
+}
+
+#[test]
+fn map_items_can_be_given() {
+    let options = AslOptions {
+        map_items: BTreeMap::from([("EachPage".to_string(), 37.0)]),
+    };
+    let out = render(&fixture("map"), &options);
+    assert!(
+        out.contains("map EachPage items 37 max_concurrency 4 body [ocr]"),
+        "{out}"
+    );
+    assert!(out.contains("map×37/4("), "{out}");
+}
+
+const L: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+
+fn machine(states: &str) -> String {
+    format!(r#"{{"StartAt": "A", "States": {{ {states} }}}}"#).replace("L:", L)
+}
+
+#[test]
+fn malformed_and_unsupported_definitions_name_the_state() {
+    let cases: Vec<(&str, String)> = vec![
+        ("syntax", "{\"StartAt\": \"A\", \"States\": {".to_string()),
+        ("not an object", "[1, 2]".to_string()),
+        ("no StartAt", r#"{"States": {}}"#.to_string()),
+        (
+            "StartAt unknown",
+            machine(r#""B": {"Type": "Task", "Resource": "L:b", "End": true}"#),
+        ),
+        (
+            "no Type",
+            machine(r#""A": {"Resource": "L:a", "End": true}"#),
+        ),
+        (
+            "unknown Type",
+            machine(r#""A": {"Type": "Activity", "End": true}"#),
+        ),
+        (
+            "Next unknown",
+            machine(r#""A": {"Type": "Task", "Resource": "L:a", "Next": "Nowhere"}"#),
+        ),
+        (
+            "Next and End",
+            machine(r#""A": {"Type": "Task", "Resource": "L:a", "Next": "A", "End": true}"#),
+        ),
+        (
+            "neither Next nor End",
+            machine(r#""A": {"Type": "Task", "Resource": "L:a"}"#),
+        ),
+        (
+            "not Lambda",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": true}"#,
+            ),
+        ),
+        (
+            "callback pattern",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Parameters": {"FunctionName": "a"}, "End": true}"#,
+            ),
+        ),
+        (
+            "dynamic function",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "End": true}"#,
+            ),
+        ),
+        (
+            "no FunctionName",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {}, "End": true}"#,
+            ),
+        ),
+        (
+            "same function twice",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "L:f", "Next": "B"}, "B": {"Type": "Task", "Resource": "L:f:prod", "End": true}"#,
+            ),
+        ),
+        (
+            "empty Choices",
+            machine(r#""A": {"Type": "Choice", "Choices": []}"#),
+        ),
+        (
+            "rule without Next",
+            machine(
+                r#""A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true}], "Default": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "bad Seconds",
+            machine(
+                r#""A": {"Type": "Wait", "Seconds": -1, "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "Wait without time",
+            machine(
+                r#""A": {"Type": "Wait", "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "no Lambda at all",
+            machine(r#""A": {"Type": "Pass", "End": true}"#),
+        ),
+        (
+            "Fail inside Parallel",
+            machine(
+                r#""A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": true, "Next": "Y"}], "Default": "Boom"}, "Y": {"Type": "Task", "Resource": "L:y", "End": true}, "Boom": {"Type": "Fail"}}}]}"#,
+            ),
+        ),
+        (
+            "duplicate state across branches",
+            machine(
+                r#""A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "End": true}}}, {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:y", "End": true}}}]}"#,
+            ),
+        ),
+        (
+            "Next out of the branch",
+            machine(
+                r#""A": {"Type": "Parallel", "Next": "B", "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "Next": "B"}}}]}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "distributed Map",
+            machine(
+                r#""A": {"Type": "Map", "End": true, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "End": true}}}}"#,
+            ),
+        ),
+        (
+            "bad MaxConcurrency",
+            machine(
+                r#""A": {"Type": "Map", "End": true, "MaxConcurrency": 2.5, "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "End": true}}}}"#,
+            ),
+        ),
+        (
+            "loop without exit",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "L:a", "Next": "B"}, "B": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "A"}], "Default": "A"}"#,
+            ),
+        ),
+    ];
+    let mut o = String::new();
+    for (name, text) in cases {
+        write!(o, "{name}: {}", render(&text, &AslOptions::default())).unwrap();
+    }
+    insta::assert_snapshot!(o);
+}
