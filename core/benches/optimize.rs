@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
                     &[cost.clone(), acc.clone()],
                     &options,
                 )
+                .unwrap()
                 .len()
                     + what_if(
                         &app3,
@@ -81,6 +82,7 @@ fn benches(c: &mut Criterion) {
                         &[lat.clone(), acc.clone()],
                         &options,
                     )
+                    .unwrap()
                     .len()
                     + what_if(
                         &app3,
@@ -89,6 +91,7 @@ fn benches(c: &mut Criterion) {
                         &[lat.clone(), cost.clone()],
                         &options,
                     )
+                    .unwrap()
                     .len()
             })
         },

@@ -160,12 +160,79 @@ fn model_error(e: &ModelError) -> String {
     format!("{path}: {e}")
 }
 
+/// Requests on the media pipeline whose native results are committed in `tests/fixtures/`
+/// (request, file name, contents; the JSON `optiserve simulate|optimize … --format json` prints,
+/// without `elapsed_ms`): the wasm tests check that the module computes exactly these numbers.
+pub const NATIVE_FIXTURES: [(&str, &str, &str); 2] = [
+    (
+        r#"{"runs": 20000, "seed": 42}"#,
+        "simulate-media-pipeline-seed-42.json",
+        include_str!("../tests/fixtures/simulate-media-pipeline-seed-42.json"),
+    ),
+    (
+        r#"{"objective": "p95_latency", "constraints": {"max_cost_usd_per_million": 600}, "scenarios": 1000, "seed": 42, "certify_runs": 20000}"#,
+        "optimize-p95-media-pipeline-seed-42.json",
+        include_str!("../tests/fixtures/optimize-p95-media-pipeline-seed-42.json"),
+    ),
+];
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 
     const APP3: &str = include_str!("../../examples/app3.bundle.json");
+    const MEDIA: &str = include_str!("../../examples/media-pipeline.bundle.json");
+
+    /// The committed native results that the wasm tests (`tests/common`) compare the module's
+    /// results with, exactly: they must be what this build computes natively. The JSON text is
+    /// compared, so every number is compared to the last bit (shortest round-trip form).
+    /// `UPDATE_NATIVE_FIXTURES=1` rewrites them.
+    #[test]
+    fn committed_native_results_are_current() {
+        let app = application(MEDIA).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for (request, file, committed) in NATIVE_FIXTURES {
+            let mut text = if request.contains("objective") {
+                serde_json::to_string_pretty(&optimize(&app, request).unwrap())
+            } else {
+                serde_json::to_string_pretty(&simulate(&app, request).unwrap())
+            }
+            .unwrap();
+            text.push('\n');
+            if std::env::var_os("UPDATE_NATIVE_FIXTURES").is_some() {
+                std::fs::write(dir.join(file), &text).unwrap();
+            } else {
+                assert!(
+                    text == committed,
+                    "tests/fixtures/{file} is stale (rerun with UPDATE_NATIVE_FIXTURES=1): {request}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn seeds_are_drawn_below_2_to_the_53_and_reported() {
+        let app = application(MEDIA).unwrap();
+        let a = simulate(&app, r#"{"runs": 100}"#).unwrap();
+        assert!(a.seed <= MAX_SEED);
+        let again = simulate(&app, &format!(r#"{{"runs": 100, "seed": {}}}"#, a.seed)).unwrap();
+        assert_eq!(a, again);
+        let s = optimize(
+            &app,
+            r#"{"objective": "p95_latency", "scenarios": 200, "certify_runs": 0}"#,
+        )
+        .unwrap();
+        assert!(s.tail.unwrap().seed <= MAX_SEED);
+        let e = simulate(&app, r#"{"seed": 9007199254740992}"#).unwrap_err();
+        assert!(e.starts_with("$.seed: at most 2^53"), "{e}");
+        let e = simulate(&app, r#"{"runs": 0, "seed": 1}"#).unwrap_err();
+        assert_eq!(e, "$.runs: must be at least 1");
+        let e = simulate(&app, r#"{"config": {"nobody": {"memory_mb": 128}}}"#).unwrap_err();
+        assert!(e.starts_with("$.config.nobody: "), "{e}");
+        let e = optimize(&app, r#"{"objective": "p95_latency", "solver": "greedy"}"#).unwrap_err();
+        assert!(e.starts_with("$.solver: the greedy heuristics"), "{e}");
+    }
 
     #[test]
     fn errors_name_the_json_path() {

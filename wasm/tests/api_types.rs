@@ -19,6 +19,7 @@ use optiserve_core::optimize::pareto::ParetoPoint;
 use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest};
 use optiserve_core::optimize::{OptimizeRequest, Solution};
 use optiserve_core::report::ValidationReport;
+use optiserve_core::simulate::{SimulateRequest, SimulationReport};
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
@@ -78,6 +79,7 @@ fn api_schema() -> Value {
     input.subschema_for::<Bundle>();
     input.subschema_for::<OptimizeRequest>();
     input.subschema_for::<WhatIfRequest>();
+    input.subschema_for::<SimulateRequest>();
     input.subschema_for::<Sample>();
     let configuration = input.subschema_for::<Configuration>().to_value();
     merge(&mut defs, &mut input);
@@ -91,7 +93,20 @@ fn api_schema() -> Value {
     output.subschema_for::<WhatIfPoint>();
     output.subschema_for::<ParetoPoint>();
     output.subschema_for::<FitReport>();
+    output.subschema_for::<SimulationReport>();
     merge(&mut defs, &mut output);
+
+    // `SimulateRequest.config` is any JSON value to `core`; it reads the forms of
+    // `ConfigurationInput`.
+    if let Some(config) = defs
+        .get_mut("SimulateRequest")
+        .and_then(|d| d.pointer_mut("/properties/config"))
+    {
+        *config = json!({
+            "description": "The configuration, in any form `evaluate` reads; the deployed one when left out.",
+            "anyOf": [{ "$ref": "#/$defs/ConfigurationInput" }, { "type": "null" }]
+        });
+    }
 
     // The forms `Application::configuration_from_value` reads.
     defs.insert(

@@ -41,3 +41,8 @@ fn non_finite_numbers_are_refused() {
 fn free_functions_match_core() {
     common::free_functions_match_core();
 }
+
+#[wasm_bindgen_test]
+fn seeded_results_equal_the_native_ones() {
+    common::seeded_results_equal_the_native_ones();
+}

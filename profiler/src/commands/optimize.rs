@@ -103,7 +103,13 @@ pub fn print_tail(o: &mut String, bundle: &std::path::Path, t: &TailReport) -> s
         writeln!(
             o,
             "certified p95 {:.2} ms (95% CI {:.2} – {:.2}), p99 {:.2} ms (95% CI {:.2} – {:.2}), mean {:.2} ms",
-            c.p95_ms, c.p95_ci_ms[0], c.p95_ci_ms[1], c.p99_ms, c.p99_ci_ms[0], c.p99_ci_ms[1], c.mean_ms
+            c.p95_ms,
+            c.p95_ci_ms[0],
+            c.p95_ci_ms[1],
+            c.p99_ms,
+            c.p99_ci_ms[0],
+            c.p99_ci_ms[1],
+            c.mean_ms
         )?;
         writeln!(
             o,
@@ -164,9 +170,8 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
     options.tail = tail_settings(&args.tail, problem.is_tail())?;
     refuse_huge_brute_force(&app, &options)?;
     let started = Instant::now();
-    let mut solution = solve(&app, &problem, &options).map_err(|e| {
-        anyhow::anyhow!("--{}", e.to_string().replace('_', "-"))
-    })?;
+    let mut solution = solve(&app, &problem, &options)
+        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().replace('_', "-")))?;
     solution.elapsed_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     match args.format {
         Format::Json => o.push_str(&super::to_json(&solution)?),

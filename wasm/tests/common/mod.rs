@@ -316,3 +316,67 @@ pub fn free_functions_match_core() {
     // The imported bundle plans.
     assert!(Planner::new(bundle).is_ok());
 }
+
+/// Two JavaScript values are equal: numbers to the last bit (`JSON.parse` reads the committed
+/// text exactly), the same keys, strings, booleans and nulls.
+pub fn assert_js_equal(actual: &JsValue, expected: &JsValue, path: &str) {
+    if let Some(x) = expected.as_f64() {
+        assert_eq!(actual.as_f64(), Some(x), "{path}");
+    } else if js_sys::Array::is_array(expected) {
+        assert!(js_sys::Array::is_array(actual), "{path}: expected an array");
+        let (a, e): (&js_sys::Array, &js_sys::Array) = (actual.unchecked_ref(), expected.unchecked_ref());
+        assert_eq!(a.length(), e.length(), "{path}: length");
+        for i in 0..e.length() {
+            assert_js_equal(&a.get(i), &e.get(i), &format!("{path}[{i}]"));
+        }
+    } else if expected.is_object() {
+        assert!(actual.is_object(), "{path}: expected an object");
+        let keys = |v: &JsValue| {
+            let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref())
+                .iter()
+                .map(|k| k.as_string().unwrap())
+                .collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(actual), keys(expected), "{path}: keys");
+        for k in keys(expected) {
+            let get = |v: &JsValue| js_sys::Reflect::get(v, &JsValue::from_str(&k)).unwrap();
+            assert_js_equal(&get(actual), &get(expected), &format!("{path}.{k}"));
+        }
+    } else {
+        assert_eq!(
+            actual.as_string(),
+            expected.as_string(),
+            "{path}: {actual:?} vs {expected:?}"
+        );
+        assert_eq!(actual.as_bool(), expected.as_bool(), "{path}");
+        assert_eq!(actual.is_null(), expected.is_null(), "{path}");
+    }
+}
+
+/// Same seed, same result, native and wasm: `Planner.simulate` and a tail-aware
+/// `Planner.optimize` give exactly the numbers the native build computed and committed
+/// (`api::NATIVE_FIXTURES`, checked natively by `api`'s tests).
+pub fn seeded_results_equal_the_native_ones() {
+    let planner = Planner::new(JsValue::from_str(MEDIA)).unwrap();
+    for (request, file, committed) in api::NATIVE_FIXTURES {
+        let got = if request.contains("objective") {
+            let s = planner.optimize(JsValue::from_str(request)).unwrap();
+            js_sys::Reflect::delete_property(s.unchecked_ref::<js_sys::Object>(), &"elapsed_ms".into())
+                .unwrap();
+            s
+        } else {
+            planner.simulate(Some(JsValue::from_str(request))).unwrap()
+        };
+        assert_js_equal(&got, &JSON::parse(committed).unwrap(), file);
+    }
+    // Without a seed, one is drawn (crypto.getRandomValues) and reported; it reproduces the run.
+    let a = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
+    let seed = a["seed"].as_u64().unwrap();
+    assert!(seed < 1 << 53);
+    let b = value(&planner.simulate(Some(js(&json!({ "runs": 500, "seed": seed })))).unwrap());
+    assert_eq!(a, b);
+    let c = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
+    assert_ne!(c["seed"], a["seed"]);
+}
