@@ -11,7 +11,12 @@
 //!
 //! The draws are consumed in exactly the order [`crate::simulate::simulate`] consumes them, so
 //! the scenarios of seed `s` are the first `N` executions `optiserve simulate --seed s` runs:
-//! a configuration's latencies over the scenarios equal the simulator's, bit for bit.
+//! a configuration's latencies over the scenarios equal the simulator's, bit for bit, on every
+//! workflow without a Map state. A Map state's items run here in waves of `MaxConcurrency` (the
+//! analytic model's view) where the simulator runs them in a pool (an item starts as soon as a
+//! slot frees up); the pool never finishes later than the waves (by induction over the waves, each
+//! item starts no later), so a p95 met over the scenarios is met by the simulator's executions
+//! too, and certification re-simulates with the pool.
 //!
 //! With the draws fixed, a scenario's latency is a composition of sums and maxima of slot
 //! durations, hence non-decreasing in every slot's duration; every order statistic of the
@@ -36,6 +41,8 @@ pub const MAX_SLOTS: usize = 20_000_000;
 enum Op {
     /// Push the slot's duration plus the per-state delays.
     Leaf(u32),
+    /// Push state node `k`'s fixed delay (a Wait, Pass, … state) plus the per-state delays.
+    State(u32),
     /// Replace the top `k` values by their sum (left to right; 0 for `k = 0`).
     Sum(u32),
     /// Replace the top `k` values by their maximum (0 for `k = 0`).
@@ -72,6 +79,8 @@ pub struct Scenarios {
     function_slots: Vec<Vec<u32>>,
     per_state_ms: f64,
     fixed_ms: f64,
+    /// Fixed delay of each state node (the structure's leaves past the functions).
+    state_ms: Vec<f64>,
 }
 
 struct Recorder<'s> {
@@ -82,6 +91,11 @@ struct Recorder<'s> {
 impl Recorder<'_> {
     fn record(&mut self, structure: &Structure) {
         match structure {
+            Structure::Function(f) if *f >= self.s.function_slots.len() => {
+                // A state node: a fixed delay, no draw (as in the simulator).
+                let k = *f - self.s.function_slots.len();
+                self.s.ops.push(Op::State(k as u32));
+            }
             Structure::Function(f) => {
                 let slot = self.s.draws.len() as u32;
                 self.s.draws.push(self.rng.next_u64());
@@ -112,6 +126,36 @@ impl Recorder<'_> {
                     Some((_, a)) => self.record(a),
                     None => self.s.ops.push(Op::Sum(0)),
                 }
+            }
+            Structure::Map {
+                items,
+                max_concurrency,
+                body,
+                ..
+            } => {
+                // A whole number of items with the expected count as its mean, run in waves of
+                // `max_concurrency` (the analytic model's view; the simulator's pool, where an
+                // item starts as soon as a slot frees up, is never slower, and certification
+                // re-simulates with the pool).
+                let whole = items.floor();
+                let extra = uniform(&mut self.rng) < items - whole;
+                let count = whole as usize + usize::from(extra);
+                let width = match *max_concurrency {
+                    0 => count.max(1),
+                    c => (c as usize).clamp(1, count.max(1)),
+                };
+                let mut waves = 0u32;
+                let mut left = count;
+                while left > 0 {
+                    let n = left.min(width);
+                    for _ in 0..n {
+                        self.record(body);
+                    }
+                    self.s.ops.push(Op::Max(n as u32));
+                    left -= n;
+                    waves += 1;
+                }
+                self.s.ops.push(Op::Sum(waves));
             }
             Structure::Repeat {
                 expected_runs,
@@ -145,6 +189,9 @@ impl Scenarios {
             function_slots: vec![Vec::new(); app.functions.len()],
             per_state_ms: app.delays.state_ms + app.delays.transition_ms,
             fixed_ms: 2.0 * app.delays.state_ms + app.delays.transition_ms,
+            state_ms: (app.functions.len()..app.workflow.node_ids().len())
+                .map(|i| app.workflow.state_delay_ms(i).unwrap_or(0.0))
+                .collect(),
         };
         let mut r = Recorder {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
@@ -193,6 +240,7 @@ impl Scenarios {
         for op in &self.ops {
             match *op {
                 Op::Leaf(slot) => stack.push(durations[slot as usize] + self.per_state_ms),
+                Op::State(k) => stack.push(self.state_ms[k as usize] + self.per_state_ms),
                 Op::Sum(k) => {
                     let at = stack.len() - k as usize;
                     let s = stack[at..].iter().sum();
