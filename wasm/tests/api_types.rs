@@ -19,6 +19,7 @@ use optiserve_core::optimize::pareto::ParetoPoint;
 use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest};
 use optiserve_core::optimize::{OptimizeRequest, Solution};
 use optiserve_core::report::ValidationReport;
+use optiserve_wasm::api::WorkflowBlock;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
@@ -91,6 +92,7 @@ fn api_schema() -> Value {
     output.subschema_for::<WhatIfPoint>();
     output.subschema_for::<ParetoPoint>();
     output.subschema_for::<FitReport>();
+    output.subschema_for::<WorkflowBlock>();
     merge(&mut defs, &mut output);
 
     // The forms `Application::configuration_from_value` reads.

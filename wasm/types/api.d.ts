@@ -34,6 +34,54 @@ export type EasDefinition =
  */
 export type Architecture = 'x86_64' | 'arm64';
 /**
+ * The workflow as `core` reduced it (`validate`'s one-line `structure`, as a tree), with
+ * functions named by id: for drawing the workflow.
+ */
+export type WorkflowBlock =
+  | {
+      /**
+       * The function's id.
+       */
+      id: string;
+      kind: 'function';
+    }
+  | {
+      /**
+       * The blocks, in order.
+       */
+      items: WorkflowBlock[];
+      kind: 'sequence';
+    }
+  | {
+      /**
+       * The arms with their probabilities.
+       */
+      arms: BranchArm[];
+      kind: 'branch';
+    }
+  | {
+      /**
+       * The arms.
+       */
+      arms: WorkflowBlock[];
+      kind: 'parallel';
+    }
+  | {
+      /**
+       * The repeated block.
+       */
+      body: WorkflowBlock;
+      /**
+       * Mean number of runs, `1/(1−p)`.
+       */
+      expected_runs: number;
+      kind: 'loop';
+      /**
+       * `true` for a self-loop `(n, n, p)`, `false` for a cycle closed by a back edge.
+       */
+      self_loop: boolean;
+    };
+/**
  * Memory sizes in MB: an explicit list, or an inclusive range with a step.
  */
 export type MemoryOptions = number[] | MemoryRange;
@@ -113,6 +161,19 @@ export interface AccuracySpec {
    * The score over normalised accuracies.
    */
   score: EasDefinition;
+}
+/**
+ * One arm of a branch block.
+ */
+export interface BranchArm {
+  /**
+   * What runs.
+   */
+  block: WorkflowBlock;
+  /**
+   * Probability that this arm runs.
+   */
+  probability: number;
 }
 /**
  * A profile bundle, version 1.
