@@ -19,7 +19,10 @@ import {
 import './style.css';
 
 const $ = (sel) => document.querySelector(sel);
-const PARETO_NODE_LIMIT = 2_000_000;
+/** Search nodes the exact front may take (App3's needs about 15,000; beyond, it takes seconds). */
+const PARETO_NODE_LIMIT = 20_000;
+/** The grid of exact optimizations that samples a front too large to enumerate. */
+const SAMPLED_FRONT = { latency: 40, accuracy: 10 };
 const STORAGE_PREFIX = 'optiserve-www:bundle:';
 
 /** Everything about the bundle on screen; replaced as a whole when another bundle loads. */
@@ -120,16 +123,22 @@ function loadText(text, name, source, pendingView = null) {
   return true;
 }
 
-async function sha256(text) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 16);
+/** Two 32-bit FNV-1a hashes of the text (different seeds), as 16 hex digits: names an upload in links. */
+function textHash(text) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 async function loadFile(file) {
   const text = await file.text();
   // Uploaded bundles are kept in this browser so that a link to the view works here again.
-  let source = `local:${await sha256(text)}`;
-  if (globalThis.isSecureContext === false) source = 'local:unsaved';
+  const source = `local:${textHash(text)}`;
   const ok = loadText(text, file.name, source);
   if (ok) {
     try {
@@ -215,7 +224,6 @@ function setBundle(input, name, source, pendingView) {
     ranges: ranges(planner, report, deployed),
     laid: layout(bundle, tree),
     front: null,
-    frontError: null,
     curves: new Map(),
     solution: null,
     evaluation: null,
@@ -623,25 +631,62 @@ function markWhatIf() {
   charts.whatIf.render({ x: axes.x, lines: axes.lines, yField: OBJECTIVE_FIELD[view.objective], series, current: view.limits[axes.x] });
 }
 
+/**
+ * Points of the front where the exact enumeration would take too long: the minimum cost on a grid
+ * of latency and accuracy limits (each answer is proven optimal, so it is on the front), without
+ * the dominated and repeated ones. A sample of the front, not all of it.
+ */
+export function sampledFront(planner, ranges) {
+  const [llo, lhi] = ranges.max_latency_ms;
+  const [alo, ahi] = ranges.min_accuracy;
+  const points = planner.whatIf({
+    objective: 'cost',
+    vary: [
+      { constraint: 'min_accuracy', from: alo, to: ahi, steps: SAMPLED_FRONT.accuracy },
+      { constraint: 'max_latency_ms', from: llo, to: lhi, steps: SAMPLED_FRONT.latency },
+    ],
+  });
+  const found = new Map();
+  for (const { solution: s } of points) {
+    if (!s.config) continue;
+    const key = `${s.latency_ms}|${s.cost_usd_per_million}|${s.accuracy}`;
+    if (!found.has(key)) found.set(key, { latency_ms: s.latency_ms, cost_usd_per_million: s.cost_usd_per_million, accuracy: s.accuracy, config: s.config });
+  }
+  const all = [...found.values()];
+  const dominated = (p, q) =>
+    q.latency_ms <= p.latency_ms && q.cost_usd_per_million <= p.cost_usd_per_million && q.accuracy >= p.accuracy &&
+    (q.latency_ms < p.latency_ms || q.cost_usd_per_million < p.cost_usd_per_million || q.accuracy > p.accuracy);
+  return all.filter((p) => !all.some((q) => dominated(p, q))).sort((a, b) => a.latency_ms - b.latency_ms);
+}
+
 function computeFront() {
   app.front = null;
-  app.frontError = null;
+  app.frontExact = false;
   const started = performance.now();
+  let note;
   try {
     app.front = app.planner.pareto(PARETO_NODE_LIMIT);
-    ui.paretoInfo.textContent = `${app.front.length.toLocaleString('en-US')} configurations on the exact front (${(performance.now() - started).toFixed(0)} ms). Click a point, or choose one by number:`;
-    ui.paretoIndex.max = String(app.front.length);
-    ui.paretoIndex.value = '1';
-    ui.paretoIndex.disabled = false;
-    ui.paretoPick.disabled = false;
-    $('#pareto-chart').hidden = false;
+    app.frontExact = true;
+    note = `${app.front.length.toLocaleString('en-US')} configurations on the exact front`;
   } catch (e) {
-    app.frontError = e.message;
-    ui.paretoInfo.textContent = `No front to chart: ${e.message}`;
-    ui.paretoIndex.disabled = true;
-    ui.paretoPick.disabled = true;
-    $('#pareto-chart').hidden = true;
+    try {
+      app.front = sampledFront(app.planner, app.ranges);
+      note =
+        `${app.front.length.toLocaleString('en-US')} points of the front, sampled by ${SAMPLED_FRONT.latency * SAMPLED_FRONT.accuracy} exact ` +
+        `optimizations (the whole front is too large to enumerate here: ${e.message.replace(/;.*$/, '')})`;
+    } catch (e2) {
+      note = `No front to chart: ${e2.message}`;
+    }
   }
+  const ok = Boolean(app.front?.length);
+  ui.paretoInfo.textContent = ok
+    ? `${note} (${(performance.now() - started).toFixed(0)} ms). Click a point, or choose one by number:`
+    : note;
+  ui.paretoIndex.max = ok ? String(app.front.length) : '1';
+  ui.paretoIndex.value = '1';
+  ui.paretoIndex.disabled = !ok;
+  ui.paretoPick.disabled = !ok;
+  $('#pareto-chart').hidden = !ok;
 }
 
 function sameConfig(a, b) {
@@ -760,6 +805,7 @@ window.optiserveWww = {
   get view() {
     return view;
   },
+  charts,
   renderWhatIf,
 };
 
