@@ -240,7 +240,16 @@ function setBundle(input, name, source, pendingView) {
     `${bundle.name ?? name} (${kind}${kind === 'bundle' ? '' : ', imported'}): ${report.functions} functions, ` +
     `${report.configurations.toLocaleString('en-US')} configurations, accuracy score ${fmt.score(report.accuracy_range[0])}–${fmt.score(report.accuracy_range[1])}`;
   ui.structure.textContent = report.structure;
-  if (source.startsWith('example:')) ui.example.value = source.slice(8);
+  ui.example.querySelector('option[data-upload]')?.remove();
+  if (source.startsWith('example:')) {
+    ui.example.value = source.slice(8);
+  } else {
+    const other = new Option(`${name} (${source.startsWith('local:') ? 'uploaded' : 'from this site'})`, '', true, true);
+    other.dataset.upload = 'true';
+    other.disabled = true;
+    ui.example.prepend(other);
+    ui.example.value = '';
+  }
   setupControls();
   ui.fn.replaceChildren(...bundle.functions.map((f) => new Option(`${f.id} (${f.variants.length} variant${f.variants.length > 1 ? 's' : ''})`, f.id)));
   ui.fn.value = view.fn ?? defaultFunction(bundle);
