@@ -44,3 +44,6 @@ CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver} \
 
 step "JS tests on the packed tarball: API vs the CLI, tsc, the widget in Chromium, a Vite app"
 (cd wasm && npm test)
+
+step "the what-if calculator (www/): build the site on the package tarball, end to end in headless Chromium"
+(cd www && npm test)

@@ -14,6 +14,9 @@ use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest, what_if};
 use optiserve_core::optimize::{OptimizeRequest, SearchSpace, Solution, solve};
 use optiserve_core::report::ValidationReport;
 use optiserve_core::simulate::{SimulateRequest, SimulationReport, simulate as run_simulation};
+use optiserve_core::workflow::{LoopKind, Structure};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 /// Default search-node budget of [`pareto`]: the default of the CLI's `pareto --node-limit`.
 pub const PARETO_NODE_LIMIT: u64 = 2_000_000;
@@ -138,6 +141,119 @@ pub fn pareto(app: &Application, node_limit: u64) -> Result<Vec<ParetoPoint>, St
         .map_err(|e| e.to_string())
 }
 
+/// The workflow as `core` reduced it (`validate`'s one-line `structure`, as a tree), with
+/// functions named by id: for drawing the workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkflowBlock {
+    /// One invocation of a function.
+    Function {
+        /// The function's id.
+        id: String,
+    },
+    /// A state that is not a Lambda function (Wait, Pass, …, imported from a state machine): a
+    /// fixed delay.
+    State {
+        /// The state's node id.
+        id: String,
+        /// Its fixed delay in ms.
+        delay_ms: f64,
+    },
+    /// A Map state's iteration body, run for each item.
+    Map {
+        /// Expected items per run of the Map state.
+        items: f64,
+        /// `MaxConcurrency` (0: no limit).
+        max_concurrency: u32,
+        /// The iteration body.
+        body: Box<WorkflowBlock>,
+    },
+    /// Blocks run one after another (none: takes no time).
+    Sequence {
+        /// The blocks, in order.
+        items: Vec<WorkflowBlock>,
+    },
+    /// Exactly one arm runs.
+    Branch {
+        /// The arms with their probabilities.
+        arms: Vec<BranchArm>,
+    },
+    /// All arms run; the block ends when the slowest arm ends.
+    Parallel {
+        /// The arms.
+        arms: Vec<WorkflowBlock>,
+    },
+    /// The body runs a geometric number of times.
+    Loop {
+        /// Mean number of runs, `1/(1−p)`.
+        expected_runs: f64,
+        /// `true` for a self-loop `(n, n, p)`, `false` for a cycle closed by a back edge.
+        self_loop: bool,
+        /// The repeated block.
+        body: Box<WorkflowBlock>,
+    },
+}
+
+/// One arm of a branch block.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct BranchArm {
+    /// Probability that this arm runs.
+    pub probability: f64,
+    /// What runs.
+    pub block: WorkflowBlock,
+}
+
+/// The reduced workflow of `app` as a [`WorkflowBlock`] tree.
+pub fn structure(app: &Application) -> WorkflowBlock {
+    fn go(s: &Structure, ids: &[String], app: &Application) -> WorkflowBlock {
+        let go = |b: &Structure| go(b, ids, app);
+        match s {
+            Structure::Function(i) if *i >= app.functions.len() => WorkflowBlock::State {
+                id: ids.get(*i).cloned().unwrap_or_default(),
+                delay_ms: app.workflow.state_delay_ms(*i).unwrap_or(0.0),
+            },
+            Structure::Map {
+                items,
+                max_concurrency,
+                body,
+                ..
+            } => WorkflowBlock::Map {
+                items: *items,
+                max_concurrency: *max_concurrency,
+                body: Box::new(go(body)),
+            },
+            Structure::Function(i) => WorkflowBlock::Function {
+                id: ids.get(*i).cloned().unwrap_or_default(),
+            },
+            Structure::Sequence(items) => WorkflowBlock::Sequence {
+                items: items.iter().map(|b| go(b)).collect(),
+            },
+            Structure::Branch(arms) => WorkflowBlock::Branch {
+                arms: arms
+                    .iter()
+                    .map(|(p, b)| BranchArm {
+                        probability: *p,
+                        block: go(b),
+                    })
+                    .collect(),
+            },
+            Structure::Parallel(arms) => WorkflowBlock::Parallel {
+                arms: arms.iter().map(|b| go(b)).collect(),
+            },
+            Structure::Repeat {
+                expected_runs,
+                kind,
+                body,
+            } => WorkflowBlock::Loop {
+                expected_runs: *expected_runs,
+                self_loop: *kind == LoopKind::SelfLoop,
+                body: Box::new(go(body)),
+            },
+        }
+    }
+    go(app.workflow.structure(), app.workflow.node_ids(), app)
+}
+
 /// What `optiserve fit --format json` prints for a JSON list of samples.
 pub fn fit(samples: &str) -> Result<FitReport, String> {
     let samples: Vec<Sample> = parse_json(samples).map_err(|e| e.to_string())?;
@@ -258,6 +374,34 @@ mod tests {
         assert!(e.starts_with("$[1].memory_mb: "), "{e}");
         let e = evaluate(&app, Some(r#"{"nope": {"memory_mb": 128}}"#)).unwrap_err();
         assert!(e.starts_with("$"), "{e}");
+    }
+
+    #[test]
+    fn structure_names_functions_and_keeps_the_blocks() {
+        let media = include_str!("../../examples/media-pipeline.bundle.json");
+        let app = application(media).unwrap();
+        let tree = serde_json::to_value(structure(&app)).unwrap();
+        let text = tree.to_string();
+        for needle in [
+            r#""kind":"parallel""#,
+            r#""kind":"branch""#,
+            r#""self_loop":false"#,
+            r#""id":"classify""#,
+            r#""probability":0.6"#,
+        ] {
+            assert!(text.contains(needle), "{needle} not in {text}");
+        }
+        let app3 = application(APP3).unwrap();
+        let tree = serde_json::to_value(structure(&app3)).unwrap();
+        let function = |id: &str| serde_json::json!({"kind": "function", "id": id});
+        assert_eq!(
+            tree,
+            serde_json::json!({"kind": "sequence", "items": [
+                {"kind": "loop", "expected_runs": 1.0 / 0.7, "self_loop": false,
+                 "body": {"kind": "sequence", "items": [function("f1"), function("resnet")]}},
+                {"kind": "loop", "expected_runs": 1.25, "self_loop": true, "body": function("yolo")},
+            ]})
+        );
     }
 
     #[test]

@@ -226,6 +226,13 @@ impl Planner {
         to_js(&api::simulate(&self.app, &text).map_err(error)?)
     }
 
+    /// The reduced workflow as a tree of sequence / branch / parallel / loop blocks, functions
+    /// named by id (the tree behind `validate().structure`), for drawing the workflow.
+    #[wasm_bindgen(unchecked_return_type = "WorkflowBlock")]
+    pub fn structure(&self) -> Result<JsValue, JsError> {
+        to_js(&api::structure(&self.app))
+    }
+
     /// The exact latency–cost–accuracy Pareto front (`optiserve pareto --format json`), sorted by
     /// latency. Throws when the search needs more than `nodeLimit` nodes (default 2,000,000, as
     /// the CLI's `--node-limit`) rather than return a partial front.

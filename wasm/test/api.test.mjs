@@ -103,6 +103,24 @@ test('app3: pareto equals the CLI', () => {
   assertClose(front, cliJson(['pareto', file]));
 });
 
+test('structure(): the reduced workflow as a tree, the same as validate().structure', () => {
+  const planner = new Planner(read(bundlePath('media-pipeline')));
+  const tree = planner.structure();
+  // Rendered the way `validate` renders it, the tree gives the CLI's one-line structure.
+  const show = (b) => {
+    switch (b.kind) {
+      case 'function': return b.id;
+      case 'sequence': return b.items.length ? b.items.map(show).join(' → ') : '∅';
+      case 'branch': return `branch(${b.arms.map((a) => `${a.probability}: ${show(a.block)}`).join(' | ')})`;
+      case 'parallel': return `parallel(${b.arms.map(show).join(' ‖ ')})`;
+      case 'loop': return `loop×${b.expected_runs.toFixed(4)}(${show(b.body)})`;
+      default: throw new Error(`unknown block ${b.kind}`);
+    }
+  };
+  assert.equal(show(tree), cliJson(['validate', bundlePath('media-pipeline')]).structure);
+  assert.ok(JSON.stringify(tree).includes('"self_loop":true'));
+});
+
 test('media pipeline: a front past the node limit is the CLI error, thrown', () => {
   const file = bundlePath('media-pipeline');
   const planner = new Planner(read(file));

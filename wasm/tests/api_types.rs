@@ -20,6 +20,7 @@ use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest};
 use optiserve_core::optimize::{OptimizeRequest, Solution};
 use optiserve_core::report::ValidationReport;
 use optiserve_core::simulate::{SimulateRequest, SimulationReport};
+use optiserve_wasm::api::WorkflowBlock;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
@@ -94,6 +95,7 @@ fn api_schema() -> Value {
     output.subschema_for::<ParetoPoint>();
     output.subschema_for::<FitReport>();
     output.subschema_for::<SimulationReport>();
+    output.subschema_for::<WorkflowBlock>();
     merge(&mut defs, &mut output);
 
     // `SimulateRequest.config` is any JSON value to `core`; it reads the forms of

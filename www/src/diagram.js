@@ -1,0 +1,198 @@
+// The workflow diagram: the bundle's edges laid out by dagre, with the blocks `core` reduced the
+// graph to (Planner.structure()) drawn as boxes around their functions: parallel blocks and
+// cycles (with their expected number of runs); self-loops as arcs on their node. Branch edges carry
+// their probability, parallel fan-out edges a ‖ mark, back edges are dashed. Each function shows
+// its memory and variant in the configuration on screen and its invocations per execution (NI).
+
+import dagre from '@dagrejs/dagre';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const NODE_W = 176;
+const NODE_H = 58;
+const TERMINAL = 30;
+
+function el(name, attrs = {}, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Edges that close a cycle: found by depth-first search from Start, as `core` finds them. */
+export function backEdges(edges) {
+  const out = new Map();
+  edges.forEach((e, i) => {
+    if (!out.has(e.from)) out.set(e.from, []);
+    out.get(e.from).push([e.to, i]);
+  });
+  const state = new Map(); // 1 = on the stack, 2 = done
+  const back = new Set();
+  const visit = (n) => {
+    state.set(n, 1);
+    for (const [m, i] of out.get(n) ?? []) {
+      if (m === n) continue;
+      if (state.get(m) === 1) back.add(i);
+      else if (!state.has(m)) visit(m);
+    }
+    state.set(n, 2);
+  };
+  visit('Start');
+  return back;
+}
+
+/** Clusters (parallel blocks and multi-node loops) from the structure tree, with their members. */
+export function clusters(tree) {
+  const found = [];
+  const walk = (b, parent) => {
+    switch (b.kind) {
+      case 'function':
+        return [b.id];
+      case 'sequence':
+        return b.items.flatMap((x) => walk(x, parent));
+      case 'branch':
+        return b.arms.flatMap((a) => walk(a.block, parent));
+      case 'parallel': {
+        const id = `cluster-${found.length}`;
+        const c = { id, parent, label: 'parallel', kind: 'parallel', members: [] };
+        found.push(c);
+        c.members = b.arms.flatMap((x) => walk(x, id));
+        return c.members;
+      }
+      case 'loop': {
+        const runs = `×${b.expected_runs.toFixed(2)}`;
+        if (b.self_loop && b.body.kind === 'function') return walk(b.body, parent);
+        const id = `cluster-${found.length}`;
+        const c = { id, parent, label: `${b.self_loop ? 'self-loop' : 'cycle'} ${runs} runs`, kind: 'loop', members: [] };
+        found.push(c);
+        c.members = walk(b.body, id);
+        return c.members;
+      }
+      default:
+        return [];
+    }
+  };
+  walk(tree, null);
+  return found;
+}
+
+/** Lays the workflow out once per bundle. */
+export function layout(bundle, tree) {
+  const edges = bundle.workflow.edges;
+  const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
+  g.setGraph({ rankdir: 'TB', nodesep: 28, ranksep: 44, edgesep: 16, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  g.setNode('Start', { width: TERMINAL * 2, height: TERMINAL });
+  g.setNode('End', { width: TERMINAL * 2, height: TERMINAL });
+  for (const f of bundle.functions) g.setNode(f.id, { width: NODE_W, height: NODE_H });
+  const groups = clusters(tree);
+  for (const c of groups) g.setNode(c.id, { label: c.label, clusterLabelPos: 'top', paddingTop: 18 });
+  // The innermost cluster of each function is its parent (members are listed outermost first).
+  for (const c of groups) {
+    if (c.parent) g.setParent(c.id, c.parent);
+    for (const m of c.members) {
+      const current = g.parent(m);
+      const depth = (id) => {
+        let d = 0;
+        for (let p = id; p; p = g.parent(p)) d++;
+        return d;
+      };
+      if (!current || depth(c.id) >= depth(current)) g.setParent(m, c.id);
+    }
+  }
+  const back = backEdges(edges);
+  const outDegreeOne = new Map();
+  for (const e of edges) if (e.probability === 1 && e.from !== e.to) outDegreeOne.set(e.from, (outDegreeOne.get(e.from) ?? 0) + 1);
+  const drawn = [];
+  edges.forEach((e, i) => {
+    if (e.from === e.to) {
+      drawn.push({ ...e, index: i, self: true });
+      return;
+    }
+    const parallel = e.probability === 1 && outDegreeOne.get(e.from) > 1;
+    const text = parallel ? '‖' : e.probability < 1 ? `${+e.probability.toFixed(4)}` : '';
+    const label = text ? { label: text, width: text.length * 7 + 8, height: 16 } : {};
+    g.setEdge(e.from, e.to, { ...label, minlen: back.has(i) ? 1 : 1 }, `e${i}`);
+    drawn.push({ ...e, index: i, back: back.has(i), parallel, text, name: `e${i}` });
+  });
+  dagre.layout(g);
+  return { g, edges: drawn, groups };
+}
+
+function nodeText(fnEval) {
+  if (!fnEval) return ['', ''];
+  return [`${fnEval.memory_mb} MB · ${fnEval.variant}`, `NI ${fnEval.invocations.toFixed(3)}`];
+}
+
+/**
+ * Draws a laid-out workflow into `svg` for an evaluation (per-function memory, variant, NI).
+ * `provenance(edge)` may return 'measured' or 'assumed' for an edge's probability (a later bundle
+ * field); edges are then styled accordingly.
+ */
+export function draw(svg, laid, evaluation, { provenance = () => undefined } = {}) {
+  const { g } = laid;
+  const graph = g.graph();
+  svg.replaceChildren();
+  svg.setAttribute('viewBox', `0 0 ${Math.ceil(graph.width)} ${Math.ceil(graph.height)}`);
+  svg.setAttribute('width', String(Math.ceil(graph.width)));
+  const defs = el('defs');
+  const marker = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  marker.append(el('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }));
+  defs.append(marker);
+  svg.append(defs);
+
+  for (const c of laid.groups) {
+    const n = g.node(c.id);
+    const group = el('g', { class: `cluster ${c.kind}` });
+    group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 8 }));
+    group.append(el('text', { x: n.x - n.width / 2 + 8, y: n.y - n.height / 2 + 13, class: 'cluster-label' }, c.label));
+    svg.append(group);
+  }
+
+  for (const e of laid.edges) {
+    const kind = provenance(e);
+    if (e.self) {
+      const n = g.node(e.from);
+      const x = n.x + n.width / 2;
+      const y = n.y;
+      const path = `M${x},${y - 12} C${x + 42},${y - 34} ${x + 42},${y + 34} ${x},${y + 12}`;
+      const group = el('g', { class: `edge self${kind ? ` ${kind}` : ''}` });
+      group.append(el('path', { d: path, 'marker-end': 'url(#arrow)' }));
+      group.append(el('text', { x: x + 36, y: y + 4, class: 'edge-label' }, `${+e.probability.toFixed(4)} ↺`));
+      svg.append(group);
+      continue;
+    }
+    const info = g.edge({ v: e.from, w: e.to, name: e.name });
+    const pts = info.points;
+    const d = pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+    const cls = ['edge', e.back ? 'back' : '', e.parallel ? 'parallel' : '', kind ?? ''].filter(Boolean).join(' ');
+    const group = el('g', { class: cls });
+    group.append(el('path', { d, 'marker-end': 'url(#arrow)' }));
+    if (e.text) {
+      const lx = info.x ?? pts[Math.floor(pts.length / 2)].x;
+      const ly = info.y ?? pts[Math.floor(pts.length / 2)].y;
+      group.append(el('rect', { x: lx - info.width / 2, y: ly - 8, width: info.width, height: 16, rx: 3, class: 'edge-label-bg' }));
+      group.append(el('text', { x: lx, y: ly + 4, 'text-anchor': 'middle', class: 'edge-label' }, e.text + (e.back ? ' ↺' : '')));
+    }
+    svg.append(group);
+  }
+
+  for (const id of ['Start', 'End']) {
+    const n = g.node(id);
+    const group = el('g', { class: 'terminal' });
+    group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: n.height / 2 }));
+    group.append(el('text', { x: n.x, y: n.y + 4, 'text-anchor': 'middle' }, id));
+    svg.append(group);
+  }
+  for (const id of g.nodes()) {
+    if (id === 'Start' || id === 'End' || id.startsWith('cluster-')) continue;
+    const n = g.node(id);
+    const f = evaluation?.functions?.[id];
+    const [line1, line2] = nodeText(f);
+    const group = el('g', { class: 'function', 'data-function': id });
+    group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 6 }));
+    group.append(el('text', { x: n.x, y: n.y - 10, 'text-anchor': 'middle', class: 'fn-id' }, id));
+    group.append(el('text', { x: n.x, y: n.y + 7, 'text-anchor': 'middle', class: 'fn-choice' }, line1));
+    group.append(el('text', { x: n.x, y: n.y + 22, 'text-anchor': 'middle', class: 'fn-ni' }, line2));
+    svg.append(group);
+  }
+}

@@ -1,0 +1,105 @@
+// Shared by the site's tests: paths, the native CLI, numeric comparison, headless Chromium.
+// (The same approach as wasm/test/helpers.mjs: Debian's chromium driven by playwright-core.)
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+export const WWW = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = resolve(WWW, '..');
+export const DIST = join(WWW, 'dist');
+export const EXAMPLES = join(ROOT, 'examples');
+export const ARTIFACTS = join(WWW, 'test-artifacts');
+export const bundlePath = (name) => join(EXAMPLES, `${name}.bundle.json`);
+export const read = (path) => readFileSync(path, 'utf8');
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), `optiserve-www-${prefix}-`));
+}
+
+export function artifact(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
+
+let cliBuilt = false;
+/** Runs the native CLI (`target/debug/optiserve`, built if needed); returns status, stdout, stderr. */
+export function cli(args) {
+  const exe = join(ROOT, 'target', 'debug', 'optiserve');
+  if (!cliBuilt) {
+    execFileSync('cargo', ['build', '-q', '-p', 'optiserve-profiler', '--locked'], { cwd: ROOT, stdio: 'inherit' });
+    cliBuilt = true;
+  }
+  const r = spawnSync(exe, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI's `--format json` output of a command that must succeed (exit 0, or those in allow). */
+export function cliJson(args, { allow = [0] } = {}) {
+  const r = cli([...args, '--format', 'json']);
+  assert.ok(allow.includes(r.status), `optiserve ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The innermost message of a failed CLI command (`caused by: …`, else the `error: …` line). */
+export function cliError(args) {
+  const r = cli(args);
+  assert.notEqual(r.status, 0, `optiserve ${args.join(' ')} should fail`);
+  const lines = r.stderr.trim().split('\n');
+  const cause = lines.filter((l) => l.trim().startsWith('caused by: ')).pop();
+  return cause ? cause.trim().slice('caused by: '.length) : lines[0].replace(/^error: /, '');
+}
+
+/** Deep equality with numbers equal within 1e-9 relative (at least 1e-9 absolute). */
+export function assertClose(actual, expected, path = '$') {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    const tol = 1e-9 * Math.max(1, Math.abs(expected), Math.abs(actual));
+    assert.ok(Math.abs(actual - expected) <= tol, `${path}: ${actual} != ${expected}`);
+    return;
+  }
+  if (expected === null || typeof expected !== 'object') {
+    assert.equal(actual, expected, path);
+    return;
+  }
+  assert.ok(actual !== null && typeof actual === 'object', `${path}: expected an object, found ${actual}`);
+  assert.equal(Array.isArray(actual), Array.isArray(expected), `${path}: array vs object`);
+  if (Array.isArray(expected)) {
+    assert.equal(actual.length, expected.length, `${path}: length`);
+    expected.forEach((e, i) => assertClose(actual[i], e, `${path}[${i}]`));
+    return;
+  }
+  assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${path}: keys`);
+  for (const k of Object.keys(expected)) assertClose(actual[k], expected[k], `${path}.${k}`);
+}
+
+/** Headless Debian Chromium through playwright-core, kept quiet on a closed network. */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Collects every error the page logs or throws (a test asserts the list is empty). */
+export function watchPage(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+  });
+  return errors;
+}
