@@ -17,5 +17,6 @@ pub mod model;
 pub mod optimize;
 pub mod pricing;
 pub mod report;
+pub mod sampling;
 pub mod simulate;
 pub mod workflow;

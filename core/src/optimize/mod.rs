@@ -537,6 +537,7 @@ pub(crate) mod testing {
                                 }),
                                 fit: None,
                                 samples: vec![],
+                                select: None,
                             })
                             .collect(),
                     })

@@ -7,6 +7,9 @@ use crate::cli::{Cli, Command, ImportCommand};
 mod evaluate;
 mod fit;
 mod harness;
+mod apply;
+mod check;
+mod profile;
 mod import;
 mod optimize;
 mod pareto;
@@ -28,6 +31,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),
+        Command::Profile(a) => profile::run(&a),
+        Command::Apply(a) => apply::run(&a),
+        Command::Check(a) => check::run(&a),
     }
 }
 
