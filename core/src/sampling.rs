@@ -22,7 +22,8 @@
 //! cost(m) · (1 + K(m)),     K(m) = Σ_s exp(−(m − s)² / (2σ²)),   σ = 200 MB
 //! ```
 //!
-//! over the memories `s` measured so far. `1 + K` is the belief term: a Gaussian of width σ around
+//! over the memories `s` measured so far (σ is widened to the grid's median step on grids coarser
+//! than 200 MB, where a narrower belief could never concentrate). `1 + K` is the belief term: a Gaussian of width σ around
 //! every measured memory, so it is large where the model is already pinned down and 1 where nothing
 //! is known; minimising the product favours cheap memories that are still uncertain. The search stops
 //! when the belief at the predicted optimum `m* = argmin cost(m)` has concentrated, `1 + K(m*) ≥ 3`
@@ -514,7 +515,16 @@ impl Sampler {
                 if request.warmup { "one was" } else { "none was" }
             )));
         }
-        if batch.invocations.len() != request.count as usize {
+        // A warm-up that timed out or ran out of memory ends the batch: the memory is infeasible.
+        let warmup_killed = batch.warmup.as_ref().is_some_and(|w| {
+            matches!(
+                w.effective_status(request.memory_mb),
+                Status::Timeout | Status::OutOfMemory
+            )
+        });
+        if batch.invocations.len() != request.count as usize
+            && !(warmup_killed && batch.invocations.is_empty())
+        {
             return Err(SamplingError::Mismatch(format!(
                 "{} invocations for a request of {}",
                 batch.invocations.len(),
@@ -632,9 +642,19 @@ impl Sampler {
         })
     }
 
+    /// The belief width: `sigma_mb`, or the grid's typical step when that is wider (a belief
+    /// narrower than the grid could never concentrate on a coarse grid).
+    fn sigma(&self) -> f64 {
+        let mut steps: Vec<u32> = self.candidates.windows(2).map(|w| w[1] - w[0]).collect();
+        steps.sort_unstable();
+        let median = steps.get(steps.len() / 2).copied().unwrap_or(0);
+        self.settings.sigma_mb.max(f64::from(median))
+    }
+
     /// `1 + K(m)`.
     fn belief(&self, m: u32) -> f64 {
-        let s2 = 2.0 * self.settings.sigma_mb * self.settings.sigma_mb;
+        let sigma = self.sigma();
+        let s2 = 2.0 * sigma * sigma;
         1.0 + self
             .records
             .values()

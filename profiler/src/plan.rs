@@ -394,8 +394,8 @@ fn resolve(
 }
 
 impl LoadedPlan {
-    /// The simulated cloud of a plan: each function starts at 1024 MB with its first variant
-    /// selected.
+    /// The simulated cloud of a plan: each function starts at its largest memory (at most
+    /// 3008 MB) with its first variant selected.
     pub fn sim_cloud(&self, seed: Option<u64>) -> SimCloud {
         let (settings, functions) = self.sim_parts(seed);
         SimCloud::new(settings, functions)
@@ -414,7 +414,7 @@ impl LoadedPlan {
                 let f = &plan.plan.functions[t.function];
                 functions.push(SimFunction {
                     name: t.resource.clone(),
-                    memory_mb: 1024,
+                    memory_mb: t.candidates.last().copied().unwrap_or(1024).min(3008),
                     env: t.selector.env.clone(),
                     timeout_s: f.simulate_timeout_s.unwrap_or(30),
                     variants: Vec::new(),

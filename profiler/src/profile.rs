@@ -25,7 +25,9 @@ use optiserve_core::bundle::{
     Bundle, Choice, FitSummary, MemoryOptions, ProfileSample, Provenance,
 };
 use optiserve_core::model::{DurationModel, ExpModel};
-use optiserve_core::sampling::{Batch, Invocation, Request, Sampler, SamplingResult, Step, StopReason};
+use optiserve_core::sampling::{
+    Batch, Invocation, Request, Sampler, SamplingResult, Status, Step, StopReason,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::report::classify;
@@ -427,8 +429,13 @@ async fn measure<C: Lambda>(
         true => Some(invoke().await?),
         false => None,
     };
+    // A warm-up that timed out or ran out of memory says enough about this memory.
+    let killed = warmup.as_ref().is_some_and(|w| {
+        matches!(w.effective_status(r.memory_mb), Status::Timeout | Status::OutOfMemory)
+    });
+    let count = if killed { 0 } else { r.count };
     let concurrency = plan.plan.concurrency as usize;
-    let invocations: Vec<Invocation> = stream::iter(0..r.count)
+    let invocations: Vec<Invocation> = stream::iter(0..count)
         .map(|_| invoke())
         .buffered(concurrency.max(1))
         .try_collect()
@@ -446,7 +453,7 @@ fn check_memory(inv: Invocation, memory_mb: u32, log: Option<&str>) -> Invocatio
         .and_then(|r| r.memory_size_mb);
     match reported {
         Some(m) if (m - f64::from(memory_mb)).abs() > 0.5 => Invocation::failed(
-            optiserve_core::sampling::Status::Error,
+            Status::Error,
             format!("the report says Memory Size {m} MB, but {memory_mb} MB is configured"),
         ),
         _ => inv,

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, LogType};
@@ -68,11 +69,9 @@ impl AwsLambda {
 }
 
 /// Maps an SDK error: throttling and 5xx are retryable, a missing function is named.
-fn map_err<E, R>(op: &str, function: &str, e: SdkError<E, R>) -> CloudError
+fn map_err<E>(op: &str, function: &str, e: SdkError<E, HttpResponse>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-    SdkError<E, R>: std::error::Error,
 {
     let text = format!("{op} {function}: {}", DisplayErrorContext(&e));
     match &e {
@@ -107,7 +106,7 @@ where
     }
 }
 
-fn se_status<E, R>(e: &SdkError<E, R>) -> Option<u16> {
+fn se_status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 

@@ -249,6 +249,7 @@ struct DryRunTarget {
     memory_range_mb: [u32; 2],
     seeds_mb: Vec<u32>,
     select: BTreeMap<String, String>,
+    select_payload: Option<serde_json::Map<String, serde_json::Value>>,
     typical_invocations: u64,
     max_invocations: u64,
     typical_cost_usd: f64,
@@ -328,6 +329,7 @@ async fn dry_run<C: Lambda>(
             ],
             seeds_mb: seeds.clone(),
             select: t.selector.env.clone(),
+            select_payload: t.selector.payload.clone(),
             typical_invocations: typical_memories.max(seeds.len() as u64) * per_memory,
             max_invocations: max_memories * per_memory_max,
             typical_cost_usd: seed_cost + extra as f64 * per_memory as f64 * mean_cost,
@@ -373,10 +375,15 @@ async fn dry_run<C: Lambda>(
             format!("{}–{} ({} sizes)", t.memory_range_mb[0], t.memory_range_mb[1], t.candidates),
             t.seeds_mb.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
             format!("{} / {}", t.typical_invocations, t.max_invocations),
-            if t.select.is_empty() {
-                "-".to_string()
-            } else {
-                t.select.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+            {
+                let mut by: Vec<String> = t.select.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                by.extend(
+                    t.select_payload
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| format!("payload.{k}={v}")),
+                );
+                if by.is_empty() { "-".to_string() } else { by.join(" ") }
             }
         )?;
     }
