@@ -439,7 +439,10 @@ impl Sampler {
         if !(settings.rise_tolerance.is_finite() && settings.rise_tolerance >= 0.0) {
             return setting("rise_tolerance", "must be a finite number >= 0");
         }
-        if settings.max_cost_usd.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+        if settings
+            .max_cost_usd
+            .is_some_and(|c| !(c.is_finite() && c > 0.0))
+        {
             return setting("max_cost_usd", "must be a finite number > 0");
         }
         let third = nearest(&candidates, f64::from(lo) + f64::from(hi - lo) / 3.0);
@@ -512,7 +515,11 @@ impl Sampler {
                 } else {
                     "missing"
                 },
-                if request.warmup { "one was" } else { "none was" }
+                if request.warmup {
+                    "one was"
+                } else {
+                    "none was"
+                }
             )));
         }
         // A warm-up that timed out or ran out of memory ends the batch: the memory is infeasible.
@@ -681,18 +688,31 @@ impl Sampler {
         } else {
             self.floor_mb = failed_mb.saturating_add(1);
         }
-        if self.current.as_ref().is_some_and(|c| c.memory_mb == failed_mb) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.memory_mb == failed_mb)
+        {
             self.current = None;
         }
         // Probe upwards quickly from a failed smallest memory: double it (within the range).
-        if was_first_probe && !self.seeds.iter().any(|&s| s >= self.floor_mb && s <= failed_mb.saturating_mul(2)) {
+        if was_first_probe
+            && !self
+                .seeds
+                .iter()
+                .any(|&s| s >= self.floor_mb && s <= failed_mb.saturating_mul(2))
+        {
             let target = f64::from(failed_mb) * 2.0;
             if let Some(m) = self
                 .candidates
                 .iter()
                 .copied()
                 .filter(|&c| c >= self.floor_mb && !self.measured(c))
-                .min_by(|&a, &b| (f64::from(a) - target).abs().total_cmp(&(f64::from(b) - target).abs()))
+                .min_by(|&a, &b| {
+                    (f64::from(a) - target)
+                        .abs()
+                        .total_cmp(&(f64::from(b) - target).abs())
+                })
             {
                 self.seeds.push_front(m);
             }
@@ -784,7 +804,9 @@ impl Sampler {
             Some(request(need, true))
         } else if warm.len() < need {
             Some(request(need - warm.len(), false))
-        } else if cov(&warm) > self.settings.cov_threshold && cur.extra < self.settings.max_extra_samples {
+        } else if cov(&warm) > self.settings.cov_threshold
+            && cur.extra < self.settings.max_extra_samples
+        {
             if let Some(c) = self.current.as_mut() {
                 c.extra += 1;
             }
@@ -925,15 +947,14 @@ fn nearest(candidates: &[u32], target: f64) -> u32 {
         .unwrap_or(0)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::ExpModel;
     use proptest::prelude::*;
     use rand_core::Rng;
-    use rand_xoshiro::Xoshiro256PlusPlus;
     use rand_core::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     fn range(lo: u32, hi: u32, step: u32) -> Vec<u32> {
         (lo..=hi).step_by(step as usize).collect()
@@ -941,7 +962,8 @@ mod tests {
 
     /// A standard normal draw (Box–Muller).
     fn normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
-        let u = |r: &mut Xoshiro256PlusPlus| ((r.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let u =
+            |r: &mut Xoshiro256PlusPlus| ((r.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
         let (a, b) = (u(rng), u(rng));
         (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
     }
@@ -970,14 +992,24 @@ mod tests {
                 Step::Measure(r) => {
                     let warmup = r.warmup.then(|| call(r.memory_mb, &mut rng));
                     let invocations = (0..r.count).map(|_| call(r.memory_mb, &mut rng)).collect();
-                    sampler.record(&Batch { warmup, invocations }).unwrap();
+                    sampler
+                        .record(&Batch {
+                            warmup,
+                            invocations,
+                        })
+                        .unwrap();
                 }
             }
         }
         panic!("the sampler did not stop");
     }
 
-    fn true_best(curve: &impl Fn(u32) -> f64, candidates: &[u32], floor: u32, p: &Pricing) -> (u32, f64) {
+    fn true_best(
+        curve: &impl Fn(u32) -> f64,
+        candidates: &[u32],
+        floor: u32,
+        p: &Pricing,
+    ) -> (u32, f64) {
         candidates
             .iter()
             .filter(|&&m| m >= floor)
@@ -992,7 +1024,12 @@ mod tests {
 
     #[test]
     fn seeds_are_smallest_third_and_largest_each_with_a_warm_up() {
-        let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let mut seen = vec![];
         for _ in 0..3 {
             let Step::Measure(r) = s.next() else { panic!() };
@@ -1000,7 +1037,10 @@ mod tests {
             // Calling next again gives the same request.
             assert_eq!(s.next(), Step::Measure(r));
             seen.push(r.memory_mb);
-            let batch = Batch { warmup: Some(Invocation::ok(100.0)), invocations: vec![Invocation::ok(100.0); 3] };
+            let batch = Batch {
+                warmup: Some(Invocation::ok(100.0)),
+                invocations: vec![Invocation::ok(100.0); 3],
+            };
             s.record(&batch).unwrap();
         }
         // 128 + (3008 - 128) / 3 = 1088.
@@ -1011,27 +1051,81 @@ mod tests {
 
     #[test]
     fn a_batch_that_does_not_answer_the_request_is_refused() {
-        let mut s = Sampler::new(vec![128, 256], Pricing::default(), SamplerSettings::default()).unwrap();
-        assert_eq!(s.record(&Batch { warmup: None, invocations: vec![] }), Err(SamplingError::NothingRequested));
+        let mut s = Sampler::new(
+            vec![128, 256],
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.record(&Batch {
+                warmup: None,
+                invocations: vec![]
+            }),
+            Err(SamplingError::NothingRequested)
+        );
         let Step::Measure(_) = s.next() else { panic!() };
-        let e = s.record(&Batch { warmup: None, invocations: vec![Invocation::ok(1.0); 3] }).unwrap_err();
+        let e = s
+            .record(&Batch {
+                warmup: None,
+                invocations: vec![Invocation::ok(1.0); 3],
+            })
+            .unwrap_err();
         assert!(e.to_string().contains("warm-up missing"), "{e}");
-        let e = s.record(&Batch { warmup: Some(Invocation::ok(1.0)), invocations: vec![Invocation::ok(1.0); 2] }).unwrap_err();
-        assert!(e.to_string().contains("2 invocations for a request of 3"), "{e}");
+        let e = s
+            .record(&Batch {
+                warmup: Some(Invocation::ok(1.0)),
+                invocations: vec![Invocation::ok(1.0); 2],
+            })
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("2 invocations for a request of 3"),
+            "{e}"
+        );
         assert!(Sampler::new(vec![], Pricing::default(), SamplerSettings::default()).is_err());
-        let bad = SamplerSettings { sigma_mb: 0.0, ..SamplerSettings::default() };
-        assert!(Sampler::new(vec![128], Pricing::default(), bad).unwrap_err().to_string().contains("sigma_mb"));
+        let bad = SamplerSettings {
+            sigma_mb: 0.0,
+            ..SamplerSettings::default()
+        };
+        assert!(
+            Sampler::new(vec![128], Pricing::default(), bad)
+                .unwrap_err()
+                .to_string()
+                .contains("sigma_mb")
+        );
     }
 
     #[test]
     fn cold_starts_are_kept_but_do_not_count_nor_enter_the_model() {
-        let mut s = Sampler::new(range(128, 1024, 128), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            range(128, 1024, 128),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let Step::Measure(r) = s.next() else { panic!() };
-        let cold = Invocation { init_duration_ms: Some(300.0), ..Invocation::ok(900.0) };
-        s.record(&Batch { warmup: Some(Invocation::ok(100.0)), invocations: vec![Invocation::ok(100.0), cold, Invocation::ok(100.0)] }).unwrap();
-        let Step::Measure(r2) = s.next() else { panic!() };
-        assert_eq!((r2.memory_mb, r2.warmup, r2.count), (r.memory_mb, false, 1), "one more warm sample");
-        s.record(&Batch { warmup: None, invocations: vec![Invocation::ok(100.0)] }).unwrap();
+        let cold = Invocation {
+            init_duration_ms: Some(300.0),
+            ..Invocation::ok(900.0)
+        };
+        s.record(&Batch {
+            warmup: Some(Invocation::ok(100.0)),
+            invocations: vec![Invocation::ok(100.0), cold, Invocation::ok(100.0)],
+        })
+        .unwrap();
+        let Step::Measure(r2) = s.next() else {
+            panic!()
+        };
+        assert_eq!(
+            (r2.memory_mb, r2.warmup, r2.count),
+            (r.memory_mb, false, 1),
+            "one more warm sample"
+        );
+        s.record(&Batch {
+            warmup: None,
+            invocations: vec![Invocation::ok(100.0)],
+        })
+        .unwrap();
         let rec = &s.result().memories[0];
         assert_eq!(rec.samples.len(), 4);
         assert_eq!(rec.samples.iter().filter(|x| x.cold).count(), 1);
@@ -1041,26 +1135,69 @@ mod tests {
 
     #[test]
     fn a_high_cov_adds_samples_one_at_a_time_up_to_the_cap() {
-        let settings = SamplerSettings { max_extra_samples: 4, ..SamplerSettings::default() };
+        let settings = SamplerSettings {
+            max_extra_samples: 4,
+            ..SamplerSettings::default()
+        };
         let mut s = Sampler::new(range(128, 1024, 128), Pricing::default(), settings).unwrap();
         let Step::Measure(_) = s.next() else { panic!() };
-        s.record(&Batch { warmup: Some(Invocation::ok(100.0)), invocations: vec![Invocation::ok(80.0), Invocation::ok(100.0), Invocation::ok(120.0)] }).unwrap();
+        s.record(&Batch {
+            warmup: Some(Invocation::ok(100.0)),
+            invocations: vec![
+                Invocation::ok(80.0),
+                Invocation::ok(100.0),
+                Invocation::ok(120.0),
+            ],
+        })
+        .unwrap();
         for k in 0..4 {
             let Step::Measure(r) = s.next() else { panic!() };
-            assert_eq!((r.memory_mb, r.count, r.warmup), (128, 1, false), "extra {k}");
-            s.record(&Batch { warmup: None, invocations: vec![Invocation::ok(if k % 2 == 0 { 70.0 } else { 130.0 })] }).unwrap();
+            assert_eq!(
+                (r.memory_mb, r.count, r.warmup),
+                (128, 1, false),
+                "extra {k}"
+            );
+            s.record(&Batch {
+                warmup: None,
+                invocations: vec![Invocation::ok(if k % 2 == 0 { 70.0 } else { 130.0 })],
+            })
+            .unwrap();
         }
         let Step::Measure(r) = s.next() else { panic!() };
-        assert_ne!(r.memory_mb, 128, "the CoV stayed high: the cap ends the extras");
+        assert_ne!(
+            r.memory_mb, 128,
+            "the CoV stayed high: the cap ends the extras"
+        );
         let rec = &s.result().memories[0];
-        assert_eq!((rec.samples.len(), rec.extra_samples), (7, 4), "added, not swapped");
+        assert_eq!(
+            (rec.samples.len(), rec.extra_samples),
+            (7, 4),
+            "added, not swapped"
+        );
         // A CoV that falls below the threshold ends the extras early.
-        let mut s = Sampler::new(range(128, 1024, 128), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            range(128, 1024, 128),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let Step::Measure(_) = s.next() else { panic!() };
-        s.record(&Batch { warmup: Some(Invocation::ok(1.0)), invocations: vec![Invocation::ok(100.0), Invocation::ok(100.0), Invocation::ok(115.0)] }).unwrap();
+        s.record(&Batch {
+            warmup: Some(Invocation::ok(1.0)),
+            invocations: vec![
+                Invocation::ok(100.0),
+                Invocation::ok(100.0),
+                Invocation::ok(115.0),
+            ],
+        })
+        .unwrap();
         let Step::Measure(r) = s.next() else { panic!() };
         assert_eq!((r.memory_mb, r.count), (128, 1));
-        s.record(&Batch { warmup: None, invocations: vec![Invocation::ok(100.0)] }).unwrap();
+        s.record(&Batch {
+            warmup: None,
+            invocations: vec![Invocation::ok(100.0)],
+        })
+        .unwrap();
         assert!(cov(&[100.0, 100.0, 115.0, 100.0]) < 0.075);
         let Step::Measure(r) = s.next() else { panic!() };
         assert!(r.memory_mb == 128 || r.memory_mb == 384, "{r:?}");
@@ -1069,13 +1206,27 @@ mod tests {
     #[test]
     fn out_of_memory_and_timeouts_raise_the_floor() {
         let candidates = range(128, 3008, 64);
-        let mut s = Sampler::new(candidates.clone(), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            candidates.clone(),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // Out of memory below 512 MB, reported three ways: killed, timeout at 128, Max Memory Used.
         let r = drive(&mut s, &curve, 0.0, 1, |m, _| match m {
-            128 => Some(Invocation::failed(Status::OutOfMemory, "Runtime exited with error: signal: killed")),
-            192..=320 => Some(Invocation::failed(Status::Timeout, "Task timed out after 3.00 seconds")),
-            384..=448 => Some(Invocation { max_memory_used_mb: Some(f64::from(m)), ..Invocation::ok(5000.0) }),
+            128 => Some(Invocation::failed(
+                Status::OutOfMemory,
+                "Runtime exited with error: signal: killed",
+            )),
+            192..=320 => Some(Invocation::failed(
+                Status::Timeout,
+                "Task timed out after 3.00 seconds",
+            )),
+            384..=448 => Some(Invocation {
+                max_memory_used_mb: Some(f64::from(m)),
+                ..Invocation::ok(5000.0)
+            }),
             _ => None,
         });
         assert!(r.floor_mb >= 512 && r.floor_mb <= 576, "{r:#?}");
@@ -1085,23 +1236,45 @@ mod tests {
         // Failures are recorded, never samples.
         for rec in &r.memories {
             if rec.memory_mb < 512 {
-                assert!(rec.samples.is_empty() && !rec.failures.is_empty(), "{rec:?}");
+                assert!(
+                    rec.samples.is_empty() && !rec.failures.is_empty(),
+                    "{rec:?}"
+                );
             }
         }
         // The first failure doubles the probe: 256 comes next, not 192.
-        assert_eq!(r.memories[1].memory_mb, 256, "{:?}", r.memories.iter().map(|m| m.memory_mb).collect::<Vec<_>>());
+        assert_eq!(
+            r.memories[1].memory_mb,
+            256,
+            "{:?}",
+            r.memories.iter().map(|m| m.memory_mb).collect::<Vec<_>>()
+        );
         // Every memory fails: no feasible memory.
-        let mut s = Sampler::new(vec![128, 256], Pricing::default(), SamplerSettings::default()).unwrap();
-        let r = drive(&mut s, &curve, 0.0, 1, |_, _| Some(Invocation::failed(Status::OutOfMemory, "killed")));
+        let mut s = Sampler::new(
+            vec![128, 256],
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
+        let r = drive(&mut s, &curve, 0.0, 1, |_, _| {
+            Some(Invocation::failed(Status::OutOfMemory, "killed"))
+        });
         assert!(matches!(r.stop, StopReason::NoFeasibleMemory { .. }) && r.stop.is_error());
     }
 
     #[test]
     fn failures_are_recorded_not_counted_and_too_many_stop_the_search() {
-        let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // Every fourth call fails.
-        let r = drive(&mut s, &curve, 0.0, 3, |_, n| (n % 4 == 0).then(|| Invocation::failed(Status::Error, "boom")));
+        let r = drive(&mut s, &curve, 0.0, 3, |_, n| {
+            (n % 4 == 0).then(|| Invocation::failed(Status::Error, "boom"))
+        });
         assert!(!r.stop.is_error(), "{:?}", r.stop);
         let failures: usize = r.memories.iter().map(|m| m.failures.len()).sum();
         assert!(failures > 0);
@@ -1109,11 +1282,25 @@ mod tests {
             assert!(rec.warm().len() >= 3, "{rec:?}");
             assert!(rec.invocations as usize >= rec.samples.len() + rec.failures.len());
         }
-        let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
-        let r = drive(&mut s, &curve, 0.0, 3, |m, _| (m == 1088).then(|| Invocation::failed(Status::Error, "bad payload")));
+        let mut s = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
+        let r = drive(&mut s, &curve, 0.0, 3, |m, _| {
+            (m == 1088).then(|| Invocation::failed(Status::Error, "bad payload"))
+        });
         match r.stop {
-            StopReason::TooManyFailures { memory_mb, failures, message } => {
-                assert_eq!((memory_mb, failures, message.as_str()), (1088, 5, "bad payload"));
+            StopReason::TooManyFailures {
+                memory_mb,
+                failures,
+                message,
+            } => {
+                assert_eq!(
+                    (memory_mb, failures, message.as_str()),
+                    (1088, 5, "bad payload")
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -1121,7 +1308,12 @@ mod tests {
 
     #[test]
     fn a_duration_rising_with_memory_is_measured_again_on_fresh_instances() {
-        let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut s = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // The first visit to 3008 MB hits a noisy neighbour: twice as slow.
         let mut visits = 0;
@@ -1134,15 +1326,30 @@ mod tests {
                     if r.memory_mb == 3008 && r.warmup {
                         visits += 1;
                     }
-                    let slow = if r.memory_mb == 3008 && visits == 1 { 2.0 } else { 1.0 };
+                    let slow = if r.memory_mb == 3008 && visits == 1 {
+                        2.0
+                    } else {
+                        1.0
+                    };
                     let d = curve(r.memory_mb) * slow;
-                    s.record(&Batch { warmup: r.warmup.then(|| Invocation::ok(d)), invocations: vec![Invocation::ok(d); r.count as usize] }).unwrap();
+                    s.record(&Batch {
+                        warmup: r.warmup.then(|| Invocation::ok(d)),
+                        invocations: vec![Invocation::ok(d); r.count as usize],
+                    })
+                    .unwrap();
                 }
             }
         }
-        let again: Vec<_> = requests.iter().filter(|r| r.fresh).map(|r| r.memory_mb).collect();
+        let again: Vec<_> = requests
+            .iter()
+            .filter(|r| r.fresh)
+            .map(|r| r.memory_mb)
+            .collect();
         assert!(again.contains(&3008), "{requests:?}");
-        assert!(again.contains(&1088), "both sides of the rise are measured again: {again:?}");
+        assert!(
+            again.contains(&1088),
+            "both sides of the rise are measured again: {again:?}"
+        );
         let r = s.result();
         let rec = r.memories.iter().find(|m| m.memory_mb == 3008).unwrap();
         assert!(rec.remeasured);
@@ -1155,30 +1362,55 @@ mod tests {
     #[test]
     fn budgets_stop_the_search() {
         let curve = exp_curve(200.0, 3000.0, 0.003);
-        let settings = SamplerSettings { max_invocations: Some(10), ..SamplerSettings::default() };
+        let settings = SamplerSettings {
+            max_invocations: Some(10),
+            ..SamplerSettings::default()
+        };
         let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), settings).unwrap();
         let r = drive(&mut s, &curve, 0.0, 1, |_, _| None);
         assert_eq!(r.stop, StopReason::InvocationCap);
-        assert!(r.invocations >= 10 && r.invocations < 14, "{}", r.invocations);
-        let settings = SamplerSettings { max_cost_usd: Some(1e-6), ..SamplerSettings::default() };
+        assert!(
+            r.invocations >= 10 && r.invocations < 14,
+            "{}",
+            r.invocations
+        );
+        let settings = SamplerSettings {
+            max_cost_usd: Some(1e-6),
+            ..SamplerSettings::default()
+        };
         let mut s = Sampler::new(range(128, 3008, 64), Pricing::default(), settings).unwrap();
         let r = drive(&mut s, &curve, 0.0, 1, |_, _| None);
         assert_eq!(r.stop, StopReason::CostCap);
-        let settings = SamplerSettings { max_memories: 4, ..SamplerSettings::default() };
+        let settings = SamplerSettings {
+            max_memories: 4,
+            ..SamplerSettings::default()
+        };
         let mut s = Sampler::new(range(128, 3008, 16), Pricing::default(), settings).unwrap();
         let r = drive(&mut s, &curve, 0.08, 1, |_, _| None);
-        assert!(r.memories.len() <= 4 && r.memories.len() >= 3, "{}", r.memories.len());
+        assert!(
+            r.memories.len() <= 4 && r.memories.len() >= 3,
+            "{}",
+            r.memories.len()
+        );
     }
 
     #[test]
     fn the_state_serializes_and_replays_to_the_same_requests() {
         let curve = exp_curve(300.0, 5000.0, 0.002);
-        let mut a = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut a = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         let mut batches = vec![];
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
         while let Step::Measure(r) = a.next() {
             let mut inv = || Invocation::ok(curve(r.memory_mb) * (1.0 + 0.04 * normal(&mut rng)));
-            let b = Batch { warmup: r.warmup.then(&mut inv), invocations: (0..r.count).map(|_| inv()).collect() };
+            let b = Batch {
+                warmup: r.warmup.then(&mut inv),
+                invocations: (0..r.count).map(|_| inv()).collect(),
+            };
             a.record(&b).unwrap();
             batches.push((r, b));
             if batches.len() == 3 {
@@ -1187,7 +1419,12 @@ mod tests {
                 assert_eq!(back, a);
             }
         }
-        let mut b = Sampler::new(range(128, 3008, 64), Pricing::default(), SamplerSettings::default()).unwrap();
+        let mut b = Sampler::new(
+            range(128, 3008, 64),
+            Pricing::default(),
+            SamplerSettings::default(),
+        )
+        .unwrap();
         for (r, batch) in &batches {
             assert_eq!(b.next(), Step::Measure(*r));
             b.record(batch).unwrap();
@@ -1202,15 +1439,31 @@ mod tests {
     fn converges_near_the_true_optimum_with_fewer_calls_than_a_sweep() {
         let candidates = range(128, 3008, 64);
         let p = Pricing::default();
-        for (k, (a, b, g)) in [(180.0, 2600.0, 1.0 / 420.0), (50.0, 8000.0, 0.004), (400.0, 900.0, 0.001), (20.0, 20000.0, 0.0025)].into_iter().enumerate() {
+        for (k, (a, b, g)) in [
+            (180.0, 2600.0, 1.0 / 420.0),
+            (50.0, 8000.0, 0.004),
+            (400.0, 900.0, 0.001),
+            (20.0, 20000.0, 0.0025),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let curve = exp_curve(a, b, g);
-            let mut s = Sampler::new(candidates.clone(), p.clone(), SamplerSettings::default()).unwrap();
+            let mut s =
+                Sampler::new(candidates.clone(), p.clone(), SamplerSettings::default()).unwrap();
             let r = drive(&mut s, &curve, 0.03, k as u64, |_, _| None);
             let (_, best_cost) = true_best(&curve, &candidates, 128, &p);
             let chosen = r.best_memory_mb.unwrap();
             let chosen_cost = p.invocation_cost(f64::from(chosen), curve(chosen));
-            assert!(chosen_cost <= best_cost * 1.05, "curve {k}: chose {chosen} MB at {chosen_cost} vs {best_cost}; {r:#?}");
-            assert!(r.invocations < 184, "curve {k}: {} invocations", r.invocations);
+            assert!(
+                chosen_cost <= best_cost * 1.05,
+                "curve {k}: chose {chosen} MB at {chosen_cost} vs {best_cost}; {r:#?}"
+            );
+            assert!(
+                r.invocations < 184,
+                "curve {k}: {} invocations",
+                r.invocations
+            );
         }
     }
 

@@ -183,13 +183,14 @@ pub fn digest(text: &str) -> String {
 impl Plan {
     /// The memory options of function `i`.
     pub fn memory_of(&self, f: &PlanFunction) -> MemoryOptions {
-        f.memory.clone().or_else(|| self.memory.clone()).unwrap_or(MemoryOptions::Range(
-            MemoryRange {
+        f.memory
+            .clone()
+            .or_else(|| self.memory.clone())
+            .unwrap_or(MemoryOptions::Range(MemoryRange {
                 min_mb: 128,
                 max_mb: 3008,
                 step_mb: 64,
-            },
-        ))
+            }))
     }
 
     /// The sampler settings, with the run's budgets.
@@ -203,7 +204,9 @@ impl Plan {
             sigma_mb: t.sigma_mb.unwrap_or(d.sigma_mb),
             stop_belief: t.stop_belief.unwrap_or(d.stop_belief),
             max_memories: t.max_memories.unwrap_or(d.max_memories),
-            max_failures_per_memory: t.max_failures_per_memory.unwrap_or(d.max_failures_per_memory),
+            max_failures_per_memory: t
+                .max_failures_per_memory
+                .unwrap_or(d.max_failures_per_memory),
             warmup: t.warmup.unwrap_or(d.warmup),
             ..d
         }
@@ -211,7 +214,11 @@ impl Plan {
 }
 
 /// Reads and checks a plan. `workflow_from` (from `--workflow-from`) overrides the plan's.
-pub fn load(path: &Path, workflow_from: Option<&Path>, simulate: bool) -> anyhow::Result<LoadedPlan> {
+pub fn load(
+    path: &Path,
+    workflow_from: Option<&Path>,
+    simulate: bool,
+) -> anyhow::Result<LoadedPlan> {
     let text = read_text(path)?;
     parse(&text, path, workflow_from, simulate)
 }
@@ -243,7 +250,10 @@ fn resolve(
         bail!("samples: must be at least 1");
     }
     if !(1..=64).contains(&plan.concurrency) {
-        bail!("concurrency: must be between 1 and 64, found {}", plan.concurrency);
+        bail!(
+            "concurrency: must be between 1 and 64, found {}",
+            plan.concurrency
+        );
     }
     if let Some(c) = plan.max_cost_usd
         && !(c.is_finite() && c > 0.0)
@@ -263,7 +273,9 @@ fn resolve(
         }
         let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
         if !resources.insert(resource.clone()) {
-            bail!("{at}.resource: '{resource}' is profiled twice; one function id per Lambda function");
+            bail!(
+                "{at}.resource: '{resource}' is profiled twice; one function id per Lambda function"
+            );
         }
         let payload = match (&f.payload, &f.payload_file) {
             (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
@@ -287,7 +299,9 @@ fn resolve(
             }]
         } else {
             if f.simulate.is_some() {
-                bail!("{at}.simulate: a function with variants gives each variant its own simulate curve");
+                bail!(
+                    "{at}.simulate: a function with variants gives each variant its own simulate curve"
+                );
             }
             f.variants.clone()
         };
@@ -298,19 +312,28 @@ fn resolve(
                 bail!("{vat}.name: '{}' is used twice in '{}'", v.name, f.id);
             }
             if variants.len() > 1 && v.env.is_empty() && v.payload.is_none() {
-                bail!("{vat}: variant '{}' says neither env nor payload: how is it selected?", v.name);
+                bail!(
+                    "{vat}: variant '{}' says neither env nor payload: how is it selected?",
+                    v.name
+                );
             }
             let mut p = payload.clone();
             if let Some(fields) = &v.payload {
                 match p.as_object_mut() {
                     Some(obj) => obj.extend(fields.clone()),
-                    None => bail!("{vat}.payload: the variant sets payload fields but the function's payload is not a JSON object"),
+                    None => bail!(
+                        "{vat}.payload: the variant sets payload fields but the function's payload is not a JSON object"
+                    ),
                 }
             }
             if simulate && v.simulate.is_none() {
                 bail!(
                     "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}}{})",
-                    if f.variants.is_empty() { ", as functions[…].simulate" } else { "" }
+                    if f.variants.is_empty() {
+                        ", as functions[…].simulate"
+                    } else {
+                        ""
+                    }
                 );
             }
             targets.push(Target {
@@ -434,7 +457,11 @@ impl LoadedPlan {
     }
 
     /// A bundle skeleton: every function and variant of the plan, with models from `model`.
-    pub fn bundle(&self, model: impl Fn(&Target) -> DurationModel, provenance: Provenance) -> Bundle {
+    pub fn bundle(
+        &self,
+        model: impl Fn(&Target) -> DurationModel,
+        provenance: Provenance,
+    ) -> Bundle {
         let mut functions: Vec<Function> = Vec::new();
         for t in &self.targets {
             let f = &self.plan.functions[t.function];

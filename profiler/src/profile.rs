@@ -76,7 +76,11 @@ impl Checkpoint {
         let c: Checkpoint = serde_json::from_str(&text)
             .with_context(|| format!("checkpoint {} is not a valid checkpoint", path.display()))?;
         if c.version != 1 {
-            bail!("checkpoint {}: version {} (this build reads 1)", path.display(), c.version);
+            bail!(
+                "checkpoint {}: version {} (this build reads 1)",
+                path.display(),
+                c.version
+            );
         }
         Ok(c)
     }
@@ -86,9 +90,8 @@ impl Checkpoint {
         let tmp = path.with_extension("tmp");
         let text = serde_json::to_string(self)?;
         crate::input::write_text(&tmp, &text)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            anyhow::Error::new(crate::input::FileError::new(path, "write", e))
-        })
+        std::fs::rename(&tmp, path)
+            .map_err(|e| anyhow::Error::new(crate::input::FileError::new(path, "write", e)))
     }
 }
 
@@ -125,7 +128,15 @@ impl Reporter {
         Reporter { mode, bar }
     }
 
-    fn batch(&self, t: &Target, r: &Request, batch: &Batch, invocations: u64, cost: f64, retries: (u64, u64)) {
+    fn batch(
+        &self,
+        t: &Target,
+        r: &Request,
+        batch: &Batch,
+        invocations: u64,
+        cost: f64,
+        retries: (u64, u64),
+    ) {
         match self.mode {
             ProgressMode::Human => {
                 if let Some(bar) = &self.bar {
@@ -164,7 +175,10 @@ impl Reporter {
                 _ => eprintln!("{message}"),
             },
             ProgressMode::Json => {
-                eprintln!("{}", serde_json::json!({"event": "note", "message": message}));
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"event": "note", "message": message})
+                );
             }
             ProgressMode::Quiet => {}
         }
@@ -264,8 +278,16 @@ pub async fn run<C: Lambda>(
         })
         .await
         .map_err(CloudFailure)
-        .with_context(|| format!("reading the configuration of {} ({})", t.function_id, t.resource))?;
-        state.checkpoint.originals.insert(t.resource.clone(), config);
+        .with_context(|| {
+            format!(
+                "reading the configuration of {} ({})",
+                t.function_id, t.resource
+            )
+        })?;
+        state
+            .checkpoint
+            .originals
+            .insert(t.resource.clone(), config);
     }
     state.checkpoint.save(&opts.checkpoint_path)?;
 
@@ -287,7 +309,8 @@ pub async fn run<C: Lambda>(
         }
     };
     for r in &restored {
-        opts.reporter.note(&format!("restored the original configuration of {r}"));
+        opts.reporter
+            .note(&format!("restored the original configuration of {r}"));
     }
     outcome?;
     use std::sync::atomic::Ordering::Relaxed;
@@ -311,7 +334,10 @@ async fn profile_targets<C: Lambda>(
     let (mut spent_invocations, mut spent_cost) = (0u64, 0.0f64);
     for (k, t) in plan.targets.iter().enumerate() {
         let mut settings = plan.plan.sampler_settings();
-        settings.max_invocations = plan.plan.max_invocations.map(|c| c.saturating_sub(spent_invocations));
+        settings.max_invocations = plan
+            .plan
+            .max_invocations
+            .map(|c| c.saturating_sub(spent_invocations));
         settings.max_cost_usd = plan.plan.max_cost_usd.map(|c| (c - spent_cost).max(1e-12));
         let mut sampler = Sampler::new(t.candidates.clone(), plan.pricing.clone(), settings)
             .with_context(|| format!("{}/{}", t.function_id, t.variant_name))?;
@@ -349,7 +375,12 @@ async fn profile_targets<C: Lambda>(
             let batch = measure(cloud, plan, t, request, &original, state, opts, stats)
                 .await
                 .map_err(CloudFailure)
-                .with_context(|| format!("profiling {}/{} at {} MB", t.function_id, t.variant_name, request.memory_mb))?;
+                .with_context(|| {
+                    format!(
+                        "profiling {}/{} at {} MB",
+                        t.function_id, t.variant_name, request.memory_mb
+                    )
+                })?;
             sampler.record(&batch)?;
             state.checkpoint.batches.push(BatchRecord {
                 function: t.function_id.clone(),
@@ -371,7 +402,12 @@ async fn profile_targets<C: Lambda>(
         spent_invocations += result.invocations;
         spent_cost += result.cost_usd;
         if result.stop.is_error() {
-            bail!("{}/{}: {}", t.function_id, t.variant_name, describe_stop(&result.stop));
+            bail!(
+                "{}/{}: {}",
+                t.function_id,
+                t.variant_name,
+                describe_stop(&result.stop)
+            );
         }
         if result.fit.is_none() {
             bail!(
@@ -383,14 +419,20 @@ async fn profile_targets<C: Lambda>(
         }
         state.outcomes.push(TargetOutcome { target: k, result });
         // The function's last variant: put it back now.
-        let last_of_function = plan.targets.get(k + 1).is_none_or(|n| n.function != t.function);
+        let last_of_function = plan
+            .targets
+            .get(k + 1)
+            .is_none_or(|n| n.function != t.function);
         if last_of_function && state.applied.contains_key(&t.resource) {
             let restored = restore_one(cloud, &original, &opts.retry, stats)
                 .await
                 .map_err(CloudFailure)?;
             state.applied.remove(&t.resource);
             if restored {
-                opts.reporter.note(&format!("{}: profiled; original configuration restored", t.function_id));
+                opts.reporter.note(&format!(
+                    "{}: profiled; original configuration restored",
+                    t.function_id
+                ));
             }
         }
     }
@@ -420,9 +462,16 @@ async fn measure<C: Lambda>(
         state.applied.insert(t.resource.clone(), wanted);
     }
     let invoke = || async {
-        let out = retry(&opts.retry, stats, "Invoke", || cloud.invoke(&t.resource, &t.payload)).await?;
+        let out = retry(&opts.retry, stats, "Invoke", || {
+            cloud.invoke(&t.resource, &t.payload)
+        })
+        .await?;
         tokio::task::yield_now().await;
-        let inv = classify(out.function_error.as_deref(), out.log_tail.as_deref(), &out.payload);
+        let inv = classify(
+            out.function_error.as_deref(),
+            out.log_tail.as_deref(),
+            &out.payload,
+        );
         Ok::<Invocation, CloudError>(check_memory(inv, r.memory_mb, out.log_tail.as_deref()))
     };
     let warmup = match r.warmup {
@@ -431,7 +480,10 @@ async fn measure<C: Lambda>(
     };
     // A warm-up that timed out or ran out of memory says enough about this memory.
     let killed = warmup.as_ref().is_some_and(|w| {
-        matches!(w.effective_status(r.memory_mb), Status::Timeout | Status::OutOfMemory)
+        matches!(
+            w.effective_status(r.memory_mb),
+            Status::Timeout | Status::OutOfMemory
+        )
     });
     let count = if killed { 0 } else { r.count };
     let concurrency = plan.plan.concurrency as usize;
@@ -474,7 +526,15 @@ async fn restore_one<C: Lambda>(
     if now.same_settings(original) {
         return Ok(false);
     }
-    configure(cloud, policy, stats, &original.function, original.memory_mb, &original.env).await?;
+    configure(
+        cloud,
+        policy,
+        stats,
+        &original.function,
+        original.memory_mb,
+        &original.env,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -520,7 +580,11 @@ pub fn describe_stop(stop: &StopReason) -> String {
         StopReason::NoFeasibleMemory { floor_mb } => format!(
             "every candidate memory timed out or ran out of memory (the floor reached {floor_mb} MB)"
         ),
-        StopReason::TooManyFailures { memory_mb, failures, message } => {
+        StopReason::TooManyFailures {
+            memory_mb,
+            failures,
+            message,
+        } => {
             format!("{failures} failed invocations at {memory_mb} MB, the last: {message}")
         }
     }
@@ -553,7 +617,12 @@ pub fn now_rfc3339() -> String {
 
 /// The bundle from a run: fitted models, samples, fits, the memory floor, the deployed
 /// configuration as found before profiling.
-pub fn build_bundle(plan: &LoadedPlan, out: &RunOutput, source: String, region: Option<String>) -> anyhow::Result<Bundle> {
+pub fn build_bundle(
+    plan: &LoadedPlan,
+    out: &RunOutput,
+    source: String,
+    region: Option<String>,
+) -> anyhow::Result<Bundle> {
     let by_target: BTreeMap<usize, &SamplingResult> =
         out.outcomes.iter().map(|o| (o.target, &o.result)).collect();
     let provenance = Provenance {
@@ -569,7 +638,9 @@ pub fn build_bundle(plan: &LoadedPlan, out: &RunOutput, source: String, region: 
                 .targets
                 .iter()
                 .position(|x| x.function == t.function && x.variant == t.variant);
-            let fit = k.and_then(|k| by_target.get(&k)).and_then(|r| r.fit.as_ref());
+            let fit = k
+                .and_then(|k| by_target.get(&k))
+                .and_then(|r| r.fit.as_ref());
             DurationModel::Exponential(fit.map_or(ExpModel::constant(1.0), |f| f.model))
         },
         provenance,
@@ -613,7 +684,10 @@ pub fn build_bundle(plan: &LoadedPlan, out: &RunOutput, source: String, region: 
         if sizes.first().is_some_and(|&lo| lo < floor) {
             let kept: Vec<u32> = sizes.into_iter().filter(|&m| m >= floor).collect();
             if kept.is_empty() {
-                bail!("{}: no memory option is at or above its floor {floor} MB", f.id);
+                bail!(
+                    "{}: no memory option is at or above its floor {floor} MB",
+                    f.id
+                );
             }
             f.memory = MemoryOptions::List(kept);
         }
@@ -622,7 +696,10 @@ pub fn build_bundle(plan: &LoadedPlan, out: &RunOutput, source: String, region: 
             continue;
         };
         let sizes = f.memory.sizes();
-        let (lo, hi) = (sizes.first().copied().unwrap_or(0), sizes.last().copied().unwrap_or(0));
+        let (lo, hi) = (
+            sizes.first().copied().unwrap_or(0),
+            sizes.last().copied().unwrap_or(0),
+        );
         if original.memory_mb < lo || original.memory_mb > hi {
             continue;
         }
@@ -631,7 +708,10 @@ pub fn build_bundle(plan: &LoadedPlan, out: &RunOutput, source: String, region: 
             .iter()
             .find(|v| {
                 v.select.as_ref().is_some_and(|s| {
-                    !s.env.is_empty() && s.env.iter().all(|(k, val)| original.env.get(k) == Some(val))
+                    !s.env.is_empty()
+                        && s.env
+                            .iter()
+                            .all(|(k, val)| original.env.get(k) == Some(val))
                 })
             })
             .map(|v| v.name.clone());

@@ -88,14 +88,22 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
     }
     // The deployed configuration is what was there before: 3008 MB, the first variant.
     assert_eq!(bundle.deployed["f1"].memory_mb, 3008);
-    assert_eq!(bundle.deployed["resnet"].variant.as_deref(), Some("resnet-18"));
+    assert_eq!(
+        bundle.deployed["resnet"].variant.as_deref(),
+        Some("resnet-18")
+    );
     // The run was mostly throttle-free but saw some throttles and failures (the plan asks for them).
     assert!(out.retries.0 > 0, "{:?}", out.retries);
     let failures: usize = out
         .outcomes
         .iter()
         .flat_map(|o| &o.result.memories)
-        .map(|m| m.failures.iter().filter(|f| f.status == Status::Error).count())
+        .map(|m| {
+            m.failures
+                .iter()
+                .filter(|f| f.status == Status::Error)
+                .count()
+        })
         .sum();
     assert!(failures > 0);
     // Every recorded sample is an invocation the cloud really served, used once.
@@ -103,7 +111,10 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
         .events()
         .iter()
         .filter_map(|e| match e {
-            SimEvent::Invoke { duration_ms: Some(d), .. } => Some(*d),
+            SimEvent::Invoke {
+                duration_ms: Some(d),
+                ..
+            } => Some(*d),
             _ => None,
         })
         .collect();
@@ -113,7 +124,12 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
             let k = used
                 .iter()
                 .position(|d| *d == s.duration_ms)
-                .unwrap_or_else(|| panic!("sample {} ms was never served (or used twice)", s.duration_ms));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "sample {} ms was never served (or used twice)",
+                        s.duration_ms
+                    )
+                });
             used.swap_remove(k);
         }
     }
@@ -125,10 +141,17 @@ async fn both_log_formats_give_the_same_run() {
     let json = app3(|t| t.replace("log_format = \"text\"", "log_format = \"json\""));
     let (a, b) = (text.sim_cloud(None), json.sim_cloud(None));
     let (da, db) = (scratch("fmt-a"), scratch("fmt-b"));
-    let ra = run(&a, &text, &mut options(&da, None), never()).await.unwrap();
-    let rb = run(&b, &json, &mut options(&db, None), never()).await.unwrap();
+    let ra = run(&a, &text, &mut options(&da, None), never())
+        .await
+        .unwrap();
+    let rb = run(&b, &json, &mut options(&db, None), never())
+        .await
+        .unwrap();
     let sum = |r: &RunOutput| -> Vec<(u64, Option<u32>)> {
-        r.outcomes.iter().map(|o| (o.result.invocations, o.result.best_memory_mb)).collect()
+        r.outcomes
+            .iter()
+            .map(|o| (o.result.invocations, o.result.best_memory_mb))
+            .collect()
     };
     assert_eq!(sum(&ra), sum(&rb));
 }
@@ -136,10 +159,13 @@ async fn both_log_formats_give_the_same_run() {
 #[tokio::test]
 async fn heavy_throttling_transient_errors_and_failures_are_survived() {
     let plan = app3(|t| {
-        t.replace("throttle_rate = 0.02", "throttle_rate = 0.3\ntransient_rate = 0.1")
-            .replace("failure_rate = 0.01", "failure_rate = 0.15")
-            .replace("max_invocations = 1500", "max_invocations = 4000")
-            .replace("max_cost_usd = 2.0", "max_cost_usd = 10.0")
+        t.replace(
+            "throttle_rate = 0.02",
+            "throttle_rate = 0.3\ntransient_rate = 0.1",
+        )
+        .replace("failure_rate = 0.01", "failure_rate = 0.15")
+        .replace("max_invocations = 1500", "max_invocations = 4000")
+        .replace("max_cost_usd = 2.0", "max_cost_usd = 10.0")
     });
     let sim = plan.sim_cloud(Some(3));
     let before = originals(&plan, &sim);
@@ -148,7 +174,11 @@ async fn heavy_throttling_transient_errors_and_failures_are_survived() {
     opts.retry.attempts = 12;
     let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
     assert_restored(&sim, &before);
-    assert!(out.retries.0 > 50 && out.retries.1 > 10, "{:?}", out.retries);
+    assert!(
+        out.retries.0 > 50 && out.retries.1 > 10,
+        "{:?}",
+        out.retries
+    );
     let checkpoint = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
     let failed: usize = checkpoint
         .batches
@@ -177,26 +207,47 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
     settings.crash_after_invocations = Some(150);
     let sim1 = SimCloud::new(settings, functions);
     let before = originals(&plan, &sim1);
-    let err = run(&sim1, &plan, &mut options(&dir, None), never()).await.unwrap_err();
+    let err = run(&sim1, &plan, &mut options(&dir, None), never())
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("simulated crash"), "{err:#}");
     assert!(err.chain().any(|e| e.is::<CloudFailure>()));
     assert_restored(&sim1, &before);
     let first = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
     assert!(!first.batches.is_empty());
-    assert_eq!(first.originals, before, "the originals are saved before anything changes");
+    assert_eq!(
+        first.originals, before,
+        "the originals are saved before anything changes"
+    );
     // A checkpoint only resumes its own plan.
     let other = app3(|t| t.replace("samples = 3", "samples = 4"));
-    let e = run(&other.sim_cloud(None), &other, &mut options(&scratch("crash-other"), Some(first.clone())), never())
-        .await
-        .unwrap_err();
+    let e = run(
+        &other.sim_cloud(None),
+        &other,
+        &mut options(&scratch("crash-other"), Some(first.clone())),
+        never(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("belongs to another plan"), "{e}");
     // Run 2: another day (seed), the same plan, resumed.
     let sim2 = plan.sim_cloud(Some(99));
-    let out = run(&sim2, &plan, &mut options(&dir, Some(first.clone())), never()).await.unwrap();
+    let out = run(
+        &sim2,
+        &plan,
+        &mut options(&dir, Some(first.clone())),
+        never(),
+    )
+    .await
+    .unwrap();
     assert_restored(&sim2, &before);
     assert_eq!(out.replayed_batches, first.batches.len());
     let last = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
-    assert_eq!(&last.batches[..first.batches.len()], &first.batches[..], "nothing recorded is lost or changed");
+    assert_eq!(
+        &last.batches[..first.batches.len()],
+        &first.batches[..],
+        "nothing recorded is lost or changed"
+    );
     // No finished batch was measured again: run 2 asked only for what run 1 had not finished.
     let served2 = sim2
         .events()
@@ -207,7 +258,10 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
         .iter()
         .map(|b| b.batch.invocations.len() as u64 + u64::from(b.batch.warmup.is_some()))
         .sum();
-    assert_eq!(served2, new_invocations, "run 2 served exactly the new batches");
+    assert_eq!(
+        served2, new_invocations,
+        "run 2 served exactly the new batches"
+    );
     // Every sample of the bundle is one recorded invocation, each used once.
     let bundle = build_bundle(&plan, &out, "test".into(), None).unwrap();
     for (k, t) in plan.targets.iter().enumerate() {
@@ -230,7 +284,11 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
         let mut got: Vec<f64> = v.samples.iter().map(|s| s.duration_ms).collect();
         expected.sort_by(f64::total_cmp);
         got.sort_by(f64::total_cmp);
-        assert_eq!(got, expected, "target {k}: {}/{}", t.function_id, t.variant_name);
+        assert_eq!(
+            got, expected,
+            "target {k}: {}/{}",
+            t.function_id, t.variant_name
+        );
     }
 }
 
@@ -245,7 +303,9 @@ async fn ctrl_c_restores_every_function_and_keeps_the_checkpoint() {
             tokio::task::yield_now().await;
         }
     };
-    let err = run(&sim, &plan, &mut options(&dir, None), interrupt).await.unwrap_err();
+    let err = run(&sim, &plan, &mut options(&dir, None), interrupt)
+        .await
+        .unwrap_err();
     assert!(err.chain().any(|e| e.is::<Interrupted>()), "{err:#}");
     assert!(err.to_string().contains("--resume"), "{err}");
     assert_restored(&sim, &before);
@@ -253,11 +313,18 @@ async fn ctrl_c_restores_every_function_and_keeps_the_checkpoint() {
     assert!(!c.batches.is_empty());
     // The restoration happened after the interruption: the last update puts a function back.
     let last_update = sim.events().into_iter().rev().find_map(|e| match e {
-        SimEvent::Update { function, memory_mb, env } => Some((function, memory_mb, env)),
+        SimEvent::Update {
+            function,
+            memory_mb,
+            env,
+        } => Some((function, memory_mb, env)),
         _ => None,
     });
     let (function, memory_mb, env) = last_update.unwrap();
-    assert_eq!((memory_mb, &env), (before[&function].memory_mb, &before[&function].env));
+    assert_eq!(
+        (memory_mb, &env),
+        (before[&function].memory_mb, &before[&function].env)
+    );
 }
 
 #[tokio::test]
@@ -265,9 +332,16 @@ async fn a_function_that_always_fails_stops_the_run_and_is_restored() {
     let plan = app3(|t| t.replace("failure_rate = 0.01", "failure_rate = 1.0"));
     let sim = plan.sim_cloud(None);
     let before = originals(&plan, &sim);
-    let err = run(&sim, &plan, &mut options(&scratch("fail"), None), never()).await.unwrap_err();
+    let err = run(&sim, &plan, &mut options(&scratch("fail"), None), never())
+        .await
+        .unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("f1/default") && msg.contains("failed invocations") && msg.contains("injected failure"), "{msg}");
+    assert!(
+        msg.contains("f1/default")
+            && msg.contains("failed invocations")
+            && msg.contains("injected failure"),
+        "{msg}"
+    );
     assert_restored(&sim, &before);
 }
 
@@ -306,12 +380,25 @@ async fn sampler_quality_on_known_curves() {
         );
         let plan = parse(&text, &root().join("quality.plan.toml"), None, true).unwrap();
         let sim = plan.sim_cloud(None);
-        let out = run(&sim, &plan, &mut options(&scratch("quality"), None), never()).await.unwrap();
+        let out = run(
+            &sim,
+            &plan,
+            &mut options(&scratch("quality"), None),
+            never(),
+        )
+        .await
+        .unwrap();
         let r = &out.outcomes[0].result;
         let truth = ExpModel::new(*a, *b, *g);
-        let cost = |m: u32| plan.pricing.invocation_cost(f64::from(m), truth.duration_ms(f64::from(m)));
+        let cost = |m: u32| {
+            plan.pricing
+                .invocation_cost(f64::from(m), truth.duration_ms(f64::from(m)))
+        };
         let candidates = &plan.targets[0].candidates;
-        let best = candidates.iter().map(|&m| cost(m)).fold(f64::INFINITY, f64::min);
+        let best = candidates
+            .iter()
+            .map(|&m| cost(m))
+            .fold(f64::INFINITY, f64::min);
         let chosen = r.best_memory_mb.unwrap();
         let fit = r.fit.as_ref().unwrap();
         let model_mape = candidates
@@ -324,9 +411,19 @@ async fn sampler_quality_on_known_curves() {
             / candidates.len() as f64
             * 100.0;
         let sweep = candidates.len() as u64 * 4;
-        rows.push((name.clone(), cost(chosen) / best, r.invocations, sweep, fit.mape_percent, model_mape, r.memories.len()));
+        rows.push((
+            name.clone(),
+            cost(chosen) / best,
+            r.invocations,
+            sweep,
+            fit.mape_percent,
+            model_mape,
+            r.memories.len(),
+        ));
     }
-    println!("curve            cost/optimum  calls  sweep  ratio  fit MAPE  model vs truth  memories");
+    println!(
+        "curve            cost/optimum  calls  sweep  ratio  fit MAPE  model vs truth  memories"
+    );
     for (name, q, n, sweep, mape, truth_mape, mems) in &rows {
         println!(
             "{name:<16} {q:>12.4}  {n:>5}  {sweep:>5}  {:>5.2}  {mape:>7.2}%  {truth_mape:>13.2}%  {mems:>8}",
@@ -345,7 +442,10 @@ async fn sampler_quality_on_known_curves() {
         rows.len()
     );
     for (name, q, n, sweep, ..) in &rows {
-        assert!(*q <= 1.05, "{name}: the chosen memory costs {q}x the optimum");
+        assert!(
+            *q <= 1.05,
+            "{name}: the chosen memory costs {q}x the optimum"
+        );
         assert!(n < sweep, "{name}: {n} invocations, a sweep takes {sweep}");
     }
 }

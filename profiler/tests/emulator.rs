@@ -20,9 +20,8 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 
 fn url() -> String {
-    std::env::var("OPTISERVE_EMULATOR_URL").expect(
-        "OPTISERVE_EMULATOR_URL is not set: run these tests with scripts/emulator.sh test",
-    )
+    std::env::var("OPTISERVE_EMULATOR_URL")
+        .expect("OPTISERVE_EMULATOR_URL is not set: run these tests with scripts/emulator.sh test")
 }
 
 fn root() -> PathBuf {
@@ -30,7 +29,8 @@ fn root() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optiserve-emulator-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("optiserve-emulator-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -74,7 +74,9 @@ fn client() -> Client {
 fn create_role(name: &str) -> String {
     let addr = url().trim_start_matches("http://").to_string();
     let doc = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
-    let body = format!("Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={doc}");
+    let body = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={doc}"
+    );
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         s,
@@ -103,8 +105,10 @@ async fn create_function(name: &str, memory: i32, env: &[(&str, &str)]) {
     let role = create_role("optiserve-emulator-role");
     let c = client();
     let _ = c.delete_function().function_name(name).send().await;
-    let variables: HashMap<String, String> =
-        env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let variables: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     c.create_function()
         .function_name(name)
         .runtime(Runtime::Python312)
@@ -113,14 +117,23 @@ async fn create_function(name: &str, memory: i32, env: &[(&str, &str)]) {
         .code(FunctionCode::builder().zip_file(Blob::new(zip())).build())
         .memory_size(memory)
         .timeout(60)
-        .environment(Environment::builder().set_variables(Some(variables)).build())
+        .environment(
+            Environment::builder()
+                .set_variables(Some(variables))
+                .build(),
+        )
         .send()
         .await
         .unwrap();
 }
 
 async fn config_of(name: &str) -> (i32, HashMap<String, String>) {
-    let out = client().get_function_configuration().function_name(name).send().await.unwrap();
+    let out = client()
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
     let env = out
         .environment()
         .and_then(|e| e.variables())
@@ -159,7 +172,11 @@ async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
     create_function(
         name,
         512,
-        &[("EMU_CURVE", "150,4000,0.003"), ("EMU_COLD_RATE", "0.15"), ("KEEP", "yes")],
+        &[
+            ("EMU_CURVE", "150,4000,0.003"),
+            ("EMU_COLD_RATE", "0.15"),
+            ("KEEP", "yes"),
+        ],
     )
     .await;
     let before = config_of(name).await;
@@ -192,25 +209,51 @@ async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
     assert!(t["invocations"].as_u64().unwrap() < 184, "{t}");
     // The original configuration is back.
     assert_eq!(config_of(name).await, before);
-    assert!(!dir.join("bundle.json.checkpoint.json").exists(), "the checkpoint is removed after success");
+    assert!(
+        !dir.join("bundle.json.checkpoint.json").exists(),
+        "the checkpoint is removed after success"
+    );
     // The bundle validates, plans, and its model is the emulator's curve.
     ok(&run(&["validate", bundle.to_str().unwrap()]));
-    ok(&run(&["optimize", bundle.to_str().unwrap(), "--objective", "cost"]));
-    let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    ok(&run(&[
+        "optimize",
+        bundle.to_str().unwrap(),
+        "--objective",
+        "cost",
+    ]));
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
     let v = &b["functions"][0]["variants"][0];
     let err = model_error(v, (150.0, 4000.0, 0.003));
-    assert!(err < 5.0, "the fitted model is {err:.2}% away from the emulator's curve: {v}");
+    assert!(
+        err < 5.0,
+        "the fitted model is {err:.2}% away from the emulator's curve: {v}"
+    );
     assert_eq!(b["deployed"]["resize"]["memory_mb"], 512);
     assert_eq!(b["functions"][0]["resource"], name);
-    assert!(b["provenance"]["source"].as_str().unwrap().contains(&endpoint));
+    assert!(
+        b["provenance"]["source"]
+            .as_str()
+            .unwrap()
+            .contains(&endpoint)
+    );
     // Cold starts (15% of the calls) are kept in the bundle, flagged, and do not count: every
     // measured memory still has its 3 warm samples.
     let samples = v["samples"].as_array().unwrap();
-    assert!(samples.iter().any(|s| s["cold"] == true), "no cold sample kept");
-    let mut memories: Vec<f64> = samples.iter().map(|s| s["memory_mb"].as_f64().unwrap()).collect();
+    assert!(
+        samples.iter().any(|s| s["cold"] == true),
+        "no cold sample kept"
+    );
+    let mut memories: Vec<f64> = samples
+        .iter()
+        .map(|s| s["memory_mb"].as_f64().unwrap())
+        .collect();
     memories.dedup();
     for m in memories {
-        let warm = samples.iter().filter(|s| s["memory_mb"].as_f64() == Some(m) && s["cold"] == false).count();
+        let warm = samples
+            .iter()
+            .filter(|s| s["memory_mb"].as_f64() == Some(m) && s["cold"] == false)
+            .count();
         assert!(warm >= 3, "{m} MB has {warm} warm samples");
     }
 
@@ -218,25 +261,61 @@ async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
     let config = dir.join("config.json");
     std::fs::write(&config, r#"{"resize": {"memory_mb": 1024}}"#).unwrap();
     let args = |extra: &[&str]| {
-        let mut a = vec!["apply", bundle.to_str().unwrap(), "--config", config.to_str().unwrap(), "--endpoint-url", &endpoint];
+        let mut a = vec![
+            "apply",
+            bundle.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ];
         a.extend_from_slice(extra);
         a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
     };
     let dry = ok(&optiserve().args(args(&["--dry-run"])).output().unwrap());
-    assert!(dry.contains("memory 512 → 1024 MB") && dry.contains("nothing was changed"), "{dry}");
+    assert!(
+        dry.contains("memory 512 → 1024 MB") && dry.contains("nothing was changed"),
+        "{dry}"
+    );
     assert_eq!(config_of(name).await, before);
-    let applied = ok(&optiserve().args(args(&["--alias", "live", "--format", "json"])).output().unwrap());
+    let applied = ok(&optiserve()
+        .args(args(&["--alias", "live", "--format", "json"]))
+        .output()
+        .unwrap());
     let applied: serde_json::Value = serde_json::from_str(&applied).unwrap();
     let (memory, env) = config_of(name).await;
     assert_eq!(memory, 1024);
     assert_eq!(env, before.1, "the environment is kept");
-    let version = applied["changes"][0]["version"].as_str().unwrap().to_string();
-    let alias = client().get_alias().function_name(name).name("live").send().await.unwrap();
+    let version = applied["changes"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let alias = client()
+        .get_alias()
+        .function_name(name)
+        .name("live")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(alias.function_version(), Some(version.as_str()));
     // check: the SLO gate on the profiled bundle.
-    let fast = run(&["check", bundle.to_str().unwrap(), "--config", config.to_str().unwrap(), "--max-latency-ms", "100000"]);
+    let fast = run(&[
+        "check",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--max-latency-ms",
+        "100000",
+    ]);
     assert!(fast.status.success());
-    let slow = run(&["check", bundle.to_str().unwrap(), "--config", config.to_str().unwrap(), "--max-latency-ms", "1"]);
+    let slow = run(&[
+        "check",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--max-latency-ms",
+        "1",
+    ]);
     assert_eq!(slow.status.code(), Some(2));
 }
 
@@ -268,17 +347,49 @@ async fn variants_switched_by_environment_are_profiled_and_the_variant_restored(
     )
     .unwrap();
     let bundle = dir.join("bundle.json");
-    ok(&run(&["profile", "--plan", plan.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--endpoint-url", &url()]));
-    assert_eq!(config_of(name).await, before, "memory and MODEL_NAME are back");
-    let b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    ok(&run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
+    assert_eq!(
+        config_of(name).await,
+        before,
+        "memory and MODEL_NAME are back"
+    );
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
     let variants = b["functions"][0]["variants"].as_array().unwrap();
-    assert!(model_error(&variants[0], (100.0, 3000.0, 0.002)) < 5.0, "{}", variants[0]);
-    assert!(model_error(&variants[1], (400.0, 12000.0, 0.0015)) < 5.0, "{}", variants[1]);
+    assert!(
+        model_error(&variants[0], (100.0, 3000.0, 0.002)) < 5.0,
+        "{}",
+        variants[0]
+    );
+    assert!(
+        model_error(&variants[1], (400.0, 12000.0, 0.0015)) < 5.0,
+        "{}",
+        variants[1]
+    );
     assert_eq!(b["deployed"]["classify"]["variant"], "small");
     // Switching the variant with apply changes MODEL_NAME only.
     let config = dir.join("config.json");
-    std::fs::write(&config, r#"{"classify": {"memory_mb": 3008, "variant": "large"}}"#).unwrap();
-    ok(&run(&["apply", bundle.to_str().unwrap(), "--config", config.to_str().unwrap(), "--endpoint-url", &url()]));
+    std::fs::write(
+        &config,
+        r#"{"classify": {"memory_mb": 3008, "variant": "large"}}"#,
+    )
+    .unwrap();
+    ok(&run(&[
+        "apply",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
     let (memory, env) = config_of(name).await;
     assert_eq!((memory, env["MODEL_NAME"].as_str()), (3008, "large"));
     assert_eq!(env.len(), before.1.len());
@@ -293,12 +404,27 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     let before = config_of(name).await;
     let dir = scratch("oom");
     let plan = dir.join("plan.toml");
-    std::fs::write(&plan, format!("memory = [128, 512, 1024]\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n")).unwrap();
+    std::fs::write(
+        &plan,
+        format!("memory = [128, 512, 1024]\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
+    )
+    .unwrap();
     let bundle = dir.join("b.json");
-    let out = run(&["profile", "--plan", plan.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--endpoint-url", &url()]);
+    let out = run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("timed out or ran out of memory"), "{stderr}");
+    assert!(
+        stderr.contains("timed out or ran out of memory"),
+        "{stderr}"
+    );
     assert_eq!(config_of(name).await, before);
     assert!(!bundle.exists());
 
@@ -314,7 +440,15 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     .unwrap();
     let bundle = dir.join("interrupted.json");
     let mut child = optiserve()
-        .args(["profile", "--plan", plan.to_str().unwrap(), "-o", bundle.to_str().unwrap(), "--endpoint-url", &url()])
+        .args([
+            "profile",
+            "--plan",
+            plan.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--endpoint-url",
+            &url(),
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -329,11 +463,20 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     }
     assert!(changed, "the run never changed the function");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted") && stderr.contains("--resume"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("--resume"),
+        "{stderr}"
+    );
     assert_eq!(config_of(name).await, before);
     assert!(dir.join("interrupted.json.checkpoint.json").exists());
 }

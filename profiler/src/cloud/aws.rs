@@ -149,7 +149,11 @@ impl Lambda for AwsLambda {
             .update_function_configuration()
             .function_name(function)
             .memory_size(i32::try_from(memory_mb).unwrap_or(i32::MAX))
-            .environment(Environment::builder().set_variables(Some(variables)).build())
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(variables))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| map_err("UpdateFunctionConfiguration", function, e))?;
@@ -171,18 +175,29 @@ impl Lambda for AwsLambda {
                 base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
                     .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .map_err(|e| CloudError::Fatal(format!("Invoke {function}: LogResult is not base64: {e}")))?,
+                    .map_err(|e| {
+                        CloudError::Fatal(format!(
+                            "Invoke {function}: LogResult is not base64: {e}"
+                        ))
+                    })?,
             ),
             None => None,
         };
         Ok(InvokeOutput {
             function_error: out.function_error().map(str::to_string),
             log_tail,
-            payload: out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default(),
+            payload: out
+                .payload()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
         })
     }
 
-    async fn publish_version(&self, function: &str, description: &str) -> Result<String, CloudError> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        description: &str,
+    ) -> Result<String, CloudError> {
         let out = self
             .client
             .publish_version()
@@ -191,9 +206,11 @@ impl Lambda for AwsLambda {
             .send()
             .await
             .map_err(|e| map_err("PublishVersion", function, e))?;
-        out.version()
-            .map(str::to_string)
-            .ok_or_else(|| CloudError::Fatal(format!("PublishVersion {function}: no version in the response")))
+        out.version().map(str::to_string).ok_or_else(|| {
+            CloudError::Fatal(format!(
+                "PublishVersion {function}: no version in the response"
+            ))
+        })
     }
 
     async fn set_alias(

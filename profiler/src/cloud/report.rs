@@ -196,9 +196,8 @@ pub fn classify(function_error: Option<&str>, log: Option<&str>, payload: &[u8])
     };
     let report_status = report.as_ref().ok().and_then(|r| r.status.clone());
     let error_type = report.as_ref().ok().and_then(|r| r.error_type.clone());
-    let timeout = says_timeout(log)
-        || says_timeout(&body)
-        || report_status.as_deref() == Some("timeout");
+    let timeout =
+        says_timeout(log) || says_timeout(&body) || report_status.as_deref() == Some("timeout");
     let oom = says_out_of_memory(log)
         || says_out_of_memory(&body)
         || error_type.as_deref() == Some("Runtime.OutOfMemory");
@@ -250,7 +249,10 @@ mod tests {
         assert_eq!(r.memory_size_mb, Some(2048.0));
         assert_eq!(r.max_memory_used_mb, Some(81.0));
         assert_eq!(r.init_duration_ms, None);
-        assert_eq!(r.request_id.as_deref(), Some("8fc6f963-411b-58b5-8483-a32130c0f45d"));
+        assert_eq!(
+            r.request_id.as_deref(),
+            Some("8fc6f963-411b-58b5-8483-a32130c0f45d")
+        );
         let c = parse_report(COLD).unwrap();
         assert_eq!(c.init_duration_ms, Some(480.25));
         assert!(classify(None, Some(COLD), b"{}").is_cold());
@@ -262,7 +264,10 @@ mod tests {
     fn text_reports_copied_with_spaces() {
         let line = "REPORT RequestId: 8f Duration: 1.5 ms Billed Duration: 2 ms Memory Size: 128 MB Max Memory Used: 60 MB Init Duration: 99.1 ms";
         let r = parse_report(line).unwrap();
-        assert_eq!((r.duration_ms, r.billed_duration_ms, r.init_duration_ms), (1.5, Some(2.0), Some(99.1)));
+        assert_eq!(
+            (r.duration_ms, r.billed_duration_ms, r.init_duration_ms),
+            (1.5, Some(2.0), Some(99.1))
+        );
         assert_eq!(r.max_memory_used_mb, Some(60.0));
     }
 
@@ -270,24 +275,41 @@ mod tests {
     fn json_reports_warm_cold_and_timeout() {
         let warm = r#"{"time":"2024-01-01T00:00:00Z","type":"platform.report","record":{"requestId":"a1","metrics":{"durationMs":12.5,"billedDurationMs":13,"memorySizeMB":512,"maxMemoryUsedMB":70},"status":"success"}}"#;
         let r = parse_report(warm).unwrap();
-        assert_eq!((r.duration_ms, r.billed_duration_ms, r.memory_size_mb), (12.5, Some(13.0), Some(512.0)));
+        assert_eq!(
+            (r.duration_ms, r.billed_duration_ms, r.memory_size_mb),
+            (12.5, Some(13.0), Some(512.0))
+        );
         assert_eq!(r.init_duration_ms, None);
         let cold = r#"{"type":"platform.report","record":{"requestId":"a2","metrics":{"durationMs":12.5,"billedDurationMs":13,"memorySizeMB":512,"maxMemoryUsedMB":70,"initDurationMs":210.3},"status":"success"}}"#;
         let inv = classify(None, Some(cold), b"");
-        assert_eq!((inv.status, inv.init_duration_ms), (Status::Ok, Some(210.3)));
+        assert_eq!(
+            (inv.status, inv.init_duration_ms),
+            (Status::Ok, Some(210.3))
+        );
         let timeout = r#"{"type":"platform.report","record":{"requestId":"a3","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":70},"status":"timeout"}}"#;
         let inv = classify(Some("Unhandled"), Some(timeout), b"");
         assert_eq!(inv.status, Status::Timeout);
         let oom = r#"{"type":"platform.report","record":{"requestId":"a4","metrics":{"durationMs":800.0,"billedDurationMs":800,"memorySizeMB":128,"maxMemoryUsedMB":128},"status":"error","errorType":"Runtime.OutOfMemory"}}"#;
-        assert_eq!(classify(Some("Unhandled"), Some(oom), b"").status, Status::OutOfMemory);
+        assert_eq!(
+            classify(Some("Unhandled"), Some(oom), b"").status,
+            Status::OutOfMemory
+        );
     }
 
     #[test]
     fn timeouts_and_out_of_memory_in_text_logs() {
         let timeout = "START RequestId: x\n2024-01-01T00:00:03Z x Task timed out after 3.00 seconds\nEND RequestId: x\nREPORT RequestId: x\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tStatus: timeout\n";
-        let inv = classify(Some("Unhandled"), Some(timeout), br#"{"errorMessage":"Task timed out after 3.00 seconds"}"#);
+        let inv = classify(
+            Some("Unhandled"),
+            Some(timeout),
+            br#"{"errorMessage":"Task timed out after 3.00 seconds"}"#,
+        );
         assert_eq!(inv.status, Status::Timeout);
-        assert!(inv.message.unwrap().contains("Task timed out after 3.00 seconds"));
+        assert!(
+            inv.message
+                .unwrap()
+                .contains("Task timed out after 3.00 seconds")
+        );
         let oom = "START RequestId: y\nError: Runtime exited with error: signal: killed\nRuntime.ExitError\nEND RequestId: y\nREPORT RequestId: y\tDuration: 1234.5 ms\tBilled Duration: 1235 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB\t\n";
         let inv = classify(Some("Unhandled"), Some(oom), b"");
         assert_eq!(inv.status, Status::OutOfMemory);
@@ -295,19 +317,32 @@ mod tests {
         // Max Memory Used reaching Memory Size on an otherwise successful call.
         let full = "REPORT RequestId: z\tDuration: 10 ms\tBilled Duration: 10 ms\tMemory Size: 256 MB\tMax Memory Used: 256 MB\t";
         let inv = classify(None, Some(full), b"");
-        assert_eq!((inv.status, inv.effective_status(256)), (Status::Ok, Status::OutOfMemory));
+        assert_eq!(
+            (inv.status, inv.effective_status(256)),
+            (Status::Ok, Status::OutOfMemory)
+        );
     }
 
     #[test]
     fn errors_and_missing_reports_are_failures() {
         let err = "START RequestId: e\n[ERROR] ValueError: bad input\nEND RequestId: e\nREPORT RequestId: e\tDuration: 5 ms\tBilled Duration: 5 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t";
-        let inv = classify(Some("Unhandled"), Some(err), br#"{"errorMessage":"bad input"}"#);
+        let inv = classify(
+            Some("Unhandled"),
+            Some(err),
+            br#"{"errorMessage":"bad input"}"#,
+        );
         assert_eq!(inv.status, Status::Error);
         assert!(inv.message.unwrap().contains("ValueError"));
         let inv = classify(None, None, b"{}");
         assert_eq!(inv.status, Status::Error);
-        assert_eq!(inv.message.as_deref(), Some("no REPORT line in the log tail"));
+        assert_eq!(
+            inv.message.as_deref(),
+            Some("no REPORT line in the log tail")
+        );
         let e = parse_report("START\nREPORT RequestId: q\tDuration: abc ms\t").unwrap_err();
-        assert_eq!(e.to_string(), "line 2: REPORT line without a readable Duration: REPORT RequestId: q\tDuration: abc ms");
+        assert_eq!(
+            e.to_string(),
+            "line 2: REPORT line without a readable Duration: REPORT RequestId: q\tDuration: abc ms"
+        );
     }
 }

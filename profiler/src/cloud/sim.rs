@@ -38,7 +38,8 @@ pub struct SimTruth {
 impl SimTruth {
     /// The noiseless duration at `memory_mb`.
     pub fn duration_ms(&self, memory_mb: u32) -> f64 {
-        ExpModel::new(self.alpha_ms, self.beta_ms, self.gamma_per_mb).duration_ms(f64::from(memory_mb))
+        ExpModel::new(self.alpha_ms, self.beta_ms, self.gamma_per_mb)
+            .duration_ms(f64::from(memory_mb))
     }
 }
 
@@ -168,7 +169,9 @@ pub struct SimCloud {
 
 impl std::fmt::Debug for SimCloud {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimCloud").field("settings", &self.settings).finish()
+        f.debug_struct("SimCloud")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -228,7 +231,10 @@ impl SimCloud {
 
     /// The current configuration of a function.
     pub fn config(&self, function: &str) -> Option<FunctionConfig> {
-        self.lock().functions.get(function).map(|f| f.config.clone())
+        self.lock()
+            .functions
+            .get(function)
+            .map(|f| f.config.clone())
     }
 
     /// The configuration behind an alias.
@@ -290,9 +296,7 @@ impl SimCloud {
         let payload: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
         let m = f.config.memory_mb;
         let matches = |sel: &Selector| {
-            sel.env
-                .iter()
-                .all(|(k, v)| f.config.env.get(k) == Some(v))
+            sel.env.iter().all(|(k, v)| f.config.env.get(k) == Some(v))
                 && sel.payload.as_ref().is_none_or(|p| match p {
                     serde_json::Value::Object(want) => {
                         want.iter().all(|(k, v)| payload.get(k) == Some(v))
@@ -315,7 +319,15 @@ impl SimCloud {
         let Some(truth) = truth else {
             let log = format!(
                 "START RequestId: {request_id} Version: $LATEST\n[ERROR] KeyError: no model selected\nEND RequestId: {request_id}\n{}",
-                report_line(self.settings.log_format, &request_id, 3.0, m, 50.0, None, Some("error"))
+                report_line(
+                    self.settings.log_format,
+                    &request_id,
+                    3.0,
+                    m,
+                    50.0,
+                    None,
+                    Some("error")
+                )
             );
             s.events.push(SimEvent::Invoke {
                 function: function.into(),
@@ -332,13 +344,17 @@ impl SimCloud {
         let cov = truth.noise_cov.unwrap_or(self.settings.noise_cov);
         let duration = (truth.duration_ms(m) * (1.0 + cov * normal(rng)).max(0.05)).max(0.5);
         let duration = (duration * 100.0).round() / 100.0;
-        let init = cold.then(|| truth.init_ms.unwrap_or(250.0) * (1.0 + 0.1 * normal(rng)).max(0.2));
+        let init =
+            cold.then(|| truth.init_ms.unwrap_or(250.0) * (1.0 + 0.1 * normal(rng)).max(0.2));
         let used = f64::from(truth.min_memory_mb.unwrap_or(64)).min(f64::from(m)) * 0.9;
         let timeout_ms = f64::from(f.config.timeout_s.unwrap_or(3)) * 1000.0;
         let fmt = self.settings.log_format;
         let start = format!("START RequestId: {request_id} Version: $LATEST\n");
         let end = format!("END RequestId: {request_id}\n");
-        let (function_error, body, log, reported) = if truth.min_memory_mb.is_some_and(|min| m < min) {
+        let (function_error, body, log, reported) = if truth
+            .min_memory_mb
+            .is_some_and(|min| m < min)
+        {
             let d = (duration * 0.4).round();
             (
                 Some("Unhandled".to_string()),
@@ -366,7 +382,15 @@ impl SimCloud {
                 r#"{"errorMessage":"injected failure","errorType":"SimulatedError"}"#.to_string(),
                 format!(
                     "{start}[ERROR] SimulatedError: injected failure\n{end}{}",
-                    report_line(fmt, &request_id, (duration * 0.5).round(), m, used, init, Some("error"))
+                    report_line(
+                        fmt,
+                        &request_id,
+                        (duration * 0.5).round(),
+                        m,
+                        used,
+                        init,
+                        Some("error")
+                    )
                 ),
                 None,
             )
@@ -494,7 +518,11 @@ impl Lambda for SimCloud {
         self.run(function, payload)
     }
 
-    async fn publish_version(&self, function: &str, _description: &str) -> Result<String, CloudError> {
+    async fn publish_version(
+        &self,
+        function: &str,
+        _description: &str,
+    ) -> Result<String, CloudError> {
         let mut guard = self.lock();
         let s = &mut *guard;
         let f = s

@@ -67,12 +67,23 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let report = runtime.block_on(async {
         let options = AwsOptions {
-            region: args.cloud.region.clone().or_else(|| bundle.provenance.region.clone()),
+            region: args
+                .cloud
+                .region
+                .clone()
+                .or_else(|| bundle.provenance.region.clone()),
             profile: args.cloud.profile.clone(),
             endpoint_url: args.cloud.endpoint_url.clone(),
         };
         let cloud = AwsLambda::connect(&options).await;
-        apply(&cloud, &plan, args.dry_run, args.alias.as_deref(), &RetryPolicy::aws()).await
+        apply(
+            &cloud,
+            &plan,
+            args.dry_run,
+            args.alias.as_deref(),
+            &RetryPolicy::aws(),
+        )
+        .await
     })?;
     let out = match args.format {
         Format::Json => super::to_json(&report)?,
@@ -121,7 +132,10 @@ pub fn targets(
             continue;
         }
         let resource = f.resource.clone().ok_or_else(|| {
-            anyhow!("$.functions[{i}].resource: '{}' names no Lambda function, so it cannot be applied", f.id)
+            anyhow!(
+                "$.functions[{i}].resource: '{}' names no Lambda function, so it cannot be applied",
+                f.id
+            )
         })?;
         let variant = f
             .variants
@@ -134,7 +148,11 @@ pub fn targets(
                 c.variant,
                 variant.name,
                 f.id,
-                if select.payload.is_some() { " (only by the payload)" } else { "" }
+                if select.payload.is_some() {
+                    " (only by the payload)"
+                } else {
+                    ""
+                }
             );
         }
         let selector_keys = f
@@ -175,10 +193,12 @@ pub async fn apply<C: Lambda>(
     let stats = RetryStats::default();
     let mut changes = Vec::new();
     for t in targets {
-        let before = retry(policy, &stats, "GetFunctionConfiguration", || cloud.get_configuration(&t.resource))
-            .await
-            .map_err(CloudFailure)
-            .with_context(|| format!("reading {} ({})", t.function, t.resource))?;
+        let before = retry(policy, &stats, "GetFunctionConfiguration", || {
+            cloud.get_configuration(&t.resource)
+        })
+        .await
+        .map_err(CloudFailure)
+        .with_context(|| format!("reading {} ({})", t.function, t.resource))?;
         let mut env_after = before.env.clone();
         for k in &t.selector_keys {
             if !t.env.contains_key(k) {
@@ -189,7 +209,9 @@ pub async fn apply<C: Lambda>(
         let variant_before = t
             .variants
             .iter()
-            .find(|(_, env)| !env.is_empty() && env.iter().all(|(k, v)| before.env.get(k) == Some(v)))
+            .find(|(_, env)| {
+                !env.is_empty() && env.iter().all(|(k, v)| before.env.get(k) == Some(v))
+            })
             .map(|(n, _)| n.clone())
             .or_else(|| (t.variants.len() == 1).then(|| t.variant.clone()));
         let changed = before.memory_mb != t.memory_mb || before.env != env_after;
@@ -217,19 +239,33 @@ pub async fn apply<C: Lambda>(
             continue;
         }
         let c = &changes[k];
-        if let Err(e) = configure(cloud, policy, &stats, &c.resource, c.memory_mb[1], &c.env_after).await {
+        if let Err(e) = configure(
+            cloud,
+            policy,
+            &stats,
+            &c.resource,
+            c.memory_mb[1],
+            &c.env_after,
+        )
+        .await
+        {
             // Put back what was already changed (this one included: it may be half-applied).
             let mut rollback = Vec::new();
             for done in changes[..=k].iter().filter(|c| c.changed) {
                 let b = &done.before;
-                if let Err(re) = configure(cloud, policy, &stats, &b.function, b.memory_mb, &b.env).await {
+                if let Err(re) =
+                    configure(cloud, policy, &stats, &b.function, b.memory_mb, &b.env).await
+                {
                     rollback.push(format!("{}: {re}", done.resource));
                 }
             }
             let tail = if rollback.is_empty() {
                 "the functions changed before it were put back".to_string()
             } else {
-                format!("and putting back failed too, restore by hand: {}", rollback.join("; "))
+                format!(
+                    "and putting back failed too, restore by hand: {}",
+                    rollback.join("; ")
+                )
             };
             return Err(anyhow::Error::new(CloudFailure(e))
                 .context(format!("applying {} ({}); {tail}", c.function, c.resource)));
@@ -240,14 +276,21 @@ pub async fn apply<C: Lambda>(
             let description = format!(
                 "optiserve apply: {} MB{}",
                 c.memory_mb[1],
-                c.variant[1].as_ref().map(|v| format!(", variant {v}")).unwrap_or_default()
+                c.variant[1]
+                    .as_ref()
+                    .map(|v| format!(", variant {v}"))
+                    .unwrap_or_default()
             );
-            let version = retry(policy, &stats, "PublishVersion", || cloud.publish_version(&c.resource, &description))
-                .await
-                .map_err(CloudFailure)?;
-            let was = retry(policy, &stats, "alias", || cloud.set_alias(&c.resource, alias, &version))
-                .await
-                .map_err(CloudFailure)?;
+            let version = retry(policy, &stats, "PublishVersion", || {
+                cloud.publish_version(&c.resource, &description)
+            })
+            .await
+            .map_err(CloudFailure)?;
+            let was = retry(policy, &stats, "alias", || {
+                cloud.set_alias(&c.resource, alias, &version)
+            })
+            .await
+            .map_err(CloudFailure)?;
             c.version = Some(version);
             c.alias_was = was;
         }
@@ -261,7 +304,13 @@ pub async fn apply<C: Lambda>(
 
 fn human(r: &ApplyReport) -> anyhow::Result<String> {
     let mut o = String::new();
-    let w = r.changes.iter().map(|c| c.function.len()).max().unwrap_or(8).max(8);
+    let w = r
+        .changes
+        .iter()
+        .map(|c| c.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     for c in &r.changes {
         let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "?".into());
         let what = if !c.changed {
@@ -272,7 +321,11 @@ fn human(r: &ApplyReport) -> anyhow::Result<String> {
                 parts.push(format!("memory {} → {} MB", c.memory_mb[0], c.memory_mb[1]));
             }
             if c.variant[0] != c.variant[1] {
-                parts.push(format!("variant {} → {}", v(&c.variant[0]), v(&c.variant[1])));
+                parts.push(format!(
+                    "variant {} → {}",
+                    v(&c.variant[0]),
+                    v(&c.variant[1])
+                ));
             }
             if parts.is_empty() {
                 parts.push("environment".into());
@@ -285,16 +338,25 @@ fn human(r: &ApplyReport) -> anyhow::Result<String> {
                 o,
                 "; version {ver}, alias {} → {ver}{}",
                 r.alias.as_deref().unwrap_or(""),
-                c.alias_was.as_ref().map(|w| format!(" (was {w})")).unwrap_or_default()
+                c.alias_was
+                    .as_ref()
+                    .map(|w| format!(" (was {w})"))
+                    .unwrap_or_default()
             )?;
         }
         writeln!(o)?;
     }
     let n = r.changes.iter().filter(|c| c.changed).count();
     if r.dry_run {
-        writeln!(o, "dry run: {n} function(s) would change; nothing was changed")?;
+        writeln!(
+            o,
+            "dry run: {n} function(s) would change; nothing was changed"
+        )?;
     } else {
-        writeln!(o, "{n} function(s) changed, each verified after its update finished")?;
+        writeln!(
+            o,
+            "{n} function(s) changed, each verified after its update finished"
+        )?;
     }
     Ok(o)
 }
@@ -306,15 +368,30 @@ mod tests {
     use crate::cloud::sim::{SimCloud, SimEvent, SimFunction, SimSettings};
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn cloud(settings: SimSettings) -> SimCloud {
         SimCloud::new(
             settings,
             vec![
-                SimFunction { name: "fn-a".into(), memory_mb: 512, env: env(&[("MODEL", "small"), ("KEEP", "1")]), timeout_s: 30, variants: vec![] },
-                SimFunction { name: "fn-b".into(), memory_mb: 256, env: env(&[]), timeout_s: 30, variants: vec![] },
+                SimFunction {
+                    name: "fn-a".into(),
+                    memory_mb: 512,
+                    env: env(&[("MODEL", "small"), ("KEEP", "1")]),
+                    timeout_s: 30,
+                    variants: vec![],
+                },
+                SimFunction {
+                    name: "fn-b".into(),
+                    memory_mb: 256,
+                    env: env(&[]),
+                    timeout_s: 30,
+                    variants: vec![],
+                },
             ],
         )
     }
@@ -328,7 +405,10 @@ mod tests {
                 variant: "large".into(),
                 env: env(&[("MODEL", "large")]),
                 selector_keys: ["MODEL".to_string()].into(),
-                variants: vec![("small".into(), env(&[("MODEL", "small")])), ("large".into(), env(&[("MODEL", "large")]))],
+                variants: vec![
+                    ("small".into(), env(&[("MODEL", "small")])),
+                    ("large".into(), env(&[("MODEL", "large")])),
+                ],
             },
             Target {
                 function: "b".into(),
@@ -345,18 +425,38 @@ mod tests {
     #[tokio::test]
     async fn diff_then_apply_verify_and_move_an_alias() {
         let sim = cloud(SimSettings::default());
-        let dry = apply(&sim, &targets(), true, None, &RetryPolicy::instant()).await.unwrap();
+        let dry = apply(&sim, &targets(), true, None, &RetryPolicy::instant())
+            .await
+            .unwrap();
         assert_eq!(dry.changes[0].memory_mb, [512, 2048]);
-        assert_eq!(dry.changes[0].variant, [Some("small".into()), Some("large".into())]);
+        assert_eq!(
+            dry.changes[0].variant,
+            [Some("small".into()), Some("large".into())]
+        );
         assert!(dry.changes[0].changed && !dry.changes[1].changed);
         assert!(sim.events().is_empty(), "a dry run changes nothing");
-        let done = apply(&sim, &targets(), false, Some("live"), &RetryPolicy::instant()).await.unwrap();
+        let done = apply(
+            &sim,
+            &targets(),
+            false,
+            Some("live"),
+            &RetryPolicy::instant(),
+        )
+        .await
+        .unwrap();
         let a = sim.config("fn-a").unwrap();
-        assert_eq!((a.memory_mb, a.env.clone()), (2048, env(&[("MODEL", "large"), ("KEEP", "1")])));
+        assert_eq!(
+            (a.memory_mb, a.env.clone()),
+            (2048, env(&[("MODEL", "large"), ("KEEP", "1")]))
+        );
         assert_eq!(sim.config("fn-b").unwrap().memory_mb, 256);
         assert_eq!(done.changes[0].version.as_deref(), Some("1"));
         assert_eq!(sim.alias_config("fn-a", "live").unwrap().memory_mb, 2048);
-        let updates = sim.events().iter().filter(|e| matches!(e, SimEvent::Update { .. })).count();
+        let updates = sim
+            .events()
+            .iter()
+            .filter(|e| matches!(e, SimEvent::Update { .. }))
+            .count();
         assert_eq!(updates, 1, "the unchanged function is not touched");
     }
 
@@ -365,25 +465,51 @@ mod tests {
         let sim = cloud(SimSettings::default());
         let mut t = targets();
         t[1].memory_mb = 20_000; // refused by Lambda
-        let e = apply(&sim, &t, false, None, &RetryPolicy::instant()).await.unwrap_err();
+        let e = apply(&sim, &t, false, None, &RetryPolicy::instant())
+            .await
+            .unwrap_err();
         let msg = format!("{e:#}");
-        assert!(msg.contains("applying b (fn-b)") && msg.contains("put back"), "{msg}");
+        assert!(
+            msg.contains("applying b (fn-b)") && msg.contains("put back"),
+            "{msg}"
+        );
         assert_eq!(sim.config("fn-a").unwrap().memory_mb, 512);
-        assert_eq!(sim.config("fn-a").unwrap().env, env(&[("MODEL", "small"), ("KEEP", "1")]));
+        assert_eq!(
+            sim.config("fn-a").unwrap().env,
+            env(&[("MODEL", "small"), ("KEEP", "1")])
+        );
     }
 
     #[tokio::test]
     async fn throttling_is_retried() {
-        let sim = cloud(SimSettings { throttle_rate: 0.4, ..SimSettings::default() });
-        apply(&sim, &targets(), false, None, &RetryPolicy::instant()).await.unwrap();
+        let sim = cloud(SimSettings {
+            throttle_rate: 0.4,
+            ..SimSettings::default()
+        });
+        apply(&sim, &targets(), false, None, &RetryPolicy::instant())
+            .await
+            .unwrap();
         assert_eq!(sim.config("fn-a").unwrap().memory_mb, 2048);
-        assert!(sim.events().iter().any(|e| matches!(e, SimEvent::Throttled)));
+        assert!(
+            sim.events()
+                .iter()
+                .any(|e| matches!(e, SimEvent::Throttled))
+        );
     }
 
     #[test]
     fn named_functions_in_every_configuration_form() {
-        assert_eq!(named_functions(r#"{"a": {"memory_mb": 128}}"#), ["a".to_string()].into());
-        assert_eq!(named_functions(r#"{"status": "optimal", "config": {"b": {"memory_mb": 128}}}"#), ["b".to_string()].into());
-        assert_eq!(named_functions(r#"{"latency_ms": 1, "functions": {"c": {}}}"#), ["c".to_string()].into());
+        assert_eq!(
+            named_functions(r#"{"a": {"memory_mb": 128}}"#),
+            ["a".to_string()].into()
+        );
+        assert_eq!(
+            named_functions(r#"{"status": "optimal", "config": {"b": {"memory_mb": 128}}}"#),
+            ["b".to_string()].into()
+        );
+        assert_eq!(
+            named_functions(r#"{"latency_ms": 1, "functions": {"c": {}}}"#),
+            ["c".to_string()].into()
+        );
     }
 }

@@ -27,8 +27,13 @@ struct CheckReport {
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let c = args.constraints;
-    if c.max_latency_ms.is_none() && c.max_cost_usd_per_million.is_none() && c.min_accuracy.is_none() {
-        bail!("no objective to check: give --max-latency-ms, --max-cost-usd-per-million or --min-accuracy");
+    if c.max_latency_ms.is_none()
+        && c.max_cost_usd_per_million.is_none()
+        && c.min_accuracy.is_none()
+    {
+        bail!(
+            "no objective to check: give --max-latency-ms, --max-cost-usd-per-million or --min-accuracy"
+        );
     }
     for (name, v) in [
         ("--max-latency-ms", c.max_latency_ms),
@@ -53,7 +58,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let e = app.evaluate(&choices);
     let mut objectives = Vec::new();
     if let Some(l) = c.max_latency_ms {
-        objectives.push(Objective { name: "max_latency_ms", limit: l, value: e.latency_ms, ok: e.latency_ms <= l });
+        objectives.push(Objective {
+            name: "max_latency_ms",
+            limit: l,
+            value: e.latency_ms,
+            ok: e.latency_ms <= l,
+        });
     }
     if let Some(l) = c.max_cost_usd_per_million {
         objectives.push(Objective {
@@ -64,10 +74,19 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         });
     }
     if let Some(l) = c.min_accuracy {
-        objectives.push(Objective { name: "min_accuracy", limit: l, value: e.accuracy, ok: e.accuracy >= l });
+        objectives.push(Objective {
+            name: "min_accuracy",
+            limit: l,
+            value: e.accuracy,
+            ok: e.accuracy >= l,
+        });
     }
     let ok = objectives.iter().all(|o| o.ok);
-    let report = CheckReport { ok, objectives, evaluation: e };
+    let report = CheckReport {
+        ok,
+        objectives,
+        evaluation: e,
+    };
     let text = match args.format {
         Format::Json => super::to_json(&report)?,
         Format::Human => {
@@ -100,5 +119,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     crate::output::emit(&text)?;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_INFEASIBLE) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_INFEASIBLE)
+    })
 }

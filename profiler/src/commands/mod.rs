@@ -4,15 +4,15 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, ImportCommand};
 
+mod apply;
+mod check;
 mod evaluate;
 mod fit;
 mod harness;
-mod apply;
-mod check;
-mod profile;
 mod import;
 mod optimize;
 mod pareto;
+mod profile;
 mod schema;
 mod simulate;
 mod validate;

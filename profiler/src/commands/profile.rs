@@ -10,12 +10,13 @@ use anyhow::Context;
 use optiserve_core::sampling::{SamplerSettings, Status};
 use serde::Serialize;
 
-use crate::cli::{ProfileArgs, Format};
+use crate::cli::{Format, ProfileArgs};
 use crate::cloud::aws::{AwsLambda, AwsOptions};
 use crate::cloud::{CloudError, Lambda, RetryPolicy, RetryStats, retry};
 use crate::plan::{LoadedPlan, Target};
 use crate::profile::{
-    Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle, describe_stop,
+    Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle,
+    describe_stop,
 };
 
 /// Memories a search typically measures (seeds included); measured on the sampler-quality
@@ -32,12 +33,27 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         if args.simulate {
             let cloud = plan.sim_cloud(args.seed);
-            let seed = args.seed.or(plan.plan.simulate.as_ref().map(|s| s.seed)).unwrap_or(1);
+            let seed = args
+                .seed
+                .or(plan.plan.simulate.as_ref().map(|s| s.seed))
+                .unwrap_or(1);
             let source = format!("optiserve profile, simulated cloud (seed {seed})");
-            go(&cloud, &plan, args, source, plan.plan.region.clone(), RetryPolicy::instant()).await
+            go(
+                &cloud,
+                &plan,
+                args,
+                source,
+                plan.plan.region.clone(),
+                RetryPolicy::instant(),
+            )
+            .await
         } else {
             let options = AwsOptions {
-                region: args.cloud.region.clone().or_else(|| plan.plan.region.clone()),
+                region: args
+                    .cloud
+                    .region
+                    .clone()
+                    .or_else(|| plan.plan.region.clone()),
                 profile: args.cloud.profile.clone(),
                 endpoint_url: args.cloud.endpoint_url.clone(),
             };
@@ -78,7 +94,8 @@ async fn go<C: Lambda>(
         Format::Human => ProgressMode::Quiet,
     };
     let settings = plan.plan.sampler_settings();
-    let estimate = plan.targets.len() as u64 * TYPICAL_MEMORIES * u64::from(settings.samples_per_memory + 1);
+    let estimate =
+        plan.targets.len() as u64 * TYPICAL_MEMORIES * u64::from(settings.samples_per_memory + 1);
     let mut opts = RunOptions {
         checkpoint_path: checkpoint_path.clone(),
         resume,
@@ -163,8 +180,16 @@ impl Report {
                     memories_mb: r.memories.iter().map(|m| m.memory_mb).collect(),
                     invocations: r.invocations,
                     cost_usd: r.cost_usd,
-                    samples: r.memories.iter().map(|m| m.samples.iter().filter(|s| !s.superseded).count()).sum(),
-                    cold_samples: r.memories.iter().map(|m| m.samples.iter().filter(|s| s.cold && !s.superseded).count()).sum(),
+                    samples: r
+                        .memories
+                        .iter()
+                        .map(|m| m.samples.iter().filter(|s| !s.superseded).count())
+                        .sum(),
+                    cold_samples: r
+                        .memories
+                        .iter()
+                        .map(|m| m.samples.iter().filter(|s| s.cold && !s.superseded).count())
+                        .sum(),
                     failures: r
                         .memories
                         .iter()
@@ -207,13 +232,28 @@ fn human(r: &Report) -> anyhow::Result<String> {
         r.throttled_retries,
         r.transient_retries,
         if r.replayed_batches > 0 {
-            format!("; {} batches resumed from the checkpoint", r.replayed_batches)
+            format!(
+                "; {} batches resumed from the checkpoint",
+                r.replayed_batches
+            )
         } else {
             String::new()
         }
     )?;
-    let w = r.targets.iter().map(|t| t.function.len()).max().unwrap_or(8).max(8);
-    let v = r.targets.iter().map(|t| t.variant.len()).max().unwrap_or(7).max(7);
+    let w = r
+        .targets
+        .iter()
+        .map(|t| t.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let v = r
+        .targets
+        .iter()
+        .map(|t| t.variant.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     writeln!(
         o,
         "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>8}  {:>8}  stop",
@@ -235,7 +275,11 @@ fn human(r: &Report) -> anyhow::Result<String> {
     }
     writeln!(o, "wrote {}", r.output)?;
     if !r.restored.is_empty() {
-        writeln!(o, "restored the original configuration of: {}", r.restored.join(", "))?;
+        writeln!(
+            o,
+            "restored the original configuration of: {}",
+            r.restored.join(", ")
+        )?;
     }
     Ok(o)
 }
@@ -287,7 +331,10 @@ async fn dry_run<C: Lambda>(
         let (duration, from): (Box<dyn Fn(u32) -> f64>, String) = match &t.truth {
             Some(truth) if args.simulate => {
                 let truth = truth.clone();
-                (Box::new(move |m| truth.duration_ms(m)), "simulated curve".into())
+                (
+                    Box::new(move |m| truth.duration_ms(m)),
+                    "simulated curve".into(),
+                )
             }
             _ => {
                 let timeout = match timeouts.get(&t.resource) {
@@ -313,7 +360,8 @@ async fn dry_run<C: Lambda>(
         let cost = |m: u32| plan.pricing.invocation_cost(f64::from(m), duration(m));
         let seeds = seeds(t);
         let seed_cost: f64 = seeds.iter().map(|&m| cost(m) * per_memory as f64).sum();
-        let mean_cost = t.candidates.iter().map(|&m| cost(m)).sum::<f64>() / t.candidates.len().max(1) as f64;
+        let mean_cost =
+            t.candidates.iter().map(|&m| cost(m)).sum::<f64>() / t.candidates.len().max(1) as f64;
         let max_cost = t.candidates.iter().map(|&m| cost(m)).fold(0.0, f64::max);
         let typical_memories = TYPICAL_MEMORIES.min(t.candidates.len() as u64);
         let extra = typical_memories.saturating_sub(seeds.len() as u64);
@@ -358,8 +406,20 @@ async fn dry_run<C: Lambda>(
         settings.samples_per_memory,
         plan.plan.concurrency
     )?;
-    let w = d.targets.iter().map(|t| t.function.len()).max().unwrap_or(8).max(8);
-    let v = d.targets.iter().map(|t| t.variant.len()).max().unwrap_or(7).max(7);
+    let w = d
+        .targets
+        .iter()
+        .map(|t| t.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let v = d
+        .targets
+        .iter()
+        .map(|t| t.variant.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     writeln!(
         o,
         "{:<w$}  {:<v$}  {:<24}  {:<20}  {:>13}  {:>19}  selected by",
@@ -372,18 +432,30 @@ async fn dry_run<C: Lambda>(
             t.function,
             t.variant,
             t.resource,
-            format!("{}–{} ({} sizes)", t.memory_range_mb[0], t.memory_range_mb[1], t.candidates),
-            t.seeds_mb.iter().map(u32::to_string).collect::<Vec<_>>().join(","),
+            format!(
+                "{}–{} ({} sizes)",
+                t.memory_range_mb[0], t.memory_range_mb[1], t.candidates
+            ),
+            t.seeds_mb
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
             format!("{} / {}", t.typical_invocations, t.max_invocations),
             {
-                let mut by: Vec<String> = t.select.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let mut by: Vec<String> =
+                    t.select.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 by.extend(
                     t.select_payload
                         .iter()
                         .flatten()
                         .map(|(k, v)| format!("payload.{k}={v}")),
                 );
-                if by.is_empty() { "-".to_string() } else { by.join(" ") }
+                if by.is_empty() {
+                    "-".to_string()
+                } else {
+                    by.join(" ")
+                }
             }
         )?;
     }
@@ -392,10 +464,16 @@ async fn dry_run<C: Lambda>(
         "invocations  about {} (at most {}){}",
         d.typical_invocations,
         d.max_invocations,
-        d.budget_invocations.map(|b| format!(", budget {b}")).unwrap_or_default()
+        d.budget_invocations
+            .map(|b| format!(", budget {b}"))
+            .unwrap_or_default()
     )?;
     let from: Vec<&str> = {
-        let mut v: Vec<&str> = d.targets.iter().map(|t| t.durations_from.as_str()).collect();
+        let mut v: Vec<&str> = d
+            .targets
+            .iter()
+            .map(|t| t.durations_from.as_str())
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -405,7 +483,9 @@ async fn dry_run<C: Lambda>(
         "cost         about ${:.4} (at most ${:.4}){}; durations from {}",
         d.typical_cost_usd,
         d.max_cost_usd,
-        d.budget_usd.map(|b| format!(", budget ${b}")).unwrap_or_default(),
+        d.budget_usd
+            .map(|b| format!(", budget ${b}"))
+            .unwrap_or_default(),
         from.join(", ")
     )?;
     Ok(o)
@@ -421,7 +501,11 @@ fn seeds(t: &Target) -> Vec<u32> {
     let third = c
         .iter()
         .copied()
-        .min_by(|&a, &b| (f64::from(a) - target).abs().total_cmp(&(f64::from(b) - target).abs()))
+        .min_by(|&a, &b| {
+            (f64::from(a) - target)
+                .abs()
+                .total_cmp(&(f64::from(b) - target).abs())
+        })
         .unwrap_or(lo);
     let mut v = vec![lo, third, hi];
     v.dedup();
