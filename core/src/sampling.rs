@@ -1273,7 +1273,7 @@ mod tests {
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // Every fourth call fails.
         let r = drive(&mut s, &curve, 0.0, 3, |_, n| {
-            (n % 4 == 0).then(|| Invocation::failed(Status::Error, "boom"))
+            n.is_multiple_of(4).then(|| Invocation::failed(Status::Error, "boom"))
         });
         assert!(!r.stop.is_error(), "{:?}", r.stop);
         let failures: usize = r.memories.iter().map(|m| m.failures.len()).sum();
@@ -1500,7 +1500,7 @@ mod tests {
                         prop_assert!(r.count >= 1);
                         let mut call = || {
                             n += 1;
-                            if fail_every > 0 && n % fail_every == 0 {
+                            if fail_every > 0 && n.is_multiple_of(fail_every) {
                                 Invocation::failed(Status::Error, "injected")
                             } else {
                                 Invocation::ok(curve(r.memory_mb) * (1.0 + noise * normal(&mut rng)).max(0.05))

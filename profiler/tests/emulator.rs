@@ -66,6 +66,13 @@ fn client() -> Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .endpoint_url(url())
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
         .build();
     Client::from_conf(config)
 }
@@ -439,7 +446,7 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     )
     .unwrap();
     let bundle = dir.join("interrupted.json");
-    let mut child = optiserve()
+    let child = optiserve()
         .args([
             "profile",
             "--plan",

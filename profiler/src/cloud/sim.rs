@@ -225,11 +225,13 @@ impl SimCloud {
     }
 
     /// Everything the cloud was asked to do, in order.
+    #[cfg(test)]
     pub fn events(&self) -> Vec<SimEvent> {
         self.lock().events.clone()
     }
 
     /// The current configuration of a function.
+    #[cfg(test)]
     pub fn config(&self, function: &str) -> Option<FunctionConfig> {
         self.lock()
             .functions
@@ -238,6 +240,7 @@ impl SimCloud {
     }
 
     /// The configuration behind an alias.
+    #[cfg(test)]
     pub fn alias_config(&self, function: &str, alias: &str) -> Option<FunctionConfig> {
         let s = self.lock();
         let f = s.functions.get(function)?;
@@ -246,6 +249,7 @@ impl SimCloud {
     }
 
     /// Invocations served (failed ones included).
+    #[cfg(test)]
     pub fn invocations(&self) -> u64 {
         self.lock().invocations
     }

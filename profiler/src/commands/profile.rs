@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, ProfileArgs};
 use crate::cloud::aws::{AwsLambda, AwsOptions};
-use crate::cloud::{CloudError, Lambda, RetryPolicy, RetryStats, retry};
+use crate::cloud::{Lambda, RetryPolicy, RetryStats, retry};
 use crate::plan::{LoadedPlan, Target};
 use crate::profile::{
     Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle,
@@ -344,7 +344,7 @@ async fn dry_run<C: Lambda>(
                             cloud.get_configuration(&t.resource)
                         })
                         .await
-                        .map_err(|e: CloudError| CloudFailure(e))
+                        .map_err(CloudFailure)
                         .with_context(|| format!("reading the timeout of {}", t.resource))?;
                         let s = c.timeout_s.unwrap_or(3);
                         timeouts.insert(t.resource.clone(), s);
