@@ -20,6 +20,9 @@ cargo build -p optiserve-core --target wasm32-unknown-unknown --locked
 step "tests (unit, property, CLI snapshot and cross-crate)"
 cargo test --workspace --locked
 
+step "profiler against the local AWS emulator (moto with REPORT lines, over real HTTP; scripts/emulator.sh)"
+./scripts/emulator.sh test
+
 # The npm package (wasm/): needs the tools .ci/run installs (wasm-bindgen-cli in .ci-cache/, the
 # npm dev tools in wasm/node_modules, Debian chromium and chromium-driver).
 

@@ -158,6 +158,23 @@ pub struct Variant {
     /// The profiled invocations the model was fitted from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<ProfileSample>,
+    /// How the deployed function is switched to this variant (`optiserve profile` and `apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<VariantSelector>,
+}
+
+/// How a variant is selected on the deployed function: environment variables set on it, and/or
+/// fields merged into the invocation payload (usable when profiling; `apply` sets only the
+/// environment).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSelector {
+    /// Environment variables, e.g. `{"MODEL_NAME": "resnet50"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Fields merged into a JSON-object payload, e.g. `{"model": "resnet50"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Reads a variant's `model` field by field, so that an error inside it keeps its JSON path and

@@ -179,6 +179,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
                 }),
                 fit: None,
                 samples: Vec::new(),
+                select: None,
             });
         }
         let first_variant = variants.first().map(|v| v.name.clone());

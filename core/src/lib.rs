@@ -19,5 +19,6 @@ pub mod optimize;
 pub mod pricing;
 pub mod report;
 pub mod sfn_history;
+pub mod sampling;
 pub mod simulate;
 pub mod workflow;

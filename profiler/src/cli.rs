@@ -47,6 +47,95 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Print the JSON Schema of the profile bundle.
     Schema(SchemaArgs),
+    /// Profile Lambda functions (on AWS, an emulator, or the simulated cloud) following a plan,
+    /// fit their models and write a profile bundle. Every function's original configuration is
+    /// restored on success, on error and on Ctrl-C.
+    Profile(ProfileArgs),
+    /// Apply a configuration to the deployed functions: a diff per function, then update, wait and
+    /// verify; optionally publish versions and move an alias.
+    Apply(ApplyArgs),
+    /// Check a configuration against service-level objectives; exits 2 when one is missed.
+    Check(CheckArgs),
+}
+
+/// Where the Lambda functions are (AWS through the default credential chain, or an emulator).
+#[derive(Debug, Args, Clone)]
+pub struct CloudArgs {
+    /// AWS region (else AWS_REGION or the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile from the shared AWS config and credentials files.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Another endpoint, e.g. a local emulator (`http://127.0.0.1:5000`).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// The plan (TOML): functions, payloads, memory sizes, variants, budget; see
+    /// examples/app3.plan.toml.
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// Where to write the profile bundle.
+    #[arg(short, long, required_unless_present = "dry_run")]
+    pub output: Option<PathBuf>,
+    /// Run against the built-in simulated cloud (the plan's `simulate` curves) instead of AWS.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Seed of the simulated cloud (overrides the plan's `simulate.seed`).
+    #[arg(long, requires = "simulate")]
+    pub seed: Option<u64>,
+    /// Print the planned invocations and an estimate of the profiling cost; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Continue an interrupted run from its checkpoint file.
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+    /// Where to write the checkpoint (default: the output path + `.checkpoint.json`, or the
+    /// `--resume` file).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Take the workflow (and accuracy score) from this bundle instead of the plan.
+    #[arg(long)]
+    pub workflow_from: Option<PathBuf>,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The profile bundle (JSON); each function's `resource` names the Lambda function.
+    pub bundle: PathBuf,
+    /// The configuration (as for `evaluate`); only the functions it names are changed.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Show the diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Publish a version of each changed function and point this alias at it.
+    #[arg(long)]
+    pub alias: Option<String>,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The profile bundle (JSON).
+    pub bundle: PathBuf,
+    /// The configuration (as for `evaluate`); the deployed one by default.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]

@@ -12,6 +12,10 @@ pub const EXIT_INVALID: u8 = 1;
 pub const EXIT_INFEASIBLE: u8 = 2;
 /// Exit code for unreadable or unwritable files.
 pub const EXIT_IO: u8 = 3;
+/// Exit code when the cloud refused or failed (`profile`, `apply`).
+pub const EXIT_CLOUD: u8 = 4;
+/// Exit code after Ctrl-C (the functions were restored).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Reads a whole file as UTF-8, naming it on failure.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -47,6 +51,17 @@ pub struct FileError {
     source: std::io::Error,
 }
 
+impl FileError {
+    /// An I/O failure on `path` while doing `action` ("read", "write").
+    pub fn new(path: &Path, action: &'static str, source: std::io::Error) -> Self {
+        FileError {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -74,8 +89,12 @@ pub fn load_bundle(path: &Path) -> anyhow::Result<(Bundle, Application)> {
 
 /// The exit code for an error chain.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.is::<FileError>()) {
+    if err.chain().any(|e| e.is::<crate::profile::Interrupted>()) {
+        EXIT_INTERRUPTED
+    } else if err.chain().any(|e| e.is::<FileError>()) {
         EXIT_IO
+    } else if err.chain().any(|e| e.is::<crate::profile::CloudFailure>()) {
+        EXIT_CLOUD
     } else {
         EXIT_INVALID
     }

@@ -5,9 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod cloud;
 mod commands;
 mod input;
 mod output;
+mod plan;
+mod profile;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

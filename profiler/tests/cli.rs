@@ -465,3 +465,79 @@ fn whatif_sweeps_a_p95_limit() {
         "csv"
     ]));
 }
+/// The online commands' offline parts: plan errors (TOML position or plan path), the dry run of
+/// the example plan on the simulated cloud, the SLO gate's exit codes, and apply refusing a bundle
+/// whose functions name no Lambda function (before any connection).
+#[test]
+fn profile_apply_and_check_errors_and_dry_run() {
+    assert_cmd_snapshot!(optiserve().args([
+        "profile",
+        "--plan",
+        "profiler/tests/fixtures/syntax-error.plan.toml",
+        "-o",
+        "-"
+    ]));
+    assert_cmd_snapshot!(optiserve().args([
+        "profile",
+        "--plan",
+        "profiler/tests/fixtures/unselected-variant.plan.toml",
+        "--dry-run"
+    ]));
+    assert_cmd_snapshot!(optiserve().args([
+        "profile",
+        "--plan",
+        "examples/no-such.plan.toml",
+        "--dry-run"
+    ]));
+    assert_cmd_snapshot!(optiserve().args([
+        "profile",
+        "--plan",
+        "examples/app3.plan.toml",
+        "--simulate",
+        "--dry-run"
+    ]));
+    assert_cmd_snapshot!(optiserve().args([
+        "check",
+        "examples/app3.bundle.json",
+        "--config",
+        "profiler/tests/fixtures/app3-top.config.json",
+        "--max-latency-ms",
+        "5000",
+        "--min-accuracy",
+        "2"
+    ]));
+    assert_cmd_snapshot!(optiserve().args(["check", "examples/app3.bundle.json"]));
+    assert_cmd_snapshot!(optiserve().args([
+        "apply",
+        "examples/app3.bundle.json",
+        "--config",
+        "profiler/tests/fixtures/app3-top.config.json",
+        "--dry-run"
+    ]));
+}
+
+/// `profile --simulate` end to end through the binary: the bundle validates and the original
+/// configuration of the simulated functions is reported restored.
+#[test]
+fn profile_the_example_plan_on_the_simulated_cloud() {
+    let dir = std::env::temp_dir().join(format!("optiserve-profile-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = dir.join("app3.profiled.bundle.json");
+    let report = run_json(&[
+        "profile",
+        "--plan",
+        "examples/app3.plan.toml",
+        "--simulate",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(report["targets"].as_array().unwrap().len(), 9);
+    assert!(report["restored"].as_array().unwrap().len() == 3, "{report}");
+    assert!(!dir.join("app3.profiled.bundle.json.checkpoint.json").exists());
+    let v = run_json(&["validate", bundle.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(v["functions"], 3);
+    run_json(&["optimize", bundle.to_str().unwrap(), "--objective", "cost", "--format", "json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

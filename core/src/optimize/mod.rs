@@ -714,6 +714,7 @@ pub(crate) mod testing {
                                 }),
                                 fit: None,
                                 samples: vec![],
+                                select: None,
                             })
                             .collect(),
                     })

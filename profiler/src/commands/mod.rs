@@ -4,12 +4,15 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, ImportCommand, WorkflowCommand};
 
+mod apply;
+mod check;
 mod evaluate;
 mod fit;
 mod harness;
 mod import;
 mod optimize;
 mod pareto;
+mod profile;
 mod schema;
 mod simulate;
 mod validate;
@@ -31,6 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(a) => schema::run(&a),
         Command::Workflow(WorkflowCommand::ImportAsl(a)) => workflow::run_import_asl(&a),
         Command::Workflow(WorkflowCommand::Measure(a)) => workflow::run_measure(&a),
+        Command::Profile(a) => profile::run(&a),
+        Command::Apply(a) => apply::run(&a),
+        Command::Check(a) => check::run(&a),
     }
 }
 

@@ -1,0 +1,258 @@
+//! The AWS backend: aws-sdk-lambda with aws-config's default credential chain (environment,
+//! shared config and credentials files with `--profile`, SSO, web identity, ECS and EC2 roles),
+//! `--region`, and `--endpoint-url` for a local emulator. The SDK's own retries are turned off:
+//! [`super::retry`] retries throttling and 5xx with backoff for every backend alike.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::http::HttpResponse;
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, LogType};
+use base64::Engine;
+
+use super::{CloudError, FunctionConfig, InvokeOutput, Lambda};
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// Region (else the default chain: `AWS_REGION`, the profile's region).
+    pub region: Option<String>,
+    /// A named profile of the shared config files.
+    pub profile: Option<String>,
+    /// Another endpoint (an emulator such as moto).
+    pub endpoint_url: Option<String>,
+}
+
+/// The Lambda API through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsLambda {
+    client: Client,
+    region: Option<String>,
+}
+
+impl AwsLambda {
+    /// Loads the configuration (credentials are resolved lazily, on the first call).
+    pub async fn connect(options: &AwsOptions) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .retry_config(RetryConfig::disabled());
+        if let Some(r) = &options.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &options.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &options.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string());
+        AwsLambda {
+            client: Client::new(&config),
+            region,
+        }
+    }
+
+    /// The region in use, if one was found.
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+}
+
+/// Maps an SDK error: throttling and 5xx are retryable, a missing function is named.
+fn map_err<E>(op: &str, function: &str, e: SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let text = format!("{op} {function}: {}", DisplayErrorContext(&e));
+    match &e {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("");
+            let status = se_status(&e);
+            if matches!(
+                code,
+                "TooManyRequestsException"
+                    | "ThrottlingException"
+                    | "Throttling"
+                    | "RequestLimitExceeded"
+                    | "EC2ThrottledException"
+            ) || status == Some(429)
+            {
+                CloudError::Throttled(text)
+            } else if code == "ResourceNotFoundException" || status == Some(404) {
+                CloudError::NotFound(text)
+            } else if code == "ResourceConflictException"
+                || code == "ServiceException"
+                || status.is_some_and(|s| s >= 500)
+            {
+                CloudError::Transient(text)
+            } else {
+                CloudError::Fatal(text)
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            CloudError::Transient(text)
+        }
+        _ => CloudError::Fatal(text),
+    }
+}
+
+fn se_status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
+impl Lambda for AwsLambda {
+    async fn get_configuration(&self, function: &str) -> Result<FunctionConfig, CloudError> {
+        let out = self
+            .client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| map_err("GetFunctionConfiguration", function, e))?;
+        let env = out
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(FunctionConfig {
+            function: function.to_string(),
+            memory_mb: out
+                .memory_size()
+                .and_then(|m| u32::try_from(m).ok())
+                .unwrap_or(128),
+            env,
+            timeout_s: out.timeout().and_then(|t| u32::try_from(t).ok()),
+            last_update_status: out.last_update_status().map(|s| s.as_str().to_string()),
+            last_update_reason: out.last_update_status_reason().map(str::to_string),
+        })
+    }
+
+    async fn update_configuration(
+        &self,
+        function: &str,
+        memory_mb: u32,
+        env: &BTreeMap<String, String>,
+    ) -> Result<(), CloudError> {
+        let variables: HashMap<String, String> =
+            env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.client
+            .update_function_configuration()
+            .function_name(function)
+            .memory_size(i32::try_from(memory_mb).unwrap_or(i32::MAX))
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(variables))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| map_err("UpdateFunctionConfiguration", function, e))?;
+        Ok(())
+    }
+
+    async fn invoke(&self, function: &str, payload: &[u8]) -> Result<InvokeOutput, CloudError> {
+        let out = self
+            .client
+            .invoke()
+            .function_name(function)
+            .log_type(LogType::Tail)
+            .payload(Blob::new(payload.to_vec()))
+            .send()
+            .await
+            .map_err(|e| map_err("Invoke", function, e))?;
+        let log_tail = match out.log_result() {
+            Some(b64) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .map_err(|e| {
+                        CloudError::Fatal(format!(
+                            "Invoke {function}: LogResult is not base64: {e}"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(InvokeOutput {
+            function_error: out.function_error().map(str::to_string),
+            log_tail,
+            payload: out
+                .payload()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn publish_version(
+        &self,
+        function: &str,
+        description: &str,
+    ) -> Result<String, CloudError> {
+        let out = self
+            .client
+            .publish_version()
+            .function_name(function)
+            .description(description)
+            .send()
+            .await
+            .map_err(|e| map_err("PublishVersion", function, e))?;
+        out.version().map(str::to_string).ok_or_else(|| {
+            CloudError::Fatal(format!(
+                "PublishVersion {function}: no version in the response"
+            ))
+        })
+    }
+
+    async fn set_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<Option<String>, CloudError> {
+        let existing = self
+            .client
+            .get_alias()
+            .function_name(function)
+            .name(alias)
+            .send()
+            .await;
+        match existing {
+            Ok(a) => {
+                let before = a.function_version().map(str::to_string);
+                self.client
+                    .update_alias()
+                    .function_name(function)
+                    .name(alias)
+                    .function_version(version)
+                    .send()
+                    .await
+                    .map_err(|e| map_err("UpdateAlias", function, e))?;
+                Ok(before)
+            }
+            Err(e) => match map_err("GetAlias", function, e) {
+                CloudError::NotFound(_) => {
+                    self.client
+                        .create_alias()
+                        .function_name(function)
+                        .name(alias)
+                        .function_version(version)
+                        .send()
+                        .await
+                        .map_err(|e| map_err("CreateAlias", function, e))?;
+                    Ok(None)
+                }
+                other => Err(other),
+            },
+        }
+    }
+}

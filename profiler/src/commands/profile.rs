@@ -1,0 +1,513 @@
+//! `optiserve profile`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use optiserve_core::sampling::{SamplerSettings, Status};
+use serde::Serialize;
+
+use crate::cli::{Format, ProfileArgs};
+use crate::cloud::aws::{AwsLambda, AwsOptions};
+use crate::cloud::{Lambda, RetryPolicy, RetryStats, retry};
+use crate::plan::{LoadedPlan, Target};
+use crate::profile::{
+    Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle,
+    describe_stop,
+};
+
+/// Memories a search typically measures (seeds included); measured on the sampler-quality
+/// curves, see the README.
+pub const TYPICAL_MEMORIES: u64 = 7;
+
+pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
+    let plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        if args.simulate {
+            let cloud = plan.sim_cloud(args.seed);
+            let seed = args
+                .seed
+                .or(plan.plan.simulate.as_ref().map(|s| s.seed))
+                .unwrap_or(1);
+            let source = format!("optiserve profile, simulated cloud (seed {seed})");
+            go(
+                &cloud,
+                &plan,
+                args,
+                source,
+                plan.plan.region.clone(),
+                RetryPolicy::instant(),
+            )
+            .await
+        } else {
+            let options = AwsOptions {
+                region: args
+                    .cloud
+                    .region
+                    .clone()
+                    .or_else(|| plan.plan.region.clone()),
+                profile: args.cloud.profile.clone(),
+                endpoint_url: args.cloud.endpoint_url.clone(),
+            };
+            let cloud = AwsLambda::connect(&options).await;
+            let region = cloud.region().map(str::to_string);
+            let source = match &options.endpoint_url {
+                Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
+                None => "optiserve profile, AWS Lambda".to_string(),
+            };
+            go(&cloud, &plan, args, source, region, RetryPolicy::aws()).await
+        }
+    })
+}
+
+async fn go<C: Lambda>(
+    cloud: &C,
+    plan: &LoadedPlan,
+    args: &ProfileArgs,
+    source: String,
+    region: Option<String>,
+    policy: RetryPolicy,
+) -> anyhow::Result<ExitCode> {
+    if args.dry_run {
+        let text = dry_run(cloud, plan, args, &policy).await?;
+        crate::output::emit(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let output = args.output.clone().context("--output is required")?;
+    let checkpoint_path = args
+        .checkpoint
+        .clone()
+        .or_else(|| args.resume.clone())
+        .unwrap_or_else(|| default_checkpoint(&output));
+    let resume = args.resume.as_deref().map(Checkpoint::load).transpose()?;
+    let mode = match args.format {
+        Format::Json => ProgressMode::Json,
+        Format::Human if std::io::stderr().is_terminal() => ProgressMode::Human,
+        Format::Human => ProgressMode::Quiet,
+    };
+    let settings = plan.plan.sampler_settings();
+    let estimate =
+        plan.targets.len() as u64 * TYPICAL_MEMORIES * u64::from(settings.samples_per_memory + 1);
+    let mut opts = RunOptions {
+        checkpoint_path: checkpoint_path.clone(),
+        resume,
+        retry: policy,
+        reporter: Reporter::new(mode, estimate),
+    };
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let out = crate::profile::run(cloud, plan, &mut opts, ctrl_c).await?;
+    let bundle = build_bundle(plan, &out, source, region)?;
+    crate::input::write_text(&output, &bundle.to_json())?;
+    // The run is complete: the checkpoint has served its purpose.
+    let _ = std::fs::remove_file(&checkpoint_path);
+    let report = Report::new(plan, &out, &output);
+    let text = match args.format {
+        Format::Json => super::to_json(&report)?,
+        Format::Human => human(&report)?,
+    };
+    crate::output::emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_checkpoint(output: &Path) -> PathBuf {
+    if output == Path::new("-") {
+        PathBuf::from("optiserve-profile.checkpoint.json")
+    } else {
+        let mut s = output.as_os_str().to_owned();
+        s.push(".checkpoint.json");
+        PathBuf::from(s)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TargetReport {
+    function: String,
+    variant: String,
+    memories_mb: Vec<u32>,
+    invocations: u64,
+    cost_usd: f64,
+    samples: usize,
+    cold_samples: usize,
+    failures: Vec<FailureReport>,
+    fit_mape_percent: Option<f64>,
+    best_memory_mb: Option<u32>,
+    floor_mb: u32,
+    stop: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FailureReport {
+    memory_mb: u32,
+    status: Status,
+    message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    output: String,
+    invocations: u64,
+    cost_usd: f64,
+    throttled_retries: u64,
+    transient_retries: u64,
+    replayed_batches: usize,
+    restored: Vec<String>,
+    targets: Vec<TargetReport>,
+}
+
+impl Report {
+    fn new(plan: &LoadedPlan, out: &RunOutput, output: &Path) -> Report {
+        let targets: Vec<TargetReport> = out
+            .outcomes
+            .iter()
+            .map(|o| {
+                let t = &plan.targets[o.target];
+                let r = &o.result;
+                TargetReport {
+                    function: t.function_id.clone(),
+                    variant: t.variant_name.clone(),
+                    memories_mb: r.memories.iter().map(|m| m.memory_mb).collect(),
+                    invocations: r.invocations,
+                    cost_usd: r.cost_usd,
+                    samples: r
+                        .memories
+                        .iter()
+                        .map(|m| m.samples.iter().filter(|s| !s.superseded).count())
+                        .sum(),
+                    cold_samples: r
+                        .memories
+                        .iter()
+                        .map(|m| m.samples.iter().filter(|s| s.cold && !s.superseded).count())
+                        .sum(),
+                    failures: r
+                        .memories
+                        .iter()
+                        .flat_map(|m| {
+                            m.failures.iter().map(|f| FailureReport {
+                                memory_mb: m.memory_mb,
+                                status: f.status,
+                                message: f.message.clone(),
+                            })
+                        })
+                        .collect(),
+                    fit_mape_percent: r.fit.as_ref().map(|f| f.mape_percent),
+                    best_memory_mb: r.best_memory_mb,
+                    floor_mb: r.floor_mb,
+                    stop: describe_stop(&r.stop),
+                }
+            })
+            .collect();
+        Report {
+            output: output.display().to_string(),
+            invocations: targets.iter().map(|t| t.invocations).sum(),
+            cost_usd: targets.iter().map(|t| t.cost_usd).sum(),
+            throttled_retries: out.retries.0,
+            transient_retries: out.retries.1,
+            replayed_batches: out.replayed_batches,
+            restored: out.restored.clone(),
+            targets,
+        }
+    }
+}
+
+fn human(r: &Report) -> anyhow::Result<String> {
+    let mut o = String::new();
+    writeln!(
+        o,
+        "profiled {} (function, variant) pairs: {} invocations, ${:.4}; {} throttled and {} transient failures retried{}",
+        r.targets.len(),
+        r.invocations,
+        r.cost_usd,
+        r.throttled_retries,
+        r.transient_retries,
+        if r.replayed_batches > 0 {
+            format!(
+                "; {} batches resumed from the checkpoint",
+                r.replayed_batches
+            )
+        } else {
+            String::new()
+        }
+    )?;
+    let w = r
+        .targets
+        .iter()
+        .map(|t| t.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let v = r
+        .targets
+        .iter()
+        .map(|t| t.variant.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    writeln!(
+        o,
+        "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>8}  {:>8}  stop",
+        "function", "variant", "memories", "calls", "failures", "fit MAPE", "best"
+    )?;
+    for t in &r.targets {
+        writeln!(
+            o,
+            "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>7.2}%  {:>5} MB  {}",
+            t.function,
+            t.variant,
+            t.memories_mb.len(),
+            t.invocations,
+            t.failures.len(),
+            t.fit_mape_percent.unwrap_or(f64::NAN),
+            t.best_memory_mb.map_or("-".into(), |m| m.to_string()),
+            t.stop
+        )?;
+    }
+    writeln!(o, "wrote {}", r.output)?;
+    if !r.restored.is_empty() {
+        writeln!(
+            o,
+            "restored the original configuration of: {}",
+            r.restored.join(", ")
+        )?;
+    }
+    Ok(o)
+}
+
+#[derive(Debug, Serialize)]
+struct DryRunTarget {
+    function: String,
+    variant: String,
+    resource: String,
+    candidates: usize,
+    memory_range_mb: [u32; 2],
+    seeds_mb: Vec<u32>,
+    select: BTreeMap<String, String>,
+    select_payload: Option<serde_json::Map<String, serde_json::Value>>,
+    typical_invocations: u64,
+    max_invocations: u64,
+    typical_cost_usd: f64,
+    max_cost_usd: f64,
+    durations_from: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DryRun {
+    targets: Vec<DryRunTarget>,
+    typical_invocations: u64,
+    max_invocations: u64,
+    typical_cost_usd: f64,
+    max_cost_usd: f64,
+    budget_invocations: Option<u64>,
+    budget_usd: Option<f64>,
+}
+
+/// The plan without running it: per (function, variant) the memories, the seeds, and an
+/// estimate of the invocations and their cost. Durations come from the simulated curves, or,
+/// against AWS, the function's timeout (an upper bound; the one read-only call the dry run makes).
+async fn dry_run<C: Lambda>(
+    cloud: &C,
+    plan: &LoadedPlan,
+    args: &ProfileArgs,
+    policy: &RetryPolicy,
+) -> anyhow::Result<String> {
+    let settings: SamplerSettings = plan.plan.sampler_settings();
+    let stats = RetryStats::default();
+    let per_memory = u64::from(settings.samples_per_memory) + u64::from(settings.warmup);
+    let per_memory_max = per_memory + u64::from(settings.max_extra_samples);
+    let mut targets = Vec::new();
+    let mut timeouts: BTreeMap<String, u32> = BTreeMap::new();
+    for t in &plan.targets {
+        let (duration, from): (Box<dyn Fn(u32) -> f64>, String) = match &t.truth {
+            Some(truth) if args.simulate => {
+                let truth = truth.clone();
+                (
+                    Box::new(move |m| truth.duration_ms(m)),
+                    "simulated curve".into(),
+                )
+            }
+            _ => {
+                let timeout = match timeouts.get(&t.resource) {
+                    Some(&s) => s,
+                    None => {
+                        let c = retry(policy, &stats, "GetFunctionConfiguration", || {
+                            cloud.get_configuration(&t.resource)
+                        })
+                        .await
+                        .map_err(CloudFailure)
+                        .with_context(|| format!("reading the timeout of {}", t.resource))?;
+                        let s = c.timeout_s.unwrap_or(3);
+                        timeouts.insert(t.resource.clone(), s);
+                        s
+                    }
+                };
+                (
+                    Box::new(move |_| f64::from(timeout) * 1000.0),
+                    format!("the function's timeout ({timeout} s): an upper bound"),
+                )
+            }
+        };
+        let cost = |m: u32| plan.pricing.invocation_cost(f64::from(m), duration(m));
+        let seeds = seeds(t);
+        let seed_cost: f64 = seeds.iter().map(|&m| cost(m) * per_memory as f64).sum();
+        let mean_cost =
+            t.candidates.iter().map(|&m| cost(m)).sum::<f64>() / t.candidates.len().max(1) as f64;
+        let max_cost = t.candidates.iter().map(|&m| cost(m)).fold(0.0, f64::max);
+        let typical_memories = TYPICAL_MEMORIES.min(t.candidates.len() as u64);
+        let extra = typical_memories.saturating_sub(seeds.len() as u64);
+        let max_memories = (settings.max_memories as u64).min(t.candidates.len() as u64);
+        targets.push(DryRunTarget {
+            function: t.function_id.clone(),
+            variant: t.variant_name.clone(),
+            resource: t.resource.clone(),
+            candidates: t.candidates.len(),
+            memory_range_mb: [
+                t.candidates.first().copied().unwrap_or(0),
+                t.candidates.last().copied().unwrap_or(0),
+            ],
+            seeds_mb: seeds.clone(),
+            select: t.selector.env.clone(),
+            select_payload: t.selector.payload.clone(),
+            typical_invocations: typical_memories.max(seeds.len() as u64) * per_memory,
+            max_invocations: max_memories * per_memory_max,
+            typical_cost_usd: seed_cost + extra as f64 * per_memory as f64 * mean_cost,
+            max_cost_usd: max_memories as f64 * per_memory_max as f64 * max_cost,
+            durations_from: from,
+        });
+    }
+    let d = DryRun {
+        typical_invocations: targets.iter().map(|t| t.typical_invocations).sum(),
+        max_invocations: targets.iter().map(|t| t.max_invocations).sum(),
+        typical_cost_usd: targets.iter().map(|t| t.typical_cost_usd).sum(),
+        max_cost_usd: targets.iter().map(|t| t.max_cost_usd).sum(),
+        budget_invocations: plan.plan.max_invocations,
+        budget_usd: plan.plan.max_cost_usd,
+        targets,
+    };
+    if args.format == Format::Json {
+        return super::to_json(&d);
+    }
+    let mut o = String::new();
+    writeln!(
+        o,
+        "dry run of {}: {} (function, variant) pairs, {} samples per memory + 1 warm-up, concurrency {}; nothing is changed",
+        plan.path.display(),
+        d.targets.len(),
+        settings.samples_per_memory,
+        plan.plan.concurrency
+    )?;
+    let w = d
+        .targets
+        .iter()
+        .map(|t| t.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let v = d
+        .targets
+        .iter()
+        .map(|t| t.variant.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    writeln!(
+        o,
+        "{:<w$}  {:<v$}  {:<24}  {:<20}  {:>13}  {:>19}  selected by",
+        "function", "variant", "resource", "memory (MB)", "seeds (MB)", "calls typical / max"
+    )?;
+    for t in &d.targets {
+        writeln!(
+            o,
+            "{:<w$}  {:<v$}  {:<24}  {:<20}  {:>13}  {:>19}  {}",
+            t.function,
+            t.variant,
+            t.resource,
+            format!(
+                "{}–{} ({} sizes)",
+                t.memory_range_mb[0], t.memory_range_mb[1], t.candidates
+            ),
+            t.seeds_mb
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            format!("{} / {}", t.typical_invocations, t.max_invocations),
+            {
+                let mut by: Vec<String> =
+                    t.select.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                by.extend(
+                    t.select_payload
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| format!("payload.{k}={v}")),
+                );
+                if by.is_empty() {
+                    "-".to_string()
+                } else {
+                    by.join(" ")
+                }
+            }
+        )?;
+    }
+    writeln!(
+        o,
+        "invocations  about {} (at most {}){}",
+        d.typical_invocations,
+        d.max_invocations,
+        d.budget_invocations
+            .map(|b| format!(", budget {b}"))
+            .unwrap_or_default()
+    )?;
+    let from: Vec<&str> = {
+        let mut v: Vec<&str> = d
+            .targets
+            .iter()
+            .map(|t| t.durations_from.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    writeln!(
+        o,
+        "cost         about ${:.4} (at most ${:.4}){}; durations from {}",
+        d.typical_cost_usd,
+        d.max_cost_usd,
+        d.budget_usd
+            .map(|b| format!(", budget ${b}"))
+            .unwrap_or_default(),
+        from.join(", ")
+    )?;
+    Ok(o)
+}
+
+/// The seed memories of a target (as the sampler will choose them).
+fn seeds(t: &Target) -> Vec<u32> {
+    let c = &t.candidates;
+    let (Some(&lo), Some(&hi)) = (c.first(), c.last()) else {
+        return Vec::new();
+    };
+    let target = f64::from(lo) + f64::from(hi - lo) / 3.0;
+    let third = c
+        .iter()
+        .copied()
+        .min_by(|&a, &b| {
+            (f64::from(a) - target)
+                .abs()
+                .total_cmp(&(f64::from(b) - target).abs())
+        })
+        .unwrap_or(lo);
+    let mut v = vec![lo, third, hi];
+    v.dedup();
+    v
+}

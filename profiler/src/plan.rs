@@ -1,0 +1,502 @@
+//! The profiling plan (`optiserve profile --plan plan.toml`): which functions to profile, with
+//! which payloads, over which memory sizes, which model variants and how each is selected, and
+//! the budget. See `examples/app3.plan.toml` and the README for the format.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use optiserve_core::bundle::{
+    AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
+    Variant, VariantSelector, WorkflowSpec,
+};
+use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::pricing::{Architecture, Pricing};
+use optiserve_core::sampling::SamplerSettings;
+use optiserve_core::workflow::Edge;
+use serde::Deserialize;
+
+use crate::cloud::sim::{Selector, SimCloud, SimFunction, SimSettings, SimTruth};
+use crate::input::read_text;
+
+/// A plan as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Application name (goes into the bundle).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text (goes into the bundle).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// AWS region of the functions (else `--region` or the default chain).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Lambda architecture, for the prices (`x86_64` or `arm64`).
+    #[serde(default = "default_architecture")]
+    pub architecture: Architecture,
+    /// Memory sizes for every function that does not give its own (default 128–3008 MB in 64 MB
+    /// steps).
+    #[serde(default)]
+    pub memory: Option<MemoryOptions>,
+    /// Warm samples per memory (3).
+    #[serde(default = "default_samples")]
+    pub samples: u32,
+    /// Invocations in flight at once during one measurement (1).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Stop after about this many invocations in all (warm-ups and failures included).
+    #[serde(default)]
+    pub max_invocations: Option<u64>,
+    /// Stop after about this much spent on invocations, USD.
+    #[serde(default)]
+    pub max_cost_usd: Option<f64>,
+    /// Tuning of the sampling strategy.
+    #[serde(default)]
+    pub sampler: SamplerTuning,
+    /// The functions.
+    pub functions: Vec<PlanFunction>,
+    /// The workflow over the function ids (default: the functions in plan order, one after the
+    /// other).
+    #[serde(default)]
+    pub workflow: Option<WorkflowSpec>,
+    /// Take the workflow (and the accuracy score, unless given here) from this bundle.
+    #[serde(default)]
+    pub workflow_from: Option<PathBuf>,
+    /// The accuracy score.
+    #[serde(default)]
+    pub accuracy: Option<AccuracySpec>,
+    /// The simulated cloud used by `--simulate`.
+    #[serde(default)]
+    pub simulate: Option<SimSettings>,
+}
+
+fn default_architecture() -> Architecture {
+    Architecture::X86_64
+}
+fn default_samples() -> u32 {
+    3
+}
+fn default_concurrency() -> u32 {
+    1
+}
+
+/// Optional settings of the sampling strategy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplerTuning {
+    pub cov_threshold: Option<f64>,
+    pub max_extra_samples: Option<u32>,
+    pub max_memories: Option<usize>,
+    pub sigma_mb: Option<f64>,
+    pub stop_belief: Option<f64>,
+    pub max_failures_per_memory: Option<u32>,
+    pub warmup: Option<bool>,
+}
+
+/// One function of the plan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFunction {
+    /// Id in the workflow and the bundle.
+    pub id: String,
+    /// Lambda function name or ARN (default: the id).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The invocation payload (any TOML value, sent as JSON).
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Or a JSON file holding it (relative to the plan).
+    #[serde(default)]
+    pub payload_file: Option<PathBuf>,
+    /// Memory sizes (default: the plan's).
+    #[serde(default)]
+    pub memory: Option<MemoryOptions>,
+    /// Model variants (default: one, `default`).
+    #[serde(default)]
+    pub variants: Vec<PlanVariant>,
+    /// The true curve of a function without variants, for `--simulate`.
+    #[serde(default)]
+    pub simulate: Option<SimTruth>,
+    /// Timeout of the simulated function in seconds (default 30).
+    #[serde(default)]
+    pub simulate_timeout_s: Option<u32>,
+}
+
+/// One model variant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanVariant {
+    pub name: String,
+    /// Environment variables that select it.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Payload fields that select it (merged into an object payload).
+    #[serde(default)]
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Raw accuracy and metric.
+    #[serde(default)]
+    pub accuracy: Option<RawAccuracy>,
+    /// The true curve, for `--simulate`.
+    #[serde(default)]
+    pub simulate: Option<SimTruth>,
+}
+
+/// One (function, variant) to profile, resolved.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub function: usize,
+    pub variant: usize,
+    pub function_id: String,
+    pub variant_name: String,
+    pub resource: String,
+    pub candidates: Vec<u32>,
+    pub selector: VariantSelector,
+    /// The payload with the variant's fields merged in, as JSON bytes.
+    pub payload: Vec<u8>,
+    pub truth: Option<SimTruth>,
+}
+
+/// A plan read, checked and resolved.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub plan: Plan,
+    pub path: PathBuf,
+    /// FNV-1a of the plan text: a checkpoint belongs to one plan.
+    pub digest: String,
+    pub targets: Vec<Target>,
+    pub workflow: WorkflowSpec,
+    pub accuracy: Option<AccuracySpec>,
+    pub pricing: Pricing,
+}
+
+/// FNV-1a, 64 bits, as hex.
+pub fn digest(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+impl Plan {
+    /// The memory options of function `i`.
+    pub fn memory_of(&self, f: &PlanFunction) -> MemoryOptions {
+        f.memory
+            .clone()
+            .or_else(|| self.memory.clone())
+            .unwrap_or(MemoryOptions::Range(MemoryRange {
+                min_mb: 128,
+                max_mb: 3008,
+                step_mb: 64,
+            }))
+    }
+
+    /// The sampler settings, with the run's budgets.
+    pub fn sampler_settings(&self) -> SamplerSettings {
+        let d = SamplerSettings::default();
+        let t = &self.sampler;
+        SamplerSettings {
+            samples_per_memory: self.samples,
+            max_extra_samples: t.max_extra_samples.unwrap_or(d.max_extra_samples),
+            cov_threshold: t.cov_threshold.unwrap_or(d.cov_threshold),
+            sigma_mb: t.sigma_mb.unwrap_or(d.sigma_mb),
+            stop_belief: t.stop_belief.unwrap_or(d.stop_belief),
+            max_memories: t.max_memories.unwrap_or(d.max_memories),
+            max_failures_per_memory: t
+                .max_failures_per_memory
+                .unwrap_or(d.max_failures_per_memory),
+            warmup: t.warmup.unwrap_or(d.warmup),
+            ..d
+        }
+    }
+}
+
+/// Reads and checks a plan. `workflow_from` (from `--workflow-from`) overrides the plan's.
+pub fn load(
+    path: &Path,
+    workflow_from: Option<&Path>,
+    simulate: bool,
+) -> anyhow::Result<LoadedPlan> {
+    let text = read_text(path)?;
+    parse(&text, path, workflow_from, simulate)
+}
+
+/// Parses and checks plan text; `path` names it in errors and anchors relative paths.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    workflow_from: Option<&Path>,
+    simulate: bool,
+) -> anyhow::Result<LoadedPlan> {
+    let plan: Plan = toml::from_str(text).with_context(|| format!("in plan {}", path.display()))?;
+    resolve(plan, path, text, workflow_from, simulate)
+        .with_context(|| format!("in plan {}", path.display()))
+}
+
+fn resolve(
+    plan: Plan,
+    path: &Path,
+    text: &str,
+    workflow_from: Option<&Path>,
+    simulate: bool,
+) -> anyhow::Result<LoadedPlan> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    if plan.functions.is_empty() {
+        bail!("functions: the plan names no function ([[functions]] id = \"…\")");
+    }
+    if plan.samples == 0 {
+        bail!("samples: must be at least 1");
+    }
+    if !(1..=64).contains(&plan.concurrency) {
+        bail!(
+            "concurrency: must be between 1 and 64, found {}",
+            plan.concurrency
+        );
+    }
+    if let Some(c) = plan.max_cost_usd
+        && !(c.is_finite() && c > 0.0)
+    {
+        bail!("max_cost_usd: must be a positive number, found {c}");
+    }
+    let mut ids = BTreeSet::new();
+    let mut resources = BTreeSet::new();
+    let mut targets = Vec::new();
+    for (i, f) in plan.functions.iter().enumerate() {
+        let at = format!("functions[{i}]");
+        if f.id.is_empty() || f.id == "Start" || f.id == "End" {
+            bail!("{at}.id: '{}' cannot name a function", f.id);
+        }
+        if !ids.insert(f.id.clone()) {
+            bail!("{at}.id: '{}' is used by another function", f.id);
+        }
+        let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
+        if !resources.insert(resource.clone()) {
+            bail!(
+                "{at}.resource: '{resource}' is profiled twice; one function id per Lambda function"
+            );
+        }
+        let payload = match (&f.payload, &f.payload_file) {
+            (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
+            (Some(p), None) => p.clone(),
+            (None, Some(file)) => {
+                let file = base.join(file);
+                let text = read_text(&file)?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{at}.payload_file: {} is not JSON", file.display()))?
+            }
+            (None, None) => serde_json::json!({}),
+        };
+        let candidates = plan.memory_of(f).sizes();
+        let variants: Vec<PlanVariant> = if f.variants.is_empty() {
+            vec![PlanVariant {
+                name: "default".into(),
+                env: BTreeMap::new(),
+                payload: None,
+                accuracy: None,
+                simulate: f.simulate.clone(),
+            }]
+        } else {
+            if f.simulate.is_some() {
+                bail!(
+                    "{at}.simulate: a function with variants gives each variant its own simulate curve"
+                );
+            }
+            f.variants.clone()
+        };
+        let mut names = BTreeSet::new();
+        for (j, v) in variants.iter().enumerate() {
+            let vat = format!("{at}.variants[{j}]");
+            if !names.insert(v.name.clone()) {
+                bail!("{vat}.name: '{}' is used twice in '{}'", v.name, f.id);
+            }
+            if variants.len() > 1 && v.env.is_empty() && v.payload.is_none() {
+                bail!(
+                    "{vat}: variant '{}' says neither env nor payload: how is it selected?",
+                    v.name
+                );
+            }
+            let mut p = payload.clone();
+            if let Some(fields) = &v.payload {
+                match p.as_object_mut() {
+                    Some(obj) => obj.extend(fields.clone()),
+                    None => bail!(
+                        "{vat}.payload: the variant sets payload fields but the function's payload is not a JSON object"
+                    ),
+                }
+            }
+            if simulate && v.simulate.is_none() {
+                bail!(
+                    "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}}{})",
+                    if f.variants.is_empty() {
+                        ", as functions[…].simulate"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            targets.push(Target {
+                function: i,
+                variant: j,
+                function_id: f.id.clone(),
+                variant_name: v.name.clone(),
+                resource: resource.clone(),
+                candidates: candidates.clone(),
+                selector: VariantSelector {
+                    env: v.env.clone(),
+                    payload: v.payload.clone(),
+                },
+                payload: serde_json::to_vec(&p)?,
+                truth: v.simulate.clone(),
+            });
+        }
+    }
+    // The workflow: --workflow-from, the plan's workflow_from, the plan's, or a chain.
+    let from = workflow_from
+        .map(Path::to_path_buf)
+        .or_else(|| plan.workflow_from.as_ref().map(|p| base.join(p)));
+    let (workflow, accuracy) = match (&from, &plan.workflow) {
+        (Some(_), Some(_)) if workflow_from.is_none() => {
+            bail!("workflow: give workflow or workflow_from, not both")
+        }
+        (Some(file), _) => {
+            let text = read_text(file)?;
+            let b = Bundle::from_json(&text)
+                .with_context(|| format!("workflow_from: in bundle {}", file.display()))?;
+            (b.workflow, plan.accuracy.clone().or(b.accuracy))
+        }
+        (None, Some(w)) => (w.clone(), plan.accuracy.clone()),
+        (None, None) => {
+            let mut edges = Vec::new();
+            let mut prev = "Start".to_string();
+            for f in &plan.functions {
+                edges.push(Edge::new(prev.clone(), f.id.clone(), 1.0));
+                prev = f.id.clone();
+            }
+            edges.push(Edge::new(prev, "End", 1.0));
+            (
+                WorkflowSpec {
+                    edges,
+                    orchestration: Default::default(),
+                },
+                plan.accuracy.clone(),
+            )
+        }
+    };
+    let mut pricing = Pricing::aws(plan.architecture);
+    if let Some(r) = &plan.region {
+        pricing.region = r.clone();
+    }
+    let loaded = LoadedPlan {
+        digest: digest(text),
+        path: path.to_path_buf(),
+        targets,
+        workflow,
+        accuracy,
+        pricing,
+        plan,
+    };
+    // Check everything the bundle will need now, before any money is spent: memory options,
+    // the workflow over the ids, the accuracy score.
+    let probe = loaded.bundle(
+        |_| DurationModel::Exponential(ExpModel::constant(100.0)),
+        Provenance {
+            tool: "optiserve".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            created_at: None,
+            region: None,
+            source: None,
+        },
+    );
+    probe.validate().map_err(|e| {
+        let msg = e.to_string();
+        anyhow::anyhow!("{}", msg.strip_prefix("$.").unwrap_or(&msg))
+    })?;
+    Ok(loaded)
+}
+
+impl LoadedPlan {
+    /// The simulated cloud of a plan: each function starts at its largest memory (at most
+    /// 3008 MB) with its first variant selected.
+    pub fn sim_cloud(&self, seed: Option<u64>) -> SimCloud {
+        let (settings, functions) = self.sim_parts(seed);
+        SimCloud::new(settings, functions)
+    }
+
+    /// The settings and functions of [`LoadedPlan::sim_cloud`].
+    pub fn sim_parts(&self, seed: Option<u64>) -> (SimSettings, Vec<SimFunction>) {
+        let plan = self;
+        let mut settings = plan.plan.simulate.clone().unwrap_or_default();
+        if let Some(s) = seed {
+            settings.seed = s;
+        }
+        let mut functions: Vec<SimFunction> = Vec::new();
+        for t in &plan.targets {
+            if t.variant == 0 {
+                let f = &plan.plan.functions[t.function];
+                functions.push(SimFunction {
+                    name: t.resource.clone(),
+                    memory_mb: t.candidates.last().copied().unwrap_or(1024).min(3008),
+                    env: t.selector.env.clone(),
+                    timeout_s: f.simulate_timeout_s.unwrap_or(30),
+                    variants: Vec::new(),
+                });
+            }
+            if let (Some(f), Some(truth)) = (functions.last_mut(), &t.truth) {
+                f.variants.push((
+                    Selector {
+                        env: t.selector.env.clone(),
+                        payload: t.selector.payload.clone().map(serde_json::Value::Object),
+                    },
+                    truth.clone(),
+                ));
+            }
+        }
+        (settings, functions)
+    }
+
+    /// A bundle skeleton: every function and variant of the plan, with models from `model`.
+    pub fn bundle(
+        &self,
+        model: impl Fn(&Target) -> DurationModel,
+        provenance: Provenance,
+    ) -> Bundle {
+        let mut functions: Vec<Function> = Vec::new();
+        for t in &self.targets {
+            let f = &self.plan.functions[t.function];
+            if functions.len() <= t.function {
+                functions.push(Function {
+                    id: f.id.clone(),
+                    resource: Some(t.resource.clone()),
+                    memory: self.plan.memory_of(f),
+                    variants: Vec::new(),
+                });
+            }
+            let accuracy = f.variants.get(t.variant).and_then(|v| v.accuracy.clone());
+            let select = (!t.selector.env.is_empty() || t.selector.payload.is_some())
+                .then(|| t.selector.clone());
+            if let Some(func) = functions.last_mut() {
+                func.variants.push(Variant {
+                    name: t.variant_name.clone(),
+                    accuracy,
+                    model: model(t),
+                    fit: None,
+                    samples: Vec::new(),
+                    select,
+                });
+            }
+        }
+        Bundle {
+            schema: SCHEMA_V1.to_string(),
+            name: self.plan.name.clone(),
+            description: self.plan.description.clone(),
+            provenance,
+            pricing: self.pricing.clone(),
+            functions,
+            workflow: self.workflow.clone(),
+            accuracy: self.accuracy.clone(),
+            deployed: BTreeMap::new(),
+        }
+    }
+}

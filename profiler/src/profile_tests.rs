@@ -1,0 +1,451 @@
+//! The profiling run on the simulated cloud: end to end, fault injection (throttling, transient
+//! errors, failing invocations, a crash then a resume, Ctrl-C), and the sampler's quality on known
+//! curves.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use optiserve_core::sampling::Status;
+
+use super::*;
+use crate::cloud::sim::{SimCloud, SimEvent};
+use crate::plan::{LoadedPlan, parse};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("optiserve-profile-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn app3(edit: impl Fn(String) -> String) -> LoadedPlan {
+    let path = root().join("examples/app3.plan.toml");
+    let text = edit(std::fs::read_to_string(&path).unwrap());
+    parse(&text, &path, None, true).unwrap()
+}
+
+fn options(dir: &Path, resume: Option<Checkpoint>) -> RunOptions {
+    RunOptions {
+        checkpoint_path: dir.join("run.checkpoint.json"),
+        resume,
+        retry: RetryPolicy::instant(),
+        reporter: Reporter::new(ProgressMode::Quiet, 0),
+    }
+}
+
+fn never() -> impl Future<Output = ()> {
+    std::future::pending()
+}
+
+fn originals(plan: &LoadedPlan, sim: &SimCloud) -> BTreeMap<String, FunctionConfig> {
+    plan.targets
+        .iter()
+        .map(|t| (t.resource.clone(), sim.config(&t.resource).unwrap()))
+        .collect()
+}
+
+fn assert_restored(sim: &SimCloud, before: &BTreeMap<String, FunctionConfig>) {
+    for (r, c) in before {
+        let now = sim.config(r).unwrap();
+        assert!(now.same_settings(c), "{r} not restored: {now:?} vs {c:?}");
+    }
+}
+
+/// Ok durations of a batch's measured invocations (warm-up excluded).
+fn ok_durations(b: &Batch) -> Vec<f64> {
+    b.invocations
+        .iter()
+        .filter(|i| i.effective_status(0) != Status::Error && i.status == Status::Ok)
+        .filter_map(|i| i.duration_ms)
+        .collect()
+}
+
+#[tokio::test]
+async fn app3_end_to_end_on_the_simulated_cloud() {
+    let plan = app3(|t| t);
+    let sim = plan.sim_cloud(None);
+    let before = originals(&plan, &sim);
+    let dir = scratch("e2e");
+    let mut opts = options(&dir, None);
+    let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
+    assert_restored(&sim, &before);
+    assert_eq!(out.outcomes.len(), 9);
+    let bundle = build_bundle(&plan, &out, "test".into(), None).unwrap();
+    let app = bundle.validate().unwrap();
+    assert_eq!(app.functions.len(), 3);
+    // The ML functions' floor was found: no option below the smallest memory that ran.
+    let resnet = bundle.functions.iter().find(|f| f.id == "resnet").unwrap();
+    assert!(resnet.memory.sizes()[0] >= 2048, "{:?}", resnet.memory);
+    for v in bundle.functions.iter().flat_map(|f| &f.variants) {
+        let fit = v.fit.unwrap();
+        assert!(fit.mape_percent < 10.0, "{}: {fit:?}", v.name);
+        assert!(v.samples.iter().all(|s| s.duration_ms > 0.0));
+    }
+    // The deployed configuration is what was there before: 3008 MB, the first variant.
+    assert_eq!(bundle.deployed["f1"].memory_mb, 3008);
+    assert_eq!(
+        bundle.deployed["resnet"].variant.as_deref(),
+        Some("resnet-18")
+    );
+    // The run was mostly throttle-free but saw some throttles and failures (the plan asks for them).
+    assert!(out.retries.0 > 0, "{:?}", out.retries);
+    let failures: usize = out
+        .outcomes
+        .iter()
+        .flat_map(|o| &o.result.memories)
+        .map(|m| {
+            m.failures
+                .iter()
+                .filter(|f| f.status == Status::Error)
+                .count()
+        })
+        .sum();
+    assert!(failures > 0);
+    // Every recorded sample is an invocation the cloud really served, used once.
+    let served: Vec<f64> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            SimEvent::Invoke {
+                duration_ms: Some(d),
+                ..
+            } => Some(*d),
+            _ => None,
+        })
+        .collect();
+    let mut used = served.clone();
+    for v in bundle.functions.iter().flat_map(|f| &f.variants) {
+        for s in &v.samples {
+            let k = used
+                .iter()
+                .position(|d| *d == s.duration_ms)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "sample {} ms was never served (or used twice)",
+                        s.duration_ms
+                    )
+                });
+            used.swap_remove(k);
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_log_formats_give_the_same_run() {
+    let text = app3(|t| t);
+    let json = app3(|t| t.replace("log_format = \"text\"", "log_format = \"json\""));
+    let (a, b) = (text.sim_cloud(None), json.sim_cloud(None));
+    let (da, db) = (scratch("fmt-a"), scratch("fmt-b"));
+    let ra = run(&a, &text, &mut options(&da, None), never())
+        .await
+        .unwrap();
+    let rb = run(&b, &json, &mut options(&db, None), never())
+        .await
+        .unwrap();
+    let sum = |r: &RunOutput| -> Vec<(u64, Option<u32>)> {
+        r.outcomes
+            .iter()
+            .map(|o| (o.result.invocations, o.result.best_memory_mb))
+            .collect()
+    };
+    assert_eq!(sum(&ra), sum(&rb));
+}
+
+#[tokio::test]
+async fn heavy_throttling_transient_errors_and_failures_are_survived() {
+    let plan = app3(|t| {
+        t.replace(
+            "throttle_rate = 0.02",
+            "throttle_rate = 0.3\ntransient_rate = 0.1",
+        )
+        .replace("failure_rate = 0.01", "failure_rate = 0.15")
+        .replace("max_invocations = 1500", "max_invocations = 4000")
+        .replace("max_cost_usd = 2.0", "max_cost_usd = 10.0")
+    });
+    let sim = plan.sim_cloud(Some(3));
+    let before = originals(&plan, &sim);
+    let dir = scratch("chaos");
+    let mut opts = options(&dir, None);
+    opts.retry.attempts = 12;
+    let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
+    assert_restored(&sim, &before);
+    assert!(
+        out.retries.0 > 50 && out.retries.1 > 10,
+        "{:?}",
+        out.retries
+    );
+    let checkpoint = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
+    let failed: usize = checkpoint
+        .batches
+        .iter()
+        .flat_map(|b| &b.batch.invocations)
+        .filter(|i| i.status == Status::Error)
+        .count();
+    assert!(failed > 20, "{failed}");
+    // Failures are never samples: each memory has its warm samples besides its failures.
+    for o in &out.outcomes {
+        for m in &o.result.memories {
+            if m.failures.iter().all(|f| f.status == Status::Error) {
+                assert!(m.warm().len() >= 3, "{m:?}");
+            }
+        }
+    }
+    build_bundle(&plan, &out, "test".into(), None).unwrap();
+}
+
+#[tokio::test]
+async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
+    let plan = app3(|t| t);
+    let dir = scratch("crash");
+    // Run 1 crashes after 150 invocations.
+    let (mut settings, functions) = plan.sim_parts(None);
+    settings.crash_after_invocations = Some(150);
+    let sim1 = SimCloud::new(settings, functions);
+    let before = originals(&plan, &sim1);
+    let err = run(&sim1, &plan, &mut options(&dir, None), never())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("simulated crash"), "{err:#}");
+    assert!(err.chain().any(|e| e.is::<CloudFailure>()));
+    assert_restored(&sim1, &before);
+    let first = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
+    assert!(!first.batches.is_empty());
+    assert_eq!(
+        first.originals, before,
+        "the originals are saved before anything changes"
+    );
+    // A checkpoint only resumes its own plan.
+    let other = app3(|t| t.replace("samples = 3", "samples = 4"));
+    let e = run(
+        &other.sim_cloud(None),
+        &other,
+        &mut options(&scratch("crash-other"), Some(first.clone())),
+        never(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("belongs to another plan"), "{e}");
+    // Run 2: another day (seed), the same plan, resumed.
+    let sim2 = plan.sim_cloud(Some(99));
+    let out = run(
+        &sim2,
+        &plan,
+        &mut options(&dir, Some(first.clone())),
+        never(),
+    )
+    .await
+    .unwrap();
+    assert_restored(&sim2, &before);
+    assert_eq!(out.replayed_batches, first.batches.len());
+    let last = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
+    assert_eq!(
+        &last.batches[..first.batches.len()],
+        &first.batches[..],
+        "nothing recorded is lost or changed"
+    );
+    // No finished batch was measured again: run 2 asked only for what run 1 had not finished.
+    let served2 = sim2
+        .events()
+        .iter()
+        .filter(|e| matches!(e, SimEvent::Invoke { .. }))
+        .count() as u64;
+    let new_invocations: u64 = last.batches[first.batches.len()..]
+        .iter()
+        .map(|b| b.batch.invocations.len() as u64 + u64::from(b.batch.warmup.is_some()))
+        .sum();
+    assert_eq!(
+        served2, new_invocations,
+        "run 2 served exactly the new batches"
+    );
+    // Every sample of the bundle is one recorded invocation, each used once.
+    let bundle = build_bundle(&plan, &out, "test".into(), None).unwrap();
+    for (k, t) in plan.targets.iter().enumerate() {
+        let batches: Vec<&BatchRecord> = last
+            .batches
+            .iter()
+            .filter(|b| b.function == t.function_id && b.variant == t.variant_name)
+            .collect();
+        let mut expected: Vec<f64> = Vec::new();
+        for (i, b) in batches.iter().enumerate() {
+            // A later fresh re-measurement at the same memory supersedes this batch.
+            let superseded = batches[i + 1..]
+                .iter()
+                .any(|l| l.request.fresh && l.request.memory_mb == b.request.memory_mb);
+            if !superseded {
+                expected.extend(ok_durations(&b.batch));
+            }
+        }
+        let v = &bundle.functions[t.function].variants[t.variant];
+        let mut got: Vec<f64> = v.samples.iter().map(|s| s.duration_ms).collect();
+        expected.sort_by(f64::total_cmp);
+        got.sort_by(f64::total_cmp);
+        assert_eq!(
+            got, expected,
+            "target {k}: {}/{}",
+            t.function_id, t.variant_name
+        );
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_restores_every_function_and_keeps_the_checkpoint() {
+    let plan = app3(|t| t);
+    let sim = plan.sim_cloud(None);
+    let before = originals(&plan, &sim);
+    let dir = scratch("ctrlc");
+    let interrupt = async {
+        while sim.invocations() < 60 {
+            tokio::task::yield_now().await;
+        }
+    };
+    let err = run(&sim, &plan, &mut options(&dir, None), interrupt)
+        .await
+        .unwrap_err();
+    assert!(err.chain().any(|e| e.is::<Interrupted>()), "{err:#}");
+    assert!(err.to_string().contains("--resume"), "{err}");
+    assert_restored(&sim, &before);
+    let c = Checkpoint::load(&dir.join("run.checkpoint.json")).unwrap();
+    assert!(!c.batches.is_empty());
+    // The restoration happened after the interruption: the last update puts a function back.
+    let last_update = sim.events().into_iter().rev().find_map(|e| match e {
+        SimEvent::Update {
+            function,
+            memory_mb,
+            env,
+        } => Some((function, memory_mb, env)),
+        _ => None,
+    });
+    let (function, memory_mb, env) = last_update.unwrap();
+    assert_eq!(
+        (memory_mb, &env),
+        (before[&function].memory_mb, &before[&function].env)
+    );
+}
+
+#[tokio::test]
+async fn a_function_that_always_fails_stops_the_run_and_is_restored() {
+    let plan = app3(|t| t.replace("failure_rate = 0.01", "failure_rate = 1.0"));
+    let sim = plan.sim_cloud(None);
+    let before = originals(&plan, &sim);
+    let err = run(&sim, &plan, &mut options(&scratch("fail"), None), never())
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("f1/default")
+            && msg.contains("failed invocations")
+            && msg.contains("injected failure"),
+        "{msg}"
+    );
+    assert_restored(&sim, &before);
+}
+
+/// The sampler's quality on known curves (the README quotes this table): on each simulated
+/// function the memory the profile recommends costs within 5% of the true optimum, with fewer
+/// invocations than a 64 MB sweep of the same range (3 samples + 1 warm-up per memory).
+#[tokio::test]
+async fn sampler_quality_on_known_curves() {
+    use optiserve_core::model::ExpModel;
+    let mut curves: Vec<(String, f64, f64, f64)> = vec![
+        ("app3 f1".into(), 180.0, 2600.0, 1.0 / 420.0),
+        ("cpu-bound".into(), 40.0, 9000.0, 0.004),
+        ("io-bound".into(), 900.0, 400.0, 0.002),
+        ("slow decay".into(), 300.0, 6000.0, 0.0008),
+    ];
+    // Seeded random curves over the magnitudes of the thesis' functions.
+    let mut x: u64 = 0x5eed;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for k in 0..36 {
+        let a = 20.0 * (100.0f64).powf(next());
+        let b = 200.0 * (100.0f64).powf(next());
+        let g = 0.0005 * (20.0f64).powf(next());
+        curves.push((format!("random {k}"), a, b, g));
+    }
+    let mut rows = Vec::new();
+    for (name, a, b, g) in &curves {
+        let text = format!(
+            "samples = 3\nconcurrency = 2\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+             [simulate]\nseed = 11\nnoise_cov = 0.03\ncold_start_rate = 0.05\n\
+             [[functions]]\nid = \"fn\"\nsimulate = {{ alpha_ms = {a}, beta_ms = {b}, gamma_per_mb = {g} }}\nsimulate_timeout_s = 900\n"
+        );
+        let plan = parse(&text, &root().join("quality.plan.toml"), None, true).unwrap();
+        let sim = plan.sim_cloud(None);
+        let out = run(
+            &sim,
+            &plan,
+            &mut options(&scratch("quality"), None),
+            never(),
+        )
+        .await
+        .unwrap();
+        let r = &out.outcomes[0].result;
+        let truth = ExpModel::new(*a, *b, *g);
+        let cost = |m: u32| {
+            plan.pricing
+                .invocation_cost(f64::from(m), truth.duration_ms(f64::from(m)))
+        };
+        let candidates = &plan.targets[0].candidates;
+        let best = candidates
+            .iter()
+            .map(|&m| cost(m))
+            .fold(f64::INFINITY, f64::min);
+        let chosen = r.best_memory_mb.unwrap();
+        let fit = r.fit.as_ref().unwrap();
+        let model_mape = candidates
+            .iter()
+            .map(|&m| {
+                let t = truth.duration_ms(f64::from(m));
+                (fit.model.duration_ms(f64::from(m)) - t).abs() / t
+            })
+            .sum::<f64>()
+            / candidates.len() as f64
+            * 100.0;
+        let sweep = candidates.len() as u64 * 4;
+        rows.push((
+            name.clone(),
+            cost(chosen) / best,
+            r.invocations,
+            sweep,
+            fit.mape_percent,
+            model_mape,
+            r.memories.len(),
+        ));
+    }
+    println!(
+        "curve            cost/optimum  calls  sweep  ratio  fit MAPE  model vs truth  memories"
+    );
+    for (name, q, n, sweep, mape, truth_mape, mems) in &rows {
+        println!(
+            "{name:<16} {q:>12.4}  {n:>5}  {sweep:>5}  {:>5.2}  {mape:>7.2}%  {truth_mape:>13.2}%  {mems:>8}",
+            *n as f64 / *sweep as f64
+        );
+    }
+    let k = rows.len() as f64;
+    let worst = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    let calls = rows.iter().map(|r| r.2 as f64).sum::<f64>() / k;
+    let ratio = rows.iter().map(|r| r.2 as f64 / r.3 as f64).sum::<f64>() / k;
+    let mape = rows.iter().map(|r| r.4).sum::<f64>() / k;
+    let truth_mape = rows.iter().map(|r| r.5).sum::<f64>() / k;
+    let mems = rows.iter().map(|r| r.6 as f64).sum::<f64>() / k;
+    println!(
+        "summary: {} curves, worst cost/optimum {worst:.4}, mean {calls:.1} invocations (sweep 184), ratio {ratio:.3}, fit MAPE {mape:.2}%, model vs truth {truth_mape:.2}%, {mems:.1} memories",
+        rows.len()
+    );
+    for (name, q, n, sweep, ..) in &rows {
+        assert!(
+            *q <= 1.05,
+            "{name}: the chosen memory costs {q}x the optimum"
+        );
+        assert!(n < sweep, "{name}: {n} invocations, a sweep takes {sweep}");
+    }
+}

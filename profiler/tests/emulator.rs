@@ -1,0 +1,489 @@
+//! `optiserve profile` and `apply` against a local AWS emulator, over real HTTP with the real SDK:
+//! moto's server wrapped by `tests/emulator/moto_report.py`, which answers `LogType=Tail`
+//! invocations with REPORT lines whose Duration follows a known curve of the configured memory.
+//!
+//! Run with `scripts/emulator.sh test` (it installs and starts the emulator and sets
+//! `OPTISERVE_EMULATOR_URL`). These tests are `#[ignore]`d so that a plain `cargo test` does not
+//! need the emulator; CI runs them with `--ignored`, and then a missing emulator fails loudly.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+
+fn url() -> String {
+    std::env::var("OPTISERVE_EMULATOR_URL")
+        .expect("OPTISERVE_EMULATOR_URL is not set: run these tests with scripts/emulator.sh test")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("optiserve-emulator-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn optiserve() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_optiserve"));
+    c.current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    optiserve().args(args).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn client() -> Client {
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(url())
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+/// An unsigned IAM CreateRole call (moto accepts it): CreateFunction needs a role.
+fn create_role(name: &str) -> String {
+    let addr = url().trim_start_matches("http://").to_string();
+    let doc = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+    let body = format!(
+        "Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={doc}"
+    );
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: iam.amazonaws.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.contains("EntityAlreadyExists"),
+        "{response}"
+    );
+    format!("arn:aws:iam::123456789012:role/{name}")
+}
+
+/// A minimal deployment package (the emulator runs no code).
+fn zip() -> Vec<u8> {
+    // An empty zip archive: the end-of-central-directory record alone.
+    let mut z = vec![0x50, 0x4b, 0x05, 0x06];
+    z.extend([0u8; 18]);
+    z
+}
+
+async fn create_function(name: &str, memory: i32, env: &[(&str, &str)]) {
+    let role = create_role("optiserve-emulator-role");
+    let c = client();
+    let _ = c.delete_function().function_name(name).send().await;
+    let variables: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    c.create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(role)
+        .handler("handler.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip())).build())
+        .memory_size(memory)
+        .timeout(60)
+        .environment(
+            Environment::builder()
+                .set_variables(Some(variables))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn config_of(name: &str) -> (i32, HashMap<String, String>) {
+    let out = client()
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    let env = out
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    (out.memory_size().unwrap(), env)
+}
+
+fn et(a: f64, b: f64, g: f64, m: f64) -> f64 {
+    a + b * (-g * m).exp()
+}
+
+/// MAPE (%) of a variant's fitted model against the known curve over 128–3008 MB.
+fn model_error(variant: &serde_json::Value, curve: (f64, f64, f64)) -> f64 {
+    let m = &variant["model"];
+    let (a, b, g) = (
+        m["alpha_ms"].as_f64().unwrap(),
+        m["beta_ms"].as_f64().unwrap(),
+        m["gamma_per_mb"].as_f64().unwrap(),
+    );
+    let grid: Vec<f64> = (128..=3008).step_by(64).map(f64::from).collect();
+    grid.iter()
+        .map(|&x| {
+            let t = et(curve.0, curve.1, curve.2, x);
+            (et(a, b, g, x) - t).abs() / t
+        })
+        .sum::<f64>()
+        / grid.len() as f64
+        * 100.0
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
+    let name = "optiserve-emu-resize";
+    create_function(
+        name,
+        512,
+        &[
+            ("EMU_CURVE", "150,4000,0.003"),
+            ("EMU_COLD_RATE", "0.15"),
+            ("KEEP", "yes"),
+        ],
+    )
+    .await;
+    let before = config_of(name).await;
+    let dir = scratch("resize");
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "region = \"us-east-1\"\nsamples = 3\nconcurrency = 2\n\
+             memory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+             [[functions]]\nid = \"resize\"\nresource = \"{name}\"\npayload = {{ image = \"cat.jpg\" }}\n"
+        ),
+    )
+    .unwrap();
+    let bundle = dir.join("bundle.json");
+    let endpoint = url();
+    let out = ok(&run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--endpoint-url",
+        &endpoint,
+        "--format",
+        "json",
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let t = &report["targets"][0];
+    assert!(t["invocations"].as_u64().unwrap() < 184, "{t}");
+    // The original configuration is back.
+    assert_eq!(config_of(name).await, before);
+    assert!(
+        !dir.join("bundle.json.checkpoint.json").exists(),
+        "the checkpoint is removed after success"
+    );
+    // The bundle validates, plans, and its model is the emulator's curve.
+    ok(&run(&["validate", bundle.to_str().unwrap()]));
+    ok(&run(&[
+        "optimize",
+        bundle.to_str().unwrap(),
+        "--objective",
+        "cost",
+    ]));
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let v = &b["functions"][0]["variants"][0];
+    let err = model_error(v, (150.0, 4000.0, 0.003));
+    assert!(
+        err < 5.0,
+        "the fitted model is {err:.2}% away from the emulator's curve: {v}"
+    );
+    assert_eq!(b["deployed"]["resize"]["memory_mb"], 512);
+    assert_eq!(b["functions"][0]["resource"], name);
+    assert!(
+        b["provenance"]["source"]
+            .as_str()
+            .unwrap()
+            .contains(&endpoint)
+    );
+    // Cold starts (15% of the calls) are kept in the bundle, flagged, and do not count: every
+    // measured memory still has its 3 warm samples.
+    let samples = v["samples"].as_array().unwrap();
+    assert!(
+        samples.iter().any(|s| s["cold"] == true),
+        "no cold sample kept"
+    );
+    let mut memories: Vec<f64> = samples
+        .iter()
+        .map(|s| s["memory_mb"].as_f64().unwrap())
+        .collect();
+    memories.dedup();
+    for m in memories {
+        let warm = samples
+            .iter()
+            .filter(|s| s["memory_mb"].as_f64() == Some(m) && s["cold"] == false)
+            .count();
+        assert!(warm >= 3, "{m} MB has {warm} warm samples");
+    }
+
+    // apply: dry run first (nothing changes), then for real with an alias.
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"resize": {"memory_mb": 1024}}"#).unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "apply",
+            bundle.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
+    };
+    let dry = ok(&optiserve().args(args(&["--dry-run"])).output().unwrap());
+    assert!(
+        dry.contains("memory 512 → 1024 MB") && dry.contains("nothing was changed"),
+        "{dry}"
+    );
+    assert_eq!(config_of(name).await, before);
+    let applied = ok(&optiserve()
+        .args(args(&["--alias", "live", "--format", "json"]))
+        .output()
+        .unwrap());
+    let applied: serde_json::Value = serde_json::from_str(&applied).unwrap();
+    let (memory, env) = config_of(name).await;
+    assert_eq!(memory, 1024);
+    assert_eq!(env, before.1, "the environment is kept");
+    let version = applied["changes"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let alias = client()
+        .get_alias()
+        .function_name(name)
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.function_version(), Some(version.as_str()));
+    // check: the SLO gate on the profiled bundle.
+    let fast = run(&[
+        "check",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--max-latency-ms",
+        "100000",
+    ]);
+    assert!(fast.status.success());
+    let slow = run(&[
+        "check",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--max-latency-ms",
+        "1",
+    ]);
+    assert_eq!(slow.status.code(), Some(2));
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn variants_switched_by_environment_are_profiled_and_the_variant_restored() {
+    let name = "optiserve-emu-classify";
+    create_function(
+        name,
+        2048,
+        &[
+            ("MODEL_NAME", "small"),
+            ("EMU_CURVE_small", "100,3000,0.002"),
+            ("EMU_CURVE_large", "400,12000,0.0015"),
+        ],
+    )
+    .await;
+    let before = config_of(name).await;
+    let dir = scratch("classify");
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "samples = 3\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+             [[functions]]\nid = \"classify\"\nresource = \"{name}\"\n\
+             [[functions.variants]]\nname = \"small\"\nenv = {{ MODEL_NAME = \"small\" }}\naccuracy = {{ value = 70.0 }}\n\
+             [[functions.variants]]\nname = \"large\"\nenv = {{ MODEL_NAME = \"large\" }}\naccuracy = {{ value = 78.0 }}\n"
+        ),
+    )
+    .unwrap();
+    let bundle = dir.join("bundle.json");
+    ok(&run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
+    assert_eq!(
+        config_of(name).await,
+        before,
+        "memory and MODEL_NAME are back"
+    );
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let variants = b["functions"][0]["variants"].as_array().unwrap();
+    assert!(
+        model_error(&variants[0], (100.0, 3000.0, 0.002)) < 5.0,
+        "{}",
+        variants[0]
+    );
+    assert!(
+        model_error(&variants[1], (400.0, 12000.0, 0.0015)) < 5.0,
+        "{}",
+        variants[1]
+    );
+    assert_eq!(b["deployed"]["classify"]["variant"], "small");
+    // Switching the variant with apply changes MODEL_NAME only.
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"classify": {"memory_mb": 3008, "variant": "large"}}"#,
+    )
+    .unwrap();
+    ok(&run(&[
+        "apply",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
+    let (memory, env) = config_of(name).await;
+    assert_eq!((memory, env["MODEL_NAME"].as_str()), (3008, "large"));
+    assert_eq!(env.len(), before.1.len());
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
+    // Every memory is out of memory: the run fails, and the function is restored.
+    let name = "optiserve-emu-oom";
+    create_function(name, 256, &[("EMU_MIN_MEMORY", "100000")]).await;
+    let before = config_of(name).await;
+    let dir = scratch("oom");
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!("memory = [128, 512, 1024]\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
+    )
+    .unwrap();
+    let bundle = dir.join("b.json");
+    let out = run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("timed out or ran out of memory"),
+        "{stderr}"
+    );
+    assert_eq!(config_of(name).await, before);
+    assert!(!bundle.exists());
+
+    // Ctrl-C in the middle of a run: exit 130, restored, the checkpoint kept.
+    let name = "optiserve-emu-interrupt";
+    create_function(name, 640, &[("EMU_CURVE", "300,5000,0.002")]).await;
+    let before = config_of(name).await;
+    let plan = dir.join("interrupt.toml");
+    std::fs::write(
+        &plan,
+        format!("samples = 20\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 1 }}\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
+    )
+    .unwrap();
+    let bundle = dir.join("interrupted.json");
+    let child = optiserve()
+        .args([
+            "profile",
+            "--plan",
+            plan.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--endpoint-url",
+            &url(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run has changed the function, then interrupt it.
+    let mut changed = false;
+    for _ in 0..200 {
+        if config_of(name).await != before {
+            changed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(changed, "the run never changed the function");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert_eq!(config_of(name).await, before);
+    assert!(dir.join("interrupted.json.checkpoint.json").exists());
+}
