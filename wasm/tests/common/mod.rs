@@ -332,7 +332,7 @@ pub fn assert_js_equal(actual: &JsValue, expected: &JsValue, path: &str) {
     } else if expected.is_object() {
         assert!(actual.is_object(), "{path}: expected an object");
         let keys = |v: &JsValue| {
-            let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref())
+            let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
                 .iter()
                 .map(|k| k.as_string().unwrap())
                 .collect();
