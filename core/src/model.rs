@@ -97,7 +97,10 @@ impl ExpModel {
         if self.beta_ms == 0.0 {
             return self.alpha_ms;
         }
-        self.alpha_ms + self.beta_ms * (-self.gamma_per_mb * memory_mb).exp()
+        // `libm::exp`, not `f64::exp`: the platform's exp (glibc natively, a port of musl's in
+        // wasm) may differ in the last bit; one implementation gives the same durations, hence
+        // the same optimizations and simulations, everywhere.
+        self.alpha_ms + self.beta_ms * libm::exp(-self.gamma_per_mb * memory_mb)
     }
 }
 

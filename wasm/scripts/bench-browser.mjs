@@ -4,7 +4,8 @@
 //   ./scripts/build-wasm.sh && node wasm/scripts/bench-browser.mjs
 //
 // App3: `new Planner`, 1000 `optimize` calls cycling through the 300 problems of
-// benches/app3-whatif.json, the 300-problem what-if itself (3 × 10 × 10), and `pareto`. Best of
+// benches/app3-whatif.json, the 300-problem what-if itself (3 × 10 × 10), `pareto`, and
+// `simulate` of 100,000 executions (warm, and a first call on a new planner with a random seed). Best of
 // several runs, after a warm-up.
 
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -30,7 +31,10 @@ writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"
   const whatIfMs = best(10, () => { for (const r of requests) planner.whatIf(r); });
   const plannerMs = best(20, () => new Planner(text).free());
   const paretoMs = best(5, () => planner.pareto());
-  window.result = { loadMs, problems: problems.length, calls, optimizeMs, whatIfMs, plannerMs, paretoMs };
+  planner.simulate({ runs: 100000, seed: 1 }); // warm-up
+  const simulateMs = best(5, () => planner.simulate({ runs: 100000, seed: 1 }));
+  const simulateFreshMs = (() => { const t = performance.now(); new Planner(text).simulate({ runs: 100000 }); return performance.now() - t; })();
+  window.result = { loadMs, problems: problems.length, calls, optimizeMs, whatIfMs, plannerMs, paretoMs, simulateMs, simulateFreshMs };
 </script>`);
 const server = await serve(project);
 const browser = await launchChromium();
@@ -46,6 +50,8 @@ try {
   console.log(`  optimize, ${r.calls} calls (exact)        ${f(r.optimizeMs)} ms  (${((r.optimizeMs * 1e3) / r.calls).toFixed(1)} µs per call)`);
   console.log(`  whatIf, 3 × 10 × 10 = ${r.problems} problems  ${f(r.whatIfMs)} ms  (${((r.whatIfMs * 1e3) / r.problems).toFixed(1)} µs per problem)`);
   console.log(`  pareto (1291 points)                ${f(r.paretoMs)} ms`);
+  console.log(`  simulate, 100,000 executions        ${f(r.simulateMs)} ms  (${(100 / r.simulateMs).toFixed(1)} million executions/s)`);
+  console.log(`  new Planner + simulate 100,000, first call, random seed  ${f(r.simulateFreshMs)} ms`);
 } finally {
   await browser.close();
   await server.close();

@@ -96,6 +96,68 @@ for (const name of BUNDLES) {
   });
 }
 
+test('simulate: the same seed gives exactly the CLI\'s numbers', () => {
+  for (const name of BUNDLES) {
+    const file = bundlePath(name);
+    const planner = new Planner(read(file));
+    const expected = cliJson(['simulate', file, '--runs', '20000', '--seed', '42']);
+    assert.deepStrictEqual(planner.simulate({ runs: 20000, seed: 42 }), expected, name);
+    // With a configuration, and from durations modelled.
+    const answer = planner.optimize({ objective: 'cost' });
+    const config = join(scratch, `${name}-sim-config.json`);
+    writeFileSync(config, JSON.stringify(answer));
+    assert.deepStrictEqual(
+      planner.simulate({ config: answer, runs: 5000, seed: 7, durations: 'model' }),
+      cliJson(['simulate', file, '--config', config, '--runs', '5000', '--seed', '7', '--durations', 'model']),
+      name,
+    );
+  }
+  // Without a seed one is drawn, reported, and reproduces the run.
+  const planner = new Planner(read(bundlePath('media-pipeline')));
+  const a = planner.simulate({ runs: 1000 });
+  assert.ok(Number.isSafeInteger(a.seed));
+  assert.deepStrictEqual(planner.simulate({ runs: 1000, seed: a.seed }), a);
+  assert.notEqual(planner.simulate({ runs: 1000 }).seed, a.seed);
+  assert.throws(() => planner.simulate({ runs: 0, seed: 1 }), /^Error: \$\.runs: must be at least 1$/);
+  assert.throws(() => planner.simulate({ nope: 1 }), /^Error: \$\.nope: unknown field/);
+});
+
+test('tail-aware optimize and whatIf give exactly the CLI\'s numbers for the same seed', () => {
+  const file = bundlePath('media-pipeline');
+  const planner = new Planner(read(file));
+  const problems = [
+    { objective: 'cost', constraints: { max_p95_latency_ms: 12000 } },
+    { objective: 'p95_latency', constraints: { max_cost_usd_per_million: 600 } },
+    { objective: 'accuracy', constraints: { max_p99_latency_ms: 20000, max_cost_usd_per_million: 900 } },
+    { objective: 'cost', constraints: { max_p95_latency_ms: 3000 } },
+  ];
+  for (const p of problems) {
+    const settings = { scenarios: 1000, seed: 5, certify_runs: 20000 };
+    const expected = withoutElapsed(cliJson(
+      ['optimize', file, '--objective', p.objective.replace('_', '-'), ...flags(p.constraints),
+        '--scenarios', '1000', '--seed', '5', '--certify-runs', '20000'],
+      { allow: [0, 2] },
+    ));
+    assert.deepStrictEqual(withoutElapsed(planner.optimize({ ...p, ...settings })), expected, JSON.stringify(p));
+  }
+  const request = {
+    objective: 'cost',
+    vary: [{ constraint: 'max_p95_latency_ms', from: 9000, to: 21000, steps: 3 }],
+    fixed: { min_accuracy: 0.5 },
+    scenarios: 1000,
+    seed: 3,
+    certify_runs: 10000,
+  };
+  const expected = cliJson(['whatif', file, '--objective', 'cost', '--vary', 'max-p95-latency-ms=9000:21000:3',
+    '--fixed', 'min-accuracy=0.5', '--scenarios', '1000', '--seed', '3', '--certify-runs', '10000']);
+  const strip = (points) => points.map((q) => ({ ...q, solution: withoutElapsed(q.solution) }));
+  assert.deepStrictEqual(strip(planner.whatIf(request)), strip(expected));
+  // A tail-aware request without a seed draws one and reports it.
+  const s = planner.optimize({ objective: 'p95_latency', scenarios: 300, certify_runs: 0 });
+  assert.ok(Number.isSafeInteger(s.tail.seed));
+  assert.throws(() => planner.optimize({ objective: 'p95_latency', solver: 'greedy', seed: 1 }), /^Error: \$\.solver: the greedy heuristics/);
+});
+
 test('app3: pareto equals the CLI', () => {
   const file = bundlePath('app3');
   const front = new Planner(read(file)).pareto();

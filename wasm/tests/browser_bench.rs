@@ -24,6 +24,7 @@ use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_config
 wasm_bindgen_test_configure!(run_in_browser);
 
 const APP3: &str = include_str!("../../examples/app3.bundle.json");
+const MEDIA: &str = include_str!("../../examples/media-pipeline.bundle.json");
 const WHAT_IF: &str = include_str!("../benches/app3-whatif.json");
 
 fn now() -> f64 {
@@ -99,4 +100,16 @@ fn timings() {
         "optimize × 1000 (inside wasm, no JS conversion): {optimize_ms:.3} ms, {:.1} µs per call",
         optimize_ms
     );
+
+    for (name, text) in [("App3", APP3), ("media pipeline", MEDIA)] {
+        let app = api::application(text).unwrap();
+        let request = r#"{"runs": 100000, "seed": 1}"#;
+        let simulate_ms = best_of(5, || {
+            black_box(api::simulate(&app, request).unwrap());
+        });
+        console_log!(
+            "simulate 100,000 {name} executions (inside wasm): {simulate_ms:.3} ms, {:.1} million executions/s",
+            100_000.0 / simulate_ms / 1e3
+        );
+    }
 }

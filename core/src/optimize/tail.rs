@@ -72,12 +72,12 @@ impl Default for TailSettings {
 
 /// The seed of the certification run: SplitMix64's output function on `seed` plus a constant,
 /// so that it is a different, well-mixed seed (xoshiro256++ streams from different seeds are
-/// independent for practical purposes).
+/// independent for practical purposes), kept below 2^53 so that it survives a JavaScript number.
 pub fn certification_seed(seed: u64) -> u64 {
     let mut z = seed.wrapping_add(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    (z ^ (z >> 31)) >> 11
 }
 
 /// Is a re-simulated percentile within its limit?
@@ -1150,6 +1150,7 @@ mod tests {
     fn certification_seeds_differ_from_their_source() {
         for s in [0, 1, 2, u64::MAX] {
             assert_ne!(certification_seed(s), s);
+            assert!(certification_seed(s) < 1 << 53);
         }
         assert_ne!(certification_seed(1), certification_seed(2));
     }

@@ -12,6 +12,8 @@ import {
   type FitReport,
   type OptimizeRequest,
   type ParetoPoint,
+  type SimulateRequest,
+  type SimulationReport,
   type Solution,
   type Status,
   type ValidationReport,
@@ -106,3 +108,23 @@ fitModel([[128, 2900]]);
 const wrong: Status = 'done';
 
 console.log(functions, range, latency, status, cost, firstLimit, limited, fastest, gamma, current, wrong);
+
+// Simulation and tail-latency problems.
+const simRequest: SimulateRequest = { runs: 100_000, seed: 42, config: solution, durations: 'samples' };
+const sim: SimulationReport = planner.simulate(simRequest);
+const p95: number = sim.p95_ms;
+const [p95Low, p95High]: [number, number] = sim.p95_ci_ms;
+const seed: number = planner.simulate().seed;
+console.log(p95, p95Low, p95High, seed, sim.histogram.map((b) => b.count));
+const tail: Solution = planner.optimize({
+  objective: 'p95_latency',
+  constraints: { max_cost_usd_per_million: 800, max_p99_latency_ms: 20_000 },
+  scenarios: 2000,
+  seed: 7,
+  certify_runs: 50_000,
+});
+if (tail.tail?.certification) {
+  for (const c of tail.tail.certification.checks) console.log(c.constraint, c.verdict, c.ci_ms[1]);
+}
+// @ts-expect-error not an objective
+planner.optimize({ objective: 'p90_latency' });

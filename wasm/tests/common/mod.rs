@@ -324,7 +324,8 @@ pub fn assert_js_equal(actual: &JsValue, expected: &JsValue, path: &str) {
         assert_eq!(actual.as_f64(), Some(x), "{path}");
     } else if js_sys::Array::is_array(expected) {
         assert!(js_sys::Array::is_array(actual), "{path}: expected an array");
-        let (a, e): (&js_sys::Array, &js_sys::Array) = (actual.unchecked_ref(), expected.unchecked_ref());
+        let (a, e): (&js_sys::Array, &js_sys::Array) =
+            (actual.unchecked_ref(), expected.unchecked_ref());
         assert_eq!(a.length(), e.length(), "{path}: length");
         for i in 0..e.length() {
             assert_js_equal(&a.get(i), &e.get(i), &format!("{path}[{i}]"));
@@ -332,7 +333,7 @@ pub fn assert_js_equal(actual: &JsValue, expected: &JsValue, path: &str) {
     } else if expected.is_object() {
         assert!(actual.is_object(), "{path}: expected an object");
         let keys = |v: &JsValue| {
-            let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref())
+            let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
                 .iter()
                 .map(|k| k.as_string().unwrap())
                 .collect();
@@ -363,8 +364,11 @@ pub fn seeded_results_equal_the_native_ones() {
     for (request, file, committed) in api::NATIVE_FIXTURES {
         let got = if request.contains("objective") {
             let s = planner.optimize(JsValue::from_str(request)).unwrap();
-            js_sys::Reflect::delete_property(s.unchecked_ref::<js_sys::Object>(), &"elapsed_ms".into())
-                .unwrap();
+            js_sys::Reflect::delete_property(
+                s.unchecked_ref::<js_sys::Object>(),
+                &"elapsed_ms".into(),
+            )
+            .unwrap();
             s
         } else {
             planner.simulate(Some(JsValue::from_str(request))).unwrap()
@@ -375,7 +379,11 @@ pub fn seeded_results_equal_the_native_ones() {
     let a = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
     let seed = a["seed"].as_u64().unwrap();
     assert!(seed < 1 << 53);
-    let b = value(&planner.simulate(Some(js(&json!({ "runs": 500, "seed": seed })))).unwrap());
+    let b = value(
+        &planner
+            .simulate(Some(js(&json!({ "runs": 500, "seed": seed }))))
+            .unwrap(),
+    );
     assert_eq!(a, b);
     let c = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
     assert_ne!(c["seed"], a["seed"]);
