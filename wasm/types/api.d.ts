@@ -63,13 +63,59 @@ export type DurationModel =
 /**
  * Step Functions charges that are added to the workflow cost when present.
  */
-export type StepFunctionsPricing = {
-  /**
-   * USD per state transition.
-   */
-  price_per_transition: number;
-  type: 'standard';
-};
+export type StepFunctionsPricing =
+  | {
+      /**
+       * USD per state transition.
+       */
+      price_per_transition: number;
+      type: 'standard';
+    }
+  | {
+      /**
+       * Durations are rounded up to a multiple of this many ms (100 on AWS).
+       */
+      billing_granularity_ms?: number;
+      /**
+       * Billed memory of one execution, MB (a multiple of 64).
+       */
+      memory_mb?: number;
+      /**
+       * USD per GB-second of billed duration × billed memory.
+       */
+      price_per_gb_second: number;
+      /**
+       * USD per execution started.
+       */
+      price_per_request: number;
+      type: 'express';
+    };
+/**
+ * Where an edge's probability came from.
+ */
+export type ProbabilityBasis =
+  | {
+      source: 'assumed';
+    }
+  | {
+      /**
+       * Executions the counts come from.
+       */
+      executions?: number | null;
+      /**
+       * Departures from the source node that were counted.
+       */
+      out_of: number;
+      source: 'measured';
+      /**
+       * Times the edge was taken.
+       */
+      taken: number;
+    };
+/**
+ * What kind of Step Functions state a [`StateNode`] stands for.
+ */
+export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
 /**
  * A configuration as `evaluate` reads it: a choice per function id, any object with a `config` map (an `optimize` result; one without a configuration is refused), or an `evaluate` result. Functions left out keep their deployed choice.
  */
@@ -368,14 +414,28 @@ export interface WorkflowSpec {
    */
   edges: Edge[];
   /**
+   * Map states: their iteration bodies, expected item counts and concurrency limits.
+   */
+  maps?: MapBlock[];
+  /**
    * Step Functions orchestration delays (default 0).
    */
   orchestration?: Delays;
+  /**
+   * Step Functions states that are nodes of the graph without being Lambda functions (a Wait
+   * with its delay, the fork of a Parallel or Map state that cannot be folded into edges, …).
+   */
+  states?: StateNode[];
 }
 /**
  * One edge of the workflow: `from` → `to`, taken with `probability`.
  */
 export interface Edge {
+  /**
+   * Where the probability came from. Left out: given (written by hand, or taken from the
+   * profiles a bundle was built from, as in the thesis' examples).
+   */
+  basis?: ProbabilityBasis | null;
   /**
    * Source node: a function id or `Start`.
    */
@@ -390,6 +450,40 @@ export interface Edge {
   to: string;
 }
 /**
+ * A Map state: its iteration body (the nodes right after the Map's node, up to the Map's next
+ * state) runs once per item, at most `max_concurrency` at a time.
+ *
+ * Analytic model: `ceil(items / max_concurrency)` waves one after another, each wave the max of
+ * its iterations, which the structure's max-of-expected-times rule evaluates as the body's expected
+ * time: latency `waves · E[body]`, invocations `items · NI(body)`. Against Step Functions (a pool
+ * of `max_concurrency` iterations, the next item starting as soon as one ends) the model is biased
+ * low by the spread of the iterations within a wave (E[max] ≥ max E) and high by the rounding up
+ * of a last, partly filled wave; `optiserve simulate` runs the pool and reports the net bias.
+ */
+export interface MapBlock {
+  /**
+   * Every node of the iteration body.
+   */
+  body: string[];
+  /**
+   * Expected number of items per execution of the Map state (≥ 1).
+   */
+  items: number;
+  /**
+   * Most iterations at a time (`MaxConcurrency`); 0 means no limit.
+   */
+  max_concurrency?: number;
+  /**
+   * Runs of the Map state whose item counts `items` is the mean of; left out when `items` is
+   * assumed or given.
+   */
+  measured_runs?: number | null;
+  /**
+   * The Map state's node (a [`StateNode`] of kind `map`).
+   */
+  state: string;
+}
+/**
  * Step Functions orchestration delays added to the end-to-end latency.
  */
 export interface Delays {
@@ -401,6 +495,25 @@ export interface Delays {
    * Milliseconds per transition taken.
    */
   transition_ms?: number;
+}
+/**
+ * A workflow node that is not a Lambda function: a Step Functions state kept in the graph. It is
+ * entered like any state (it adds the orchestration delays and, on Standard workflows, its
+ * transitions), it takes `delay_ms`, and it is never billed as a Lambda invocation.
+ */
+export interface StateNode {
+  /**
+   * Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000; 0 otherwise).
+   */
+  delay_ms?: number;
+  /**
+   * Node id used by the edges (the state's name); must differ from every function id.
+   */
+  id: string;
+  /**
+   * What state it is.
+   */
+  kind: StateKind;
 }
 export interface Configuration {
   [k: string]: Choice;
