@@ -468,7 +468,7 @@ impl Builder<'_> {
     ) -> Result<Kind, AslError> {
         match so.get("Seconds") {
             Some(Value::Number(n)) => match n.as_f64() {
-                Some(s) if s.is_finite() && s >= 0.0 && s <= 31_536_000.0 => Ok(Kind::Wait {
+                Some(s) if (0.0..=31_536_000.0).contains(&s) => Ok(Kind::Wait {
                     delay_ms: s * 1000.0,
                 }),
                 _ => err(

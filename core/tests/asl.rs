@@ -55,11 +55,15 @@ fn render(text: &str, options: &AslOptions) -> String {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/asl/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(path).unwrap()
+    match name {
+        "nested-choice" => include_str!("fixtures/asl/nested-choice.json"),
+        "parallel" => include_str!("fixtures/asl/parallel.json"),
+        "parallel-after-choice" => include_str!("fixtures/asl/parallel-after-choice.json"),
+        "map" => include_str!("fixtures/asl/map.json"),
+        "loops-wait-retry-catch" => include_str!("fixtures/asl/loops-wait-retry-catch.json"),
+        other => panic!("no fixture {other}"),
+    }
+    .to_string()
 }
 
 #[test]

@@ -63,26 +63,59 @@ export type DurationModel =
 /**
  * Step Functions charges that are added to the workflow cost when present.
  */
-export type StepFunctionsPricing = {
-  /**
-   * USD per state transition.
-   */
-  price_per_transition: number;
-  type: 'standard';
-};
+export type StepFunctionsPricing =
+  | {
+      /**
+       * USD per state transition.
+       */
+      price_per_transition: number;
+      type: 'standard';
+    }
+  | {
+      /**
+       * Durations are rounded up to a multiple of this many ms (100 on AWS).
+       */
+      billing_granularity_ms?: number;
+      /**
+       * Billed memory of one execution, MB (a multiple of 64).
+       */
+      memory_mb?: number;
+      /**
+       * USD per GB-second of billed duration × billed memory.
+       */
+      price_per_gb_second: number;
+      /**
+       * USD per execution started.
+       */
+      price_per_request: number;
+      type: 'express';
+    };
 /**
- * Which limit.
+ * Where an edge's probability came from.
  */
-export type ConstraintKind =
-  | 'max_latency_ms'
-  | 'max_cost_usd_per_million'
-  | 'min_accuracy'
-  | 'max_p95_latency_ms'
-  | 'max_p99_latency_ms';
+export type ProbabilityBasis =
+  | {
+      source: 'assumed';
+    }
+  | {
+      /**
+       * Executions the counts come from.
+       */
+      executions?: number | null;
+      /**
+       * Departures from the source node that were counted.
+       */
+      out_of: number;
+      source: 'measured';
+      /**
+       * Times the edge was taken.
+       */
+      taken: number;
+    };
 /**
- * Is a re-simulated percentile within its limit?
+ * What kind of Step Functions state a [`StateNode`] stands for.
  */
-export type Verdict = 'met' | 'within_noise' | 'exceeded';
+export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
 /**
  * A configuration as `evaluate` reads it: a choice per function id, any object with a `config` map (an `optimize` result; one without a configuration is refused), or an `evaluate` result. Functions left out keep their deployed choice.
  */
@@ -94,6 +127,10 @@ export type ConfigurationInput =
     }
   | Evaluation;
 /**
+ * Which limit.
+ */
+export type ConstraintKind = 'max_latency_ms' | 'max_cost_usd_per_million' | 'min_accuracy';
+/**
  * Which solver.
  */
 export type SolverKind = 'exact' | 'greedy' | 'brute-force';
@@ -102,13 +139,9 @@ export type SolverKind = 'exact' | 'greedy' | 'brute-force';
  */
 export type Status = 'optimal' | 'feasible' | 'infeasible' | 'not_found';
 /**
- * Where sampled durations come from.
- */
-export type DurationSource = 'samples' | 'model';
-/**
  * What to optimize.
  */
-export type Objective = 'latency' | 'cost' | 'accuracy' | 'p95_latency' | 'p99_latency';
+export type Objective = 'latency' | 'cost' | 'accuracy';
 
 /**
  * Arguments and results of the optiserve npm package, generated from the Rust types of optiserve-core.
@@ -126,23 +159,6 @@ export interface AccuracySpec {
    * The score over normalised accuracies.
    */
   score: EasDefinition;
-}
-/**
- * One histogram bin: `[from_ms, to_ms)` (the last bin includes its upper edge).
- */
-export interface Bin {
-  /**
-   * Executions in the bin.
-   */
-  count: number;
-  /**
-   * Lower edge, ms.
-   */
-  from_ms: number;
-  /**
-   * Upper edge, ms.
-   */
-  to_ms: number;
 }
 /**
  * A profile bundle, version 1.
@@ -398,14 +414,28 @@ export interface WorkflowSpec {
    */
   edges: Edge[];
   /**
+   * Map states: their iteration bodies, expected item counts and concurrency limits.
+   */
+  maps?: MapBlock[];
+  /**
    * Step Functions orchestration delays (default 0).
    */
   orchestration?: Delays;
+  /**
+   * Step Functions states that are nodes of the graph without being Lambda functions (a Wait
+   * with its delay, the fork of a Parallel or Map state that cannot be folded into edges, …).
+   */
+  states?: StateNode[];
 }
 /**
  * One edge of the workflow: `from` → `to`, taken with `probability`.
  */
 export interface Edge {
+  /**
+   * Where the probability came from. Left out: given (written by hand, or taken from the
+   * profiles a bundle was built from, as in the thesis' examples).
+   */
+  basis?: ProbabilityBasis | null;
   /**
    * Source node: a function id or `Start`.
    */
@@ -418,6 +448,40 @@ export interface Edge {
    * Target node: a function id or `End`.
    */
   to: string;
+}
+/**
+ * A Map state: its iteration body (the nodes right after the Map's node, up to the Map's next
+ * state) runs once per item, at most `max_concurrency` at a time.
+ *
+ * Analytic model: `ceil(items / max_concurrency)` waves one after another, each wave the max of
+ * its iterations, which the structure's max-of-expected-times rule evaluates as the body's expected
+ * time: latency `waves · E[body]`, invocations `items · NI(body)`. Against Step Functions (a pool
+ * of `max_concurrency` iterations, the next item starting as soon as one ends) the model is biased
+ * low by the spread of the iterations within a wave (E[max] ≥ max E) and high by the rounding up
+ * of a last, partly filled wave; `optiserve simulate` runs the pool and reports the net bias.
+ */
+export interface MapBlock {
+  /**
+   * Every node of the iteration body.
+   */
+  body: string[];
+  /**
+   * Expected number of items per execution of the Map state (≥ 1).
+   */
+  items: number;
+  /**
+   * Most iterations at a time (`MaxConcurrency`); 0 means no limit.
+   */
+  max_concurrency?: number;
+  /**
+   * Runs of the Map state whose item counts `items` is the mean of; left out when `items` is
+   * assumed or given.
+   */
+  measured_runs?: number | null;
+  /**
+   * The Map state's node (a [`StateNode`] of kind `map`).
+   */
+  state: string;
 }
 /**
  * Step Functions orchestration delays added to the end-to-end latency.
@@ -433,75 +497,23 @@ export interface Delays {
   transition_ms?: number;
 }
 /**
- * The answer re-simulated from an independent seed.
+ * A workflow node that is not a Lambda function: a Step Functions state kept in the graph. It is
+ * entered like any state (it adds the orchestration delays and, on Standard workflows, its
+ * transitions), it takes `delay_ms`, and it is never billed as a Lambda invocation.
  */
-export interface Certification {
+export interface StateNode {
   /**
-   * The percentile limits of the problem, checked.
+   * Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000; 0 otherwise).
    */
-  checks: TailCheck[];
+  delay_ms?: number;
   /**
-   * Mean latency, ms.
+   * Node id used by the edges (the state's name); must differ from every function id.
    */
-  mean_ms: number;
+  id: string;
   /**
-   * Its 95% confidence interval, ms.
-   *
-   * @minItems 2
-   * @maxItems 2
+   * What state it is.
    */
-  p95_ci_ms: [number, number];
-  /**
-   * 95th percentile, ms.
-   */
-  p95_ms: number;
-  /**
-   * Its 95% confidence interval, ms.
-   *
-   * @minItems 2
-   * @maxItems 2
-   */
-  p99_ci_ms: [number, number];
-  /**
-   * 99th percentile, ms.
-   */
-  p99_ms: number;
-  /**
-   * Executions simulated.
-   */
-  runs: number;
-  /**
-   * Their seed ([`certification_seed`] of the scenarios' seed).
-   */
-  seed: number;
-}
-/**
- * One percentile limit checked on the certification run.
- */
-export interface TailCheck {
-  /**
-   * The re-simulated percentile, ms.
-   */
-  certified_ms: number;
-  /**
-   * Its 95% confidence interval, ms.
-   *
-   * @minItems 2
-   * @maxItems 2
-   */
-  ci_ms: [number, number];
-  /**
-   * Which limit.
-   */
-  constraint: ConstraintKind;
-  /**
-   * The limit, ms.
-   */
-  limit_ms: number;
-  /**
-   * The verdict.
-   */
-  verdict: Verdict;
+  kind: StateKind;
 }
 export interface Configuration {
   [k: string]: Choice;
@@ -548,11 +560,6 @@ export interface Solution {
    * How sure the answer is.
    */
   status: Status;
-  /**
-   * Tail-aware problems: the scenarios, the answer's percentiles over them and its
-   * certification.
-   */
-  tail?: TailReport | null;
 }
 /**
  * Why a problem has no answer: the constraint that cannot be met given the others, and the best
@@ -576,35 +583,6 @@ export interface Infeasibility {
    * A sentence for people.
    */
   message: string;
-}
-/**
- * What a tail-aware answer adds to a [`Solution`].
- */
-export interface TailReport {
-  /**
-   * The answer re-simulated (absent without an answer or with `certify_runs` = 0).
-   */
-  certification: Certification | null;
-  /**
-   * Where durations came from.
-   */
-  durations: DurationSource;
-  /**
-   * The answer's 95th percentile over the scenarios, ms.
-   */
-  p95_ms: number | null;
-  /**
-   * The answer's 99th percentile over the scenarios, ms.
-   */
-  p99_ms: number | null;
-  /**
-   * Scenarios the problem was solved on.
-   */
-  scenarios: number;
-  /**
-   * Their seed.
-   */
-  seed: number;
 }
 /**
  * The predicted latency, cost and accuracy of a configuration.
@@ -671,15 +649,6 @@ export interface Constraints {
    */
   max_latency_ms?: number | null;
   /**
-   * 95th percentile of end-to-end latency over sampled executions at most this, ms (see
-   * [`tail`]).
-   */
-  max_p95_latency_ms?: number | null;
-  /**
-   * 99th percentile of end-to-end latency over sampled executions at most this, ms.
-   */
-  max_p99_latency_ms?: number | null;
-  /**
    * Accuracy score at least this.
    */
   min_accuracy?: number | null;
@@ -727,31 +696,13 @@ export interface FitReport {
  */
 export interface OptimizeRequest {
   /**
-   * Tail-aware problems: executions of the certification run (default 100,000; 0: none).
-   */
-  certify_runs?: number | null;
-  /**
    * The limits.
    */
   constraints?: Constraints;
   /**
-   * Tail-aware problems: where durations come from (default `samples`).
-   */
-  durations?: DurationSource | null;
-  /**
    * What to optimize.
    */
   objective: Objective;
-  /**
-   * Tail-aware problems: executions sampled once and shared by every configuration (default
-   * 5,000).
-   */
-  scenarios?: number | null;
-  /**
-   * Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
-   * the CLI and the wasm package draw one when it is left out and report it.
-   */
-  seed?: number | null;
   /**
    * Which solver (default `exact`).
    */
@@ -792,108 +743,6 @@ export interface Sample {
    * Configured memory (MB).
    */
   memory_mb: number;
-}
-/**
- * A simulation as the wasm package's `Planner.simulate` takes it (the `optiserve simulate`
- * options by name). The seed is drawn by the caller when left out.
- */
-export interface SimulateRequest {
-  /**
-   * Number of histogram bins (default 40).
-   */
-  bins?: number;
-  /**
-   * The configuration, in any form `evaluate` reads; the deployed one when left out.
-   */
-  config?: ConfigurationInput | null;
-  /**
-   * Where durations come from (default `samples`).
-   */
-  durations?: DurationSource & string;
-  /**
-   * Number of workflow executions (default 100,000).
-   */
-  runs?: number;
-  /**
-   * Seed of the generator (drawn at random when left out; the report says which was used).
-   */
-  seed?: number | null;
-}
-/**
- * The distribution of a configuration's end-to-end latency and its mean cost.
- */
-export interface SimulationReport {
-  /**
-   * The analytic model's cost, USD per million executions.
-   */
-  analytic_cost_usd_per_million: number;
-  /**
-   * The analytic model's expected latency (EET) for the same configuration, ms.
-   */
-  analytic_latency_ms: number;
-  /**
-   * Latency histogram.
-   */
-  histogram: Bin[];
-  /**
-   * `(analytic − simulated mean) / simulated mean × 100`: negative when the model is optimistic.
-   */
-  latency_bias_percent: number;
-  /**
-   * Slowest execution, ms.
-   */
-  max_ms: number;
-  /**
-   * Mean cost, USD per million executions.
-   */
-  mean_cost_usd_per_million: number;
-  /**
-   * Mean latency, ms.
-   */
-  mean_ms: number;
-  /**
-   * Median latency, ms.
-   */
-  p50_ms: number;
-  /**
-   * 90th percentile, ms.
-   */
-  p90_ms: number;
-  /**
-   * 95% confidence interval of the 95th percentile, ms (order statistics; see
-   * [`quantile_ci`]).
-   *
-   * @minItems 2
-   * @maxItems 2
-   */
-  p95_ci_ms: [number, number];
-  /**
-   * 95th percentile, ms.
-   */
-  p95_ms: number;
-  /**
-   * 95% confidence interval of the 99th percentile, ms.
-   *
-   * @minItems 2
-   * @maxItems 2
-   */
-  p99_ci_ms: [number, number];
-  /**
-   * 99th percentile, ms.
-   */
-  p99_ms: number;
-  /**
-   * Executions simulated.
-   */
-  runs: number;
-  /**
-   * The seed used.
-   */
-  seed: number;
-  /**
-   * Standard deviation of latency, ms.
-   */
-  std_ms: number;
 }
 /**
  * One swept constraint, as requests spell it.
@@ -968,14 +817,6 @@ export interface WhatIfPoint {
  */
 export interface WhatIfRequest {
   /**
-   * Tail-aware problems: executions of the certification run (default 100,000; 0: none).
-   */
-  certify_runs?: number | null;
-  /**
-   * Tail-aware problems: where durations come from (default `samples`).
-   */
-  durations?: DurationSource | null;
-  /**
    * Constraints held at one value.
    */
   fixed?: Constraints;
@@ -983,16 +824,6 @@ export interface WhatIfRequest {
    * What to optimize at each point.
    */
   objective: Objective;
-  /**
-   * Tail-aware problems: executions sampled once and shared by every configuration (default
-   * 5,000).
-   */
-  scenarios?: number | null;
-  /**
-   * Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
-   * the CLI and the wasm package draw one when it is left out and report it.
-   */
-  seed?: number | null;
   /**
    * Which solver (default `exact`).
    */

@@ -37,6 +37,27 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 "  accuracy score range: {:.4} – {:.4}",
                 app.score_range.0, app.score_range.1
             )?;
+            let (mut assumed, mut measured) = (0, 0);
+            for e in &bundle.workflow.edges {
+                match e.basis {
+                    Some(optiserve_core::workflow::ProbabilityBasis::Assumed) => assumed += 1,
+                    Some(optiserve_core::workflow::ProbabilityBasis::Measured { .. }) => {
+                        measured += 1;
+                    }
+                    None => {}
+                }
+            }
+            if assumed + measured > 0 {
+                writeln!(
+                    o,
+                    "  branch probabilities: {measured} measured, {assumed} assumed (not measured yet){}",
+                    if assumed > 0 {
+                        "; `optiserve workflow measure` measures them"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
         }
     }
     crate::output::emit(&o)?;
