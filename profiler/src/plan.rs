@@ -379,6 +379,8 @@ fn resolve(
                 WorkflowSpec {
                     edges,
                     orchestration: Default::default(),
+                    states: Vec::new(),
+                    maps: Vec::new(),
                 },
                 plan.accuracy.clone(),
             )

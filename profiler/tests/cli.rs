@@ -433,91 +433,6 @@ fn tail_aware_problems_explain_infeasibility_and_refuse_greedy() {
             "p95-latency",
             "--solver",
             "greedy",
-/// `workflow import-asl` then `workflow measure` on the media pipeline's state machine and its
-/// committed execution histories: the imported structure is the example's, the measured one has
-/// the histories' probabilities, and the skeleton without profiles is explained by `validate`.
-#[test]
-fn workflow_import_asl_then_measure() {
-    let dir = std::env::temp_dir().join(format!("optiserve-asl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let imported = dir.join("imported.json");
-    let measured = dir.join("measured.json");
-    let skeleton = dir.join("skeleton.json");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let dir_pattern = regex_escape(&s(&dir));
-    insta::with_settings!({filters => vec![(dir_pattern.as_str(), "[DIR]")]}, {
-        assert_cmd_snapshot!(
-            "import_asl",
-            optiserve().args([
-                "workflow",
-                "import-asl",
-                "examples/media-pipeline.asl.json",
-                "--functions-from",
-                "examples/media-pipeline.bundle.json",
-                "-o",
-                &s(&imported),
-            ])
-        );
-    });
-    let v = run_json(&["validate", &s(&imported), "--format", "json"]);
-    assert_eq!(
-        v["structure"],
-        "loop×2.0000(ingest → parallel(classify ‖ thumbnail) → merge → branch(0.5: detect | 0.5: caption) → review) → loop×2.0000(publish)"
-    );
-    let m = run_json(&[
-        "workflow",
-        "measure",
-        "--from-history",
-        "tests/fixtures/sfn",
-        "--bundle",
-        &s(&imported),
-        "-o",
-        &s(&measured),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(m["edges_updated"], 6);
-    assert!(
-        m["model_after"]["latency_error_percent"]
-            .as_f64()
-            .unwrap()
-            .abs()
-            < 1.0
-    );
-    let v = run_json(&["validate", &s(&measured), "--format", "json"]);
-    assert!(
-        v["structure"]
-            .as_str()
-            .unwrap()
-            .starts_with("loop×1.2000(ingest → parallel(classify ‖ thumbnail) → merge → branch(0.6666666666666666: detect | 0.3333333333333333: caption) → review) → loop×1.3000(publish)"),
-        "{v}"
-    );
-    let out = optiserve()
-        .args([
-            "workflow",
-            "import-asl",
-            "examples/media-pipeline.asl.json",
-            "-o",
-            &s(&skeleton),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out = optiserve()
-        .args(["validate", &s(&skeleton)])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("'ingest' has no variants: profile it"));
-    let out = optiserve()
-        .args([
-            "workflow",
-            "import-asl",
-            "core/tests/fixtures/asl/parallel.json",
-            "--functions-from",
-            "examples/media-pipeline.bundle.json",
-            "-o",
-            &s(&skeleton),
         ])
         .output()
         .unwrap();
@@ -625,6 +540,98 @@ fn profile_the_example_plan_on_the_simulated_cloud() {
     assert_eq!(v["functions"], 3);
     run_json(&["optimize", bundle.to_str().unwrap(), "--objective", "cost", "--format", "json"]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `workflow import-asl` then `workflow measure` on the media pipeline's state machine and its
+/// committed execution histories: the imported structure is the example's, the measured one has
+/// the histories' probabilities, and the skeleton without profiles is explained by `validate`.
+#[test]
+fn workflow_import_asl_then_measure() {
+    let dir = std::env::temp_dir().join(format!("optiserve-asl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let imported = dir.join("imported.json");
+    let measured = dir.join("measured.json");
+    let skeleton = dir.join("skeleton.json");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let dir_pattern = regex_escape(&s(&dir));
+    insta::with_settings!({filters => vec![(dir_pattern.as_str(), "[DIR]")]}, {
+        assert_cmd_snapshot!(
+            "import_asl",
+            optiserve().args([
+                "workflow",
+                "import-asl",
+                "examples/media-pipeline.asl.json",
+                "--functions-from",
+                "examples/media-pipeline.bundle.json",
+                "-o",
+                &s(&imported),
+            ])
+        );
+    });
+    let v = run_json(&["validate", &s(&imported), "--format", "json"]);
+    assert_eq!(
+        v["structure"],
+        "loop×2.0000(ingest → parallel(classify ‖ thumbnail) → merge → branch(0.5: detect | 0.5: caption) → review) → loop×2.0000(publish)"
+    );
+    let m = run_json(&[
+        "workflow",
+        "measure",
+        "--from-history",
+        "tests/fixtures/sfn",
+        "--bundle",
+        &s(&imported),
+        "-o",
+        &s(&measured),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(m["edges_updated"], 6);
+    assert!(
+        m["model_after"]["latency_error_percent"]
+            .as_f64()
+            .unwrap()
+            .abs()
+            < 1.0
+    );
+    let v = run_json(&["validate", &s(&measured), "--format", "json"]);
+    assert!(
+        v["structure"]
+            .as_str()
+            .unwrap()
+            .starts_with("loop×1.2000(ingest → parallel(classify ‖ thumbnail) → merge → branch(0.6666666666666666: detect | 0.3333333333333333: caption) → review) → loop×1.3000(publish)"),
+        "{v}"
+    );
+    let out = optiserve()
+        .args([
+            "workflow",
+            "import-asl",
+            "examples/media-pipeline.asl.json",
+            "-o",
+            &s(&skeleton),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = optiserve()
+        .args(["validate", &s(&skeleton)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'ingest' has no variants: profile it"));
+    let out = optiserve()
+        .args([
+            "workflow",
+            "import-asl",
+            "core/tests/fixtures/asl/parallel.json",
+            "--functions-from",
+            "examples/media-pipeline.bundle.json",
+            "-o",
+            &s(&skeleton),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("the functions bundle has no profile for 'fetch' (state 'Fetch')")
     );
