@@ -70,7 +70,8 @@ pub struct SamplerSettings {
     pub max_invocations: Option<u64>,
     /// Budget in USD (billed duration at the configured memory, plus the request price).
     pub max_cost_usd: Option<f64>,
-    /// Failed invocations (errors other than timeouts and out-of-memory) tolerated at one memory.
+    /// Failed invocations (errors other than timeouts and out-of-memory) at one memory that stop
+    /// the search (checked between batches, so the batch reaching it completes).
     pub max_failures_per_memory: u32,
     /// A mean that rises with memory by more than this fraction (and two standard errors) is
     /// measured again (0.05).
@@ -1297,9 +1298,10 @@ mod tests {
                 failures,
                 message,
             } => {
+                // Checked between batches: the batch that reaches the limit completes (4 + 3 calls).
                 assert_eq!(
                     (memory_mb, failures, message.as_str()),
-                    (1088, 5, "bad payload")
+                    (1088, 7, "bad payload")
                 );
             }
             other => panic!("{other:?}"),
@@ -1429,6 +1431,7 @@ mod tests {
             assert_eq!(b.next(), Step::Measure(*r));
             b.record(batch).unwrap();
         }
+        assert!(matches!(b.next(), Step::Done(_)));
         assert_eq!(a.result(), b.result());
     }
 
