@@ -1274,7 +1274,8 @@ mod tests {
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // Every fourth call fails.
         let r = drive(&mut s, &curve, 0.0, 3, |_, n| {
-            n.is_multiple_of(4).then(|| Invocation::failed(Status::Error, "boom"))
+            n.is_multiple_of(4)
+                .then(|| Invocation::failed(Status::Error, "boom"))
         });
         assert!(!r.stop.is_error(), "{:?}", r.stop);
         let failures: usize = r.memories.iter().map(|m| m.failures.len()).sum();
