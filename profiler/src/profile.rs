@@ -359,7 +359,7 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .collect();
         for rec in &recorded {
-            match sampler.next() {
+            match sampler.next_step() {
                 Step::Measure(r) if r == rec.request => sampler.record(&rec.batch)?,
                 other => bail!(
                     "the checkpoint does not match the plan at {}/{}: it recorded {:?}, the sampler asks for {other:?}",
@@ -377,7 +377,7 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .ok_or_else(|| anyhow!("no original configuration recorded for {}", t.resource))?;
         loop {
-            let request = match sampler.next() {
+            let request = match sampler.next_step() {
                 Step::Done(_) => break,
                 Step::Measure(r) => r,
             };
