@@ -5,7 +5,7 @@
 //! ```text
 //! let mut s = Sampler::new(candidates, pricing, SamplerSettings::default())?;
 //! loop {
-//!     match s.next() {
+//!     match s.next_step() {
 //!         Step::Measure(request) => { /* configure, warm up, invoke */ s.record(batch)?; }
 //!         Step::Done(reason) => break,
 //!     }
@@ -70,7 +70,8 @@ pub struct SamplerSettings {
     pub max_invocations: Option<u64>,
     /// Budget in USD (billed duration at the configured memory, plus the request price).
     pub max_cost_usd: Option<f64>,
-    /// Failed invocations (errors other than timeouts and out-of-memory) tolerated at one memory.
+    /// Failed invocations (errors other than timeouts and out-of-memory) at one memory that stop
+    /// the search (checked between batches, so the batch reaching it completes).
     pub max_failures_per_memory: u32,
     /// A mean that rises with memory by more than this fraction (and two standard errors) is
     /// measured again (0.05).
@@ -485,7 +486,7 @@ impl Sampler {
     }
 
     /// The next step. Calling it again without [`Sampler::record`] returns the same request.
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         if let Some(r) = &self.done {
             return Step::Done(r.clone());
         }
@@ -591,7 +592,7 @@ impl Sampler {
         Ok(())
     }
 
-    /// The result so far (final once [`Sampler::next`] returned [`Step::Done`]).
+    /// The result so far (final once [`Sampler::next_step`] returned [`Step::Done`]).
     pub fn result(&self) -> SamplingResult {
         let fit = self.fit();
         let best_memory_mb = fit.as_ref().and_then(|f| self.best(f));
@@ -987,7 +988,7 @@ mod tests {
             Invocation::ok(curve(m) * (1.0 + noise * normal(rng)).max(0.05))
         };
         for _ in 0..10_000 {
-            match sampler.next() {
+            match sampler.next_step() {
                 Step::Done(_) => return sampler.result(),
                 Step::Measure(r) => {
                     let warmup = r.warmup.then(|| call(r.memory_mb, &mut rng));
@@ -1032,10 +1033,12 @@ mod tests {
         .unwrap();
         let mut seen = vec![];
         for _ in 0..3 {
-            let Step::Measure(r) = s.next() else { panic!() };
+            let Step::Measure(r) = s.next_step() else {
+                panic!()
+            };
             assert!(r.warmup && !r.fresh && r.count == 3, "{r:?}");
             // Calling next again gives the same request.
-            assert_eq!(s.next(), Step::Measure(r));
+            assert_eq!(s.next_step(), Step::Measure(r));
             seen.push(r.memory_mb);
             let batch = Batch {
                 warmup: Some(Invocation::ok(100.0)),
@@ -1064,7 +1067,9 @@ mod tests {
             }),
             Err(SamplingError::NothingRequested)
         );
-        let Step::Measure(_) = s.next() else { panic!() };
+        let Step::Measure(_) = s.next_step() else {
+            panic!()
+        };
         let e = s
             .record(&Batch {
                 warmup: None,
@@ -1103,7 +1108,9 @@ mod tests {
             SamplerSettings::default(),
         )
         .unwrap();
-        let Step::Measure(r) = s.next() else { panic!() };
+        let Step::Measure(r) = s.next_step() else {
+            panic!()
+        };
         let cold = Invocation {
             init_duration_ms: Some(300.0),
             ..Invocation::ok(900.0)
@@ -1113,7 +1120,7 @@ mod tests {
             invocations: vec![Invocation::ok(100.0), cold, Invocation::ok(100.0)],
         })
         .unwrap();
-        let Step::Measure(r2) = s.next() else {
+        let Step::Measure(r2) = s.next_step() else {
             panic!()
         };
         assert_eq!(
@@ -1140,7 +1147,9 @@ mod tests {
             ..SamplerSettings::default()
         };
         let mut s = Sampler::new(range(128, 1024, 128), Pricing::default(), settings).unwrap();
-        let Step::Measure(_) = s.next() else { panic!() };
+        let Step::Measure(_) = s.next_step() else {
+            panic!()
+        };
         s.record(&Batch {
             warmup: Some(Invocation::ok(100.0)),
             invocations: vec![
@@ -1151,7 +1160,9 @@ mod tests {
         })
         .unwrap();
         for k in 0..4 {
-            let Step::Measure(r) = s.next() else { panic!() };
+            let Step::Measure(r) = s.next_step() else {
+                panic!()
+            };
             assert_eq!(
                 (r.memory_mb, r.count, r.warmup),
                 (128, 1, false),
@@ -1163,7 +1174,9 @@ mod tests {
             })
             .unwrap();
         }
-        let Step::Measure(r) = s.next() else { panic!() };
+        let Step::Measure(r) = s.next_step() else {
+            panic!()
+        };
         assert_ne!(
             r.memory_mb, 128,
             "the CoV stayed high: the cap ends the extras"
@@ -1181,7 +1194,9 @@ mod tests {
             SamplerSettings::default(),
         )
         .unwrap();
-        let Step::Measure(_) = s.next() else { panic!() };
+        let Step::Measure(_) = s.next_step() else {
+            panic!()
+        };
         s.record(&Batch {
             warmup: Some(Invocation::ok(1.0)),
             invocations: vec![
@@ -1191,7 +1206,9 @@ mod tests {
             ],
         })
         .unwrap();
-        let Step::Measure(r) = s.next() else { panic!() };
+        let Step::Measure(r) = s.next_step() else {
+            panic!()
+        };
         assert_eq!((r.memory_mb, r.count), (128, 1));
         s.record(&Batch {
             warmup: None,
@@ -1199,7 +1216,9 @@ mod tests {
         })
         .unwrap();
         assert!(cov(&[100.0, 100.0, 115.0, 100.0]) < 0.075);
-        let Step::Measure(r) = s.next() else { panic!() };
+        let Step::Measure(r) = s.next_step() else {
+            panic!()
+        };
         assert!(r.memory_mb == 128 || r.memory_mb == 384, "{r:?}");
     }
 
@@ -1273,7 +1292,8 @@ mod tests {
         let curve = exp_curve(200.0, 3000.0, 0.003);
         // Every fourth call fails.
         let r = drive(&mut s, &curve, 0.0, 3, |_, n| {
-            n.is_multiple_of(4).then(|| Invocation::failed(Status::Error, "boom"))
+            n.is_multiple_of(4)
+                .then(|| Invocation::failed(Status::Error, "boom"))
         });
         assert!(!r.stop.is_error(), "{:?}", r.stop);
         let failures: usize = r.memories.iter().map(|m| m.failures.len()).sum();
@@ -1297,9 +1317,10 @@ mod tests {
                 failures,
                 message,
             } => {
+                // Checked between batches: the batch that reaches the limit completes (4 + 3 calls).
                 assert_eq!(
                     (memory_mb, failures, message.as_str()),
-                    (1088, 5, "bad payload")
+                    (1088, 7, "bad payload")
                 );
             }
             other => panic!("{other:?}"),
@@ -1319,7 +1340,7 @@ mod tests {
         let mut visits = 0;
         let mut requests = vec![];
         for _ in 0..1000 {
-            match s.next() {
+            match s.next_step() {
                 Step::Done(_) => break,
                 Step::Measure(r) => {
                     requests.push(r);
@@ -1405,7 +1426,7 @@ mod tests {
         .unwrap();
         let mut batches = vec![];
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
-        while let Step::Measure(r) = a.next() {
+        while let Step::Measure(r) = a.next_step() {
             let mut inv = || Invocation::ok(curve(r.memory_mb) * (1.0 + 0.04 * normal(&mut rng)));
             let b = Batch {
                 warmup: r.warmup.then(&mut inv),
@@ -1426,9 +1447,10 @@ mod tests {
         )
         .unwrap();
         for (r, batch) in &batches {
-            assert_eq!(b.next(), Step::Measure(*r));
+            assert_eq!(b.next_step(), Step::Measure(*r));
             b.record(batch).unwrap();
         }
+        assert!(matches!(b.next_step(), Step::Done(_)));
         assert_eq!(a.result(), b.result());
     }
 
@@ -1492,7 +1514,7 @@ mod tests {
             let stop = loop {
                 steps += 1;
                 prop_assert!(steps < 500, "no stop");
-                match s.next() {
+                match s.next_step() {
                     Step::Done(r) => break r,
                     Step::Measure(r) => {
                         prop_assert!(candidates.contains(&r.memory_mb));

@@ -231,6 +231,8 @@ struct State {
     /// What each function is known to be configured as now (memory, environment).
     applied: BTreeMap<String, (u32, BTreeMap<String, String>)>,
     epoch: u64,
+    /// Functions put back during the run.
+    restored: Vec<String>,
 }
 
 /// Runs the plan. `interrupt` completing stops the run (the functions are restored and the
@@ -267,6 +269,7 @@ pub async fn run<C: Lambda>(
         replayed: 0,
         applied: BTreeMap::new(),
         epoch: 0,
+        restored: Vec::new(),
     };
     // The originals, before anything changes.
     for t in &plan.targets {
@@ -300,7 +303,7 @@ pub async fn run<C: Lambda>(
     };
     let restore = restore_all(cloud, &state.checkpoint.originals, &opts.retry, &stats).await;
     opts.reporter.finish();
-    let restored = match (&outcome, restore) {
+    let at_end = match (&outcome, restore) {
         (_, Ok(r)) => r,
         (Ok(()), Err(e)) => return Err(e),
         (Err(_), Err(e)) => {
@@ -308,9 +311,15 @@ pub async fn run<C: Lambda>(
             Vec::new()
         }
     };
-    for r in &restored {
+    for r in &at_end {
         opts.reporter
             .note(&format!("restored the original configuration of {r}"));
+    }
+    let mut restored = std::mem::take(&mut state.restored);
+    for r in at_end {
+        if !restored.contains(&r) {
+            restored.push(r);
+        }
     }
     outcome?;
     use std::sync::atomic::Ordering::Relaxed;
@@ -350,7 +359,7 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .collect();
         for rec in &recorded {
-            match sampler.next() {
+            match sampler.next_step() {
                 Step::Measure(r) if r == rec.request => sampler.record(&rec.batch)?,
                 other => bail!(
                     "the checkpoint does not match the plan at {}/{}: it recorded {:?}, the sampler asks for {other:?}",
@@ -368,7 +377,7 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .ok_or_else(|| anyhow!("no original configuration recorded for {}", t.resource))?;
         loop {
-            let request = match sampler.next() {
+            let request = match sampler.next_step() {
                 Step::Done(_) => break,
                 Step::Measure(r) => r,
             };
@@ -429,6 +438,7 @@ async fn profile_targets<C: Lambda>(
                 .map_err(CloudFailure)?;
             state.applied.remove(&t.resource);
             if restored {
+                state.restored.push(t.resource.clone());
                 opts.reporter.note(&format!(
                     "{}: profiled; original configuration restored",
                     t.function_id

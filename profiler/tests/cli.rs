@@ -534,11 +534,24 @@ fn profile_the_example_plan_on_the_simulated_cloud() {
         "json",
     ]);
     assert_eq!(report["targets"].as_array().unwrap().len(), 9);
-    assert!(report["restored"].as_array().unwrap().len() == 3, "{report}");
-    assert!(!dir.join("app3.profiled.bundle.json.checkpoint.json").exists());
+    assert!(
+        report["restored"].as_array().unwrap().len() == 3,
+        "{report}"
+    );
+    assert!(
+        !dir.join("app3.profiled.bundle.json.checkpoint.json")
+            .exists()
+    );
     let v = run_json(&["validate", bundle.to_str().unwrap(), "--format", "json"]);
     assert_eq!(v["functions"], 3);
-    run_json(&["optimize", bundle.to_str().unwrap(), "--objective", "cost", "--format", "json"]);
+    run_json(&[
+        "optimize",
+        bundle.to_str().unwrap(),
+        "--objective",
+        "cost",
+        "--format",
+        "json",
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -77,7 +77,8 @@ fn client() -> Client {
     Client::from_conf(config)
 }
 
-/// An unsigned IAM CreateRole call (moto accepts it): CreateFunction needs a role.
+/// An IAM CreateRole call with a dummy signature (moto routes by the credential scope and does
+/// not check it): CreateFunction needs a role.
 fn create_role(name: &str) -> String {
     let addr = url().trim_start_matches("http://").to_string();
     let doc = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
@@ -87,14 +88,14 @@ fn create_role(name: &str) -> String {
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: iam.amazonaws.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut response = String::new();
     s.read_to_string(&mut response).unwrap();
     assert!(
-        response.starts_with("HTTP/1.1 200") || response.contains("EntityAlreadyExists"),
+        response.contains("<CreateRoleResponse") || response.contains("EntityAlreadyExists"),
         "{response}"
     );
     format!("arn:aws:iam::123456789012:role/{name}")

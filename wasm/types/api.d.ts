@@ -280,6 +280,10 @@ export interface Variant {
    * The profiled invocations the model was fitted from.
    */
   samples?: ProfileSample[];
+  /**
+   * How the deployed function is switched to this variant (`optiserve profile` and `apply`).
+   */
+  select?: VariantSelector | null;
 }
 /**
  * A raw accuracy value with its metric.
@@ -348,6 +352,25 @@ export interface ProfileSample {
    * Configured memory.
    */
   memory_mb: number;
+}
+/**
+ * How a variant is selected on the deployed function: environment variables set on it, and/or
+ * fields merged into the invocation payload (usable when profiling; `apply` sets only the
+ * environment).
+ */
+export interface VariantSelector {
+  /**
+   * Environment variables, e.g. `{"MODEL_NAME": "resnet50"}`.
+   */
+  env?: {
+    [k: string]: string;
+  };
+  /**
+   * Fields merged into a JSON-object payload, e.g. `{"model": "resnet50"}`.
+   */
+  payload?: {
+    [k: string]: unknown;
+  } | null;
 }
 /**
  * Lambda (and optionally Step Functions) prices.
