@@ -18,7 +18,7 @@ pub mod model;
 pub mod optimize;
 pub mod pricing;
 pub mod report;
-pub mod sfn_history;
 pub mod sampling;
+pub mod sfn_history;
 pub mod simulate;
 pub mod workflow;

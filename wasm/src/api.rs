@@ -226,7 +226,7 @@ pub fn structure(app: &Application) -> WorkflowBlock {
                 id: ids.get(*i).cloned().unwrap_or_default(),
             },
             Structure::Sequence(items) => WorkflowBlock::Sequence {
-                items: items.iter().map(|b| go(b)).collect(),
+                items: items.iter().map(go).collect(),
             },
             Structure::Branch(arms) => WorkflowBlock::Branch {
                 arms: arms
@@ -238,7 +238,7 @@ pub fn structure(app: &Application) -> WorkflowBlock {
                     .collect(),
             },
             Structure::Parallel(arms) => WorkflowBlock::Parallel {
-                arms: arms.iter().map(|b| go(b)).collect(),
+                arms: arms.iter().map(go).collect(),
             },
             Structure::Repeat {
                 expected_runs,

@@ -34,6 +34,80 @@ export type EasDefinition =
  */
 export type Architecture = 'x86_64' | 'arm64';
 /**
+ * The workflow as `core` reduced it (`validate`'s one-line `structure`, as a tree), with
+ * functions named by id: for drawing the workflow.
+ */
+export type WorkflowBlock =
+  | {
+      /**
+       * The function's id.
+       */
+      id: string;
+      kind: 'function';
+    }
+  | {
+      /**
+       * Its fixed delay in ms.
+       */
+      delay_ms: number;
+      /**
+       * The state's node id.
+       */
+      id: string;
+      kind: 'state';
+    }
+  | {
+      /**
+       * The iteration body.
+       */
+      body: WorkflowBlock;
+      /**
+       * Expected items per run of the Map state.
+       */
+      items: number;
+      kind: 'map';
+      /**
+       * `MaxConcurrency` (0: no limit).
+       */
+      max_concurrency: number;
+    }
+  | {
+      /**
+       * The blocks, in order.
+       */
+      items: WorkflowBlock[];
+      kind: 'sequence';
+    }
+  | {
+      /**
+       * The arms with their probabilities.
+       */
+      arms: BranchArm[];
+      kind: 'branch';
+    }
+  | {
+      /**
+       * The arms.
+       */
+      arms: WorkflowBlock[];
+      kind: 'parallel';
+    }
+  | {
+      /**
+       * The repeated block.
+       */
+      body: WorkflowBlock;
+      /**
+       * Mean number of runs, `1/(1−p)`.
+       */
+      expected_runs: number;
+      kind: 'loop';
+      /**
+       * `true` for a self-loop `(n, n, p)`, `false` for a cycle closed by a back edge.
+       */
+      self_loop: boolean;
+    };
+/**
  * Memory sizes in MB: an explicit list, or an inclusive range with a step.
  */
 export type MemoryOptions = number[] | MemoryRange;
@@ -117,6 +191,19 @@ export type ProbabilityBasis =
  */
 export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
 /**
+ * Which limit.
+ */
+export type ConstraintKind =
+  | 'max_latency_ms'
+  | 'max_cost_usd_per_million'
+  | 'min_accuracy'
+  | 'max_p95_latency_ms'
+  | 'max_p99_latency_ms';
+/**
+ * Is a re-simulated percentile within its limit?
+ */
+export type Verdict = 'met' | 'within_noise' | 'exceeded';
+/**
  * A configuration as `evaluate` reads it: a choice per function id, any object with a `config` map (an `optimize` result; one without a configuration is refused), or an `evaluate` result. Functions left out keep their deployed choice.
  */
 export type ConfigurationInput =
@@ -127,10 +214,6 @@ export type ConfigurationInput =
     }
   | Evaluation;
 /**
- * Which limit.
- */
-export type ConstraintKind = 'max_latency_ms' | 'max_cost_usd_per_million' | 'min_accuracy';
-/**
  * Which solver.
  */
 export type SolverKind = 'exact' | 'greedy' | 'brute-force';
@@ -139,9 +222,13 @@ export type SolverKind = 'exact' | 'greedy' | 'brute-force';
  */
 export type Status = 'optimal' | 'feasible' | 'infeasible' | 'not_found';
 /**
+ * Where sampled durations come from.
+ */
+export type DurationSource = 'samples' | 'model';
+/**
  * What to optimize.
  */
-export type Objective = 'latency' | 'cost' | 'accuracy';
+export type Objective = 'latency' | 'cost' | 'accuracy' | 'p95_latency' | 'p99_latency';
 
 /**
  * Arguments and results of the optiserve npm package, generated from the Rust types of optiserve-core.
@@ -159,6 +246,36 @@ export interface AccuracySpec {
    * The score over normalised accuracies.
    */
   score: EasDefinition;
+}
+/**
+ * One histogram bin: `[from_ms, to_ms)` (the last bin includes its upper edge).
+ */
+export interface Bin {
+  /**
+   * Executions in the bin.
+   */
+  count: number;
+  /**
+   * Lower edge, ms.
+   */
+  from_ms: number;
+  /**
+   * Upper edge, ms.
+   */
+  to_ms: number;
+}
+/**
+ * One arm of a branch block.
+ */
+export interface BranchArm {
+  /**
+   * What runs.
+   */
+  block: WorkflowBlock;
+  /**
+   * Probability that this arm runs.
+   */
+  probability: number;
 }
 /**
  * A profile bundle, version 1.
@@ -538,6 +655,77 @@ export interface StateNode {
    */
   kind: StateKind;
 }
+/**
+ * The answer re-simulated from an independent seed.
+ */
+export interface Certification {
+  /**
+   * The percentile limits of the problem, checked.
+   */
+  checks: TailCheck[];
+  /**
+   * Mean latency, ms.
+   */
+  mean_ms: number;
+  /**
+   * Its 95% confidence interval, ms.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  p95_ci_ms: [number, number];
+  /**
+   * 95th percentile, ms.
+   */
+  p95_ms: number;
+  /**
+   * Its 95% confidence interval, ms.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  p99_ci_ms: [number, number];
+  /**
+   * 99th percentile, ms.
+   */
+  p99_ms: number;
+  /**
+   * Executions simulated.
+   */
+  runs: number;
+  /**
+   * Their seed ([`certification_seed`] of the scenarios' seed).
+   */
+  seed: number;
+}
+/**
+ * One percentile limit checked on the certification run.
+ */
+export interface TailCheck {
+  /**
+   * The re-simulated percentile, ms.
+   */
+  certified_ms: number;
+  /**
+   * Its 95% confidence interval, ms.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  ci_ms: [number, number];
+  /**
+   * Which limit.
+   */
+  constraint: ConstraintKind;
+  /**
+   * The limit, ms.
+   */
+  limit_ms: number;
+  /**
+   * The verdict.
+   */
+  verdict: Verdict;
+}
 export interface Configuration {
   [k: string]: Choice;
 }
@@ -583,6 +771,11 @@ export interface Solution {
    * How sure the answer is.
    */
   status: Status;
+  /**
+   * Tail-aware problems: the scenarios, the answer's percentiles over them and its
+   * certification.
+   */
+  tail?: TailReport | null;
 }
 /**
  * Why a problem has no answer: the constraint that cannot be met given the others, and the best
@@ -606,6 +799,35 @@ export interface Infeasibility {
    * A sentence for people.
    */
   message: string;
+}
+/**
+ * What a tail-aware answer adds to a [`Solution`].
+ */
+export interface TailReport {
+  /**
+   * The answer re-simulated (absent without an answer or with `certify_runs` = 0).
+   */
+  certification: Certification | null;
+  /**
+   * Where durations came from.
+   */
+  durations: DurationSource;
+  /**
+   * The answer's 95th percentile over the scenarios, ms.
+   */
+  p95_ms: number | null;
+  /**
+   * The answer's 99th percentile over the scenarios, ms.
+   */
+  p99_ms: number | null;
+  /**
+   * Scenarios the problem was solved on.
+   */
+  scenarios: number;
+  /**
+   * Their seed.
+   */
+  seed: number;
 }
 /**
  * The predicted latency, cost and accuracy of a configuration.
@@ -672,6 +894,15 @@ export interface Constraints {
    */
   max_latency_ms?: number | null;
   /**
+   * 95th percentile of end-to-end latency over sampled executions at most this, ms (see
+   * [`tail`]).
+   */
+  max_p95_latency_ms?: number | null;
+  /**
+   * 99th percentile of end-to-end latency over sampled executions at most this, ms.
+   */
+  max_p99_latency_ms?: number | null;
+  /**
    * Accuracy score at least this.
    */
   min_accuracy?: number | null;
@@ -719,13 +950,31 @@ export interface FitReport {
  */
 export interface OptimizeRequest {
   /**
+   * Tail-aware problems: executions of the certification run (default 100,000; 0: none).
+   */
+  certify_runs?: number | null;
+  /**
    * The limits.
    */
   constraints?: Constraints;
   /**
+   * Tail-aware problems: where durations come from (default `samples`).
+   */
+  durations?: DurationSource | null;
+  /**
    * What to optimize.
    */
   objective: Objective;
+  /**
+   * Tail-aware problems: executions sampled once and shared by every configuration (default
+   * 5,000).
+   */
+  scenarios?: number | null;
+  /**
+   * Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
+   * the CLI and the wasm package draw one when it is left out and report it.
+   */
+  seed?: number | null;
   /**
    * Which solver (default `exact`).
    */
@@ -766,6 +1015,108 @@ export interface Sample {
    * Configured memory (MB).
    */
   memory_mb: number;
+}
+/**
+ * A simulation as the wasm package's `Planner.simulate` takes it (the `optiserve simulate`
+ * options by name). The seed is drawn by the caller when left out.
+ */
+export interface SimulateRequest {
+  /**
+   * Number of histogram bins (default 40).
+   */
+  bins?: number;
+  /**
+   * The configuration, in any form `evaluate` reads; the deployed one when left out.
+   */
+  config?: ConfigurationInput | null;
+  /**
+   * Where durations come from (default `samples`).
+   */
+  durations?: DurationSource & string;
+  /**
+   * Number of workflow executions (default 100,000).
+   */
+  runs?: number;
+  /**
+   * Seed of the generator (drawn at random when left out; the report says which was used).
+   */
+  seed?: number | null;
+}
+/**
+ * The distribution of a configuration's end-to-end latency and its mean cost.
+ */
+export interface SimulationReport {
+  /**
+   * The analytic model's cost, USD per million executions.
+   */
+  analytic_cost_usd_per_million: number;
+  /**
+   * The analytic model's expected latency (EET) for the same configuration, ms.
+   */
+  analytic_latency_ms: number;
+  /**
+   * Latency histogram.
+   */
+  histogram: Bin[];
+  /**
+   * `(analytic − simulated mean) / simulated mean × 100`: negative when the model is optimistic.
+   */
+  latency_bias_percent: number;
+  /**
+   * Slowest execution, ms.
+   */
+  max_ms: number;
+  /**
+   * Mean cost, USD per million executions.
+   */
+  mean_cost_usd_per_million: number;
+  /**
+   * Mean latency, ms.
+   */
+  mean_ms: number;
+  /**
+   * Median latency, ms.
+   */
+  p50_ms: number;
+  /**
+   * 90th percentile, ms.
+   */
+  p90_ms: number;
+  /**
+   * 95% confidence interval of the 95th percentile, ms (order statistics; see
+   * [`quantile_ci`]).
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  p95_ci_ms: [number, number];
+  /**
+   * 95th percentile, ms.
+   */
+  p95_ms: number;
+  /**
+   * 95% confidence interval of the 99th percentile, ms.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  p99_ci_ms: [number, number];
+  /**
+   * 99th percentile, ms.
+   */
+  p99_ms: number;
+  /**
+   * Executions simulated.
+   */
+  runs: number;
+  /**
+   * The seed used.
+   */
+  seed: number;
+  /**
+   * Standard deviation of latency, ms.
+   */
+  std_ms: number;
 }
 /**
  * One swept constraint, as requests spell it.
@@ -840,6 +1191,14 @@ export interface WhatIfPoint {
  */
 export interface WhatIfRequest {
   /**
+   * Tail-aware problems: executions of the certification run (default 100,000; 0: none).
+   */
+  certify_runs?: number | null;
+  /**
+   * Tail-aware problems: where durations come from (default `samples`).
+   */
+  durations?: DurationSource | null;
+  /**
    * Constraints held at one value.
    */
   fixed?: Constraints;
@@ -847,6 +1206,16 @@ export interface WhatIfRequest {
    * What to optimize at each point.
    */
   objective: Objective;
+  /**
+   * Tail-aware problems: executions sampled once and shared by every configuration (default
+   * 5,000).
+   */
+  scenarios?: number | null;
+  /**
+   * Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
+   * the CLI and the wasm package draw one when it is left out and report it.
+   */
+  seed?: number | null;
   /**
    * Which solver (default `exact`).
    */
