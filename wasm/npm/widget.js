@@ -69,6 +69,7 @@ svg .point.outside { fill-opacity: 0.2; }
 svg .chosen { fill: none; stroke: currentColor; stroke-width: 2; }
 .error { color: #b91c1c; white-space: pre-wrap; }
 .why { margin: 0 0 1rem; }
+.basis { margin: 0 0 1rem; font-size: 0.85em; opacity: 0.8; }
 `;
 
 const fmt = (x, digits) =>
@@ -91,6 +92,29 @@ function svg(tag, attrs = {}, text) {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+/**
+ * Where the bundle's branch and loop probabilities (edges with p < 1) come from: measured from
+ * Step Functions execution histories (`basis.source = "measured"`), assumed (uniform, as
+ * `workflow import-asl` starts them), or given by the bundle's author (no basis).
+ */
+function probabilityBasis(bundle) {
+  let measured = 0, assumed = 0, given = 0, executions = 0;
+  for (const e of bundle?.workflow?.edges ?? []) {
+    const source = e.basis?.source;
+    if (source === 'measured') {
+      measured++;
+      executions = Math.max(executions, e.basis.executions ?? 0);
+    } else if (source === 'assumed') assumed++;
+    else if (e.probability < 1) given++;
+  }
+  if (measured + assumed + given === 0) return 'Branch and loop probabilities: none (every edge is taken).';
+  const parts = [];
+  if (measured) parts.push(`${measured} measured${executions ? ` from ${executions.toLocaleString('en-US')} executions` : ''}`);
+  if (assumed) parts.push(`${assumed} assumed, not measured yet`);
+  if (given) parts.push(`${given} given by the bundle`);
+  return `Branch and loop probabilities: ${parts.join('; ')}.`;
 }
 
 export class OptiservePlanner extends HTMLElement {
@@ -170,6 +194,7 @@ export class OptiservePlanner extends HTMLElement {
       fields[key] = dd;
     }
     const why = el('p', { class: 'why', part: 'why', hidden: '' });
+    const basis = el('p', { class: 'basis', part: 'probabilities' });
 
     const table = el('table', { part: 'plan' });
     table.append(el('caption', {}, 'Recommended configuration'));
@@ -194,8 +219,8 @@ export class OptiservePlanner extends HTMLElement {
     );
 
     const error = el('p', { class: 'error', part: 'error', role: 'alert', hidden: '' });
-    root.append(form, error, summary, why, table, figure);
-    this.#ui = { radios, inputs, hints, fields, why, tbody, chart, error };
+    root.append(form, error, summary, why, basis, table, figure);
+    this.#ui = { radios, inputs, hints, fields, why, basis, tbody, chart, error };
     this.#applyAttributes();
   }
 
@@ -284,6 +309,7 @@ export class OptiservePlanner extends HTMLElement {
       this.#fail(e);
       return;
     }
+    this.#ui.basis.textContent = probabilityBasis(typeof value === 'string' ? JSON.parse(value) : value);
     const limit = Number(this.getAttribute('pareto-node-limit') ?? PARETO_NODE_LIMIT);
     try {
       this.#front = this.#planner.pareto(Number.isInteger(limit) && limit >= 1 ? limit : PARETO_NODE_LIMIT);

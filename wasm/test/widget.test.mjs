@@ -172,3 +172,36 @@ test('a bundle whose Pareto front is too large to chart still plans', async () =
   assert.match(result.chart, /too large to chart/);
   assert.deepEqual(errors, [], 'no errors in the page');
 });
+
+test('the widget says whether branch probabilities were measured, assumed or given', async () => {
+  const media = JSON.parse((await import('node:fs')).readFileSync(bundlePath('media-pipeline'), 'utf8'));
+  // The same bundle three ways: as committed (no basis), as `workflow import-asl` leaves the
+  // probabilities (uniform, assumed), and as `workflow measure` writes them.
+  const assumed = structuredClone(media);
+  const measured = structuredClone(media);
+  for (const [i, e] of media.workflow.edges.entries()) {
+    if (e.probability >= 1) continue;
+    assumed.workflow.edges[i].basis = { source: 'assumed' };
+    measured.workflow.edges[i].basis = { source: 'measured', taken: 3, out_of: 5, executions: 2000 };
+  }
+  const texts = await page.evaluate(async (bundles) => {
+    const out = [];
+    for (const b of bundles) {
+      const el = document.createElement('optiserve-planner');
+      el.setAttribute('objective', 'cost');
+      document.body.append(el);
+      const changed = new Promise((ok) => el.addEventListener('configchange', ok, { once: true }));
+      el.bundle = b;
+      await changed;
+      out.push(el.shadowRoot.querySelector('[part="probabilities"]').textContent);
+      el.remove();
+    }
+    return out;
+  }, [media, assumed, measured]);
+  assert.deepEqual(texts, [
+    'Branch and loop probabilities: 6 given by the bundle.',
+    'Branch and loop probabilities: 6 assumed, not measured yet.',
+    'Branch and loop probabilities: 6 measured from 2,000 executions.',
+  ]);
+  assert.deepEqual(errors, [], 'no errors in the page');
+});

@@ -1,8 +1,8 @@
-// The three charts, drawn with Apache ECharts (tree-shaken; SVG renderer: crisp at any zoom,
+// The charts, drawn with Apache ECharts (tree-shaken; SVG renderer: crisp at any zoom,
 // inspectable, and no canvas fingerprinting surface). Each function here owns one chart instance.
 
 import * as echarts from 'echarts/core';
-import { LineChart, ScatterChart } from 'echarts/charts';
+import { BarChart, LineChart, ScatterChart } from 'echarts/charts';
 import {
   AriaComponent,
   GridComponent,
@@ -15,6 +15,7 @@ import { SVGRenderer } from 'echarts/renderers';
 import { label } from './format.js';
 
 echarts.use([
+  BarChart,
   LineChart,
   ScatterChart,
   AriaComponent,
@@ -211,6 +212,68 @@ export function durationChart(el) {
           xAxis: { type: 'value', name: 'memory (MB)', nameLocation: 'middle', nameGap: 28, scale: true },
           yAxis: { type: 'value', name: 'ET (ms)', scale: true, axisLabel: { formatter: compact } },
           series,
+        },
+        { notMerge: true },
+      );
+    },
+  };
+}
+
+/**
+ * The simulated end-to-end latency of one configuration: the histogram of executions per latency
+ * bin, with the mean and the p95 (and p99) marked.
+ */
+export function histogramChart(el) {
+  const c = chart(el);
+  return {
+    instance: c,
+    /** @param {{bins: {from_ms: number, to_ms: number, count: number}[], runs: number, marks: {name: string, ms: number}[]}} d */
+    render(d) {
+      const data = d.bins.map((b) => [(b.from_ms + b.to_ms) / 2, b.count, b.from_ms, b.to_ms]);
+      const width = d.bins.length ? d.bins[0].to_ms - d.bins[0].from_ms : 1;
+      c.setOption(
+        {
+          ...base(
+            `Histogram of the end-to-end latency over ${d.runs} simulated executions; ` +
+              d.marks.map((m) => `${m.name} ${compact(m.ms)} ms`).join(', '),
+          ),
+          tooltip: {
+            trigger: 'item',
+            formatter: (e) =>
+              Array.isArray(e.data)
+                ? `${compact(e.data[2])}–${compact(e.data[3])} ms<br>${e.data[1].toLocaleString('en-US')} executions (${((100 * e.data[1]) / d.runs).toFixed(2)}%)`
+                : e.name,
+          },
+          grid: { left: 64, right: 24, top: 36, bottom: 48 },
+          xAxis: {
+            type: 'value',
+            name: 'end-to-end latency (ms)',
+            nameLocation: 'middle',
+            nameGap: 28,
+            // Bars sit on their bin centres: the axis spans the bins' edges.
+            min: d.bins.length ? d.bins[0].from_ms - width / 2 : undefined,
+            max: d.bins.length ? d.bins[d.bins.length - 1].to_ms + width / 2 : undefined,
+            axisLabel: { formatter: compact },
+          },
+          yAxis: { type: 'value', name: 'executions', axisLabel: { formatter: compact } },
+          series: [
+            {
+              id: 'histogram',
+              type: 'bar',
+              name: 'executions',
+              data,
+              barWidth: '96%',
+              barMaxWidth: 40,
+              itemStyle: { color: COLORS[0] },
+              markLine: {
+                silent: true,
+                symbol: 'none',
+                label: { formatter: '{b}', position: 'insideEndTop' },
+                lineStyle: { type: 'dashed', color: '#111' },
+                data: d.marks.map((m) => ({ name: m.name, xAxis: m.ms })),
+              },
+            },
+          ],
         },
         { notMerge: true },
       );

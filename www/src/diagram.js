@@ -1,8 +1,10 @@
 // The workflow diagram: the bundle's edges laid out by dagre, with the blocks `core` reduced the
-// graph to (Planner.structure()) drawn as boxes around their functions: parallel blocks and
-// cycles (with their expected number of runs); self-loops as arcs on their node. Branch edges carry
-// their probability, parallel fan-out edges a ‖ mark, back edges are dashed. Each function shows
-// its memory and variant in the configuration on screen and its invocations per execution (NI).
+// graph to (Planner.structure()) drawn as boxes around their functions: parallel blocks, Map states
+// (items, concurrency) and cycles (with their expected number of runs); self-loops as arcs on their
+// node; Step Functions states that are not functions (Wait, a Map's fork) as grey boxes. Branch
+// edges carry their probability (thick when measured, dotted when assumed), parallel fan-out edges
+// a ‖ mark, back edges are dashed. Each function shows its memory and variant in the configuration
+// on screen and its invocations per execution (NI).
 
 import dagre from '@dagrejs/dagre';
 
@@ -10,6 +12,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 const NODE_W = 176;
 const NODE_H = 58;
 const TERMINAL = 30;
+const STATE_W = 150;
+const STATE_H = 40;
 
 function el(name, attrs = {}, text) {
   const e = document.createElementNS(SVG, name);
@@ -46,6 +50,7 @@ export function clusters(tree) {
   const walk = (b, parent) => {
     switch (b.kind) {
       case 'function':
+      case 'state':
         return [b.id];
       case 'sequence':
         return b.items.flatMap((x) => walk(x, parent));
@@ -67,6 +72,14 @@ export function clusters(tree) {
         c.members = walk(b.body, id);
         return c.members;
       }
+      case 'map': {
+        const id = `cluster-${found.length}`;
+        const at = b.max_concurrency > 0 ? `${b.max_concurrency} at a time` : 'all at once';
+        const c = { id, parent, label: `map ×${+b.items.toFixed(2)} items, ${at}`, kind: 'map', members: [] };
+        found.push(c);
+        c.members = walk(b.body, id);
+        return c.members;
+      }
       default:
         return [];
     }
@@ -84,6 +97,8 @@ export function layout(bundle, tree) {
   g.setNode('Start', { width: TERMINAL * 2, height: TERMINAL });
   g.setNode('End', { width: TERMINAL * 2, height: TERMINAL });
   for (const f of bundle.functions) g.setNode(f.id, { width: NODE_W, height: NODE_H });
+  // Step Functions states that are nodes without being Lambda functions (Wait, a Map's fork, …).
+  for (const s of bundle.workflow.states ?? []) g.setNode(s.id, { width: STATE_W, height: STATE_H, state: s });
   const groups = clusters(tree);
   for (const c of groups) g.setNode(c.id, { label: c.label, clusterLabelPos: 'top', paddingTop: 18 });
   // The innermost cluster of each function is its parent (members are listed outermost first).
@@ -125,10 +140,10 @@ function nodeText(fnEval) {
 
 /**
  * Draws a laid-out workflow into `svg` for an evaluation (per-function memory, variant, NI).
- * `provenance(edge)` may return 'measured' or 'assumed' for an edge's probability (a later bundle
- * field); edges are then styled accordingly.
+ * `provenance(edge)` returns 'measured' or 'assumed' for an edge whose probability has that basis
+ * (the edge is then styled so); `describe(edge)` gives its tooltip.
  */
-export function draw(svg, laid, evaluation, { provenance = () => undefined } = {}) {
+export function draw(svg, laid, evaluation, { provenance = () => undefined, describe = () => '' } = {}) {
   const { g } = laid;
   const graph = g.graph();
   svg.replaceChildren();
@@ -155,7 +170,8 @@ export function draw(svg, laid, evaluation, { provenance = () => undefined } = {
       const x = n.x + n.width / 2;
       const y = n.y;
       const path = `M${x},${y - 12} C${x + 42},${y - 34} ${x + 42},${y + 34} ${x},${y + 12}`;
-      const group = el('g', { class: `edge self${kind ? ` ${kind}` : ''}` });
+      const group = el('g', { class: `edge self${kind ? ` ${kind}` : ''}`, 'data-edge': e.index });
+      group.append(el('title', {}, describe(e)));
       group.append(el('path', { d: path, 'marker-end': 'url(#arrow)' }));
       group.append(el('text', { x: x + 36, y: y + 4, class: 'edge-label' }, `${+e.probability.toFixed(4)} ↺`));
       svg.append(group);
@@ -165,7 +181,8 @@ export function draw(svg, laid, evaluation, { provenance = () => undefined } = {
     const pts = info.points;
     const d = pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
     const cls = ['edge', e.back ? 'back' : '', e.parallel ? 'parallel' : '', kind ?? ''].filter(Boolean).join(' ');
-    const group = el('g', { class: cls });
+    const group = el('g', { class: cls, 'data-edge': e.index });
+    group.append(el('title', {}, describe(e)));
     group.append(el('path', { d, 'marker-end': 'url(#arrow)' }));
     if (e.text) {
       const lx = info.x ?? pts[Math.floor(pts.length / 2)].x;
@@ -186,6 +203,16 @@ export function draw(svg, laid, evaluation, { provenance = () => undefined } = {
   for (const id of g.nodes()) {
     if (id === 'Start' || id === 'End' || id.startsWith('cluster-')) continue;
     const n = g.node(id);
+    if (n.state) {
+      const s = n.state;
+      const group = el('g', { class: 'state', 'data-state': id });
+      group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 3 }));
+      group.append(el('text', { x: n.x, y: n.y - 3, 'text-anchor': 'middle', class: 'fn-id' }, id));
+      const delay = s.delay_ms > 0 ? ` · ${+s.delay_ms.toFixed(2)} ms` : '';
+      group.append(el('text', { x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, `${s.kind} state${delay}`));
+      svg.append(group);
+      continue;
+    }
     const f = evaluation?.functions?.[id];
     const [line1, line2] = nodeText(f);
     const group = el('g', { class: 'function', 'data-function': id });

@@ -6,7 +6,7 @@ import { Planner, importOptiserveSpec } from 'optiserve';
 import { durationChart, paretoChart, whatIfChart } from './charts.js';
 import { draw, layout } from './diagram.js';
 import * as fmt from './format.js';
-import { edgeProvenance, simulationPanel } from './panels.js';
+import { edgeBasisText, edgeProvenance, probabilityBasisText, simulationPanel } from './panels.js';
 import {
   CONSTRAINTS,
   OBJECTIVE_CONSTRAINT,
@@ -240,6 +240,7 @@ function setBundle(input, name, source, pendingView) {
     `${bundle.name ?? name} (${kind}${kind === 'bundle' ? '' : ', imported'}): ${report.functions} functions, ` +
     `${report.configurations.toLocaleString('en-US')} configurations, accuracy score ${fmt.score(report.accuracy_range[0])}–${fmt.score(report.accuracy_range[1])}`;
   ui.structure.textContent = report.structure;
+  $('#probability-basis').textContent = probabilityBasisText(bundle);
   ui.example.querySelector('option[data-upload]')?.remove();
   if (source.startsWith('example:')) {
     ui.example.value = source.slice(8);
@@ -472,7 +473,7 @@ function replan() {
   app.config = config;
   renderStatus(solution);
   renderTable(origin);
-  draw(ui.diagram, app.laid, app.evaluation ?? app.deployed, { provenance: edgeProvenance });
+  draw(ui.diagram, app.laid, app.evaluation ?? app.deployed, { provenance: edgeProvenance, describe: edgeBasisText });
   ui.diagram.setAttribute(
     'aria-label',
     `Workflow of ${app.bundle.name ?? app.name}: ${app.report.structure}. ${app.evaluation ? 'Memory and variant per function as in the table.' : 'Memory and variant as deployed.'}`,
@@ -480,7 +481,10 @@ function replan() {
   renderPareto();
   renderDurations();
   markWhatIf();
-  simulation.render(app.planner, config);
+  app.simulation = simulation.render(app.planner, config);
+  $('#m-p95').textContent = app.simulation
+    ? `${fmt.ms(app.simulation.p95_ms)} (mean ${fmt.ms(app.simulation.mean_ms)}, ${app.simulation.runs.toLocaleString('en-US')} runs)`
+    : '–';
   saveView();
 }
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveStatic } from './static-server.mjs';
 import {
-  DIST, EXAMPLES, artifact, assertClose, bundlePath, cliError, cliJson, launchChromium, read, tempDir, watchPage,
+  DIST, EXAMPLES, ROOT, artifact, assertClose, bundlePath, cli, cliError, cliJson, launchChromium, read, tempDir, watchPage,
 } from './helpers.mjs';
 
 const scratch = tempDir('e2e');
@@ -314,6 +314,105 @@ test('drag and drop: the artifact workflow spec is imported', async () => {
   await setLimit('max_cost_usd_per_million', 800);
   await setLimit('min_accuracy', 1.8);
   await assertMatchesCli('app3', 'latency', { max_cost_usd_per_million: 800, min_accuracy: 1.8 });
+});
+
+test('the latency distribution of the configuration on screen is `optiserve simulate --seed 1`', async () => {
+  await open(`${server.url}/#b=example:app3&o=latency`);
+  await setLimit('max_cost_usd_per_million', 800);
+  await setLimit('min_accuracy', 1.8);
+  const s = await state();
+  assert.equal(s.solution.status, 'optimal');
+  assert.ok(await page.isVisible('#simulation'));
+  const configFile = join(scratch, 'simulated-config.json');
+  writeFileSync(configFile, JSON.stringify(s.solution));
+  const expected = cliJson(['simulate', bundlePath('app3'), '--config', configFile, '--runs', '100000', '--seed', '1']);
+  const got = await page.evaluate(() => window.optiserveWww.app.simulation);
+  // The same seed gives the same executions in the browser as natively, to the last bit.
+  assert.deepEqual(got, expected);
+  const row = async (stat) => page.$$eval(`#simulation-table tr[data-stat="${stat}"] td`, (c) => c.map((x) => x.textContent));
+  const ms = (x) => `${x.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 })} ms`;
+  assert.equal((await row('p95'))[0], ms(expected.p95_ms));
+  assert.equal((await row('mean'))[0], ms(expected.mean_ms));
+  assert.match((await row('mean'))[1], /analytic model 5,097\.46 ms/);
+  assert.match(await page.textContent('#simulation-table caption'), /100,000 simulated executions, seed 1/);
+  // The p95 next to the mean in the plan's results.
+  assert.equal(await page.textContent('#m-p95'), `${ms(expected.p95_ms)} (mean ${ms(expected.mean_ms)}, 100,000 runs)`);
+  // The histogram is drawn: one bar per non-empty bin, the mean/p95/p99 lines.
+  const bars = await page.$$eval('#simulation-chart svg path', (p) => p.length);
+  const nonEmpty = expected.histogram.filter((b) => b.count > 0).length;
+  assert.ok(bars >= nonEmpty, `${bars} paths for ${nonEmpty} non-empty bins`);
+  assert.match(await page.textContent('#simulation-chart'), /p95/);
+  await page.locator('#simulation').screenshot({ path: artifact('app3-simulation.png') });
+  // Another configuration, another distribution.
+  await clearLimits();
+  const fastest = await page.evaluate(() => window.optiserveWww.app.simulation);
+  assert.ok(fastest.mean_ms < got.mean_ms, `${fastest.mean_ms} < ${got.mean_ms}`);
+});
+
+test('measured and assumed branch probabilities are told apart (Step Functions import, then measure)', async () => {
+  const imported = join(scratch, 'media-imported.bundle.json');
+  const measured = join(scratch, 'media-measured.bundle.json');
+  const run = (args) => {
+    const r = cli(args);
+    assert.equal(r.status, 0, `optiserve ${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['workflow', 'import-asl', join(EXAMPLES, 'media-pipeline.asl.json'), '--functions-from', bundlePath('media-pipeline'), '-o', imported]);
+  run(['workflow', 'measure', '--from-history', join(ROOT, 'tests', 'fixtures', 'sfn'), '--bundle', imported, '-o', measured]);
+
+  await page.setInputFiles('#file', imported);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'media-imported.bundle.json');
+  assert.match(await page.textContent('#probability-basis'), /^Branch and loop probabilities: 6 assumed, not measured yet/);
+  assert.equal(await page.$$eval('#diagram .edge.assumed', (n) => n.length), 6);
+  assert.equal(await page.$$eval('#diagram .edge.measured', (n) => n.length), 0);
+  assert.match(await page.textContent('#diagram .edge.assumed title'), /p = 0\.5, assumed \(not measured yet\)$/);
+
+  await page.setInputFiles('#file', measured);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'media-measured.bundle.json');
+  assert.equal(await page.textContent('#probability-basis'), 'Branch and loop probabilities: 6 measured from 10 executions (thick edges).');
+  assert.equal(await page.$$eval('#diagram .edge.measured', (n) => n.length), 6);
+  assert.equal(await page.$$eval('#diagram .edge.assumed', (n) => n.length), 0);
+  const titles = await page.$$eval('#diagram .edge.measured title', (n) => n.map((t) => t.textContent));
+  assert.ok(titles.includes('merge → detect: p = 0.6667, measured (taken 8 of 12 departures in 10 executions)'), titles.join('\n'));
+  await page.locator('#workflow').screenshot({ path: artifact('media-measured-workflow.png') });
+
+  // A bundle whose edges carry no basis: the probabilities are the author's.
+  await open(`${server.url}/#b=example:media-pipeline`);
+  assert.equal(await page.textContent('#probability-basis'), 'Branch and loop probabilities: 6 given by the bundle.');
+});
+
+test('Step Functions states and Map blocks are drawn', async () => {
+  const bundle = JSON.parse(read(bundlePath('app3')));
+  bundle.name = 'app3-map';
+  bundle.workflow = {
+    edges: [
+      { from: 'Start', to: 'f1', probability: 1 },
+      { from: 'f1', to: 'Pause', probability: 1 },
+      { from: 'Pause', to: 'EachImage', probability: 1 },
+      { from: 'EachImage', to: 'resnet', probability: 1 },
+      { from: 'resnet', to: 'yolo', probability: 1 },
+      { from: 'yolo', to: 'End', probability: 1 },
+    ],
+    states: [
+      { id: 'Pause', kind: 'wait', delay_ms: 250 },
+      { id: 'EachImage', kind: 'map', delay_ms: 0 },
+    ],
+    maps: [{ state: 'EachImage', body: ['resnet'], items: 8, max_concurrency: 3 }],
+  };
+  const file = join(scratch, 'app3-map.bundle.json');
+  writeFileSync(file, JSON.stringify(bundle));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'app3-map.bundle.json');
+  assert.ok(await page.isHidden('#load-error'));
+  assert.equal(await page.textContent('#structure'), cliJson(['validate', file]).structure);
+  assert.equal(await page.textContent('#diagram [data-state="Pause"]'), 'Pausewait state · 250 ms');
+  assert.equal(await page.textContent('#diagram [data-state="EachImage"]'), 'EachImagemap state');
+  assert.equal(await page.textContent('#diagram .cluster.map .cluster-label'), 'map ×8 items, 3 at a time');
+  assert.equal(await page.$$eval('#diagram [data-function]', (n) => n.length), 3);
+  // The plan and the simulation see the Map: resnet runs 8 times per execution.
+  await page.selectOption('#objective', 'cost');
+  const s = await state();
+  assert.equal(s.evaluation.functions.resnet.invocations, 8);
+  await page.locator('#workflow').screenshot({ path: artifact('map-workflow.png') });
 });
 
 test('a 100-point what-if sweep recomputes and re-renders (timed, printed)', async () => {
