@@ -673,3 +673,34 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+/// Without AWS credentials, a command that needs AWS stops at once (no retries) with exit code 4
+/// and says where credentials come from and how to work without them.
+#[test]
+fn missing_aws_credentials_fail_fast_with_a_clear_message() {
+    let start = std::time::Instant::now();
+    let out = optiserve()
+        .args(["profile", "--plan", "examples/app3.plan.toml", "--dry-run"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_CONFIG_FILE", "/nonexistent/optiserve-test-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/optiserve-test-credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials could be loaded") && stderr.contains("--simulate"),
+        "{stderr}"
+    );
+    assert!(stderr.lines().count() < 6, "a short message: {stderr}");
+    // Not retried with backoff (8 attempts would take tens of seconds).
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}

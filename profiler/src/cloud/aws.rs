@@ -99,6 +99,19 @@ where
                 CloudError::Fatal(text)
             }
         }
+        // No credentials (or another failure before the request left): retrying cannot help.
+        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() => {
+            if text.contains("credentials") {
+                CloudError::Fatal(format!(
+                    "{op} {function}: no AWS credentials could be loaded from aws-config's default \
+                     chain (environment variables, shared config and credentials files with \
+                     --profile, SSO, web identity, container and instance roles); run on the \
+                     simulated cloud with --simulate, or point --endpoint-url at an emulator"
+                ))
+            } else {
+                CloudError::Fatal(text)
+            }
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             CloudError::Transient(text)
         }
