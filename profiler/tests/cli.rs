@@ -689,7 +689,10 @@ fn missing_aws_credentials_fail_fast_with_a_clear_message() {
         .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
         .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
         .env("AWS_CONFIG_FILE", "/nonexistent/optiserve-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/optiserve-test-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/optiserve-test-credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .output()
