@@ -19,6 +19,7 @@ use optiserve_core::sfn_history::{
 use crate::cli::{
     Format, ImportAslArgs, MeasureArgs, SfnBackendArgs, SfnTypeArg, WorkflowValidateArgs,
 };
+use crate::cloud::aws::{AwsOptions, AwsStepFunctions};
 use crate::cloud::sim_sfn::SimStepFunctions;
 use crate::cloud::{CloudError, RetryPolicy, RetryStats, StateMachine, StepFunctions, retry};
 use crate::input::{load_bundle, read_text, write_text};
@@ -27,21 +28,30 @@ use crate::profile::CloudFailure;
 /// The Step Functions a command talks to.
 enum Backend {
     Sim(Box<SimStepFunctions>),
+    Aws(AwsStepFunctions),
 }
 
 impl Backend {
-    fn open(args: &SfnBackendArgs) -> anyhow::Result<Backend> {
+    fn open(args: &SfnBackendArgs, rt: &tokio::runtime::Runtime) -> anyhow::Result<Backend> {
         match &args.simulate {
             Some(truth) => Ok(Backend::Sim(Box::new(SimStepFunctions::load(truth)?))),
-            None => bail!(
-                "the AWS Step Functions backend is not available in this build; use --simulate TRUTH.toml"
-            ),
+            None => {
+                let options = AwsOptions {
+                    region: args.cloud.region.clone(),
+                    profile: args.cloud.profile.clone(),
+                    endpoint_url: args.cloud.endpoint_url.clone(),
+                };
+                Ok(Backend::Aws(
+                    rt.block_on(AwsStepFunctions::connect(&options)),
+                ))
+            }
         }
     }
 
     fn policy(&self) -> RetryPolicy {
         match self {
             Backend::Sim(_) => RetryPolicy::instant(),
+            Backend::Aws(_) => RetryPolicy::aws(),
         }
     }
 }
@@ -50,26 +60,31 @@ impl StepFunctions for Backend {
     async fn describe_state_machine(&self, arn: &str) -> Result<StateMachine, CloudError> {
         match self {
             Backend::Sim(s) => s.describe_state_machine(arn).await,
+            Backend::Aws(s) => s.describe_state_machine(arn).await,
         }
     }
     async fn start_execution(&self, arn: &str, input: &str) -> Result<String, CloudError> {
         match self {
             Backend::Sim(s) => s.start_execution(arn, input).await,
+            Backend::Aws(s) => s.start_execution(arn, input).await,
         }
     }
     async fn describe_execution(&self, arn: &str) -> Result<String, CloudError> {
         match self {
             Backend::Sim(s) => s.describe_execution(arn).await,
+            Backend::Aws(s) => s.describe_execution(arn).await,
         }
     }
     async fn get_execution_history(&self, arn: &str) -> Result<Vec<serde_json::Value>, CloudError> {
         match self {
             Backend::Sim(s) => s.get_execution_history(arn).await,
+            Backend::Aws(s) => s.get_execution_history(arn).await,
         }
     }
     async fn list_executions(&self, arn: &str, max: usize) -> Result<Vec<String>, CloudError> {
         match self {
             Backend::Sim(s) => s.list_executions(arn, max).await,
+            Backend::Aws(s) => s.list_executions(arn, max).await,
         }
     }
 }
@@ -169,9 +184,10 @@ pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
     let (text, label, described_type) = match (&args.definition, &args.state_machine) {
         (Some(path), _) => (read_text(path)?, path.display().to_string(), None),
         (None, Some(arn)) => {
-            let backend = Backend::open(&args.backend)?;
+            let rt = runtime()?;
+            let backend = Backend::open(&args.backend, &rt)?;
             let (policy, stats) = (backend.policy(), RetryStats::default());
-            let sm = runtime()?.block_on(describe(&backend, &policy, &stats, arn))?;
+            let sm = rt.block_on(describe(&backend, &policy, &stats, arn))?;
             (sm.definition, sm.arn, Some(sm.kind))
         }
         (None, None) => bail!("give a definition file or --state-machine ARN"),
@@ -307,9 +323,10 @@ pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
                 (None, Some(_)) => bail!("--executions must be at least 1"),
                 _ => bail!("with --state-machine, give --executions N (run new ones) or --from-history N (read the last N)"),
             };
-            let backend = Backend::open(&args.backend)?;
+            let rt = runtime()?;
+            let backend = Backend::open(&args.backend, &rt)?;
             let (policy, stats) = (backend.policy(), RetryStats::default());
-            executions = runtime()?.block_on(async {
+            executions = rt.block_on(async {
                 let arns = match last {
                     Some(k) => {
                         let arns = retry(&policy, &stats, "ListExecutions", || {
@@ -459,10 +476,11 @@ pub fn run_validate(args: &WorkflowValidateArgs) -> anyhow::Result<ExitCode> {
     if args.executions == 0 {
         bail!("--executions must be at least 1");
     }
-    let backend = Backend::open(&args.backend)?;
+    let rt = runtime()?;
+    let backend = Backend::open(&args.backend, &rt)?;
     let (policy, stats) = (backend.policy(), RetryStats::default());
     let arn = &args.state_machine;
-    let executions = runtime()?.block_on(async {
+    let executions = rt.block_on(async {
         if args.warmup > 0 {
             run_executions(&backend, &policy, &stats, arn, args.warmup, &args.input)
                 .await
