@@ -436,6 +436,9 @@ pub struct SfnBackendArgs {
     /// examples/media-pipeline.sim.toml) instead of AWS.
     #[arg(long, value_name = "TRUTH.toml")]
     pub simulate: Option<PathBuf>,
+    /// Give up waiting for the executions started after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub execution_timeout: u64,
     #[command(flatten)]
     pub cloud: CloudArgs,
 }

@@ -271,6 +271,10 @@ impl Lambda for AwsLambda {
 #[derive(Debug, Clone)]
 pub struct AwsStepFunctions {
     client: aws_sdk_sfn::Client,
+    /// Executions started, for unique names.
+    started: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// This process' start (ms since the epoch), for unique names.
+    session: u128,
 }
 
 impl AwsStepFunctions {
@@ -279,6 +283,10 @@ impl AwsStepFunctions {
         let config = sdk_config(options).await;
         AwsStepFunctions {
             client: aws_sdk_sfn::Client::new(&config),
+            started: Default::default(),
+            session: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
         }
     }
 }
@@ -350,10 +358,16 @@ impl StepFunctions for AwsStepFunctions {
     }
 
     async fn start_execution(&self, arn: &str, input: &str) -> Result<String, CloudError> {
+        // A unique name (the service would make one up, but some emulators do not).
+        let k = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("optiserve-{}-{}-{k}", self.session, std::process::id());
         let out = self
             .client
             .start_execution()
             .state_machine_arn(arn)
+            .name(name)
             .input(input)
             .send()
             .await

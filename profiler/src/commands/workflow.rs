@@ -105,7 +105,9 @@ async fn run_executions<S: StepFunctions>(
     arn: &str,
     n: usize,
     input: &str,
+    timeout: std::time::Duration,
 ) -> anyhow::Result<Vec<String>> {
+    let deadline = std::time::Instant::now() + timeout;
     serde_json::from_str::<serde_json::Value>(input)
         .with_context(|| format!("--input {input}: not JSON"))?;
     let mut started = Vec::with_capacity(n);
@@ -136,6 +138,14 @@ async fn run_executions<S: StepFunctions>(
         }
         if still.is_empty() {
             break;
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "{} of {n} executions of {arn} still running after {} s (--execution-timeout), e.g. {}",
+                still.len(),
+                timeout.as_secs(),
+                still[0]
+            );
         }
         pending = still;
         tokio::time::sleep(delay).await;
@@ -341,8 +351,16 @@ pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
                         arns
                     }
                     None => {
-                        run_executions(&backend, &policy, &stats, arn, n.unwrap_or(0), &args.input)
-                            .await?
+                        run_executions(
+                            &backend,
+                            &policy,
+                            &stats,
+                            arn,
+                            n.unwrap_or(0),
+                            &args.input,
+                            std::time::Duration::from_secs(args.backend.execution_timeout),
+                        )
+                        .await?
                     }
                 };
                 fetch_histories(&backend, &policy, &stats, &arns).await
@@ -480,14 +498,31 @@ pub fn run_validate(args: &WorkflowValidateArgs) -> anyhow::Result<ExitCode> {
     let backend = Backend::open(&args.backend, &rt)?;
     let (policy, stats) = (backend.policy(), RetryStats::default());
     let arn = &args.state_machine;
+    let timeout = std::time::Duration::from_secs(args.backend.execution_timeout);
     let executions = rt.block_on(async {
         if args.warmup > 0 {
-            run_executions(&backend, &policy, &stats, arn, args.warmup, &args.input)
-                .await
-                .context("warm-up executions")?;
+            run_executions(
+                &backend,
+                &policy,
+                &stats,
+                arn,
+                args.warmup,
+                &args.input,
+                timeout,
+            )
+            .await
+            .context("warm-up executions")?;
         }
-        let arns =
-            run_executions(&backend, &policy, &stats, arn, args.executions, &args.input).await?;
+        let arns = run_executions(
+            &backend,
+            &policy,
+            &stats,
+            arn,
+            args.executions,
+            &args.input,
+            timeout,
+        )
+        .await?;
         fetch_histories(&backend, &policy, &stats, &arns).await
     })?;
     let latencies: Vec<f64> = executions
