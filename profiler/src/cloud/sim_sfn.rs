@@ -1047,3 +1047,155 @@ impl StepFunctions for SimStepFunctions {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use optiserve_core::sfn_history::parse_histories;
+
+    /// A spec from a definition and truth text, without files.
+    fn spec(definition: Value, truth: &str) -> SimSpec {
+        let truth: Truth = toml::from_str(truth).unwrap();
+        let mut functions = BTreeMap::new();
+        for (name, f) in &truth.functions {
+            functions.insert(
+                name.clone(),
+                FunctionBehaviour {
+                    mean_ms: f.alpha_ms,
+                    cov: f.noise_cov.unwrap_or(truth.noise_cov),
+                },
+            );
+        }
+        let s = SimSpec {
+            machine: StateMachine {
+                arn: "sm".into(),
+                name: "sm".into(),
+                definition: definition.to_string(),
+                kind: "STANDARD".into(),
+            },
+            definition,
+            functions,
+            truth,
+        };
+        s.check(&s.definition, "$").unwrap();
+        s.check_names().unwrap();
+        s
+    }
+
+    const FIXED: &str = r#"
+        noise_cov = 0.0
+        [state_machine]
+        definition = "unused.json"
+        [functions.a]
+        alpha_ms = 100.0
+        beta_ms = 0.0
+        gamma_per_mb = 0.0
+        memory_mb = 1024
+        [functions.b]
+        alpha_ms = 300.0
+        beta_ms = 0.0
+        gamma_per_mb = 0.0
+        memory_mb = 1024
+        [maps.Items]
+        items = 5
+        [orchestration]
+        state_ms = 0
+        transition_ms = 0
+        noise_cov = 0
+    "#;
+
+    fn task(f: &str, next: Option<&str>) -> Value {
+        let mut t =
+            json!({"Type": "Task", "Resource": format!("arn:aws:lambda:us-east-1:1:function:{f}")});
+        match next {
+            Some(n) => t["Next"] = json!(n),
+            None => t["End"] = json!(true),
+        }
+        t
+    }
+
+    async fn run_once(sim: &SimStepFunctions) -> (String, Vec<Value>) {
+        let e = sim.start_execution("sm", "{}").await.unwrap();
+        let status = sim.describe_execution(&e).await.unwrap();
+        (status, sim.get_execution_history(&e).await.unwrap())
+    }
+
+    fn latency(history: &[Value]) -> f64 {
+        let text = json!({ "events": history }).to_string();
+        parse_histories(&text, "t").unwrap()[0]
+            .latency_ms()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn parallel_waits_for_its_longest_branch_and_map_runs_in_waves() {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Next": "Items", "Branches": [
+                {"StartAt": "A", "States": {"A": task("a", None)}},
+                {"StartAt": "B", "States": {"B": task("b", None)}}]},
+            "Items": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+                      "ItemProcessor": {"StartAt": "A2", "States": {"A2": task("a", None)}}}}});
+        let sim = SimStepFunctions::new(spec(def, FIXED)).unwrap();
+        let (status, h) = run_once(&sim).await;
+        assert_eq!(status, "SUCCEEDED");
+        // max(100, 300) for the Parallel, then ceil(5 / 2) = 3 waves of 100 ms.
+        assert!((latency(&h) - 600.0).abs() < 1e-6, "{}", latency(&h));
+        let count = |k: &str| h.iter().filter(|e| e["type"] == k).count();
+        assert_eq!(count("MapIterationStarted"), 5);
+        assert_eq!(count("LambdaFunctionScheduled"), 7);
+        // Ids follow time; every previousEventId points at an earlier event.
+        for (k, e) in h.iter().enumerate() {
+            assert_eq!(e["id"], json!(k + 1));
+            assert!(e["previousEventId"].as_u64().unwrap() <= k as u64);
+        }
+    }
+
+    #[tokio::test]
+    async fn choices_follow_the_truth_and_the_seed_repeats_them() {
+        let def = json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "BooleanEquals": true, "Next": "A"}], "Default": "B"},
+            "A": task("a", None), "B": task("b", None)}});
+        let truth = format!("{FIXED}\n[choices.C]\nA = 0.25\nB = 0.75\n")
+            .replace("[maps.Items]\n        items = 5", "");
+        let run = |seed: u64| {
+            let truth = truth.replace(
+                "noise_cov = 0.0\n",
+                &format!("noise_cov = 0.0\nseed = {seed}\n"),
+            );
+            SimStepFunctions::new(spec(def.clone(), &truth)).unwrap()
+        };
+        let (one, two) = (run(3), run(3));
+        let mut to_a = 0;
+        for _ in 0..4000 {
+            let (_, h1) = run_once(&one).await;
+            let (_, h2) = run_once(&two).await;
+            assert_eq!(h1, h2);
+            if latency(&h1) < 200.0 {
+                to_a += 1;
+            }
+        }
+        let p = f64::from(to_a) / 4000.0;
+        assert!(
+            (p - 0.25).abs() < 4.0 * (0.25f64 * 0.75 / 4000.0).sqrt(),
+            "{p}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fail_state_fails_the_execution() {
+        let def =
+            json!({"StartAt": "A", "States": {"A": task("a", Some("F")), "F": {"Type": "Fail"}}});
+        let sim = SimStepFunctions::new(spec(
+            def,
+            FIXED
+                .replace("[maps.Items]\n        items = 5", "")
+                .as_str(),
+        ))
+        .unwrap();
+        let (status, h) = run_once(&sim).await;
+        assert_eq!(status, "FAILED");
+        assert_eq!(h.last().unwrap()["type"], "ExecutionFailed");
+    }
+}
