@@ -436,6 +436,10 @@ pub struct SfnBackendArgs {
     /// examples/media-pipeline.sim.toml) instead of AWS.
     #[arg(long, value_name = "TRUTH.toml")]
     pub simulate: Option<PathBuf>,
+    /// Seed of the simulated Step Functions (overrides the truth file's `seed`): give `validate`
+    /// another seed than `measure` so that it sees other executions.
+    #[arg(long, requires = "simulate")]
+    pub seed: Option<u64>,
     /// Give up waiting for the executions started after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub execution_timeout: u64,

@@ -91,6 +91,8 @@ fn validate(arn: &str, truth: &str, n: usize, bundle: &Path) -> serde_json::Valu
         &n.to_string(),
         "--warmup",
         "20",
+        "--seed",
+        "1001",
         "--bundle",
         bundle.to_str().unwrap(),
         "--format",

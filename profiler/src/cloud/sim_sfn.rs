@@ -865,9 +865,13 @@ impl SimStepFunctions {
         Ok(sim)
     }
 
-    /// Reads a truth file.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        Self::new(SimSpec::load(path)?)
+    /// Reads a truth file; `seed` overrides its seed.
+    pub fn load(path: &Path, seed: Option<u64>) -> anyhow::Result<Self> {
+        let mut spec = SimSpec::load(path)?;
+        if let Some(s) = seed {
+            spec.truth.seed = s;
+        }
+        Self::new(spec)
             .with_context(|| format!("running the past executions of {}", path.display()))
     }
 

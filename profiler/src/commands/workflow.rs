@@ -34,7 +34,9 @@ enum Backend {
 impl Backend {
     fn open(args: &SfnBackendArgs, rt: &tokio::runtime::Runtime) -> anyhow::Result<Backend> {
         match &args.simulate {
-            Some(truth) => Ok(Backend::Sim(Box::new(SimStepFunctions::load(truth)?))),
+            Some(truth) => Ok(Backend::Sim(Box::new(SimStepFunctions::load(
+                truth, args.seed,
+            )?))),
             None => {
                 let options = AwsOptions {
                     region: args.cloud.region.clone(),
