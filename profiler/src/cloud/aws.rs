@@ -442,3 +442,90 @@ impl StepFunctions for AwsStepFunctions {
         Ok(out_arns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{
+        HistoryEvent, HistoryEventType, LambdaFunctionScheduledEventDetails,
+        StateEnteredEventDetails, StateExitedEventDetails, TaskScheduledEventDetails,
+    };
+    use optiserve_core::sfn_history::parse_histories;
+
+    use super::history_event_json;
+
+    fn event(
+        id: i64,
+        prev: i64,
+        ms: i64,
+        kind: HistoryEventType,
+    ) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
+        HistoryEvent::builder()
+            .id(id)
+            .previous_event_id(prev)
+            .timestamp(DateTime::from_millis(1_767_225_600_000 + ms))
+            .r#type(kind)
+    }
+
+    /// SDK events become the API's JSON, which the history parser reads with the state names, the
+    /// Lambda functions (both integrations) and millisecond times.
+    #[test]
+    fn sdk_events_map_to_the_shape_the_parser_reads() {
+        use HistoryEventType as T;
+        let entered = |n: &str| StateEnteredEventDetails::builder().name(n).build().unwrap();
+        let exited = |n: &str| StateExitedEventDetails::builder().name(n).build().unwrap();
+        let events = [
+            event(1, 0, 0, T::ExecutionStarted).build().unwrap(),
+            event(2, 1, 5, T::TaskStateEntered)
+                .state_entered_event_details(entered("A"))
+                .build()
+                .unwrap(),
+            event(3, 2, 5, T::LambdaFunctionScheduled)
+                .lambda_function_scheduled_event_details(
+                    LambdaFunctionScheduledEventDetails::builder()
+                        .resource("arn:aws:lambda:us-east-1:1:function:fa")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(4, 3, 35, T::LambdaFunctionStarted).build().unwrap(),
+            event(5, 4, 535, T::LambdaFunctionSucceeded)
+                .build()
+                .unwrap(),
+            event(6, 5, 545, T::TaskStateExited)
+                .state_exited_event_details(exited("A"))
+                .build()
+                .unwrap(),
+            event(7, 6, 550, T::TaskStateEntered)
+                .state_entered_event_details(entered("B"))
+                .build()
+                .unwrap(),
+            event(8, 7, 550, T::TaskScheduled)
+                .task_scheduled_event_details(
+                    TaskScheduledEventDetails::builder()
+                        .resource_type("lambda")
+                        .resource("invoke")
+                        .region("us-east-1")
+                        .parameters(r#"{"FunctionName":"fb","Payload":{}}"#)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(9, 8, 1550, T::ExecutionSucceeded).build().unwrap(),
+        ];
+        let json: Vec<serde_json::Value> = events.iter().map(history_event_json).collect();
+        let text = serde_json::json!({ "events": json }).to_string();
+        let ex = parse_histories(&text, "sdk").unwrap();
+        let e = &ex[0].events;
+        assert!((ex[0].latency_ms().unwrap() - 1550.0).abs() < 1e-6);
+        assert_eq!(e[1].state.as_deref(), Some("A"));
+        assert_eq!(e[5].state.as_deref(), Some("A"));
+        assert_eq!(e[2].function.as_deref(), Some("fa"));
+        assert_eq!(e[7].function.as_deref(), Some("fb"));
+        assert_eq!(e[3].previous, Some(3));
+    }
+}
