@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use futures_util::StreamExt as _;
 use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl};
 use optiserve_core::bundle::Bundle;
 use optiserve_core::pricing::StepFunctionsPricing;
@@ -99,6 +100,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// DescribeExecution and GetExecutionHistory calls in flight at once (results keep their order).
+const IN_FLIGHT: usize = 8;
+
 /// Starts `n` executions with `input` and waits until every one has finished; returns their ARNs.
 async fn run_executions<S: StepFunctions>(
     sfn: &S,
@@ -126,14 +130,22 @@ async fn run_executions<S: StepFunctions>(
     let mut pending: Vec<&String> = started.iter().collect();
     let mut delay = policy.poll_delay;
     loop {
+        let statuses: Vec<anyhow::Result<(&String, String)>> =
+            futures_util::stream::iter(pending.into_iter().map(|e| async move {
+                let status = retry(policy, stats, "DescribeExecution", || {
+                    sfn.describe_execution(e)
+                })
+                .await
+                .map_err(CloudFailure)
+                .with_context(|| format!("describing execution {e}"))?;
+                Ok((e, status))
+            }))
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await;
         let mut still = Vec::new();
-        for e in pending {
-            let status = retry(policy, stats, "DescribeExecution", || {
-                sfn.describe_execution(e)
-            })
-            .await
-            .map_err(CloudFailure)
-            .with_context(|| format!("describing execution {e}"))?;
+        for r in statuses {
+            let (e, status) = r?;
             if status == "RUNNING" || status == "PENDING_REDRIVE" {
                 still.push(e);
             }
@@ -163,14 +175,22 @@ async fn fetch_histories<S: StepFunctions>(
     stats: &RetryStats,
     executions: &[String],
 ) -> anyhow::Result<Vec<Execution>> {
+    let histories: Vec<anyhow::Result<(&String, Vec<serde_json::Value>)>> =
+        futures_util::stream::iter(executions.iter().map(|e| async move {
+            let events = retry(policy, stats, "GetExecutionHistory", || {
+                sfn.get_execution_history(e)
+            })
+            .await
+            .map_err(CloudFailure)
+            .with_context(|| format!("reading the history of {e}"))?;
+            Ok((e, events))
+        }))
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
     let mut out = Vec::with_capacity(executions.len());
-    for e in executions {
-        let events = retry(policy, stats, "GetExecutionHistory", || {
-            sfn.get_execution_history(e)
-        })
-        .await
-        .map_err(CloudFailure)
-        .with_context(|| format!("reading the history of {e}"))?;
+    for r in histories {
+        let (e, events) = r?;
         let text = serde_json::to_string(&serde_json::json!({ "events": events }))?;
         out.extend(parse_histories(&text, e).with_context(|| format!("in the history of {e}"))?);
     }
