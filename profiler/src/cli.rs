@@ -421,8 +421,30 @@ pub enum WorkflowCommand {
     /// Measure a bundle's workflow from saved execution histories (GetExecutionHistory JSON):
     /// branch probabilities and loop counts (written as measured, with their counts), the
     /// orchestration delays per state and per transition, and the measured latency against the
-    /// model's prediction.
+    /// model's prediction. With `--state-machine` the histories come from the state machine itself:
+    /// new executions (`--executions N`) or the last finished ones (`--from-history N`).
     Measure(MeasureArgs),
+    /// Run executions of a state machine (after warm-up runs) and compare their measured mean
+    /// end-to-end latency and cost with the bundle's prediction.
+    Validate(WorkflowValidateArgs),
+}
+
+/// Where the state machine runs: the simulated Step Functions (`--simulate`) or AWS.
+#[derive(Debug, Args, Clone)]
+pub struct SfnBackendArgs {
+    /// Use the simulated Step Functions (and Lambda) described by this truth file (TOML; see
+    /// examples/media-pipeline.sim.toml) instead of AWS.
+    #[arg(long, value_name = "TRUTH.toml")]
+    pub simulate: Option<PathBuf>,
+    /// Seed of the simulated Step Functions (overrides the truth file's `seed`): give `validate`
+    /// another seed than `measure` so that it sees other executions.
+    #[arg(long, requires = "simulate")]
+    pub seed: Option<u64>,
+    /// Give up waiting for the executions started after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub execution_timeout: u64,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -437,7 +459,16 @@ pub enum SfnTypeArg {
 pub struct ImportAslArgs {
     /// The state machine definition (JSON, as `aws stepfunctions describe-state-machine` returns
     /// in `definition`, or the file you deploy).
-    pub definition: PathBuf,
+    #[arg(
+        required_unless_present = "state_machine",
+        conflicts_with = "state_machine"
+    )]
+    pub definition: Option<PathBuf>,
+    /// Read the definition of this deployed state machine (ARN) through DescribeStateMachine.
+    #[arg(long, value_name = "ARN")]
+    pub state_machine: Option<String>,
+    #[command(flatten)]
+    pub backend: SfnBackendArgs,
     /// A profiled bundle to take the functions' profiles, pricing, accuracy score and deployed
     /// configuration from (functions are matched by the Lambda function name). Without it the
     /// output is a skeleton whose functions still need profiles; `validate` says so.
@@ -457,9 +488,21 @@ pub struct ImportAslArgs {
 #[derive(Debug, Args)]
 pub struct MeasureArgs {
     /// Execution histories: a JSON file or a directory of them (each `{"events": [...]}`, a list
-    /// of events, or a list of histories).
-    #[arg(long)]
-    pub from_history: PathBuf,
+    /// of events, or a list of histories). With `--state-machine`: N, the number of its last
+    /// finished executions to read.
+    #[arg(long, value_name = "PATH|N", required_unless_present = "state_machine")]
+    pub from_history: Option<String>,
+    /// The deployed state machine (ARN) to measure, with `--executions` or `--from-history N`.
+    #[arg(long, value_name = "ARN")]
+    pub state_machine: Option<String>,
+    /// Start this many executions, wait for them and measure their histories.
+    #[arg(long, requires = "state_machine", conflicts_with = "from_history")]
+    pub executions: Option<usize>,
+    /// The input of every execution started (JSON).
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+    #[command(flatten)]
+    pub backend: SfnBackendArgs,
     /// The bundle whose workflow the executions ran.
     #[arg(long)]
     pub bundle: PathBuf,
@@ -467,6 +510,32 @@ pub struct MeasureArgs {
     /// output). Without it only the report is printed.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkflowValidateArgs {
+    /// The deployed state machine (ARN).
+    #[arg(long, value_name = "ARN")]
+    pub state_machine: String,
+    /// Executions measured.
+    #[arg(long, default_value_t = 200)]
+    pub executions: usize,
+    /// Executions run first and discarded (cold starts, caches).
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    /// The bundle whose prediction is checked (measure it first: `workflow measure`).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The configuration the functions run with (as for `evaluate`); the deployed one by default.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The input of every execution (JSON).
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+    #[command(flatten)]
+    pub backend: SfnBackendArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -707,3 +707,114 @@ fn missing_aws_credentials_fail_fast_with_a_clear_message() {
     // Not retried with backoff (8 attempts would take tens of seconds).
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+/// `workflow import-asl --state-machine` → `workflow measure --executions` → `workflow validate`
+/// on the simulated Step Functions (`--simulate`, seeded, so the output is deterministic), and
+/// `measure --from-history N` reading the last executions of a service that has run some.
+#[test]
+fn workflow_state_machine_on_the_simulated_cloud() {
+    let dir = std::env::temp_dir().join(format!("optiserve-sfn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let imported = dir.join("imported.json");
+    let measured = dir.join("measured.json");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:media-pipeline";
+    let truth = "examples/media-pipeline.sim.toml";
+    let dir_pattern = regex_escape(&s(&dir));
+    insta::with_settings!({filters => vec![(dir_pattern.as_str(), "[DIR]")]}, {
+        assert_cmd_snapshot!(
+            "sfn_sim_import",
+            optiserve().args([
+                "workflow", "import-asl", "--state-machine", arn, "--simulate", truth,
+                "--functions-from", "examples/media-pipeline.bundle.json", "-o", &s(&imported),
+            ])
+        );
+        assert_cmd_snapshot!(
+            "sfn_sim_measure",
+            optiserve().args([
+                "workflow", "measure", "--state-machine", arn, "--simulate", truth,
+                "--executions", "300", "--bundle", &s(&imported), "-o", &s(&measured),
+            ])
+        );
+        assert_cmd_snapshot!(
+            "sfn_sim_validate",
+            optiserve().args([
+                "workflow", "validate", "--state-machine", arn, "--simulate", truth,
+                "--executions", "300", "--warmup", "10", "--seed", "99", "--bundle", &s(&measured),
+            ])
+        );
+    });
+    // The imported workflow is the one the definition file gives.
+    let from_file = dir.join("from-file.json");
+    let out = optiserve()
+        .args([
+            "workflow",
+            "import-asl",
+            "examples/media-pipeline.asl.json",
+            "--functions-from",
+            "examples/media-pipeline.bundle.json",
+            "-o",
+            &s(&from_file),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&imported).unwrap()).unwrap();
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&from_file).unwrap()).unwrap();
+    assert_eq!(a["workflow"], b["workflow"]);
+    // --from-history N reads the service's last N executions (the truth's past_executions).
+    let text = std::fs::read_to_string(root().join(truth)).unwrap();
+    let past = dir.join("past.toml");
+    std::fs::write(
+        &past,
+        text.replace("past_executions = 0", "past_executions = 40")
+            .replace(
+                "\"media-pipeline.asl.json\"",
+                &format!("{:?}", s(&root().join("examples/media-pipeline.asl.json"))),
+            )
+            .replace(
+                "\"media-pipeline.bundle.json\"",
+                &format!(
+                    "{:?}",
+                    s(&root().join("examples/media-pipeline.bundle.json"))
+                ),
+            ),
+    )
+    .unwrap();
+    let m = run_json(&[
+        "workflow",
+        "measure",
+        "--state-machine",
+        arn,
+        "--simulate",
+        &s(&past),
+        "--from-history",
+        "25",
+        "--bundle",
+        &s(&imported),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(m["measurement"]["executions"], 25);
+    // A wrong ARN is refused.
+    let out = optiserve()
+        .args([
+            "workflow",
+            "measure",
+            "--state-machine",
+            "arn:aws:states:us-east-1:1:stateMachine:nope",
+            "--simulate",
+            truth,
+            "--executions",
+            "3",
+            "--bundle",
+            &s(&imported),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

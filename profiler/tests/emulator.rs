@@ -488,3 +488,210 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     assert_eq!(config_of(name).await, before);
     assert!(dir.join("interrupted.json.checkpoint.json").exists());
 }
+
+fn sfn_client() -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .endpoint_url(url())
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+/// Turns on moto's execution of state machines (off by default: StartExecution then leaves the
+/// execution RUNNING and GetExecutionHistory returns a fixed four-event Pass history).
+fn execute_state_machines() {
+    let addr = url().trim_start_matches("http://").to_string();
+    let body = r#"{"stepfunctions": {"execute_state_machine": true}}"#;
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "POST /moto-api/config HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 20"), "{response}");
+}
+
+async fn create_state_machine(name: &str, definition: &str) -> String {
+    let role = create_role("optiserve-emulator-sfn-role");
+    sfn_client()
+        .create_state_machine()
+        .name(format!("{name}-{}", std::process::id()))
+        .definition(definition)
+        .role_arn(role)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_string()
+}
+
+/// `workflow import-asl --state-machine` reads the definition through DescribeStateMachine and
+/// gives exactly the workflow of the file (the media pipeline: Parallel, Choices, a cycle and a
+/// self-loop).
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn import_asl_by_arn_gives_the_workflow_of_the_file() {
+    let definition =
+        std::fs::read_to_string(root().join("examples/media-pipeline.asl.json")).unwrap();
+    let arn = create_state_machine("optiserve-emu-media", &definition).await;
+    let dir = scratch("import-arn");
+    let (by_arn, by_file) = (dir.join("arn.json"), dir.join("file.json"));
+    let endpoint = url();
+    ok(&run(&[
+        "workflow",
+        "import-asl",
+        "--state-machine",
+        &arn,
+        "--endpoint-url",
+        &endpoint,
+        "--functions-from",
+        "examples/media-pipeline.bundle.json",
+        "-o",
+        by_arn.to_str().unwrap(),
+    ]));
+    ok(&run(&[
+        "workflow",
+        "import-asl",
+        "examples/media-pipeline.asl.json",
+        "--functions-from",
+        "examples/media-pipeline.bundle.json",
+        "-o",
+        by_file.to_str().unwrap(),
+    ]));
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    assert_eq!(read(&by_arn)["workflow"], read(&by_file)["workflow"]);
+    // A state machine that does not exist is named in the error.
+    let out = run(&[
+        "workflow",
+        "import-asl",
+        "--state-machine",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:optiserve-nope",
+        "--endpoint-url",
+        &endpoint,
+        "-o",
+        "-",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("optiserve-nope"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Executions on moto (which runs the state machine and calls its Lambda functions, echoing
+/// their input): `measure --state-machine … --from-history N` reads the executions started here
+/// over the SDK, with the branch each input chose; `validate` starts, waits for and reads new ones.
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn measure_and_validate_read_real_executions_of_the_emulator() {
+    execute_state_machines();
+    for f in ["ingest", "classify", "detect", "caption"] {
+        create_function(f, 1024, &[]).await;
+    }
+    let definition =
+        std::fs::read_to_string(root().join("tests/fixtures/sfn-sim/moto-choice.asl.json"))
+            .unwrap();
+    let arn = create_state_machine("optiserve-emu-choice", &definition).await;
+    let c = sfn_client();
+    for (k, people) in [true, true, false, true].into_iter().enumerate() {
+        let e = c
+            .start_execution()
+            .state_machine_arn(&arn)
+            .name(format!("emulator-test-{}-{k}", std::process::id()))
+            .input(format!("{{\"people\": {people}}}"))
+            .send()
+            .await
+            .unwrap()
+            .execution_arn()
+            .to_string();
+        for _ in 0..100 {
+            let s = c
+                .describe_execution()
+                .execution_arn(&e)
+                .send()
+                .await
+                .unwrap();
+            if s.status().as_str() != "RUNNING" {
+                assert_eq!(s.status().as_str(), "SUCCEEDED");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let dir = scratch("measure-arn");
+    let imported = dir.join("imported.json");
+    let measured = dir.join("measured.json");
+    let endpoint = url();
+    ok(&run(&[
+        "workflow",
+        "import-asl",
+        "--state-machine",
+        &arn,
+        "--endpoint-url",
+        &endpoint,
+        "--functions-from",
+        "examples/media-pipeline.bundle.json",
+        "-o",
+        imported.to_str().unwrap(),
+    ]));
+    let m: serde_json::Value = serde_json::from_str(&ok(&run(&[
+        "workflow",
+        "measure",
+        "--state-machine",
+        &arn,
+        "--endpoint-url",
+        &endpoint,
+        "--from-history",
+        "4",
+        "--bundle",
+        imported.to_str().unwrap(),
+        "-o",
+        measured.to_str().unwrap(),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(m["measurement"]["succeeded"], 4);
+    let edges = m["measurement"]["edges"].as_array().unwrap();
+    let detect = edges.iter().find(|e| e["to"] == "detect").unwrap();
+    assert_eq!(
+        (detect["taken"].as_u64(), detect["out_of"].as_u64()),
+        (Some(3), Some(4))
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&run(&[
+        "workflow",
+        "validate",
+        "--state-machine",
+        &arn,
+        "--endpoint-url",
+        &endpoint,
+        "--executions",
+        "3",
+        "--warmup",
+        "1",
+        "--input",
+        "{\"people\": false}",
+        "--bundle",
+        measured.to_str().unwrap(),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(v["succeeded"], 3);
+    assert!(v["comparison"]["measured_latency_ms"].as_f64().unwrap() > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

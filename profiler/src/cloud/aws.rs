@@ -1,4 +1,4 @@
-//! The AWS backend: aws-sdk-lambda with aws-config's default credential chain (environment,
+//! The AWS backend: aws-sdk-lambda and aws-sdk-sfn with aws-config's default credential chain (environment,
 //! shared config and credentials files with `--profile`, SSO, web identity, ECS and EC2 roles),
 //! `--region`, and `--endpoint-url` for a local emulator. The SDK's own retries are turned off:
 //! [`super::retry`] retries throttling and 5xx with backoff for every backend alike.
@@ -14,7 +14,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, LogType};
 use base64::Engine;
 
-use super::{CloudError, FunctionConfig, InvokeOutput, Lambda};
+use super::{CloudError, FunctionConfig, InvokeOutput, Lambda, StateMachine, StepFunctions};
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone, Default)]
@@ -34,27 +34,33 @@ pub struct AwsLambda {
     region: Option<String>,
 }
 
+/// The shared SDK configuration: rustls with ring, no SDK retries, the options' region, profile
+/// and endpoint.
+async fn sdk_config(options: &AwsOptions) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(RetryConfig::disabled());
+    if let Some(r) = &options.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    if let Some(p) = &options.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &options.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    loader.load().await
+}
+
 impl AwsLambda {
     /// Loads the configuration (credentials are resolved lazily, on the first call).
     pub async fn connect(options: &AwsOptions) -> Self {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(RetryConfig::disabled());
-        if let Some(r) = &options.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
-        }
-        if let Some(p) = &options.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(u) = &options.endpoint_url {
-            loader = loader.endpoint_url(u);
-        }
-        let config = loader.load().await;
+        let config = sdk_config(options).await;
         let region = config.region().map(|r| r.to_string());
         AwsLambda {
             client: Client::new(&config),
@@ -88,7 +94,11 @@ where
             ) || status == Some(429)
             {
                 CloudError::Throttled(text)
-            } else if code == "ResourceNotFoundException" || status == Some(404) {
+            } else if matches!(
+                code,
+                "ResourceNotFoundException" | "StateMachineDoesNotExist" | "ExecutionDoesNotExist"
+            ) || status == Some(404)
+            {
                 CloudError::NotFound(text)
             } else if code == "ResourceConflictException"
                 || code == "ServiceException"
@@ -267,5 +277,268 @@ impl Lambda for AwsLambda {
                 other => Err(other),
             },
         }
+    }
+}
+
+/// The Step Functions API through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct AwsStepFunctions {
+    client: aws_sdk_sfn::Client,
+    /// Executions started, for unique names.
+    started: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// This process' start (ms since the epoch), for unique names.
+    session: u128,
+}
+
+impl AwsStepFunctions {
+    /// Loads the configuration (credentials are resolved lazily, on the first call).
+    pub async fn connect(options: &AwsOptions) -> Self {
+        let config = sdk_config(options).await;
+        AwsStepFunctions {
+            client: aws_sdk_sfn::Client::new(&config),
+            started: Default::default(),
+            session: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
+        }
+    }
+}
+
+/// One SDK history event in the JSON shape of the API (what `sfn_history::parse_histories`
+/// reads): id, previous id, type, epoch-second timestamp, and the details the analysis uses.
+pub fn history_event_json(e: &aws_sdk_sfn::types::HistoryEvent) -> serde_json::Value {
+    use serde_json::json;
+    let t = e.timestamp();
+    let seconds = t.secs() as f64 + f64::from(t.subsec_nanos()) / 1e9;
+    let mut v = json!({
+        "id": e.id(),
+        "previousEventId": e.previous_event_id(),
+        "timestamp": seconds,
+        "type": e.r#type().as_str(),
+    });
+    if let Some(d) = e.state_entered_event_details() {
+        v["stateEnteredEventDetails"] = json!({"name": d.name()});
+    }
+    if let Some(d) = e.state_exited_event_details() {
+        v["stateExitedEventDetails"] = json!({"name": d.name()});
+    }
+    if let Some(d) = e.lambda_function_scheduled_event_details() {
+        v["lambdaFunctionScheduledEventDetails"] = json!({"resource": d.resource()});
+    }
+    if let Some(d) = e.task_scheduled_event_details() {
+        v["taskScheduledEventDetails"] = json!({
+            "resourceType": d.resource_type(),
+            "resource": d.resource(),
+            "region": d.region(),
+            "parameters": d.parameters(),
+        });
+    }
+    for (key, d) in [
+        (
+            "mapIterationStartedEventDetails",
+            e.map_iteration_started_event_details(),
+        ),
+        (
+            "mapIterationSucceededEventDetails",
+            e.map_iteration_succeeded_event_details(),
+        ),
+    ] {
+        if let Some(d) = d {
+            v[key] = json!({"name": d.name(), "index": d.index()});
+        }
+    }
+    if let Some(d) = e.execution_failed_event_details() {
+        v["executionFailedEventDetails"] = json!({"error": d.error(), "cause": d.cause()});
+    }
+    v
+}
+
+impl StepFunctions for AwsStepFunctions {
+    async fn describe_state_machine(&self, arn: &str) -> Result<StateMachine, CloudError> {
+        let out = self
+            .client
+            .describe_state_machine()
+            .state_machine_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map_err("DescribeStateMachine", arn, e))?;
+        Ok(StateMachine {
+            arn: out.state_machine_arn().to_string(),
+            name: out.name().to_string(),
+            definition: out.definition().to_string(),
+            kind: out.r#type().as_str().to_string(),
+        })
+    }
+
+    async fn start_execution(&self, arn: &str, input: &str) -> Result<String, CloudError> {
+        // A unique name (the service would make one up, but some emulators do not).
+        let k = self
+            .started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("optiserve-{}-{}-{k}", self.session, std::process::id());
+        let out = self
+            .client
+            .start_execution()
+            .state_machine_arn(arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await
+            .map_err(|e| map_err("StartExecution", arn, e))?;
+        Ok(out.execution_arn().to_string())
+    }
+
+    async fn describe_execution(&self, arn: &str) -> Result<String, CloudError> {
+        let out = self
+            .client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map_err(|e| map_err("DescribeExecution", arn, e))?;
+        Ok(out.status().as_str().to_string())
+    }
+
+    async fn get_execution_history(&self, arn: &str) -> Result<Vec<serde_json::Value>, CloudError> {
+        let mut events = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .get_execution_history()
+                .execution_arn(arn)
+                .max_results(1000)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| map_err("GetExecutionHistory", arn, e))?;
+            events.extend(out.events().iter().map(history_event_json));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(events),
+            }
+        }
+    }
+
+    async fn list_executions(&self, arn: &str, max: usize) -> Result<Vec<String>, CloudError> {
+        use aws_sdk_sfn::types::ExecutionStatus;
+        let mut out_arns = Vec::new();
+        let mut token: Option<String> = None;
+        while out_arns.len() < max {
+            let out = self
+                .client
+                .list_executions()
+                .state_machine_arn(arn)
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| map_err("ListExecutions", arn, e))?;
+            // Newest first; only finished executions have complete histories.
+            out_arns.extend(
+                out.executions()
+                    .iter()
+                    .filter(|x| {
+                        !matches!(
+                            x.status(),
+                            ExecutionStatus::Running | ExecutionStatus::PendingRedrive
+                        )
+                    })
+                    .map(|x| x.execution_arn().to_string()),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out_arns.truncate(max);
+        Ok(out_arns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::{
+        HistoryEvent, HistoryEventType, LambdaFunctionScheduledEventDetails,
+        StateEnteredEventDetails, StateExitedEventDetails, TaskScheduledEventDetails,
+    };
+    use optiserve_core::sfn_history::parse_histories;
+
+    use super::history_event_json;
+
+    fn event(
+        id: i64,
+        prev: i64,
+        ms: i64,
+        kind: HistoryEventType,
+    ) -> aws_sdk_sfn::types::builders::HistoryEventBuilder {
+        HistoryEvent::builder()
+            .id(id)
+            .previous_event_id(prev)
+            .timestamp(DateTime::from_millis(1_767_225_600_000 + ms))
+            .r#type(kind)
+    }
+
+    /// SDK events become the API's JSON, which the history parser reads with the state names, the
+    /// Lambda functions (both integrations) and millisecond times.
+    #[test]
+    fn sdk_events_map_to_the_shape_the_parser_reads() {
+        use HistoryEventType as T;
+        let entered = |n: &str| StateEnteredEventDetails::builder().name(n).build().unwrap();
+        let exited = |n: &str| StateExitedEventDetails::builder().name(n).build().unwrap();
+        let events = [
+            event(1, 0, 0, T::ExecutionStarted).build().unwrap(),
+            event(2, 1, 5, T::TaskStateEntered)
+                .state_entered_event_details(entered("A"))
+                .build()
+                .unwrap(),
+            event(3, 2, 5, T::LambdaFunctionScheduled)
+                .lambda_function_scheduled_event_details(
+                    LambdaFunctionScheduledEventDetails::builder()
+                        .resource("arn:aws:lambda:us-east-1:1:function:fa")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(4, 3, 35, T::LambdaFunctionStarted).build().unwrap(),
+            event(5, 4, 535, T::LambdaFunctionSucceeded)
+                .build()
+                .unwrap(),
+            event(6, 5, 545, T::TaskStateExited)
+                .state_exited_event_details(exited("A"))
+                .build()
+                .unwrap(),
+            event(7, 6, 550, T::TaskStateEntered)
+                .state_entered_event_details(entered("B"))
+                .build()
+                .unwrap(),
+            event(8, 7, 550, T::TaskScheduled)
+                .task_scheduled_event_details(
+                    TaskScheduledEventDetails::builder()
+                        .resource_type("lambda")
+                        .resource("invoke")
+                        .region("us-east-1")
+                        .parameters(r#"{"FunctionName":"fb","Payload":{}}"#)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+            event(9, 8, 1550, T::ExecutionSucceeded).build().unwrap(),
+        ];
+        let json: Vec<serde_json::Value> = events.iter().map(history_event_json).collect();
+        let text = serde_json::json!({ "events": json }).to_string();
+        let ex = parse_histories(&text, "sdk").unwrap();
+        let e = &ex[0].events;
+        assert!((ex[0].latency_ms().unwrap() - 1550.0).abs() < 1e-6);
+        assert_eq!(e[1].state.as_deref(), Some("A"));
+        assert_eq!(e[5].state.as_deref(), Some("A"));
+        assert_eq!(e[2].function.as_deref(), Some("fa"));
+        assert_eq!(e[7].function.as_deref(), Some("fb"));
+        assert_eq!(e[3].previous, Some(3));
     }
 }

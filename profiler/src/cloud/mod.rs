@@ -2,9 +2,10 @@
 //! two backends, [`aws::AwsLambda`] (the AWS SDK: AWS itself or an emulator at `--endpoint-url`)
 //! and [`sim::SimCloud`] (a seeded simulated cloud).
 //!
-//! Step Functions measurement (StartExecution, DescribeExecution, GetExecutionHistory) belongs in
-//! a second trait beside [`Lambda`], implemented by the same backends, so that a command needing
-//! both asks for `C: Lambda + StepFunctions`.
+//! Step Functions measurement (DescribeStateMachine, StartExecution, DescribeExecution,
+//! GetExecutionHistory, ListExecutions) is the second trait, [`StepFunctions`], with the backends
+//! [`aws::AwsStepFunctions`] (aws-sdk-sfn) and [`sim_sfn::SimStepFunctions`] (a simulator that
+//! executes the state machine's definition).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::time::Duration;
 pub mod aws;
 pub mod report;
 pub mod sim;
+pub mod sim_sfn;
 
 /// A function's configuration, as far as profiling and applying are concerned.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -111,6 +113,54 @@ pub trait Lambda: Send + Sync {
         alias: &str,
         version: &str,
     ) -> impl Future<Output = Result<Option<String>, CloudError>> + Send;
+}
+
+/// A state machine, as DescribeStateMachine returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachine {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The Amazon States Language definition (JSON text).
+    pub definition: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub kind: String,
+}
+
+/// The Step Functions operations `workflow import-asl`, `measure` and `validate` use. Every method
+/// is one API call (GetExecutionHistory: all its pages); retries are the caller's ([`retry`]).
+pub trait StepFunctions: Send + Sync {
+    /// DescribeStateMachine.
+    fn describe_state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<StateMachine, CloudError>> + Send;
+    /// StartExecution with this input (JSON text); returns the execution's ARN.
+    fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        input: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// DescribeExecution; returns the status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`,
+    /// `ABORTED`, `PENDING_REDRIVE`).
+    fn describe_execution(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// GetExecutionHistory, every page, oldest event first: each event as the API's JSON
+    /// (`{"id", "previousEventId", "timestamp", "type", "…EventDetails"}`), the shape
+    /// `optiserve_core::sfn_history::parse_histories` reads.
+    fn get_execution_history(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, CloudError>> + Send;
+    /// ListExecutions: the ARNs of the newest `max` executions that have finished, newest first.
+    fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
 }
 
 /// Backoff between retries.

@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(a) => schema::run(&a),
         Command::Workflow(WorkflowCommand::ImportAsl(a)) => workflow::run_import_asl(&a),
         Command::Workflow(WorkflowCommand::Measure(a)) => workflow::run_measure(&a),
+        Command::Workflow(WorkflowCommand::Validate(a)) => workflow::run_validate(&a),
         Command::Profile(a) => profile::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Check(a) => check::run(&a),

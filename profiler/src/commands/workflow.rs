@@ -1,14 +1,15 @@
-//! `optiserve workflow import-asl` and `optiserve workflow measure`.
+//! `optiserve workflow import-asl`, `measure` and `validate`.
 //!
-//! Both read files and call `optiserve_core::asl` and `optiserve_core::sfn_history`; the analysis
-//! takes parsed histories, so a live mode (`--state-machine <arn>`, fetching histories through
-//! the cloud trait) only has to fetch them.
+//! They read files or a deployed state machine (through the [`StepFunctions`] trait: AWS or the
+//! simulated Step Functions) and call `optiserve_core::asl` and `optiserve_core::sfn_history`;
+//! the analysis takes parsed histories, whoever fetched them.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use futures_util::StreamExt as _;
 use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl};
 use optiserve_core::bundle::Bundle;
 use optiserve_core::pricing::StepFunctionsPricing;
@@ -16,11 +17,213 @@ use optiserve_core::sfn_history::{
     Execution, apply, compare, estimate_costs, measure, parse_histories,
 };
 
-use crate::cli::{Format, ImportAslArgs, MeasureArgs, SfnTypeArg};
+use crate::cli::{
+    Format, ImportAslArgs, MeasureArgs, SfnBackendArgs, SfnTypeArg, WorkflowValidateArgs,
+};
+use crate::cloud::aws::{AwsOptions, AwsStepFunctions};
+use crate::cloud::sim_sfn::SimStepFunctions;
+use crate::cloud::{CloudError, RetryPolicy, RetryStats, StateMachine, StepFunctions, retry};
 use crate::input::{load_bundle, read_text, write_text};
+use crate::profile::CloudFailure;
+
+/// The Step Functions a command talks to.
+enum Backend {
+    Sim(Box<SimStepFunctions>),
+    Aws(AwsStepFunctions),
+}
+
+impl Backend {
+    fn open(args: &SfnBackendArgs, rt: &tokio::runtime::Runtime) -> anyhow::Result<Backend> {
+        match &args.simulate {
+            Some(truth) => Ok(Backend::Sim(Box::new(SimStepFunctions::load(
+                truth, args.seed,
+            )?))),
+            None => {
+                let options = AwsOptions {
+                    region: args.cloud.region.clone(),
+                    profile: args.cloud.profile.clone(),
+                    endpoint_url: args.cloud.endpoint_url.clone(),
+                };
+                Ok(Backend::Aws(
+                    rt.block_on(AwsStepFunctions::connect(&options)),
+                ))
+            }
+        }
+    }
+
+    fn policy(&self) -> RetryPolicy {
+        match self {
+            Backend::Sim(_) => RetryPolicy::instant(),
+            Backend::Aws(_) => RetryPolicy::aws(),
+        }
+    }
+}
+
+impl StepFunctions for Backend {
+    async fn describe_state_machine(&self, arn: &str) -> Result<StateMachine, CloudError> {
+        match self {
+            Backend::Sim(s) => s.describe_state_machine(arn).await,
+            Backend::Aws(s) => s.describe_state_machine(arn).await,
+        }
+    }
+    async fn start_execution(&self, arn: &str, input: &str) -> Result<String, CloudError> {
+        match self {
+            Backend::Sim(s) => s.start_execution(arn, input).await,
+            Backend::Aws(s) => s.start_execution(arn, input).await,
+        }
+    }
+    async fn describe_execution(&self, arn: &str) -> Result<String, CloudError> {
+        match self {
+            Backend::Sim(s) => s.describe_execution(arn).await,
+            Backend::Aws(s) => s.describe_execution(arn).await,
+        }
+    }
+    async fn get_execution_history(&self, arn: &str) -> Result<Vec<serde_json::Value>, CloudError> {
+        match self {
+            Backend::Sim(s) => s.get_execution_history(arn).await,
+            Backend::Aws(s) => s.get_execution_history(arn).await,
+        }
+    }
+    async fn list_executions(&self, arn: &str, max: usize) -> Result<Vec<String>, CloudError> {
+        match self {
+            Backend::Sim(s) => s.list_executions(arn, max).await,
+            Backend::Aws(s) => s.list_executions(arn, max).await,
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// DescribeExecution and GetExecutionHistory calls in flight at once (results keep their order).
+const IN_FLIGHT: usize = 8;
+
+/// Starts `n` executions with `input` and waits until every one has finished; returns their ARNs.
+async fn run_executions<S: StepFunctions>(
+    sfn: &S,
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    arn: &str,
+    n: usize,
+    input: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Vec<String>> {
+    let deadline = std::time::Instant::now() + timeout;
+    serde_json::from_str::<serde_json::Value>(input)
+        .with_context(|| format!("--input {input}: not JSON"))?;
+    let mut started = Vec::with_capacity(n);
+    for k in 0..n {
+        let e = retry(policy, stats, "StartExecution", || {
+            sfn.start_execution(arn, input)
+        })
+        .await
+        .map_err(CloudFailure)
+        .with_context(|| format!("starting execution {} of {arn}", k + 1))?;
+        started.push(e);
+    }
+    // Wait for them, polling the unfinished ones.
+    let mut pending: Vec<&String> = started.iter().collect();
+    let mut delay = policy.poll_delay;
+    loop {
+        let statuses: Vec<anyhow::Result<(&String, String)>> =
+            futures_util::stream::iter(pending.into_iter().map(|e| async move {
+                let status = retry(policy, stats, "DescribeExecution", || {
+                    sfn.describe_execution(e)
+                })
+                .await
+                .map_err(CloudFailure)
+                .with_context(|| format!("describing execution {e}"))?;
+                Ok((e, status))
+            }))
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await;
+        let mut still = Vec::new();
+        for r in statuses {
+            let (e, status) = r?;
+            if status == "RUNNING" || status == "PENDING_REDRIVE" {
+                still.push(e);
+            }
+        }
+        if still.is_empty() {
+            break;
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "{} of {n} executions of {arn} still running after {} s (--execution-timeout), e.g. {}",
+                still.len(),
+                timeout.as_secs(),
+                still[0]
+            );
+        }
+        pending = still;
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    }
+    Ok(started)
+}
+
+/// Reads the histories of these executions.
+async fn fetch_histories<S: StepFunctions>(
+    sfn: &S,
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    executions: &[String],
+) -> anyhow::Result<Vec<Execution>> {
+    let histories: Vec<anyhow::Result<(&String, Vec<serde_json::Value>)>> =
+        futures_util::stream::iter(executions.iter().map(|e| async move {
+            let events = retry(policy, stats, "GetExecutionHistory", || {
+                sfn.get_execution_history(e)
+            })
+            .await
+            .map_err(CloudFailure)
+            .with_context(|| format!("reading the history of {e}"))?;
+            Ok((e, events))
+        }))
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    let mut out = Vec::with_capacity(executions.len());
+    for r in histories {
+        let (e, events) = r?;
+        let text = serde_json::to_string(&serde_json::json!({ "events": events }))?;
+        out.extend(parse_histories(&text, e).with_context(|| format!("in the history of {e}"))?);
+    }
+    Ok(out)
+}
+
+/// The definition of a deployed state machine.
+async fn describe<S: StepFunctions>(
+    sfn: &S,
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    arn: &str,
+) -> anyhow::Result<StateMachine> {
+    retry(policy, stats, "DescribeStateMachine", || {
+        sfn.describe_state_machine(arn)
+    })
+    .await
+    .map_err(CloudFailure)
+    .with_context(|| format!("describing state machine {arn}"))
+}
 
 pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
-    let text = read_text(&args.definition)?;
+    let (text, label, described_type) = match (&args.definition, &args.state_machine) {
+        (Some(path), _) => (read_text(path)?, path.display().to_string(), None),
+        (None, Some(arn)) => {
+            let rt = runtime()?;
+            let backend = Backend::open(&args.backend, &rt)?;
+            let (policy, stats) = (backend.policy(), RetryStats::default());
+            let sm = rt.block_on(describe(&backend, &policy, &stats, arn))?;
+            (sm.definition, sm.arn, Some(sm.kind))
+        }
+        (None, None) => bail!("give a definition file or --state-machine ARN"),
+    };
     let mut options = AslOptions::default();
     for item in &args.map_items {
         let Some((name, n)) = item.split_once('=') else {
@@ -33,20 +236,28 @@ pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--map-items {item}: N must be a number ≥ 1"))?;
         options.map_items.insert(name.to_string(), n);
     }
-    let imported = import_asl(&text, &options)
-        .with_context(|| format!("in state machine {}", args.definition.display()))?;
+    let imported =
+        import_asl(&text, &options).with_context(|| format!("in state machine {label}"))?;
     let base = match &args.functions_from {
         Some(p) => Some(load_bundle(p)?.0),
         None => None,
     };
-    let sfn = args.workflow_type.map(|t| match t {
+    let workflow_type = args.workflow_type.or(match described_type.as_deref() {
+        Some("EXPRESS") => Some(SfnTypeArg::Express),
+        Some(_) => Some(SfnTypeArg::Standard),
+        None => None,
+    });
+    let sfn = workflow_type.map(|t| match t {
         SfnTypeArg::Standard => StepFunctionsPricing::standard(),
         SfnTypeArg::Express => StepFunctionsPricing::express(),
     });
-    let source = format!(
-        "imported from the Step Functions definition {}",
-        file_name(&args.definition)
-    );
+    let source = match &args.definition {
+        Some(p) => format!(
+            "imported from the Step Functions definition {}",
+            file_name(p)
+        ),
+        None => format!("imported from the Step Functions state machine {label}"),
+    };
     let bundle = match bundle_from_import(&imported, base.as_ref(), sfn, &source) {
         Ok(b) => b,
         Err(message) => bail!(
@@ -125,12 +336,59 @@ fn history_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
     let (mut bundle, app) = load_bundle(&args.bundle)?;
     let mut executions: Vec<Execution> = Vec::new();
-    for f in history_files(&args.from_history)? {
-        let text = read_text(&f)?;
-        executions.extend(
-            parse_histories(&text, &file_name(&f))
-                .with_context(|| format!("in history {}", f.display()))?,
-        );
+    match (&args.state_machine, &args.from_history, args.executions) {
+        (None, Some(path), _) => {
+            for f in history_files(Path::new(path))? {
+                let text = read_text(&f)?;
+                executions.extend(
+                    parse_histories(&text, &file_name(&f))
+                        .with_context(|| format!("in history {}", f.display()))?,
+                );
+            }
+        }
+        (Some(arn), from, n) => {
+            let last = match (from, n) {
+                (Some(k), None) => Some(k.parse::<usize>().ok().filter(|&k| k > 0).with_context(
+                    || format!("--from-history {k}: with --state-machine, give the number of past executions to read"),
+                )?),
+                (None, Some(n)) if n > 0 => None,
+                (None, Some(_)) => bail!("--executions must be at least 1"),
+                _ => bail!("with --state-machine, give --executions N (run new ones) or --from-history N (read the last N)"),
+            };
+            let rt = runtime()?;
+            let backend = Backend::open(&args.backend, &rt)?;
+            let (policy, stats) = (backend.policy(), RetryStats::default());
+            executions = rt.block_on(async {
+                let arns = match last {
+                    Some(k) => {
+                        let arns = retry(&policy, &stats, "ListExecutions", || {
+                            backend.list_executions(arn, k)
+                        })
+                        .await
+                        .map_err(CloudFailure)
+                        .with_context(|| format!("listing the executions of {arn}"))?;
+                        if arns.is_empty() {
+                            bail!("{arn} has no finished executions to read");
+                        }
+                        arns
+                    }
+                    None => {
+                        run_executions(
+                            &backend,
+                            &policy,
+                            &stats,
+                            arn,
+                            n.unwrap_or(0),
+                            &args.input,
+                            std::time::Duration::from_secs(args.backend.execution_timeout),
+                        )
+                        .await?
+                    }
+                };
+                fetch_histories(&backend, &policy, &stats, &arns).await
+            })?;
+        }
+        (None, None, _) => bail!("give --from-history PATH, or --state-machine ARN"),
     }
     let m = measure(&bundle, &executions)
         .with_context(|| format!("measuring {}", args.bundle.display()))?;
@@ -242,4 +500,118 @@ fn human(
         }
     }
     Ok(())
+}
+
+/// `workflow validate`: warm-up runs, measured runs, and the model's prediction against them.
+pub fn run_validate(args: &WorkflowValidateArgs) -> anyhow::Result<ExitCode> {
+    let (bundle, app) = load_bundle(&args.bundle)?;
+    let choices = match &args.config {
+        None => app.deployed.clone(),
+        Some(path) => {
+            let text = read_text(path)?;
+            app.read_configuration(&text)
+                .with_context(|| format!("in configuration {}", path.display()))?
+        }
+    };
+    if args.executions == 0 {
+        bail!("--executions must be at least 1");
+    }
+    let rt = runtime()?;
+    let backend = Backend::open(&args.backend, &rt)?;
+    let (policy, stats) = (backend.policy(), RetryStats::default());
+    let arn = &args.state_machine;
+    let timeout = std::time::Duration::from_secs(args.backend.execution_timeout);
+    let executions = rt.block_on(async {
+        if args.warmup > 0 {
+            run_executions(
+                &backend,
+                &policy,
+                &stats,
+                arn,
+                args.warmup,
+                &args.input,
+                timeout,
+            )
+            .await
+            .context("warm-up executions")?;
+        }
+        let arns = run_executions(
+            &backend,
+            &policy,
+            &stats,
+            arn,
+            args.executions,
+            &args.input,
+            timeout,
+        )
+        .await?;
+        fetch_histories(&backend, &policy, &stats, &arns).await
+    })?;
+    let latencies: Vec<f64> = executions
+        .iter()
+        .filter_map(Execution::latency_ms)
+        .collect();
+    if latencies.is_empty() {
+        bail!(
+            "none of the {} executions of {arn} succeeded: nothing to compare",
+            executions.len()
+        );
+    }
+    let costs = estimate_costs(&app, &choices, &bundle, &executions);
+    let Some(c) = compare(&app, &choices, &latencies, Some(&costs)) else {
+        bail!("no succeeded executions");
+    };
+    let n = latencies.len() as f64;
+    let sd = if latencies.len() > 1 {
+        (latencies
+            .iter()
+            .map(|x| (x - c.measured_latency_ms).powi(2))
+            .sum::<f64>()
+            / (n - 1.0))
+            .sqrt()
+    } else {
+        0.0
+    };
+    let half = 1.96 * sd / n.sqrt();
+    let ci = [c.measured_latency_ms - half, c.measured_latency_ms + half];
+    let report = serde_json::json!({
+        "state_machine": arn,
+        "warmup": args.warmup,
+        "executions": executions.len(),
+        "succeeded": latencies.len(),
+        "latency_sd_ms": sd,
+        "latency_ci95_ms": ci,
+        "comparison": c,
+    });
+    let mut o = String::new();
+    match args.format {
+        Format::Json => o.push_str(&super::to_json(&report)?),
+        Format::Human => {
+            writeln!(
+                o,
+                "{} executions measured ({} succeeded) after {} warm-up runs",
+                executions.len(),
+                latencies.len(),
+                args.warmup
+            )?;
+            writeln!(
+                o,
+                "latency  predicted {:.2} ms, measured {:.2} ms (95% CI {:.2} – {:.2} ms): error {:+.2}%",
+                c.predicted_latency_ms,
+                c.measured_latency_ms,
+                ci[0],
+                ci[1],
+                c.latency_error_percent
+            )?;
+            if let (Some(mc), Some(err)) = (c.measured_cost_usd_per_million, c.cost_error_percent) {
+                writeln!(
+                    o,
+                    "cost     predicted ${:.4}, measured ${mc:.4} per million (estimated from the histories): error {err:+.2}%",
+                    c.predicted_cost_usd_per_million
+                )?;
+            }
+        }
+    }
+    crate::output::emit(&o)?;
+    Ok(ExitCode::SUCCESS)
 }

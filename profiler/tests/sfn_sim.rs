@@ -1,0 +1,284 @@
+//! The simulated Step Functions through the `optiserve` binary: measured branch probabilities
+//! converge to the truth file's, `workflow validate` reproduces the model on a workflow without
+//! parallel blocks after import → measure, and the Parallel bias of the media pipeline is reported.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use insta_cmd::get_cargo_bin;
+
+const MEDIA: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:media-pipeline";
+const MEDIA_TRUTH: &str = "examples/media-pipeline.sim.toml";
+const CHAIN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:media-chain";
+const CHAIN_TRUTH: &str = "tests/fixtures/sfn-sim/media-chain.sim.toml";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(get_cargo_bin("optiserve"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&run(args)).unwrap()
+}
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("optiserve-sfn-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// import-asl --state-machine through the simulated DescribeStateMachine.
+fn import(arn: &str, truth: &str, kind: &str, out: &Path) {
+    run(&[
+        "workflow",
+        "import-asl",
+        "--state-machine",
+        arn,
+        "--simulate",
+        truth,
+        "--functions-from",
+        "examples/media-pipeline.bundle.json",
+        "--type",
+        kind,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+}
+
+fn measure(arn: &str, truth: &str, n: usize, bundle: &Path, out: &Path) -> serde_json::Value {
+    run_json(&[
+        "workflow",
+        "measure",
+        "--state-machine",
+        arn,
+        "--simulate",
+        truth,
+        "--executions",
+        &n.to_string(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+}
+
+fn validate(arn: &str, truth: &str, n: usize, bundle: &Path) -> serde_json::Value {
+    run_json(&[
+        "workflow",
+        "validate",
+        "--state-machine",
+        arn,
+        "--simulate",
+        truth,
+        "--executions",
+        &n.to_string(),
+        "--warmup",
+        "20",
+        "--seed",
+        "1001",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+}
+
+/// (node edge, the truth file's probability) for the media pipeline's Choice states.
+const MEDIA_TRUTH_EDGES: [(&str, &str, f64); 6] = [
+    ("merge", "detect", 0.6),
+    ("merge", "caption", 0.4),
+    ("review", "ingest", 0.2),
+    ("review", "publish", 0.8),
+    ("publish", "publish", 0.1),
+    ("publish", "End", 0.9),
+];
+
+/// Sum of |p̂ − p| over the truth's edges, checking each against 4 standard errors.
+fn branch_errors(m: &serde_json::Value, n: usize) -> f64 {
+    let edges = m["measurement"]["edges"].as_array().unwrap();
+    let mut total = 0.0;
+    for (from, to, p) in MEDIA_TRUTH_EDGES {
+        let e = edges
+            .iter()
+            .find(|e| e["from"] == from && e["to"] == to)
+            .unwrap_or_else(|| panic!("edge {from} → {to} not measured"));
+        let p_hat = e["probability"].as_f64().unwrap();
+        let out_of = e["out_of"].as_f64().unwrap();
+        let se = (p * (1.0 - p) / out_of).sqrt();
+        println!(
+            "{n:>5} executions: {from:>8} → {to:<8} p̂ = {p_hat:.4} (true {p}), |error| = {:.4} = {:.2} SE",
+            (p_hat - p).abs(),
+            (p_hat - p).abs() / se
+        );
+        if n >= 2000 {
+            assert!(
+                (p_hat - p).abs() <= 4.0 * se,
+                "{from} → {to}: p̂ = {p_hat} is more than 4 SE ({se}) from {p}"
+            );
+        }
+        total += (p_hat - p).abs();
+    }
+    total
+}
+
+#[test]
+fn measured_branch_probabilities_converge_to_the_truth() {
+    let dir = temp("converge");
+    let imported = dir.join("imported.json");
+    import(MEDIA, MEDIA_TRUTH, "standard", &imported);
+    let small = measure(MEDIA, MEDIA_TRUTH, 200, &imported, &dir.join("m200.json"));
+    let large = measure(MEDIA, MEDIA_TRUTH, 2000, &imported, &dir.join("m2000.json"));
+    let e200 = branch_errors(&small, 200);
+    let e2000 = branch_errors(&large, 2000);
+    println!("sum of |p̂ − p|: {e200:.4} after 200 executions, {e2000:.4} after 2000");
+    assert!(
+        e2000 < e200,
+        "the error did not shrink: {e200} after 200 executions, {e2000} after 2000"
+    );
+    // The Map-free, measured bundle says which probabilities were measured.
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m2000.json")).unwrap()).unwrap();
+    let measured = b["workflow"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["basis"]["source"] == "measured")
+        .count();
+    assert_eq!(measured, 6);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// import → measure → validate on the media pipeline without its Parallel block (a chain, two
+/// Choices, a cycle, a self-loop and a Wait): the model then has no structural bias, so after
+/// 2,000 executions latency and cost agree within 2% (Express pricing). With Standard pricing
+/// the model bills only its own transitions, not the folded Choice and Succeed states, so its
+/// cost is low: the test prints by how much and checks the sign.
+#[test]
+fn validate_without_parallel_blocks_is_within_two_percent() {
+    let dir = temp("chain");
+    for kind in ["express", "standard"] {
+        let imported = dir.join(format!("imported-{kind}.json"));
+        let measured = dir.join(format!("measured-{kind}.json"));
+        import(CHAIN, CHAIN_TRUTH, kind, &imported);
+        measure(CHAIN, CHAIN_TRUTH, 2000, &imported, &measured);
+        let v = validate(CHAIN, CHAIN_TRUTH, 2000, &measured);
+        let c = &v["comparison"];
+        let lat = c["latency_error_percent"].as_f64().unwrap();
+        let cost = c["cost_error_percent"].as_f64().unwrap();
+        println!(
+            "{kind}: latency predicted {:.2} ms vs measured {:.2} ms (95% CI {}): {lat:+.2}%; cost {:+.2}%",
+            c["predicted_latency_ms"].as_f64().unwrap(),
+            c["measured_latency_ms"].as_f64().unwrap(),
+            v["latency_ci95_ms"],
+            cost
+        );
+        assert_eq!(v["succeeded"], 2000);
+        assert!(lat.abs() <= 2.0, "{kind}: latency error {lat}%");
+        if kind == "express" {
+            assert!(cost.abs() <= 2.0, "{kind}: cost error {cost}%");
+        } else {
+            assert!(
+                cost < 0.0,
+                "standard: the model should bill fewer transitions: {cost}%"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The media pipeline has a Parallel block: the analytic model takes the max of the branches'
+/// expected times (E[max] ≥ max E, so it is biased low there). The test prints the net error
+/// after import → measure → validate; it must stay small, and it is written in the README.
+#[test]
+fn validate_reports_the_parallel_bias_of_the_media_pipeline() {
+    let dir = temp("parallel");
+    let imported = dir.join("imported.json");
+    let measured = dir.join("measured.json");
+    import(MEDIA, MEDIA_TRUTH, "express", &imported);
+    measure(MEDIA, MEDIA_TRUTH, 2000, &imported, &measured);
+    let v = validate(MEDIA, MEDIA_TRUTH, 2000, &measured);
+    let c = &v["comparison"];
+    let lat = c["latency_error_percent"].as_f64().unwrap();
+    let cost = c["cost_error_percent"].as_f64().unwrap();
+    println!(
+        "media pipeline (Parallel): latency predicted {:.2} ms vs measured {:.2} ms (95% CI {}): {lat:+.2}%; cost {cost:+.2}%",
+        c["predicted_latency_ms"].as_f64().unwrap(),
+        c["measured_latency_ms"].as_f64().unwrap(),
+        v["latency_ci95_ms"],
+    );
+    assert!(lat.abs() < 10.0, "latency error {lat}%");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Bad truth files are refused with the place named.
+#[test]
+fn bad_truth_files_are_refused() {
+    let dir = temp("bad");
+    let def = root().join("examples/media-pipeline.asl.json");
+    let cases = [
+        (
+            "[choices.HasPeople]\nDetect = 0.5\nCaption = 0.4\n",
+            "choices.HasPeople: the probabilities sum to 0.9",
+        ),
+        (
+            "[choices.HasPeople]\nReview = 1.0\n",
+            "'Review' is not a target of Choice state 'HasPeople'",
+        ),
+        (
+            "[choices.Merge]\nDetect = 1.0\n",
+            "choices.Merge: the state machine has no Choice state 'Merge'",
+        ),
+        (
+            "",
+            "which the truth file does not describe (add [functions.",
+        ),
+    ];
+    for (k, (extra, want)) in cases.iter().enumerate() {
+        let funcs = if extra.is_empty() {
+            ""
+        } else {
+            "functions_from = \"examples/media-pipeline.bundle.json\"\n"
+        };
+        let text = format!(
+            "{}[state_machine]\ndefinition = {:?}\n{extra}",
+            funcs.replace("examples/", &format!("{}/examples/", root().display())),
+            def.display()
+        );
+        let path = dir.join(format!("truth{k}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(get_cargo_bin("optiserve"))
+            .current_dir(root())
+            .args([
+                "workflow",
+                "import-asl",
+                "--state-machine",
+                "media-pipeline",
+                "--simulate",
+            ])
+            .arg(&path)
+            .args(["-o", "-"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(want), "{want:?} not in {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
