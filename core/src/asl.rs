@@ -841,7 +841,14 @@ impl Builder<'_> {
         };
         for &(u, v, p) in &self.edges {
             if seen[u] {
-                g.add(u, v, p, p < 1.0);
+                // Entering a state is one billed transition (the edge into End stands for the
+                // execution's last one); the join of a Parallel and the end of a Map body are
+                // not states.
+                let t = match self.nodes[v].kind {
+                    Kind::Join | Kind::MapEnd => 0.0,
+                    _ => 1.0,
+                };
+                g.add(u, v, p, p < 1.0, t);
             }
         }
         // Fold the states the edge convention can express without a node.
@@ -910,10 +917,13 @@ impl Builder<'_> {
         }
         let mut edges = Vec::new();
         for &u in &kept {
-            for &(v, p, branch) in &g.out[u] {
+            for &(v, p, branch, t) in &g.out[u] {
                 let mut e = Edge::new(self.nodes[u].id.clone(), self.nodes[v].id.clone(), p);
                 if branch && p < 1.0 {
                     e = e.with_basis(ProbabilityBasis::Assumed);
+                }
+                if (t - 1.0).abs() > 1e-9 {
+                    e.transitions = Some(t);
                 }
                 edges.push(e);
             }
@@ -971,9 +981,10 @@ fn body_nodes(
     body
 }
 
-/// The import's working graph: out-edges `(to, probability, from a Choice)` per node.
+/// The import's working graph: out-edges `(to, probability, from a Choice, billed transitions)`
+/// per node. Folding a state into its edges adds its transitions to theirs.
 struct Graph {
-    out: Vec<Vec<(usize, f64, bool)>>,
+    out: Vec<Vec<(usize, f64, bool, f64)>>,
 }
 
 impl Graph {
@@ -981,21 +992,23 @@ impl Graph {
         !self.out[x].is_empty()
     }
 
-    fn add(&mut self, u: usize, v: usize, p: f64, branch: bool) {
+    fn add(&mut self, u: usize, v: usize, p: f64, branch: bool, t: f64) {
         if let Some(e) = self.out[u].iter_mut().find(|e| e.0 == v) {
+            // Two ways from u to v merge: the transitions they bill, weighted by probability.
+            e.3 = (e.1 * e.3 + p * t) / (e.1 + p);
             e.1 = (e.1 + p).min(1.0);
             e.2 = e.2 && branch && e.1 < 1.0;
         } else {
-            self.out[u].push((v, p, branch));
+            self.out[u].push((v, p, branch, t));
         }
     }
 
-    fn preds(&self, x: usize) -> Vec<(usize, f64)> {
+    fn preds(&self, x: usize) -> Vec<(usize, f64, f64)> {
         let mut v = Vec::new();
         for (u, outs) in self.out.iter().enumerate() {
-            for &(t, p, _) in outs {
-                if t == x {
-                    v.push((u, p));
+            for &(to, p, _, t) in outs {
+                if to == x {
+                    v.push((u, p, t));
                 }
             }
         }
@@ -1006,19 +1019,19 @@ impl Graph {
     /// keeps the meaning; otherwise leaves it (it becomes a state node).
     fn fold(&mut self, x: usize, single_out_only: bool) {
         let outs = self.out[x].clone();
-        if outs.is_empty() || outs.iter().any(|&(v, _, _)| v == x) {
+        if outs.is_empty() || outs.iter().any(|&(v, _, _, _)| v == x) {
             return;
         }
         let preds = self.preds(x);
-        if preds.is_empty() || preds.iter().any(|&(u, _)| u == x) {
+        if preds.is_empty() || preds.iter().any(|&(u, _, _)| u == x) {
             return;
         }
-        let fork = outs.len() > 1 && outs.iter().any(|&(_, p, _)| p >= 1.0);
+        let fork = outs.len() > 1 && outs.iter().any(|&(_, p, _, _)| p >= 1.0);
         if single_out_only && !(outs.len() == 1 && outs[0].1 >= 1.0) {
             return;
         }
-        let branching = outs.iter().any(|&(_, p, _)| p < 1.0);
-        for &(u, p) in &preds {
+        let branching = outs.iter().any(|&(_, p, _, _)| p < 1.0);
+        for &(u, p, _) in &preds {
             let u_out = &self.out[u];
             let u_parallel = u_out.iter().filter(|e| e.1 >= 1.0).count();
             let u_branch = u_out.iter().any(|e| e.1 < 1.0);
@@ -1036,7 +1049,7 @@ impl Graph {
             if branching && p >= 1.0 && u_parallel > 1 && outs.iter().any(|e| e.1 >= 1.0) {
                 return;
             }
-            for &(v, q, _) in &outs {
+            for &(v, q, _, _) in &outs {
                 if let Some(e) = u_out.iter().find(|e| e.0 == v) {
                     // Merging a parallel edge with a branch edge, or two parallel edges, changes
                     // the meaning.
@@ -1053,10 +1066,23 @@ impl Graph {
                 return;
             }
         }
-        for (u, p) in preds {
+        // Billed transitions: a fork is entered once and fans out to its arms, so its arms share
+        // the transition into it; a join is left once, so the arms arriving at it share the
+        // transition out of it.
+        let share_in = if fork {
+            outs.iter().filter(|e| e.1 >= 1.0).count().max(1) as f64
+        } else {
+            1.0
+        };
+        let share_out = if single_out_only {
+            preds.iter().map(|e| e.1).sum::<f64>().max(1.0)
+        } else {
+            1.0
+        };
+        for (u, p, t) in preds {
             self.out[u].retain(|e| e.0 != x);
-            for &(v, q, b) in &outs {
-                self.add(u, v, p * q, b || p < 1.0);
+            for &(v, q, b, tq) in &outs {
+                self.add(u, v, p * q, b || p < 1.0, t / share_in + tq / share_out);
             }
         }
         self.out[x].clear();
@@ -1209,6 +1235,23 @@ mod tests {
             .unwrap();
         assert_eq!(merge_detect.probability, 0.5);
         assert_eq!(merge_detect.basis, Some(ProbabilityBasis::Assumed));
+        // The states folded into an edge are billed with it: merge → (Choice) → detect is two
+        // transitions, publish → (Choice) → (Succeed) → End three; the fork of the Parallel is
+        // shared by its two arms, its join by the two arms arriving at it.
+        let transitions = |from: &str, to: &str| {
+            bundle
+                .workflow
+                .edges
+                .iter()
+                .find(|e| e.from == from && e.to == to)
+                .unwrap()
+                .transitions
+        };
+        assert_eq!(transitions("merge", "detect"), Some(2.0));
+        assert_eq!(transitions("publish", "End"), Some(3.0));
+        assert_eq!(transitions("ingest", "classify"), Some(1.5));
+        assert_eq!(transitions("classify", "merge"), Some(0.5));
+        assert_eq!(transitions("detect", "review"), None);
         // With the example's probabilities the reduced structure is the example's.
         for e in &mut bundle.workflow.edges {
             e.probability = base

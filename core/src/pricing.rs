@@ -30,7 +30,9 @@ pub enum Architecture {
 pub enum StepFunctionsPricing {
     /// Standard workflows: a price per state transition ($0.025 per 1,000 in us-east-1).
     /// Transitions are counted as the expected number of workflow edges taken per execution,
-    /// the edges from `Start` and into `End` included.
+    /// the edges from `Start` and into `End` included, each edge weighted by its `transitions`
+    /// (default 1; an imported state machine's edges count the Choice, Pass and Succeed states
+    /// folded into them, so the count matches the states Step Functions enters, plus one).
     Standard {
         /// USD per state transition.
         price_per_transition: f64,

@@ -60,6 +60,11 @@ pub struct Edge {
     /// profiles a bundle was built from, as in the thesis' examples).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<ProbabilityBasis>,
+    /// State transitions Step Functions Standard bills each time this edge is taken (≥ 0;
+    /// left out: 1). `workflow import-asl` adds one for every Choice, Pass or Succeed state it
+    /// folded into the edge, so that the workflow's cost counts the states AWS bills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transitions: Option<f64>,
 }
 
 impl Edge {
@@ -70,6 +75,7 @@ impl Edge {
             to: to.into(),
             probability,
             basis: None,
+            transitions: None,
         }
     }
 
@@ -251,6 +257,18 @@ pub enum WorkflowError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A billed transition count that is negative or not a number.
+    #[error("edge {edge} ({from} → {to}): transitions {transitions} must be a number ≥ 0")]
+    BadTransitions {
+        /// Edge index.
+        edge: usize,
+        /// Source.
+        from: String,
+        /// Target.
+        to: String,
+        /// The value.
+        transitions: f64,
+    },
     /// The same (from, to) pair twice.
     #[error("edge {edge} ({from} → {to}) duplicates edge {first}")]
     DuplicateEdge {
@@ -344,6 +362,7 @@ impl WorkflowError {
             WorkflowError::UnknownNode { edge, .. }
             | WorkflowError::BadProbability { edge, .. }
             | WorkflowError::BadEndpoint { edge, .. }
+            | WorkflowError::BadTransitions { edge, .. }
             | WorkflowError::DuplicateEdge { edge, .. }
             | WorkflowError::BranchSum { edge, .. }
             | WorkflowError::EndlessLoop { edge, .. } => Some(*edge),
@@ -544,6 +563,16 @@ impl Workflow {
                     from: e.from.clone(),
                     to: e.to.clone(),
                     probability: p,
+                });
+            }
+            if let Some(t) = e.transitions
+                && !(t.is_finite() && t >= 0.0)
+            {
+                return Err(WorkflowError::BadTransitions {
+                    edge: k,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    transitions: t,
                 });
             }
             let endpoint = |reason| WorkflowError::BadEndpoint {
@@ -785,8 +814,9 @@ impl Workflow {
 
         let mut invocations = vec![0.0; n];
         accumulate_invocations(&structure, 1.0, &mut invocations);
-        // Expected edges taken: each node's invocations times the sum of its out-probabilities.
-        // A Map state's edges into its body are taken once per item.
+        // Expected transitions: each node's invocations times the sum of its out-probabilities,
+        // each edge weighted by the transitions it bills (1 unless the edge says otherwise). A
+        // Map state's edges into its body are taken once per item.
         let mut transitions = 0.0;
         for (u, outs) in adj.out.iter().enumerate() {
             let mut calls = if u == start {
@@ -802,7 +832,11 @@ impl Workflow {
             {
                 calls *= maps[m].items;
             }
-            transitions += calls * outs.iter().map(|&(_, p, _)| p).sum::<f64>();
+            transitions += calls
+                * outs
+                    .iter()
+                    .map(|&(_, p, k)| p * edges[k].transitions.unwrap_or(1.0))
+                    .sum::<f64>();
         }
 
         let mut plan = Vec::new();
@@ -1660,6 +1694,30 @@ mod tests {
         // 4 states (Start, a, b, End) and 3 transitions.
         assert_eq!(w.latency_ms(&[100.0, 50.0], d), 150.0 + 40.0 + 3.0);
         assert_eq!(w.expected_transitions(), 3.0);
+    }
+
+    #[test]
+    fn edges_weight_the_transitions_they_bill() {
+        // a → (Choice folded) → b or c at 0.25 / 0.75 → (Succeed folded) → End.
+        let mut list = edges(&[
+            ("Start", "a", 1.0),
+            ("a", "b", 0.25),
+            ("a", "c", 0.75),
+            ("b", "End", 1.0),
+            ("c", "End", 1.0),
+        ]);
+        for e in &mut list[1..] {
+            e.transitions = Some(2.0);
+        }
+        let w = Workflow::build(&ids(&["a", "b", "c"]), &list).unwrap();
+        assert_eq!(w.expected_transitions(), 1.0 + 2.0 + 2.0);
+        list[2].transitions = Some(-1.0);
+        let e = Workflow::build(&ids(&["a", "b", "c"]), &list).unwrap_err();
+        assert_eq!(e.edge_index(), Some(2));
+        assert_eq!(
+            e.to_string(),
+            "edge 2 (a → c): transitions -1 must be a number ≥ 0"
+        );
     }
 
     #[test]

@@ -106,8 +106,9 @@ fn measured_probabilities_are_written_with_their_counts_and_the_model_is_compare
     // probabilities and delays are measured the model predicts the measured mean closely.
     assert!(c.latency_error_percent.abs() < 1.0, "{c:?}");
     // The cost estimate counts every state entered as a Standard transition (Choice, Parallel and
-    // Succeed states included), the model only the edges between its nodes: it is low.
-    assert!(c.cost_error_percent.unwrap() < 0.0, "{c:?}");
+    // Succeed states included); the import wrote the states it folded into each edge's
+    // `transitions`, so the model bills them too.
+    assert!(c.cost_error_percent.unwrap().abs() < 2.0, "{c:?}");
 }
 
 #[test]

@@ -588,6 +588,12 @@ export interface Edge {
    * Target node: a function id or `End`.
    */
   to: string;
+  /**
+   * State transitions Step Functions Standard bills each time this edge is taken (≥ 0;
+   * left out: 1). `workflow import-asl` adds one for every Choice, Pass or Succeed state it
+   * folded into the edge, so that the workflow's cost counts the states AWS bills.
+   */
+  transitions?: number | null;
 }
 /**
  * A Map state: its iteration body (the nodes right after the Map's node, up to the Map's next
