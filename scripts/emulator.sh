@@ -77,7 +77,10 @@ case "${1:-}" in
         trap stop EXIT
         url=$(start)
         echo "emulator at $url (moto $MOTO_VERSION with REPORT lines)"
-        OPTISERVE_EMULATOR_URL=$url cargo test -p optiserve-profiler --locked --test emulator -- --ignored --test-threads 1
+        # `--workspace` (only the profiler has an `emulator` test): the same feature set as
+        # `cargo test --workspace`, so the test binary reuses that build instead of compiling
+        # the AWS SDK again with the profiler's features alone.
+        OPTISERVE_EMULATOR_URL=$url cargo test --workspace --locked --test emulator -- --ignored --test-threads 1
         ;;
     *) echo "usage: $0 install|start|stop|test" >&2; exit 2 ;;
 esac
