@@ -19,6 +19,9 @@ cargo build -p optiserve-core --target wasm32-unknown-unknown --locked
 
 step "tests (unit, property, CLI snapshot and cross-crate)"
 cargo test --workspace --locked
+# The JS tests compare against this build of the CLI (`cargo build -p optiserve-profiler` would
+# resolve features differently and compile every dependency again).
+export OPTISERVE_CLI="$PWD/target/debug/optiserve"
 
 step "profiler against the local AWS emulator (moto with REPORT lines, over real HTTP; scripts/emulator.sh)"
 ./scripts/emulator.sh test

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use optiserve_core::bundle::{Application, Bundle};
+use optiserve_core::bundle::{Application, Bundle, ResolvedChoice};
 
 /// Exit code for invalid input.
 pub const EXIT_INVALID: u8 = 1;
@@ -85,6 +85,20 @@ pub fn load_bundle(path: &Path) -> anyhow::Result<(Bundle, Application)> {
         .validate()
         .with_context(|| format!("in bundle {}", path.display()))?;
     Ok((bundle, app))
+}
+
+/// The configuration to work on: the one in `config` (any form `read_configuration` takes), or
+/// the bundle's deployed configuration when no file is given.
+pub fn load_choices(
+    app: &Application,
+    config: Option<&Path>,
+) -> anyhow::Result<Vec<ResolvedChoice>> {
+    match config {
+        None => Ok(app.deployed.clone()),
+        Some(path) => app
+            .read_configuration(&read_text(path)?)
+            .with_context(|| format!("in configuration {}", path.display())),
+    }
 }
 
 /// The exit code for an error chain.

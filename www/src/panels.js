@@ -65,13 +65,19 @@ export const SIMULATION = { runs: 100_000, seed: 1 };
 export function simulationPanel(section) {
   const body = section.querySelector('.panel-body');
   const chart = histogramChart(section.querySelector('.chart'));
+  // A replan (a slider drag) mostly lands on the same configuration: simulate and draw only when
+  // the planner or the configuration changed.
+  let last = { planner: null, key: '', report: null };
   return {
     render(planner, config) {
       if (!config) {
         section.hidden = true;
+        last = { planner: null, key: '', report: null };
         return null;
       }
       section.hidden = false;
+      const key = JSON.stringify(config);
+      if (last.planner === planner && last.key === key) return last.report;
       let r;
       try {
         r = planner.simulate({ config, runs: SIMULATION.runs, seed: SIMULATION.seed });
@@ -116,6 +122,7 @@ export function simulationPanel(section) {
           { name: 'p99', ms: r.p99_ms },
         ],
       });
+      last = { planner, key, report: r };
       return r;
     },
   };

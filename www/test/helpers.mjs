@@ -26,10 +26,14 @@ export function artifact(name) {
 }
 
 let cliBuilt = false;
-/** Runs the native CLI (`target/debug/optiserve`, built if needed); returns status, stdout, stderr. */
+/**
+ * Runs the native CLI; returns status, stdout, stderr. The binary is `$OPTISERVE_CLI` when set
+ * (scripts/test-all.sh passes the one `cargo test` built), else `target/debug/optiserve`, built
+ * here on first use.
+ */
 export function cli(args) {
-  const exe = join(ROOT, 'target', 'debug', 'optiserve');
-  if (!cliBuilt) {
+  const exe = process.env.OPTISERVE_CLI || join(ROOT, 'target', 'debug', 'optiserve');
+  if (!cliBuilt && !process.env.OPTISERVE_CLI) {
     execFileSync('cargo', ['build', '-q', '-p', 'optiserve-profiler', '--locked'], { cwd: ROOT, stdio: 'inherit' });
     cliBuilt = true;
   }

@@ -6,9 +6,10 @@
 //! What a Choice rule would decide depends on data the simulator does not have, so a *truth file*
 //! (TOML, see `examples/media-pipeline.sim.toml`) gives the true probability of each Choice
 //! state's targets, the true item count of each Map, each function's true duration and the true
-//! orchestration delays. Parallel branches run side by side (the join waits for the last); Map
-//! items run in waves of `MaxConcurrency` (a wave starts when the previous one has finished);
-//! Wait states wait `Seconds`. Everything is drawn from one seeded generator.
+//! orchestration delays. Parallel branches run side by side (the join waits for the last); a Map
+//! runs its items in a pool of `MaxConcurrency` slots (an item starts as soon as a slot frees up,
+//! as Step Functions does); Wait states wait `Seconds`. Everything is drawn from one seeded
+//! generator.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -468,7 +469,47 @@ fn normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
     (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
 }
 
+/// The history event that enters a state of type `kind`.
+fn entered_event(kind: &str) -> &'static str {
+    match kind {
+        "Task" => "TaskStateEntered",
+        "Choice" => "ChoiceStateEntered",
+        "Parallel" => "ParallelStateEntered",
+        "Map" => "MapStateEntered",
+        "Wait" => "WaitStateEntered",
+        "Pass" => "PassStateEntered",
+        "Succeed" => "SucceedStateEntered",
+        _ => "FailStateEntered",
+    }
+}
+
+/// The history event that leaves a state of type `kind` (a Fail state is never left).
+fn exited_event(kind: &str) -> &'static str {
+    match kind {
+        "Task" => "TaskStateExited",
+        "Choice" => "ChoiceStateExited",
+        "Parallel" => "ParallelStateExited",
+        "Map" => "MapStateExited",
+        "Wait" => "WaitStateExited",
+        "Pass" => "PassStateExited",
+        _ => "SucceedStateExited",
+    }
+}
+
 impl Run<'_> {
+    /// Leaves the state `name` of type `kind` at `t` with the JSON `output`; returns the event.
+    fn exit_state(&mut self, t: f64, kind: &str, name: &str, prev: usize, output: &str) -> usize {
+        self.push(
+            t,
+            exited_event(kind),
+            Some(prev),
+            Some((
+                "stateExitedEventDetails",
+                json!({"name": name, "output": output}),
+            )),
+        )
+    }
+
     fn push(
         &mut self,
         t: f64,
@@ -540,32 +581,9 @@ impl Run<'_> {
                 .ok_or_else(|| fatal(format!("no state '{name}'")))?;
             t += self.transition(&from, &name);
             let kind = s.get("Type").and_then(Value::as_str).unwrap_or("");
-            let entered = |k: &str| -> &'static str {
-                match k {
-                    "Task" => "TaskStateEntered",
-                    "Choice" => "ChoiceStateEntered",
-                    "Parallel" => "ParallelStateEntered",
-                    "Map" => "MapStateEntered",
-                    "Wait" => "WaitStateEntered",
-                    "Pass" => "PassStateEntered",
-                    "Succeed" => "SucceedStateEntered",
-                    _ => "FailStateEntered",
-                }
-            };
-            let exited = |k: &str| -> &'static str {
-                match k {
-                    "Task" => "TaskStateExited",
-                    "Choice" => "ChoiceStateExited",
-                    "Parallel" => "ParallelStateExited",
-                    "Map" => "MapStateExited",
-                    "Wait" => "WaitStateExited",
-                    "Pass" => "PassStateExited",
-                    _ => "SucceedStateExited",
-                }
-            };
             let e = self.push(
                 t,
-                entered(kind),
+                entered_event(kind),
                 Some(prev),
                 Some((
                     "stateEnteredEventDetails",
@@ -637,15 +655,7 @@ impl Run<'_> {
                     t += duration;
                     let p = self.push(t, ok.0, Some(p), Some(ok.1));
                     t += own * 0.25;
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(p),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "{}"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, p, "{}");
                 }
                 "Choice" => {
                     let targets = choice_targets(s);
@@ -668,42 +678,18 @@ impl Run<'_> {
                     }
                     next = pick.map(str::to_string);
                     t += self.state_delay(&name, false);
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(e),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "{}"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, e, "{}");
                 }
                 "Wait" | "Pass" => {
                     if kind == "Wait" {
                         t += s.get("Seconds").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0;
                     }
                     t += self.state_delay(&name, false);
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(e),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "{}"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, e, "{}");
                 }
                 "Succeed" => {
                     t += self.state_delay(&name, false);
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(e),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "{}"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, e, "{}");
                     return Ok(Outcome::Done(last, t));
                 }
                 "Fail" => return Ok(Outcome::Failed(e, t)),
@@ -727,15 +713,7 @@ impl Run<'_> {
                     }
                     t = end.1 + self.state_delay(&name, false);
                     let p = self.push(t, "ParallelStateSucceeded", Some(end.0), None);
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(p),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "[]"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, p, "[]");
                 }
                 "Map" => {
                     let items = self.spec.truth.maps.get(&name).map_or(10, |m| m.items) as usize;
@@ -755,53 +733,47 @@ impl Run<'_> {
                         Some(e),
                         Some(("mapStateStartedEventDetails", json!({"length": items}))),
                     );
+                    // A pool of `c` slots, as Step Functions runs it: each item starts when
+                    // the earliest slot frees up (the first `c` at once).
+                    let mut slots = vec![t; c.min(items).max(1)];
                     let mut end = (started, t);
-                    let mut index = 0usize;
-                    while index < items {
-                        let wave_start = end.1;
-                        let mut wave_end = end;
-                        for _ in 0..c.min(items - index) {
-                            let it = self.push(
-                                wave_start,
-                                "MapIterationStarted",
-                                Some(started),
-                                Some((
-                                    "mapIterationStartedEventDetails",
-                                    json!({"name": name, "index": index}),
-                                )),
-                            );
-                            match self.scope(&body, &name, it, wave_start)? {
-                                Outcome::Done(l, tb) => {
-                                    let done = self.push(
-                                        tb,
-                                        "MapIterationSucceeded",
-                                        Some(l),
-                                        Some((
-                                            "mapIterationSucceededEventDetails",
-                                            json!({"name": name, "index": index}),
-                                        )),
-                                    );
-                                    if tb >= wave_end.1 {
-                                        wave_end = (done, tb);
-                                    }
+                    for index in 0..items {
+                        let (slot, &start) = slots
+                            .iter()
+                            .enumerate()
+                            .min_by(|a, b| a.1.total_cmp(b.1))
+                            .unwrap_or((0, &t));
+                        let it = self.push(
+                            start,
+                            "MapIterationStarted",
+                            Some(started),
+                            Some((
+                                "mapIterationStartedEventDetails",
+                                json!({"name": name, "index": index}),
+                            )),
+                        );
+                        match self.scope(&body, &name, it, start)? {
+                            Outcome::Done(l, tb) => {
+                                let done = self.push(
+                                    tb,
+                                    "MapIterationSucceeded",
+                                    Some(l),
+                                    Some((
+                                        "mapIterationSucceededEventDetails",
+                                        json!({"name": name, "index": index}),
+                                    )),
+                                );
+                                slots[slot] = tb;
+                                if tb >= end.1 {
+                                    end = (done, tb);
                                 }
-                                Outcome::Failed(l, tb) => return Ok(Outcome::Failed(l, tb)),
                             }
-                            index += 1;
+                            Outcome::Failed(l, tb) => return Ok(Outcome::Failed(l, tb)),
                         }
-                        end = wave_end;
                     }
                     t = end.1 + self.state_delay(&name, false);
                     let p = self.push(t, "MapStateSucceeded", Some(end.0), None);
-                    last = self.push(
-                        t,
-                        exited(kind),
-                        Some(p),
-                        Some((
-                            "stateExitedEventDetails",
-                            json!({"name": name, "output": "[]"}),
-                        )),
-                    );
+                    last = self.exit_state(t, kind, &name, p, "[]");
                 }
                 other => return Err(fatal(format!("state '{name}': type '{other}' cannot run"))),
             }
@@ -1134,7 +1106,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn parallel_waits_for_its_longest_branch_and_map_runs_in_waves() {
+    async fn parallel_waits_for_its_longest_branch_and_a_map_for_its_items() {
         let def = json!({"StartAt": "P", "States": {
             "P": {"Type": "Parallel", "Next": "Items", "Branches": [
                 {"StartAt": "A", "States": {"A": task("a", None)}},
@@ -1144,7 +1116,7 @@ mod tests {
         let sim = SimStepFunctions::new(spec(def, FIXED)).unwrap();
         let (status, h) = run_once(&sim).await;
         assert_eq!(status, "SUCCEEDED");
-        // max(100, 300) for the Parallel, then ceil(5 / 2) = 3 waves of 100 ms.
+        // max(100, 300) for the Parallel, then 5 items of 100 ms in 2 slots: 3 rounds.
         assert!((latency(&h) - 600.0).abs() < 1e-6, "{}", latency(&h));
         let count = |k: &str| h.iter().filter(|e| e["type"] == k).count();
         assert_eq!(count("MapIterationStarted"), 5);
@@ -1154,6 +1126,49 @@ mod tests {
             assert_eq!(e["id"], json!(k + 1));
             assert!(e["previousEventId"].as_u64().unwrap() <= k as u64);
         }
+    }
+
+    #[tokio::test]
+    async fn a_map_refills_its_pool_as_soon_as_an_item_finishes() {
+        let def = json!({"StartAt": "Items", "States": {
+            "Items": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+                      "ItemProcessor": {"StartAt": "A", "States": {"A": task("a", None)}}}}});
+        let truth = FIXED.replace(
+            "alpha_ms = 100.0\n",
+            "alpha_ms = 100.0\n        noise_cov = 0.6\n",
+        );
+        let sim = SimStepFunctions::new(spec(def, &truth)).unwrap();
+        let mut refilled_early = 0;
+        for _ in 0..200 {
+            let (status, h) = run_once(&sim).await;
+            assert_eq!(status, "SUCCEEDED");
+            let (mut start, mut end) = ([f64::NAN; 5], [f64::NAN; 5]);
+            for e in &h {
+                let at = |k: &str| e[k]["index"].as_u64().unwrap() as usize;
+                let t = e["timestamp"].as_f64().unwrap() * 1000.0;
+                match e["type"].as_str().unwrap() {
+                    "MapIterationStarted" => start[at("mapIterationStartedEventDetails")] = t,
+                    "MapIterationSucceeded" => end[at("mapIterationSucceededEventDetails")] = t,
+                    _ => {}
+                }
+            }
+            // The first two start at once; every later item starts when an earlier one ends,
+            // and never more than two run at a time.
+            assert!((start[0] - start[1]).abs() < 1.5, "{start:?}");
+            for (k, &s) in start.iter().enumerate().skip(2) {
+                assert!(
+                    end[..k].iter().any(|&e| (e - s).abs() < 1.5),
+                    "item {k} started at {s} but no slot freed then: {end:?}"
+                );
+                let running = end[..k].iter().filter(|&&e| e > s + 1.5).count();
+                assert!(running < 2, "item {k}: {running} items still running");
+            }
+            // Waves would hold item 2 until both of items 0 and 1 ended.
+            if start[2] < end[0].max(end[1]) - 1.5 {
+                refilled_early += 1;
+            }
+        }
+        assert!(refilled_early > 150, "{refilled_early} of 200");
     }
 
     #[tokio::test]

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::Serialize;
 
 use crate::cli::{CheckArgs, Format};
-use crate::input::{EXIT_INFEASIBLE, load_bundle, read_text};
+use crate::input::{EXIT_INFEASIBLE, load_bundle, load_choices};
 
 #[derive(Debug, Serialize)]
 struct Objective {
@@ -47,14 +47,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let (_, app) = load_bundle(&args.bundle)?;
-    let choices = match &args.config {
-        None => app.deployed.clone(),
-        Some(path) => {
-            let text = read_text(path)?;
-            app.read_configuration(&text)
-                .with_context(|| format!("in configuration {}", path.display()))?
-        }
-    };
+    let choices = load_choices(&app, args.config.as_deref())?;
     let e = app.evaluate(&choices);
     let mut objectives = Vec::new();
     if let Some(l) = c.max_latency_ms {

@@ -3,23 +3,15 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use optiserve_core::evaluate::Evaluation;
 
 use crate::cli::{EvaluateArgs, Format};
-use crate::input::{load_bundle, read_text};
+use crate::input::{load_bundle, load_choices};
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
     let (_, app) = load_bundle(&args.bundle)?;
-    let choices = match &args.config {
-        None => app.deployed.clone(),
-        Some(path) => {
-            let text = read_text(path)?;
-            app.read_configuration(&text)
-                .with_context(|| format!("in configuration {}", path.display()))?
-        }
-    };
+    let choices = load_choices(&app, args.config.as_deref())?;
     let evaluation = app.evaluate(&choices);
     match args.format {
         Format::Json => o.push_str(&super::to_json(&evaluation)?),

@@ -7,7 +7,7 @@ use anyhow::Context;
 use optiserve_core::simulate::{DurationSource, SimulationRequest, simulate};
 
 use crate::cli::{DurationsArg, Format, SimulateArgs};
-use crate::input::{load_bundle, read_text};
+use crate::input::{load_bundle, load_choices};
 
 /// A random seed below 2^53, so that it survives a trip through a JavaScript number (the wasm
 /// package draws its seeds the same way).
@@ -17,12 +17,7 @@ pub fn draw_seed() -> anyhow::Result<u64> {
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let (_, app) = load_bundle(&args.bundle)?;
-    let choices = match &args.config {
-        None => app.deployed.clone(),
-        Some(path) => app
-            .read_configuration(&read_text(path)?)
-            .with_context(|| format!("in configuration {}", path.display()))?,
-    };
+    let choices = load_choices(&app, args.config.as_deref())?;
     let seed = match args.seed {
         Some(s) => s,
         None => draw_seed()?,

@@ -23,7 +23,7 @@ use crate::cli::{
 use crate::cloud::aws::{AwsOptions, AwsStepFunctions};
 use crate::cloud::sim_sfn::SimStepFunctions;
 use crate::cloud::{CloudError, RetryPolicy, RetryStats, StateMachine, StepFunctions, retry};
-use crate::input::{load_bundle, read_text, write_text};
+use crate::input::{load_bundle, load_choices, read_text, write_text};
 use crate::profile::CloudFailure;
 
 /// The Step Functions a command talks to.
@@ -505,14 +505,7 @@ fn human(
 /// `workflow validate`: warm-up runs, measured runs, and the model's prediction against them.
 pub fn run_validate(args: &WorkflowValidateArgs) -> anyhow::Result<ExitCode> {
     let (bundle, app) = load_bundle(&args.bundle)?;
-    let choices = match &args.config {
-        None => app.deployed.clone(),
-        Some(path) => {
-            let text = read_text(path)?;
-            app.read_configuration(&text)
-                .with_context(|| format!("in configuration {}", path.display()))?
-        }
-    };
+    let choices = load_choices(&app, args.config.as_deref())?;
     if args.executions == 0 {
         bail!("--executions must be at least 1");
     }
