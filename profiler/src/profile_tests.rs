@@ -17,10 +17,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optiserve-profile-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed when the returned guard drops (also when the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("optiserve-profile-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn app3(edit: impl Fn(String) -> String) -> LoadedPlan {
@@ -70,7 +72,8 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
     let plan = app3(|t| t);
     let sim = plan.sim_cloud(None);
     let before = originals(&plan, &sim);
-    let dir = scratch("e2e");
+    let dir_guard = scratch("e2e");
+    let dir = dir_guard.path();
     let mut opts = options(&dir, None);
     let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
     assert_restored(&sim, &before);
@@ -140,7 +143,8 @@ async fn both_log_formats_give_the_same_run() {
     let text = app3(|t| t);
     let json = app3(|t| t.replace("log_format = \"text\"", "log_format = \"json\""));
     let (a, b) = (text.sim_cloud(None), json.sim_cloud(None));
-    let (da, db) = (scratch("fmt-a"), scratch("fmt-b"));
+    let (ga, gb) = (scratch("fmt-a"), scratch("fmt-b"));
+    let (da, db) = (ga.path(), gb.path());
     let ra = run(&a, &text, &mut options(&da, None), never())
         .await
         .unwrap();
@@ -169,7 +173,8 @@ async fn heavy_throttling_transient_errors_and_failures_are_survived() {
     });
     let sim = plan.sim_cloud(Some(3));
     let before = originals(&plan, &sim);
-    let dir = scratch("chaos");
+    let dir_guard = scratch("chaos");
+    let dir = dir_guard.path();
     let mut opts = options(&dir, None);
     opts.retry.attempts = 12;
     let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
@@ -201,7 +206,8 @@ async fn heavy_throttling_transient_errors_and_failures_are_survived() {
 #[tokio::test]
 async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
     let plan = app3(|t| t);
-    let dir = scratch("crash");
+    let dir_guard = scratch("crash");
+    let dir = dir_guard.path();
     // Run 1 crashes after 150 invocations.
     let (mut settings, functions) = plan.sim_parts(None);
     settings.crash_after_invocations = Some(150);
@@ -224,7 +230,7 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
     let e = run(
         &other.sim_cloud(None),
         &other,
-        &mut options(&scratch("crash-other"), Some(first.clone())),
+        &mut options(scratch("crash-other").path(), Some(first.clone())),
         never(),
     )
     .await
@@ -297,7 +303,8 @@ async fn ctrl_c_restores_every_function_and_keeps_the_checkpoint() {
     let plan = app3(|t| t);
     let sim = plan.sim_cloud(None);
     let before = originals(&plan, &sim);
-    let dir = scratch("ctrlc");
+    let dir_guard = scratch("ctrlc");
+    let dir = dir_guard.path();
     let interrupt = async {
         while sim.invocations() < 60 {
             tokio::task::yield_now().await;
@@ -332,9 +339,14 @@ async fn a_function_that_always_fails_stops_the_run_and_is_restored() {
     let plan = app3(|t| t.replace("failure_rate = 0.01", "failure_rate = 1.0"));
     let sim = plan.sim_cloud(None);
     let before = originals(&plan, &sim);
-    let err = run(&sim, &plan, &mut options(&scratch("fail"), None), never())
-        .await
-        .unwrap_err();
+    let err = run(
+        &sim,
+        &plan,
+        &mut options(scratch("fail").path(), None),
+        never(),
+    )
+    .await
+    .unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("f1/default")
@@ -383,7 +395,7 @@ async fn sampler_quality_on_known_curves() {
         let out = run(
             &sim,
             &plan,
-            &mut options(&scratch("quality"), None),
+            &mut options(scratch("quality").path(), None),
             never(),
         )
         .await

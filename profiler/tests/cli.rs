@@ -18,6 +18,14 @@ fn optiserve() -> Command {
     c
 }
 
+/// A fresh directory, removed when the returned guard drops (also when the test fails).
+fn scratch(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("optiserve-{tag}-"))
+        .tempdir()
+        .unwrap()
+}
+
 fn run_json(args: &[&str]) -> serde_json::Value {
     let out = optiserve().args(args).output().unwrap();
     assert!(
@@ -112,8 +120,8 @@ fn evaluate_app3_equals_the_hand_computation() {
 
 #[test]
 fn evaluate_output_feeds_back_as_a_configuration() {
-    let dir = std::env::temp_dir().join(format!("optiserve-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("cli");
+    let dir = dir_guard.path();
     let out = run_json(&[
         "evaluate",
         "examples/media-pipeline.bundle.json",
@@ -131,7 +139,6 @@ fn evaluate_output_feeds_back_as_a_configuration() {
         "json",
     ]);
     assert_eq!(out, again);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -191,8 +198,8 @@ fn errors_name_the_place_and_set_the_exit_code() {
     // A spec given where a bundle is expected: refused by its schema field, exit 1.
     assert_cmd_snapshot!(optiserve().args(["validate", "examples/app3.optiserve-spec.json"]));
     // CSV with a bad number: the line and column are named.
-    let dir = std::env::temp_dir().join(format!("optiserve-csv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("csv");
+    let dir = dir_guard.path();
     let csv = dir.join("bad.csv");
     std::fs::write(&csv, "memory_mb,duration_ms\n128,100\n256,fast\n").unwrap();
     let out = optiserve()
@@ -205,7 +212,6 @@ fn errors_name_the_place_and_set_the_exit_code() {
         stderr.contains("line 3, column duration_ms: expected a number, found \"fast\""),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Wall times vary: snapshots show them as `[elapsed]`.
@@ -245,8 +251,8 @@ fn optimize_app3_returns_the_brute_force_optimum() {
     assert_eq!(brute["evaluations"], 40960);
     snapshot_without_times!(optiserve().args(args));
     // The printed configuration evaluates to the same numbers.
-    let dir = std::env::temp_dir().join(format!("optiserve-opt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("opt");
+    let dir = dir_guard.path();
     let path = dir.join("solution.json");
     std::fs::write(&path, serde_json::to_string(&exact).unwrap()).unwrap();
     let again = run_json(&[
@@ -260,7 +266,6 @@ fn optimize_app3_returns_the_brute_force_optimum() {
     assert_eq!(again["latency_ms"], exact["latency_ms"]);
     assert_eq!(again["cost_usd_per_million"], exact["cost_usd_per_million"]);
     assert_eq!(again["accuracy"], exact["accuracy"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -375,8 +380,8 @@ fn tail_aware_optimize_is_seeded_certified_and_reproducible_with_simulate() {
     assert_ne!(cert["checks"][0]["verdict"], "exceeded", "{a}");
     // The percentiles the optimizer saw are `simulate --seed 1 --runs 2000` of the answer, and the
     // certification is `simulate --seed <its seed> --runs 20000`.
-    let dir = std::env::temp_dir().join(format!("optiserve-cli-tail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("cli-tail");
+    let dir = dir_guard.path();
     let path = dir.join("answer.json");
     std::fs::write(&path, serde_json::to_string(&a).unwrap()).unwrap();
     let config = path.to_str().unwrap();
@@ -392,7 +397,6 @@ fn tail_aware_optimize_is_seeded_certified_and_reproducible_with_simulate() {
     ]);
     assert_eq!(s["p95_ms"], cert["p95_ms"]);
     assert_eq!(s["p95_ci_ms"], cert["p95_ci_ms"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 
     // Without --seed, one is drawn and reported.
     let b = run_json(&[
@@ -520,8 +524,8 @@ fn profile_apply_and_check_errors_and_dry_run() {
 /// configuration of the simulated functions is reported restored.
 #[test]
 fn profile_the_example_plan_on_the_simulated_cloud() {
-    let dir = std::env::temp_dir().join(format!("optiserve-profile-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("profile-cli");
+    let dir = dir_guard.path();
     let bundle = dir.join("app3.profiled.bundle.json");
     let report = run_json(&[
         "profile",
@@ -552,7 +556,6 @@ fn profile_the_example_plan_on_the_simulated_cloud() {
         "--format",
         "json",
     ]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `workflow import-asl` then `workflow measure` on the media pipeline's state machine and its
@@ -560,8 +563,8 @@ fn profile_the_example_plan_on_the_simulated_cloud() {
 /// the histories' probabilities, and the skeleton without profiles is explained by `validate`.
 #[test]
 fn workflow_import_asl_then_measure() {
-    let dir = std::env::temp_dir().join(format!("optiserve-asl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("asl");
+    let dir = dir_guard.path();
     let imported = dir.join("imported.json");
     let measured = dir.join("measured.json");
     let skeleton = dir.join("skeleton.json");
@@ -648,7 +651,6 @@ fn workflow_import_asl_then_measure() {
         String::from_utf8_lossy(&out.stderr)
             .contains("the functions bundle has no profile for 'fetch' (state 'Fetch')")
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -713,8 +715,8 @@ fn missing_aws_credentials_fail_fast_with_a_clear_message() {
 /// `measure --from-history N` reading the last executions of a service that has run some.
 #[test]
 fn workflow_state_machine_on_the_simulated_cloud() {
-    let dir = std::env::temp_dir().join(format!("optiserve-sfn-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = scratch("sfn-cli");
+    let dir = dir_guard.path();
     let imported = dir.join("imported.json");
     let measured = dir.join("measured.json");
     let s = |p: &Path| p.to_str().unwrap().to_string();
@@ -816,5 +818,4 @@ fn workflow_state_machine_on_the_simulated_cloud() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

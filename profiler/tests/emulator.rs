@@ -28,11 +28,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("optiserve-emulator-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed when the returned guard drops (also when the test fails).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("optiserve-emulator-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn optiserve() -> Command {
@@ -188,7 +189,8 @@ async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
     )
     .await;
     let before = config_of(name).await;
-    let dir = scratch("resize");
+    let dir_guard = scratch("resize");
+    let dir = dir_guard.path();
     let plan = dir.join("plan.toml");
     std::fs::write(
         &plan,
@@ -342,7 +344,8 @@ async fn variants_switched_by_environment_are_profiled_and_the_variant_restored(
     )
     .await;
     let before = config_of(name).await;
-    let dir = scratch("classify");
+    let dir_guard = scratch("classify");
+    let dir = dir_guard.path();
     let plan = dir.join("plan.toml");
     std::fs::write(
         &plan,
@@ -410,7 +413,8 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     let name = "optiserve-emu-oom";
     create_function(name, 256, &[("EMU_MIN_MEMORY", "100000")]).await;
     let before = config_of(name).await;
-    let dir = scratch("oom");
+    let dir_guard = scratch("oom");
+    let dir = dir_guard.path();
     let plan = dir.join("plan.toml");
     std::fs::write(
         &plan,
@@ -548,7 +552,8 @@ async fn import_asl_by_arn_gives_the_workflow_of_the_file() {
     let definition =
         std::fs::read_to_string(root().join("examples/media-pipeline.asl.json")).unwrap();
     let arn = create_state_machine("optiserve-emu-media", &definition).await;
-    let dir = scratch("import-arn");
+    let dir_guard = scratch("import-arn");
+    let dir = dir_guard.path();
     let (by_arn, by_file) = (dir.join("arn.json"), dir.join("file.json"));
     let endpoint = url();
     ok(&run(&[
@@ -632,7 +637,8 @@ async fn measure_and_validate_read_real_executions_of_the_emulator() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let dir = scratch("measure-arn");
+    let dir_guard = scratch("measure-arn");
+    let dir = dir_guard.path();
     let imported = dir.join("imported.json");
     let measured = dir.join("measured.json");
     let endpoint = url();

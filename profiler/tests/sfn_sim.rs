@@ -36,10 +36,12 @@ fn run_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&run(args)).unwrap()
 }
 
-fn temp(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optiserve-sfn-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed when the returned guard drops (also when the test fails).
+fn temp(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("optiserve-sfn-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// import-asl --state-machine through the simulated DescribeStateMachine.
@@ -140,7 +142,8 @@ fn branch_errors(m: &serde_json::Value, n: usize) -> f64 {
 
 #[test]
 fn measured_branch_probabilities_converge_to_the_truth() {
-    let dir = temp("converge");
+    let dir_guard = temp("converge");
+    let dir = dir_guard.path();
     let imported = dir.join("imported.json");
     import(MEDIA, MEDIA_TRUTH, "standard", &imported);
     let small = measure(MEDIA, MEDIA_TRUTH, 200, &imported, &dir.join("m200.json"));
@@ -162,7 +165,6 @@ fn measured_branch_probabilities_converge_to_the_truth() {
         .filter(|e| e["basis"]["source"] == "measured")
         .count();
     assert_eq!(measured, 6);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// import → measure → validate on the media pipeline without its Parallel block (a chain, two
@@ -172,7 +174,8 @@ fn measured_branch_probabilities_converge_to_the_truth() {
 /// `transitions`, so the model bills the transitions Step Functions bills).
 #[test]
 fn validate_without_parallel_blocks_is_within_two_percent() {
-    let dir = temp("chain");
+    let dir_guard = temp("chain");
+    let dir = dir_guard.path();
     for kind in ["express", "standard"] {
         let imported = dir.join(format!("imported-{kind}.json"));
         let measured = dir.join(format!("measured-{kind}.json"));
@@ -193,7 +196,6 @@ fn validate_without_parallel_blocks_is_within_two_percent() {
         assert!(lat.abs() <= 2.0, "{kind}: latency error {lat}%");
         assert!(cost.abs() <= 2.0, "{kind}: cost error {cost}%");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The media pipeline has a Parallel block: the analytic model takes the max of the branches'
@@ -201,7 +203,8 @@ fn validate_without_parallel_blocks_is_within_two_percent() {
 /// after import → measure → validate; it must stay small, and it is written in the README.
 #[test]
 fn validate_reports_the_parallel_bias_of_the_media_pipeline() {
-    let dir = temp("parallel");
+    let dir_guard = temp("parallel");
+    let dir = dir_guard.path();
     let imported = dir.join("imported.json");
     let measured = dir.join("measured.json");
     import(MEDIA, MEDIA_TRUTH, "express", &imported);
@@ -217,13 +220,13 @@ fn validate_reports_the_parallel_bias_of_the_media_pipeline() {
         v["latency_ci95_ms"],
     );
     assert!(lat.abs() < 10.0, "latency error {lat}%");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Bad truth files are refused with the place named.
 #[test]
 fn bad_truth_files_are_refused() {
-    let dir = temp("bad");
+    let dir_guard = temp("bad");
+    let dir = dir_guard.path();
     let def = root().join("examples/media-pipeline.asl.json");
     let cases = [
         (
@@ -273,5 +276,4 @@ fn bad_truth_files_are_refused() {
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains(want), "{want:?} not in {err}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,7 +2,7 @@
 // numeric comparison, a static file server and headless Chromium.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -23,8 +23,18 @@ export function tarball() {
   return join(dist, found[0]);
 }
 
+const tempDirs = [];
+// Removed when the test process exits, passed or failed; OPTISERVE_KEEP_TMP=1 keeps them to look at.
+process.on('exit', () => {
+  if (process.env.OPTISERVE_KEEP_TMP) return;
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system's temp folder, removed when the test process exits. */
 export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), `optiserve-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `optiserve-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 function npm(args, cwd) {

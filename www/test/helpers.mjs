@@ -2,7 +2,7 @@
 // (The same approach as wasm/test/helpers.mjs: Debian's chromium driven by playwright-core.)
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,18 @@ export const ARTIFACTS = join(WWW, 'test-artifacts');
 export const bundlePath = (name) => join(EXAMPLES, `${name}.bundle.json`);
 export const read = (path) => readFileSync(path, 'utf8');
 
+const tempDirs = [];
+// Removed when the test process exits, passed or failed; OPTISERVE_KEEP_TMP=1 keeps them to look at.
+process.on('exit', () => {
+  if (process.env.OPTISERVE_KEEP_TMP) return;
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system's temp folder, removed when the test process exits. */
 export function tempDir(prefix) {
-  return mkdtempSync(join(tmpdir(), `optiserve-www-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `optiserve-www-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export function artifact(name) {
