@@ -74,7 +74,7 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
     let before = originals(&plan, &sim);
     let dir_guard = scratch("e2e");
     let dir = dir_guard.path();
-    let mut opts = options(&dir, None);
+    let mut opts = options(dir, None);
     let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
     assert_restored(&sim, &before);
     assert_eq!(out.outcomes.len(), 9);
@@ -145,10 +145,10 @@ async fn both_log_formats_give_the_same_run() {
     let (a, b) = (text.sim_cloud(None), json.sim_cloud(None));
     let (ga, gb) = (scratch("fmt-a"), scratch("fmt-b"));
     let (da, db) = (ga.path(), gb.path());
-    let ra = run(&a, &text, &mut options(&da, None), never())
+    let ra = run(&a, &text, &mut options(da, None), never())
         .await
         .unwrap();
-    let rb = run(&b, &json, &mut options(&db, None), never())
+    let rb = run(&b, &json, &mut options(db, None), never())
         .await
         .unwrap();
     let sum = |r: &RunOutput| -> Vec<(u64, Option<u32>)> {
@@ -175,7 +175,7 @@ async fn heavy_throttling_transient_errors_and_failures_are_survived() {
     let before = originals(&plan, &sim);
     let dir_guard = scratch("chaos");
     let dir = dir_guard.path();
-    let mut opts = options(&dir, None);
+    let mut opts = options(dir, None);
     opts.retry.attempts = 12;
     let out = run(&sim, &plan, &mut opts, never()).await.unwrap();
     assert_restored(&sim, &before);
@@ -213,7 +213,7 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
     settings.crash_after_invocations = Some(150);
     let sim1 = SimCloud::new(settings, functions);
     let before = originals(&plan, &sim1);
-    let err = run(&sim1, &plan, &mut options(&dir, None), never())
+    let err = run(&sim1, &plan, &mut options(dir, None), never())
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("simulated crash"), "{err:#}");
@@ -241,7 +241,7 @@ async fn a_crash_mid_run_then_resume_loses_and_repeats_nothing() {
     let out = run(
         &sim2,
         &plan,
-        &mut options(&dir, Some(first.clone())),
+        &mut options(dir, Some(first.clone())),
         never(),
     )
     .await
@@ -310,7 +310,7 @@ async fn ctrl_c_restores_every_function_and_keeps_the_checkpoint() {
             tokio::task::yield_now().await;
         }
     };
-    let err = run(&sim, &plan, &mut options(&dir, None), interrupt)
+    let err = run(&sim, &plan, &mut options(dir, None), interrupt)
         .await
         .unwrap_err();
     assert!(err.chain().any(|e| e.is::<Interrupted>()), "{err:#}");

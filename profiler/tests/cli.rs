@@ -569,7 +569,7 @@ fn workflow_import_asl_then_measure() {
     let measured = dir.join("measured.json");
     let skeleton = dir.join("skeleton.json");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let dir_pattern = regex_escape(&s(&dir));
+    let dir_pattern = regex_escape(&s(dir));
     insta::with_settings!({filters => vec![(dir_pattern.as_str(), "[DIR]")]}, {
         assert_cmd_snapshot!(
             "import_asl",
@@ -722,7 +722,7 @@ fn workflow_state_machine_on_the_simulated_cloud() {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:media-pipeline";
     let truth = "examples/media-pipeline.sim.toml";
-    let dir_pattern = regex_escape(&s(&dir));
+    let dir_pattern = regex_escape(&s(dir));
     insta::with_settings!({filters => vec![(dir_pattern.as_str(), "[DIR]")]}, {
         assert_cmd_snapshot!(
             "sfn_sim_import",

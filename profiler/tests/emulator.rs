@@ -594,7 +594,7 @@ async fn import_asl_by_arn_gives_the_workflow_of_the_file() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("optiserve-nope"));
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Executions on moto (which runs the state machine and calls its Lambda functions, echoing
@@ -699,5 +699,5 @@ async fn measure_and_validate_read_real_executions_of_the_emulator() {
     .unwrap();
     assert_eq!(v["succeeded"], 3);
     assert!(v["comparison"]["measured_latency_ms"].as_f64().unwrap() > 0.0);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }
