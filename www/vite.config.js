@@ -1,12 +1,17 @@
 // Builds the static site into dist/: relative asset paths (host it at any path, or any static
 // server), the example bundles copied into dist/examples/, and a service worker (dist/sw.js) that
 // precaches every file of the build so that the site works offline once loaded.
+//
+// `vite build --mode file` (`npm run build:file`) builds dist-file/index.html instead: one
+// self-contained file (scripts, styles, the WebAssembly planner and the examples inlined) that
+// works opened straight from the disk (file://), where a browser fetches nothing.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { viteSingleFile } from 'vite-plugin-singlefile';
 
 const EXAMPLES = fileURLToPath(new URL('../examples', import.meta.url));
 /** The examples the site offers (file names in ../examples). */
@@ -68,15 +73,73 @@ function serviceWorker() {
   };
 }
 
-export default defineConfig({
-  base: './',
-  build: {
-    outDir: 'dist',
-    emptyOutDir: true,
-    target: 'es2022',
-    // ECharts is large even tree-shaken; it is one file that the service worker caches.
-    chunkSizeWarningLimit: 1500,
-  },
-  optimizeDeps: { exclude: ['optiserve'] },
-  plugins: [examples(), serviceWorker()],
+/**
+ * `virtual:optiserve-examples`: the examples' texts in the single-file build (a page opened from
+ * file:// cannot fetch them), `null` in the site build (which fetches examples/…).
+ */
+function embeddedExamples(embed) {
+  const id = 'virtual:optiserve-examples';
+  return {
+    name: 'optiserve-embedded-examples',
+    resolveId: (source) => (source === id ? `\0${id}` : null),
+    load(resolved) {
+      if (resolved !== `\0${id}`) return null;
+      if (!embed) return 'export default null;';
+      const texts = Object.fromEntries(EXAMPLE_FILES.map((n) => [n, readFileSync(join(EXAMPLES, n), 'utf8')]));
+      return `export default ${JSON.stringify(texts)};`;
+    },
+  };
+}
+
+/**
+ * The single file's Content Security Policy: its inline scripts allowed by their SHA-256 hashes
+ * (in place of 'self', which a file:// page cannot use), and the WebAssembly module, inlined as a
+ * data: URL, allowed to be fetched from data:. Runs after vite-plugin-singlefile has inlined them.
+ */
+function inlineScriptCsp() {
+  const site = "script-src 'self' 'wasm-unsafe-eval'";
+  const pending = "script-src 'sha256-pending' 'wasm-unsafe-eval'";
+  return {
+    name: 'optiserve-inline-csp',
+    apply: 'build',
+    enforce: 'post',
+    // A placeholder hash first, so that vite-plugin-singlefile sees a policy that allows inlining.
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html) {
+        if (!html.includes(site)) throw new Error(`index.html: the CSP has no "${site}" to replace`);
+        return html.replace(site, pending).replace("connect-src 'self'", "connect-src 'self' data:");
+      },
+    },
+    generateBundle: {
+      order: 'post',
+      handler(_options, bundle) {
+        const html = bundle['index.html'];
+        const source = String(html.source);
+        const hashes = [...source.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)]
+          .filter((m) => m[1].length > 0)
+          .map((m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`);
+        if (hashes.length === 0) this.error('no inline script to allow in the single-file build');
+        html.source = source.replace(pending, `script-src ${hashes.join(' ')} 'wasm-unsafe-eval'`);
+      },
+    },
+  };
+}
+
+export default defineConfig(({ mode }) => {
+  const file = mode === 'file';
+  return {
+    base: './',
+    build: {
+      outDir: file ? 'dist-file' : 'dist',
+      emptyOutDir: true,
+      target: 'es2022',
+      // ECharts is large even tree-shaken; it is one file that the service worker caches.
+      chunkSizeWarningLimit: 1500,
+    },
+    optimizeDeps: { exclude: ['optiserve'] },
+    plugins: file
+      ? [embeddedExamples(true), viteSingleFile(), inlineScriptCsp()]
+      : [embeddedExamples(false), examples(), serviceWorker()],
+  };
 });

@@ -17,6 +17,7 @@ import {
   sweepAxes,
 } from './state.js';
 import './style.css';
+import EMBEDDED_EXAMPLES from 'virtual:optiserve-examples';
 
 const $ = (sel) => document.querySelector(sel);
 /** Search nodes the exact front may take (App3's needs about 15,000; beyond, it takes seconds). */
@@ -164,6 +165,15 @@ async function loadSource(source, pendingView = null) {
     return loadText(text, name, source, pendingView);
   }
   const path = kind === 'example' ? `examples/${rest}${rest.endsWith('.json') ? '' : '.bundle.json'}` : rest;
+  if (kind === 'example' && EMBEDDED_EXAMPLES) {
+    // The single-file build (opened from file://, where nothing can be fetched) carries them.
+    const file = path.split('/').pop();
+    if (!Object.hasOwn(EMBEDDED_EXAMPLES, file)) {
+      showError(`${path}: no such example`);
+      return false;
+    }
+    return loadText(EMBEDDED_EXAMPLES[file], file, source, pendingView);
+  }
   let url;
   try {
     url = new URL(path, location.href);

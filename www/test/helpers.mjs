@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 export const WWW = fileURLToPath(new URL('..', import.meta.url));
 export const ROOT = resolve(WWW, '..');
 export const DIST = join(WWW, 'dist');
+export const DIST_FILE = join(WWW, 'dist-file');
 export const EXAMPLES = join(ROOT, 'examples');
 export const ARTIFACTS = join(WWW, 'test-artifacts');
 export const bundlePath = (name) => join(EXAMPLES, `${name}.bundle.json`);
