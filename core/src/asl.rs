@@ -489,7 +489,7 @@ impl Builder<'_> {
                 match how {
                     Some(k) => {
                         self.notes.push(format!(
-                            "Wait state '{name}' waits for a time chosen at run time ({k}): its delay is 0 ms in the model"
+                            "Wait state '{name}' waits for a time chosen at run time ({k}): its delay is 0 ms in the model until `workflow measure` reads it from executions"
                         ));
                         Ok(Kind::Wait { delay_ms: 0.0 })
                     }

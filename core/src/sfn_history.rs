@@ -40,7 +40,7 @@ use serde_json::Value;
 use crate::asl::lambda_function_name;
 use crate::bundle::{Application, Bundle, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
-use crate::workflow::{END, ProbabilityBasis, START};
+use crate::workflow::{END, ProbabilityBasis, START, StateKind};
 
 /// A history that cannot be read or does not fit the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -347,6 +347,9 @@ pub struct Measurement {
     pub transition_ms: Option<DelayStat>,
     /// Per Map node: mean items per run, and runs.
     pub map_items: BTreeMap<String, DelayStat>,
+    /// Per Wait state: its entry to its exit (the time waited, however the state says how long:
+    /// `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`).
+    pub waits: BTreeMap<String, DelayStat>,
     /// End-to-end latency of the succeeded executions.
     pub latency_ms: Option<DelayStat>,
 }
@@ -395,6 +398,7 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
     let mut state_delays: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut transition_delays: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut map_items: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    let mut waits: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut latency = (0.0, 0u64);
     let mut succeeded = 0u64;
     for ex in executions {
@@ -450,6 +454,33 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             };
             node_of(st, function_of_state.get(&entry_id).map(String::as_str))
         };
+        // Time in each Wait state: its exit against its entry (the exit's previous event, else the
+        // latest entry of the state before the exit).
+        let by_id: HashMap<i64, &Event> = ex.events.iter().map(|e| (e.id, e)).collect();
+        for e in &ex.events {
+            if e.kind != "WaitStateExited" {
+                continue;
+            }
+            let Some(name) = &e.state else { continue };
+            let entry = e
+                .previous
+                .and_then(|p| by_id.get(&p).copied())
+                .filter(|p| p.kind == "WaitStateEntered" && p.state.as_ref() == Some(name))
+                .or_else(|| {
+                    entered_of
+                        .get(name)?
+                        .iter()
+                        .copied()
+                        .filter(|x| x.id < e.id && x.kind == "WaitStateEntered")
+                        .max_by_key(|x| x.id)
+                });
+            if let Some(entry) = entry {
+                add(
+                    waits.entry(name.clone()).or_insert((0.0, 0)),
+                    (e.time_ms - entry.time_ms).max(0.0),
+                );
+            }
+        }
         // Per-state overhead of Task states.
         for e in &ex.events {
             if e.kind != "TaskStateEntered" {
@@ -638,6 +669,7 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             .map(|(k, v)| (k, finish(v)))
             .collect(),
         map_items: map_items.into_iter().map(|(k, v)| (k, finish(v))).collect(),
+        waits: waits.into_iter().map(|(k, v)| (k, finish(v))).collect(),
         latency_ms: (latency.1 > 0).then(|| finish(latency)),
     })
 }
@@ -689,7 +721,7 @@ fn loop_edges(app: &Application) -> Vec<(String, String)> {
 }
 
 /// Writes a measurement into a bundle: branch probabilities from the counts (marked measured),
-/// the mean orchestration delays, and the Map item counts. Branch groups with no departures keep
+/// the mean orchestration delays, the Map item counts and the Wait states' times. Branch groups with no departures keep
 /// their probabilities and bases. Returns the edges changed.
 pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
     let mut changed = 0;
@@ -716,6 +748,17 @@ pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
     }
     if let Some(t) = m.transition_ms {
         bundle.workflow.orchestration.transition_ms = t.mean_ms.max(0.0);
+    }
+    // A Wait state node takes what was waited, less the `state_ms` the model charges every
+    // state it enters.
+    let state_ms = bundle.workflow.orchestration.state_ms;
+    for st in &mut bundle.workflow.states {
+        if st.kind == StateKind::Wait
+            && let Some(w) = m.waits.get(&st.id)
+            && w.count > 0
+        {
+            st.delay_ms = (w.mean_ms - state_ms).max(0.0);
+        }
     }
     for map in &mut bundle.workflow.maps {
         if let Some(s) = m.map_items.get(&map.state)

@@ -167,6 +167,87 @@ fn measured_branch_probabilities_converge_to_the_truth() {
     assert_eq!(measured, 6);
 }
 
+/// A Wait state whose time is chosen at run time (`SecondsPath`) is 0 ms in the imported model;
+/// `workflow measure` reads what the executions waited (1.5 s here) into its state node, and the
+/// model then agrees with `validate`.
+#[test]
+fn measure_reads_a_wait_chosen_at_run_time() {
+    let dir_guard = temp("wait");
+    let dir = dir_guard.path();
+    let asl = std::fs::read_to_string(root().join("tests/fixtures/sfn-sim/media-chain.asl.json"))
+        .unwrap()
+        .replace(
+            r#""Seconds": 1,"#,
+            r#""SecondsPath": "$.cooldown_seconds","#,
+        );
+    assert!(asl.contains("SecondsPath"));
+    std::fs::write(dir.join("media-chain.asl.json"), asl).unwrap();
+    let truth = std::fs::read_to_string(root().join(CHAIN_TRUTH))
+        .unwrap()
+        .replace(
+            "../../../examples/media-pipeline.bundle.json",
+            &root()
+                .join("examples/media-pipeline.bundle.json")
+                .display()
+                .to_string(),
+        )
+        // What the executions' input makes the Wait state wait.
+        .replace("Merge = 90", "Merge = 90\nCooldown = 1500");
+    let truth_path = dir.join("truth.toml");
+    std::fs::write(&truth_path, truth).unwrap();
+    let truth = truth_path.to_str().unwrap();
+    let (imported, measured) = (dir.join("imported.json"), dir.join("measured.json"));
+    import(CHAIN, truth, "express", &imported);
+    let cooldown = |path: &Path| {
+        let b: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let state_ms = b["workflow"]["orchestration"]["state_ms"].as_f64().unwrap();
+        let st = b["workflow"]["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "Cooldown")
+            .cloned()
+            .unwrap();
+        (st["delay_ms"].as_f64().unwrap(), state_ms)
+    };
+    assert_eq!(cooldown(&imported).0, 0.0);
+    let m = measure(CHAIN, truth, 2000, &imported, &measured);
+    let waited = m["measurement"]["waits"]["Cooldown"]["mean_ms"]
+        .as_f64()
+        .unwrap();
+    assert!((waited - 1500.0).abs() < 30.0, "waited {waited} ms");
+    let (delay, state_ms) = cooldown(&measured);
+    assert!(
+        (delay + state_ms - waited).abs() < 1e-6,
+        "{delay} + {state_ms} vs {waited}"
+    );
+    let after = validate(CHAIN, truth, 2000, &measured);
+    // The same measured model with the wait left at 0 ms, as the import had it.
+    let without = dir.join("without-wait.json");
+    let text = std::fs::read_to_string(&measured).unwrap();
+    let mut b: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for st in b["workflow"]["states"].as_array_mut().unwrap() {
+        if st["id"] == "Cooldown" {
+            st["delay_ms"] = serde_json::json!(0.0);
+        }
+    }
+    std::fs::write(&without, b.to_string()).unwrap();
+    let before = validate(CHAIN, truth, 2000, &without);
+    let error = |v: &serde_json::Value| v["comparison"]["latency_error_percent"].as_f64().unwrap();
+    println!(
+        "Wait with SecondsPath: measured {waited:.1} ms; latency error {:+.2}% with the wait at 0 ms, {:+.2}% with the measured wait",
+        error(&before),
+        error(&after)
+    );
+    assert!(error(&before) < -5.0, "without the wait the model is fast");
+    assert!(
+        error(&after).abs() <= 2.0,
+        "latency error {}%",
+        error(&after)
+    );
+}
+
 /// import → measure → validate on the media pipeline without its Parallel block (a chain, two
 /// Choices, a cycle, a self-loop and a Wait): the model then has no structural bias, so after
 /// 2,000 executions latency and cost agree within 2%, with Express pricing and with Standard

@@ -464,6 +464,13 @@ fn human(
             s.mean_ms, s.count
         )?;
     }
+    for (name, s) in &m.waits {
+        writeln!(
+            o,
+            "wait {name}: {:.1} ms on average over {} waits",
+            s.mean_ms, s.count
+        )?;
+    }
     if let Some(s) = m.state_ms {
         writeln!(
             o,
