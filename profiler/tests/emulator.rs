@@ -151,6 +151,31 @@ async fn config_of(name: &str) -> (i32, HashMap<String, String>) {
     (out.memory_size().unwrap(), env)
 }
 
+/// A function deployed on the emulator for one test, with what the test compares against.
+struct Deployed {
+    /// Its configuration before the test (memory, environment).
+    before: (i32, HashMap<String, String>),
+    /// The test's scratch directory.
+    dir: tempfile::TempDir,
+    /// The test's plan, in `dir`.
+    plan: PathBuf,
+}
+
+/// Creates (or re-creates) the function `name`, reads its configuration, and writes `plan` (TOML)
+/// into a fresh scratch directory.
+async fn deploy(name: &str, memory: i32, env: &[(&str, &str)], plan: &str) -> Deployed {
+    create_function(name, memory, env).await;
+    let before = config_of(name).await;
+    let dir = scratch(name.trim_start_matches("optiserve-emu-"));
+    let path = dir.path().join("plan.toml");
+    std::fs::write(&path, plan).unwrap();
+    Deployed {
+        before,
+        dir,
+        plan: path,
+    }
+}
+
 fn et(a: f64, b: f64, g: f64, m: f64) -> f64 {
     a + b * (-g * m).exp()
 }
@@ -178,29 +203,18 @@ fn model_error(variant: &serde_json::Value, curve: (f64, f64, f64)) -> f64 {
 #[ignore = "needs the emulator: scripts/emulator.sh test"]
 async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
     let name = "optiserve-emu-resize";
-    create_function(
-        name,
-        512,
-        &[
-            ("EMU_CURVE", "150,4000,0.003"),
-            ("EMU_COLD_RATE", "0.15"),
-            ("KEEP", "yes"),
-        ],
-    )
-    .await;
-    let before = config_of(name).await;
-    let dir_guard = scratch("resize");
-    let dir = dir_guard.path();
-    let plan = dir.join("plan.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "region = \"us-east-1\"\nsamples = 3\nconcurrency = 2\n\
-             memory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
-             [[functions]]\nid = \"resize\"\nresource = \"{name}\"\npayload = {{ image = \"cat.jpg\" }}\n"
-        ),
-    )
-    .unwrap();
+    let plan = format!(
+        "region = \"us-east-1\"\nsamples = 3\nconcurrency = 2\n\
+         memory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+         [[functions]]\nid = \"resize\"\nresource = \"{name}\"\npayload = {{ image = \"cat.jpg\" }}\n"
+    );
+    let env = [
+        ("EMU_CURVE", "150,4000,0.003"),
+        ("EMU_COLD_RATE", "0.15"),
+        ("KEEP", "yes"),
+    ];
+    let deployed = deploy(name, 512, &env, &plan).await;
+    let (before, dir, plan) = (deployed.before.clone(), deployed.dir.path(), &deployed.plan);
     let bundle = dir.join("bundle.json");
     let endpoint = url();
     let out = ok(&run(&[
@@ -333,30 +347,19 @@ async fn profile_recovers_the_curve_restores_then_apply_moves_an_alias() {
 #[ignore = "needs the emulator: scripts/emulator.sh test"]
 async fn variants_switched_by_environment_are_profiled_and_the_variant_restored() {
     let name = "optiserve-emu-classify";
-    create_function(
-        name,
-        2048,
-        &[
-            ("MODEL_NAME", "small"),
-            ("EMU_CURVE_small", "100,3000,0.002"),
-            ("EMU_CURVE_large", "400,12000,0.0015"),
-        ],
-    )
-    .await;
-    let before = config_of(name).await;
-    let dir_guard = scratch("classify");
-    let dir = dir_guard.path();
-    let plan = dir.join("plan.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "samples = 3\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
-             [[functions]]\nid = \"classify\"\nresource = \"{name}\"\n\
-             [[functions.variants]]\nname = \"small\"\nenv = {{ MODEL_NAME = \"small\" }}\naccuracy = {{ value = 70.0 }}\n\
-             [[functions.variants]]\nname = \"large\"\nenv = {{ MODEL_NAME = \"large\" }}\naccuracy = {{ value = 78.0 }}\n"
-        ),
-    )
-    .unwrap();
+    let plan = format!(
+        "samples = 3\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+         [[functions]]\nid = \"classify\"\nresource = \"{name}\"\n\
+         [[functions.variants]]\nname = \"small\"\nenv = {{ MODEL_NAME = \"small\" }}\naccuracy = {{ value = 70.0 }}\n\
+         [[functions.variants]]\nname = \"large\"\nenv = {{ MODEL_NAME = \"large\" }}\naccuracy = {{ value = 78.0 }}\n"
+    );
+    let env = [
+        ("MODEL_NAME", "small"),
+        ("EMU_CURVE_small", "100,3000,0.002"),
+        ("EMU_CURVE_large", "400,12000,0.0015"),
+    ];
+    let deployed = deploy(name, 2048, &env, &plan).await;
+    let (before, dir, plan) = (deployed.before.clone(), deployed.dir.path(), &deployed.plan);
     let bundle = dir.join("bundle.json");
     ok(&run(&[
         "profile",
@@ -411,16 +414,14 @@ async fn variants_switched_by_environment_are_profiled_and_the_variant_restored(
 async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     // Every memory is out of memory: the run fails, and the function is restored.
     let name = "optiserve-emu-oom";
-    create_function(name, 256, &[("EMU_MIN_MEMORY", "100000")]).await;
-    let before = config_of(name).await;
-    let dir_guard = scratch("oom");
-    let dir = dir_guard.path();
-    let plan = dir.join("plan.toml");
-    std::fs::write(
-        &plan,
-        format!("memory = [128, 512, 1024]\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
+    let deployed = deploy(
+        name,
+        256,
+        &[("EMU_MIN_MEMORY", "100000")],
+        &format!("memory = [128, 512, 1024]\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
     )
-    .unwrap();
+    .await;
+    let (before, dir, plan) = (deployed.before.clone(), deployed.dir.path(), &deployed.plan);
     let bundle = dir.join("b.json");
     let out = run(&[
         "profile",
