@@ -721,8 +721,8 @@ fn loop_edges(app: &Application) -> Vec<(String, String)> {
 }
 
 /// Writes a measurement into a bundle: branch probabilities from the counts (marked measured),
-/// the mean orchestration delays, the Map item counts and the Wait states' times. Branch groups with no departures keep
-/// their probabilities and bases. Returns the edges changed.
+/// the mean orchestration delays, the Map item counts and the Wait states' times. Branch groups
+/// with no departures keep their probabilities and bases. Returns the edges changed.
 pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
     let mut changed = 0;
     for e in &mut bundle.workflow.edges {
