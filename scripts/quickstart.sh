@@ -6,8 +6,8 @@
 #   PORT=8080 ./scripts/quickstart.sh    # another port
 #
 # No AWS account needed. The first run builds the `optiserve` command, the npm package (the pinned
-# wasm-bindgen CLI is installed into .ci-cache/ once, about 4 minutes) and the site; later runs
-# reuse them. Needs the Rust toolchain, Node >= 20.19 and npm.
+# wasm-bindgen CLI is installed into .ci-cache/ once, about 4.5 minutes) and the site, about 13
+# minutes on 2 cores; later runs reuse them. Needs the Rust toolchain, Node >= 20.19 and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
