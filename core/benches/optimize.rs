@@ -9,6 +9,7 @@ use optiserve_core::optimize::{
     ConstraintKind, Constraints, Objective, Problem, SearchSpace, SolveOptions, brute, exact,
     greedy, harness,
 };
+use optiserve_core::workflow::LatencyModel;
 use std::hint::black_box;
 
 fn load(text: &str) -> Application {
@@ -44,6 +45,38 @@ fn benches(c: &mut Criterion) {
             b.iter(|| full.evaluate_with(black_box(&pick), &mut scratch))
         },
     );
+    let real = [
+        (
+            8,
+            include_str!("../../tests/fixtures/real-aws/app8.bundle.json"),
+        ),
+        (
+            14,
+            include_str!("../../tests/fixtures/real-aws/app14.bundle.json"),
+        ),
+        (
+            16,
+            include_str!("../../tests/fixtures/real-aws/app16.bundle.json"),
+        ),
+    ];
+    for (n, text) in real {
+        let mut app = load(text);
+        for model in LatencyModel::ALL {
+            app.latency_model = model;
+            let space = SearchSpace::full(&app);
+            let pick = vec![0; space.options.len()];
+            c.bench_function(
+                &format!(
+                    "evaluate one App{n} configuration ({}, real-data fixture)",
+                    model.name()
+                ),
+                |b| {
+                    let mut scratch = Default::default();
+                    b.iter(|| space.evaluate_with(black_box(&pick), &mut scratch))
+                },
+            );
+        }
+    }
     c.bench_function("evaluate one App3 configuration (full report)", |b| {
         b.iter(|| app3.evaluate(black_box(&app3.deployed)))
     });

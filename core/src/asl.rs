@@ -955,6 +955,7 @@ impl Builder<'_> {
                 orchestration: Delays::default(),
                 states,
                 maps,
+                latency_model: None,
             },
             notes: self.notes,
         })

@@ -20,7 +20,7 @@ use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, nor
 use crate::model::{DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::Pricing;
 use crate::workflow::{
-    Delays, Edge, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
+    Delays, Edge, LatencyModel, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
 };
 
 /// The schema id this version reads and writes.
@@ -307,6 +307,11 @@ pub struct WorkflowSpec {
     /// Map states: their iteration bodies, expected item counts and concurrency limits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maps: Vec<MapBlock>,
+    /// How durations compose into the expected latency: `branch_aware` (left out: the default)
+    /// or `thesis` (the thesis' max of the arms' expected latencies, to reproduce its figures).
+    /// Commands can override it with `--latency-model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_model: Option<LatencyModel>,
 }
 
 /// How accuracies combine into the end-to-end score.
@@ -543,6 +548,9 @@ pub struct Application {
     pub workflow: Workflow,
     /// Orchestration delays.
     pub delays: Delays,
+    /// How durations compose into the expected latency (the bundle's choice; callers may
+    /// override it, e.g. with `--latency-model`).
+    pub latency_model: LatencyModel,
     /// Prices.
     pub pricing: Pricing,
     /// The compiled accuracy score.
@@ -644,6 +652,7 @@ impl Application {
             functions,
             workflow,
             delays: b.workflow.orchestration,
+            latency_model: b.workflow.latency_model.unwrap_or_default(),
             pricing: b.pricing.clone(),
             score,
             score_range: (report.min, report.max),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Application, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
+use crate::workflow::LatencyModel;
 
 /// One function's part of an evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,6 +29,11 @@ pub struct FunctionEvaluation {
 pub struct Evaluation {
     /// Expected end-to-end latency (EET), ms, orchestration delays included.
     pub latency_ms: f64,
+    /// The composition rule that produced `latency_ms`.
+    pub latency_model: LatencyModel,
+    /// Bound on the error of `latency_ms` from truncated loops and bucketed distributions inside
+    /// parallel blocks and Map states (0: exact up to rounding).
+    pub latency_error_bound_ms: f64,
     /// Expected cost, USD per million workflow executions (functions plus orchestration).
     pub cost_usd_per_million: f64,
     /// End-to-end accuracy score (EAS).
@@ -54,7 +60,10 @@ impl Application {
             .enumerate()
             .map(|(f, &c)| self.duration_ms(f, c))
             .collect();
-        let latency_ms = self.workflow.latency_ms(&durations, self.delays);
+        let estimate = self
+            .workflow
+            .latency_estimate(&durations, self.delays, self.latency_model);
+        let latency_ms = estimate.latency_ms;
         let ni = self.workflow.invocations();
         let mut functions = IndexMap::with_capacity(choices.len());
         let mut total = 0.0;
@@ -84,6 +93,8 @@ impl Application {
             * EXECUTIONS_PER_QUOTE;
         Evaluation {
             latency_ms,
+            latency_model: self.latency_model,
+            latency_error_bound_ms: estimate.error_bound_ms,
             cost_usd_per_million: total + orchestration,
             accuracy: self.score.evaluate(&accuracies),
             orchestration_cost_usd_per_million: orchestration,

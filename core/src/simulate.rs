@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Application, FunctionOption, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
-use crate::workflow::Structure;
+use crate::workflow::{LatencyModel, Structure};
 
 /// Where sampled durations come from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -150,6 +150,8 @@ pub struct SimulationReport {
     pub mean_cost_usd_per_million: f64,
     /// The analytic model's expected latency (EET) for the same configuration, ms.
     pub analytic_latency_ms: f64,
+    /// The composition rule behind `analytic_latency_ms`.
+    pub latency_model: LatencyModel,
     /// The analytic model's cost, USD per million executions.
     pub analytic_cost_usd_per_million: f64,
     /// `(analytic − simulated mean) / simulated mean × 100`: negative when the model is optimistic.
@@ -434,6 +436,7 @@ pub fn simulate(
         mean_cost_usd_per_million: (runner.cost + duration_charges) / n * EXECUTIONS_PER_QUOTE
             + orchestration,
         analytic_latency_ms: analytic.latency_ms,
+        latency_model: analytic.latency_model,
         analytic_cost_usd_per_million: analytic.cost_usd_per_million,
         latency_bias_percent: (analytic.latency_ms - mean) / mean * 100.0,
         histogram,

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use optiserve_core::bundle::Application;
+use optiserve_core::workflow::LatencyModel;
 
 /// Plan AWS Lambda memory sizes and ML model variants for a Step Functions workflow, from a JSON
 /// profile bundle: predicted end-to-end latency (EET), cost per million executions and accuracy
@@ -136,6 +139,33 @@ pub struct CheckArgs {
     pub constraints: ConstraintArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// The latency model option shared by every command that predicts a latency.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ModelArgs {
+    /// How durations compose into the expected latency: `branch-aware` (a parallel block takes the
+    /// expected maximum over the outcomes of the branches and loops in its arms) or `thesis` (the
+    /// maximum of the arms' expected latencies, which reproduces the thesis and its artifact). The
+    /// bundle's `workflow.latency_model` when left out (default branch-aware).
+    #[arg(long, value_name = "MODEL", value_parser = latency_model_parser())]
+    pub latency_model: Option<LatencyModel>,
+}
+
+impl ModelArgs {
+    /// Applies the choice to an application.
+    pub fn apply(&self, app: &mut Application) {
+        if let Some(m) = self.latency_model {
+            app.latency_model = m;
+        }
+    }
+}
+
+fn latency_model_parser() -> impl TypedValueParser<Value = LatencyModel> {
+    PossibleValuesParser::new(LatencyModel::ALL.map(LatencyModel::flag_name))
+        .try_map(|s: String| LatencyModel::from_name(&s).ok_or("unknown latency model"))
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
@@ -166,6 +196,8 @@ pub struct EvaluateArgs {
     pub config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +341,8 @@ pub struct OptimizeArgs {
     pub tail: TailArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
@@ -344,6 +378,8 @@ pub struct WhatIfArgs {
     pub tail: TailArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: TableFormat,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
@@ -366,6 +402,8 @@ pub struct ParetoArgs {
     pub node_limit: u64,
     #[arg(long, value_enum, default_value_t)]
     pub format: DataFormat,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +417,8 @@ pub struct HarnessArgs {
     pub solver: SolverArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -408,6 +448,8 @@ pub struct SimulateArgs {
     pub durations: DurationsArg,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, Subcommand)]

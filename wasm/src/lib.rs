@@ -20,6 +20,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use optiserve_core::bundle::Application;
+use optiserve_core::workflow::LatencyModel;
 
 pub mod api;
 
@@ -158,6 +159,29 @@ impl Planner {
         let text = json_text(&bundle, "a profile bundle")?;
         let app = api::application(&text).map_err(error)?;
         Ok(Planner { app })
+    }
+
+    /// How durations compose into the expected latency: `"branch_aware"` (the default: a parallel
+    /// block takes the expected maximum over the outcomes of the branches and loops in its arms)
+    /// or `"thesis"` (the maximum of the arms' expected latencies, as the thesis defines it). The
+    /// bundle's `workflow.latency_model` until set; every later call uses the new value.
+    #[wasm_bindgen(getter, js_name = latencyModel, unchecked_return_type = "LatencyModel")]
+    pub fn latency_model(&self) -> String {
+        self.app.latency_model.name().to_string()
+    }
+
+    /// Sets [`Planner::latency_model`]; throws for another name.
+    #[wasm_bindgen(setter, js_name = latencyModel)]
+    pub fn set_latency_model(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "LatencyModel")] model: &str,
+    ) -> Result<(), JsError> {
+        self.app.latency_model = LatencyModel::from_name(model).ok_or_else(|| {
+            error(format!(
+                "latencyModel: expected \"branch_aware\" or \"thesis\", found {model:?}"
+            ))
+        })?;
+        Ok(())
     }
 
     /// The validation report (`optiserve validate --format json`).

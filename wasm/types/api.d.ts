@@ -187,6 +187,10 @@ export type ProbabilityBasis =
       taken: number;
     };
 /**
+ * How function durations compose into the expected end-to-end latency.
+ */
+export type LatencyModel = 'branch_aware' | 'thesis';
+/**
  * What kind of Step Functions state a [`StateNode`] stands for.
  */
 export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
@@ -554,6 +558,12 @@ export interface WorkflowSpec {
    */
   edges: Edge[];
   /**
+   * How durations compose into the expected latency: `branch_aware` (left out: the default)
+   * or `thesis` (the thesis' max of the arms' expected latencies, to reproduce its figures).
+   * Commands can override it with `--latency-model`.
+   */
+  latency_model?: LatencyModel | null;
+  /**
    * Map states: their iteration bodies, expected item counts and concurrency limits.
    */
   maps?: MapBlock[];
@@ -766,6 +776,10 @@ export interface Solution {
    */
   infeasible?: Infeasibility | null;
   /**
+   * The composition rule behind `latency_ms` and every latency limit checked.
+   */
+  latency_model: LatencyModel & string;
+  /**
    * Predicted latency of `config`, ms (absent when there is no configuration).
    */
   latency_ms: number | null;
@@ -853,6 +867,15 @@ export interface Evaluation {
   functions: {
     [k: string]: FunctionEvaluation;
   };
+  /**
+   * Bound on the error of `latency_ms` from truncated loops and bucketed distributions inside
+   * parallel blocks and Map states (0: exact up to rounding).
+   */
+  latency_error_bound_ms: number;
+  /**
+   * The composition rule that produced `latency_ms`.
+   */
+  latency_model: LatencyModel;
   /**
    * Expected end-to-end latency (EET), ms, orchestration delays included.
    */
@@ -1068,6 +1091,10 @@ export interface SimulationReport {
    * `(analytic − simulated mean) / simulated mean × 100`: negative when the model is optimistic.
    */
   latency_bias_percent: number;
+  /**
+   * The composition rule behind `analytic_latency_ms`.
+   */
+  latency_model: LatencyModel;
   /**
    * Slowest execution, ms.
    */

@@ -2,6 +2,7 @@
 //! cost and accuracy precomputed and the cost kept as a running sum. The oracle for tests.
 
 use super::{Metrics, Outcome, Problem, SearchSpace};
+use crate::workflow::LatencyScratch;
 
 /// Calls `visit` for every configuration (pick of option indices) with its metrics.
 pub fn for_each<F: FnMut(&[usize], &Metrics)>(space: &SearchSpace, mut visit: F) -> u64 {
@@ -18,7 +19,7 @@ pub fn for_each<F: FnMut(&[usize], &Metrics)>(space: &SearchSpace, mut visit: F)
         partial[i + 1] = partial[i] + space.options[i][0].cost;
     }
     let mut accuracy = space.app.score.evaluate(&accuracies);
-    let mut stack = Vec::new();
+    let mut stack = LatencyScratch::default();
     let mut count = 0u64;
     let last = n - 1;
     loop {

@@ -12,6 +12,7 @@
 //! best configuration found is returned unproven.
 
 use super::{Metrics, Objective, Outcome, Problem, SearchSpace, tol};
+use crate::workflow::LatencyScratch;
 
 struct Search<'s, 'a> {
     space: &'s SearchSpace<'a>,
@@ -22,7 +23,7 @@ struct Search<'s, 'a> {
     durations: Vec<f64>,
     accuracies: Vec<f64>,
     pick: Vec<usize>,
-    stack: Vec<f64>,
+    stack: LatencyScratch,
     best: Option<(Vec<usize>, Metrics)>,
     nodes: u64,
     node_limit: u64,
@@ -76,7 +77,7 @@ pub fn solve(space: &SearchSpace, problem: &Problem, node_limit: u64) -> Outcome
         durations,
         accuracies,
         pick: vec![0; n],
-        stack: Vec::new(),
+        stack: LatencyScratch::default(),
         best: None,
         nodes: 0,
         node_limit,

@@ -112,6 +112,7 @@
 
 use super::space::Scratch;
 use super::{Bcr, GreedyOptions, Metrics, Objective, Outcome, Problem, SearchSpace, tol};
+use crate::workflow::LatencyScratch;
 
 /// Most critical paths considered.
 const PATH_LIMIT: usize = 1024;
@@ -353,7 +354,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
             })
             .collect();
 
-        let mut stack = Vec::new();
+        let mut stack = LatencyScratch::default();
         let pick_by = |key: fn(&super::OptionPoint) -> f64, lowest: bool| -> Vec<f64> {
             space
                 .options
@@ -959,7 +960,7 @@ mod tests {
                 })
                 .collect()
         };
-        let mut stack = Vec::new();
+        let mut stack = LatencyScratch::default();
         [
             (
                 space.latency(&per(|o| o.duration_ms, false), &mut stack),

@@ -9,6 +9,7 @@
 //! when the grid has at most [`BRUTE_FORCE_LIMIT`] configurations, the exact solver otherwise (the
 //! two are equal on every problem the tests compare them on).
 
+use crate::workflow::LatencyScratch;
 use serde::Serialize;
 
 use super::{
@@ -50,7 +51,7 @@ pub fn extremes(space: &SearchSpace) -> Extremes {
             })
             .collect()
     };
-    let mut stack = Vec::new();
+    let mut stack = LatencyScratch::default();
     let sum = |v: Vec<f64>| space.fixed_cost + v.iter().sum::<f64>();
     Extremes {
         latency_ms: (

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Application, Configuration};
 use crate::simulate::DurationSource;
+use crate::workflow::LatencyModel;
 use scenarios::ScenarioError;
 use tail::{Prepared, TailReport, TailSettings};
 
@@ -362,6 +363,9 @@ pub struct Solution {
     pub status: Status,
     /// Predicted latency of `config`, ms (absent when there is no configuration).
     pub latency_ms: Option<f64>,
+    /// The composition rule behind `latency_ms` and every latency limit checked.
+    #[serde(default)]
+    pub latency_model: LatencyModel,
     /// Predicted cost of `config`, USD per million executions.
     pub cost_usd_per_million: Option<f64>,
     /// Predicted accuracy score of `config`.
@@ -390,6 +394,7 @@ impl Solution {
         Solution {
             status,
             latency_ms: None,
+            latency_model: LatencyModel::default(),
             cost_usd_per_million: None,
             accuracy: None,
             config: None,
@@ -537,6 +542,7 @@ pub fn finish(
                 Status::Feasible
             },
             latency_ms: Some(m.latency_ms),
+            latency_model: space.app.latency_model,
             cost_usd_per_million: Some(m.cost_usd_per_million),
             accuracy: Some(m.accuracy),
             config: Some(space.app.configuration(&space.choices(&pick))),
@@ -562,6 +568,7 @@ pub fn finish(
                     Status::NotFound
                 },
                 latency_ms: None,
+                latency_model: space.app.latency_model,
                 cost_usd_per_million: None,
                 accuracy: None,
                 config: None,
@@ -789,6 +796,7 @@ pub(crate) mod testing {
                         orchestration: Delays::default(),
                         states: Vec::new(),
                         maps: Vec::new(),
+                        latency_model: None,
                     },
                     accuracy: Some(AccuracySpec {
                         normalization: Normalization::MinMax,

@@ -7,6 +7,7 @@
 //! bounds as the exact solver) is already dominated by a point found. Points with equal metrics are
 //! reported once.
 
+use crate::workflow::LatencyScratch;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -54,7 +55,7 @@ pub fn front(
         accuracies: min_by(space, |o| o.accuracy, f64::max, f64::NEG_INFINITY),
         min_cost_rest: Vec::new(),
         pick: vec![0; n],
-        stack: Vec::new(),
+        stack: LatencyScratch::default(),
         found: Vec::new(),
         nodes: 0,
         node_limit,
@@ -127,7 +128,7 @@ struct Search<'s, 'a> {
     accuracies: Vec<f64>,
     min_cost_rest: Vec<f64>,
     pick: Vec<usize>,
-    stack: Vec<f64>,
+    stack: LatencyScratch,
     found: Vec<(Vec<usize>, Metrics)>,
     nodes: u64,
     node_limit: u64,

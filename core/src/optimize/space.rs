@@ -3,6 +3,7 @@
 
 use crate::bundle::{Application, ResolvedChoice};
 use crate::pricing::EXECUTIONS_PER_QUOTE;
+use crate::workflow::LatencyScratch;
 
 /// One option of one function, with everything an optimizer needs precomputed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +66,7 @@ pub struct SearchSpace<'a> {
 pub struct Scratch {
     durations: Vec<f64>,
     accuracies: Vec<f64>,
-    stack: Vec<f64>,
+    stack: LatencyScratch,
 }
 
 impl<'a> SearchSpace<'a> {
@@ -172,10 +173,13 @@ impl<'a> SearchSpace<'a> {
     }
 
     /// Latency for given per-function durations.
-    pub fn latency(&self, durations: &[f64], stack: &mut Vec<f64>) -> f64 {
-        self.app
-            .workflow
-            .latency_ms_with(durations, self.app.delays, stack)
+    pub fn latency(&self, durations: &[f64], scratch: &mut LatencyScratch) -> f64 {
+        self.app.workflow.latency_ms_with(
+            durations,
+            self.app.delays,
+            self.app.latency_model,
+            scratch,
+        )
     }
 
     /// The resolved choices of a pick.

@@ -28,6 +28,7 @@
 //!
 //! Cost, accuracy and the expected latency (`max_latency_ms`) keep their analytic meaning.
 
+use crate::workflow::LatencyScratch;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -394,7 +395,7 @@ struct Search<'t, 'a> {
     durations: Vec<f64>,
     accuracies: Vec<f64>,
     pick: Vec<usize>,
-    stack: Vec<f64>,
+    stack: LatencyScratch,
     scratch: TailScratch,
     need: (bool, bool),
     best: Option<(Vec<usize>, TailMetrics)>,
@@ -458,7 +459,7 @@ pub fn solve_exact(ts: &TailSpace, problem: &Problem, node_limit: u64) -> TailOu
             })
             .collect(),
         pick: vec![0; n],
-        stack: Vec::new(),
+        stack: LatencyScratch::default(),
         scratch: TailScratch {
             slot,
             ..TailScratch::default()
@@ -619,6 +620,12 @@ impl<'a> Prepared<'a> {
     /// explained with the exact solver, on the analytic space for the relaxed problems that no
     /// longer involve a percentile).
     pub fn solve(&mut self, problem: &Problem, options: &SolveOptions) -> Solution {
+        let mut solution = self.solve_inner(problem, options);
+        solution.latency_model = self.full.app.latency_model;
+        solution
+    }
+
+    fn solve_inner(&mut self, problem: &Problem, options: &SolveOptions) -> Solution {
         let brute = options.solver == SolverKind::BruteForce;
         let outcome = if brute {
             brute_force(self.space(false), problem)
@@ -654,6 +661,7 @@ impl<'a> Prepared<'a> {
                         Status::Feasible
                     },
                     latency_ms: Some(m.latency_ms),
+                    latency_model: self.full.app.latency_model,
                     cost_usd_per_million: Some(m.cost_usd_per_million),
                     accuracy: Some(m.accuracy),
                     config: Some(config),

@@ -46,7 +46,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             bail!("{name}: {v} is not a finite number");
         }
     }
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let choices = load_choices(&app, args.config.as_deref())?;
     let e = app.evaluate(&choices);
     let mut objectives = Vec::new();

@@ -10,7 +10,8 @@ use crate::input::{load_bundle, load_choices};
 
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let choices = load_choices(&app, args.config.as_deref())?;
     let evaluation = app.evaluate(&choices);
     match args.format {
@@ -22,7 +23,19 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn print_human(o: &mut String, e: &Evaluation) -> std::fmt::Result {
-    writeln!(o, "latency   {:.2} ms (expected, end to end)", e.latency_ms)?;
+    writeln!(
+        o,
+        "latency   {:.2} ms (expected, end to end; {})",
+        e.latency_ms,
+        e.latency_model.describe()
+    )?;
+    if e.latency_error_bound_ms >= 0.005 {
+        writeln!(
+            o,
+            "          (a lower bound: the model's exact value is at most {:.2} ms higher)",
+            e.latency_error_bound_ms
+        )?;
+    }
     writeln!(
         o,
         "cost      ${:.4} per million executions",

@@ -11,7 +11,8 @@ use crate::cli::{Format, HarnessArgs};
 use crate::input::load_bundle;
 
 pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let options = super::optimize::solve_options(&args.solver);
     let started = Instant::now();
     let report = run_harness(&app, usize::from(args.grid), &options);

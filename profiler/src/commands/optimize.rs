@@ -161,7 +161,8 @@ pub fn refuse_huge_brute_force(
 
 pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let problem = Problem {
         objective: objective(args.objective),
         constraints: constraints(&args.constraints)?,

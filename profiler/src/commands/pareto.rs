@@ -11,7 +11,8 @@ use crate::input::load_bundle;
 
 pub fn run(args: &ParetoArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let (points, _) = front(&SearchSpace::full(&app).pruned(), args.node_limit)?;
     match args.format {
         DataFormat::Json => o.push_str(&super::to_json(&points)?),

@@ -16,7 +16,8 @@ pub fn draw_seed() -> anyhow::Result<u64> {
 }
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     let choices = load_choices(&app, args.config.as_deref())?;
     let seed = match args.seed {
         Some(s) => s,
@@ -54,11 +55,12 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             )?;
             writeln!(
                 o,
-                "model     EET {:.2} ms: {:+.2}% against the simulated mean{}",
+                "model     EET {:.2} ms ({}): {:+.2}% against the simulated mean{}",
                 r.analytic_latency_ms,
+                r.latency_model.describe(),
                 r.latency_bias_percent,
                 if r.latency_bias_percent < -0.5 {
-                    " (parallel blocks: the expected max of the arms exceeds the max of their expectations)"
+                    " (the model leaves out the spread of durations: a parallel block's expected max exceeds the max of its arms' expectations)"
                 } else {
                     ""
                 }

@@ -86,7 +86,8 @@ fn cell(v: Option<f64>) -> String {
 
 pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
-    let (_, app) = load_bundle(&args.bundle)?;
+    let (_, mut app) = load_bundle(&args.bundle)?;
+    args.model.apply(&mut app);
     if args.vary.len() > 2 {
         bail!("--vary: give one or two constraints to sweep");
     }

@@ -1,0 +1,837 @@
+//! Building a workflow: validating the edge list, removing self-loops and back edges, and reducing
+//! the de-looped graph with dominators and post-dominators to a [`Structure`] tree.
+
+use std::collections::{HashMap, HashSet};
+
+use petgraph::algo::dominators::{Dominators, simple_fast};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::Reversed;
+
+use super::plan::compile_plans;
+use super::{
+    BRANCH_SUM_TOLERANCE, END, Edge, GraphNode, LoopKind, MAX_NESTING, MAX_STRUCTURE_LEAVES,
+    MapBlock, START, StateNode, Structure, Workflow, WorkflowError, WorkflowGraph,
+};
+
+struct Adjacency {
+    /// (target, probability, edge index), self-loops and back edges included.
+    out: Vec<Vec<(usize, f64, usize)>>,
+}
+impl Workflow {
+    /// Validates the edge list over `function_ids` and builds the evaluation plan.
+    pub fn build(function_ids: &[String], edges: &[Edge]) -> Result<Workflow, WorkflowError> {
+        Workflow::build_with_states(function_ids, &[], &[], edges)
+    }
+
+    /// [`Workflow::build`] with state nodes (non-Lambda states kept in the graph) and Map blocks.
+    pub fn build_with_states(
+        function_ids: &[String],
+        states: &[StateNode],
+        maps: &[MapBlock],
+        edges: &[Edge],
+    ) -> Result<Workflow, WorkflowError> {
+        if function_ids.is_empty() {
+            return Err(WorkflowError::Empty);
+        }
+        let functions = function_ids.len();
+        let mut fixed_ms = Vec::with_capacity(states.len());
+        for st in states {
+            if !(st.delay_ms.is_finite() && st.delay_ms >= 0.0) {
+                return Err(WorkflowError::BadState {
+                    id: st.id.clone(),
+                    reason: format!(
+                        "delay_ms must be a finite number ≥ 0, found {}",
+                        st.delay_ms
+                    ),
+                });
+            }
+            if function_ids.contains(&st.id) {
+                return Err(WorkflowError::BadState {
+                    id: st.id.clone(),
+                    reason: "a function has the same id".to_string(),
+                });
+            }
+            fixed_ms.push(st.delay_ms);
+        }
+        let mut all_ids: Vec<String> = function_ids.to_vec();
+        all_ids.extend(states.iter().map(|st| st.id.clone()));
+        let function_ids = all_ids.as_slice();
+        let n = function_ids.len();
+        let start = n;
+        let end = n + 1;
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, id) in function_ids.iter().enumerate() {
+            if id == START || id == END {
+                return Err(WorkflowError::ReservedName { id: id.clone() });
+            }
+            if index.insert(id.as_str(), i).is_some() {
+                return Err(WorkflowError::DuplicateFunction { id: id.clone() });
+            }
+        }
+        index.insert(START, start);
+        index.insert(END, end);
+        let name = |v: usize| -> String {
+            if v == start {
+                START.to_string()
+            } else if v == end {
+                END.to_string()
+            } else {
+                function_ids[v].clone()
+            }
+        };
+
+        // Resolve and check every edge.
+        let mut adj = Adjacency {
+            out: vec![Vec::new(); n + 2],
+        };
+        let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
+        for (k, e) in edges.iter().enumerate() {
+            let resolve = |s: &str| {
+                index
+                    .get(s)
+                    .copied()
+                    .ok_or_else(|| WorkflowError::UnknownNode {
+                        edge: k,
+                        from: e.from.clone(),
+                        to: e.to.clone(),
+                        node: s.to_string(),
+                    })
+            };
+            let u = resolve(&e.from)?;
+            let v = resolve(&e.to)?;
+            let p = e.probability;
+            if !(p.is_finite() && p > 0.0 && p <= 1.0) {
+                return Err(WorkflowError::BadProbability {
+                    edge: k,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    probability: p,
+                });
+            }
+            if let Some(t) = e.transitions
+                && !(t.is_finite() && t >= 0.0)
+            {
+                return Err(WorkflowError::BadTransitions {
+                    edge: k,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    transitions: t,
+                });
+            }
+            let endpoint = |reason| WorkflowError::BadEndpoint {
+                edge: k,
+                from: e.from.clone(),
+                to: e.to.clone(),
+                reason,
+            };
+            if u == end {
+                return Err(endpoint("End has no outgoing edges"));
+            }
+            if v == start {
+                return Err(endpoint("Start has no incoming edges"));
+            }
+            if let Some(&first) = seen.get(&(u, v)) {
+                return Err(WorkflowError::DuplicateEdge {
+                    edge: k,
+                    first,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                });
+            }
+            seen.insert((u, v), k);
+            if u == v && p >= 1.0 {
+                return Err(WorkflowError::EndlessLoop {
+                    edge: k,
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    reason: "a self-loop with probability 1 is taken forever".to_string(),
+                });
+            }
+            adj.out[u].push((v, p, k));
+        }
+
+        // Branch groups must sum to 1.
+        for u in 0..n + 2 {
+            let group: Vec<_> = adj.out[u].iter().filter(|(_, p, _)| *p < 1.0).collect();
+            if let Some(first) = group.first() {
+                let sum: f64 = group.iter().map(|(_, p, _)| p).sum();
+                if (sum - 1.0).abs() > BRANCH_SUM_TOLERANCE {
+                    let items: Vec<String> = group
+                        .iter()
+                        .map(|(v, p, _)| format!("{} ({p})", name(*v)))
+                        .collect();
+                    return Err(WorkflowError::BranchSum {
+                        node: name(u),
+                        sum,
+                        edges: items.join(", "),
+                        edge: first.2,
+                    });
+                }
+            }
+        }
+
+        // Reachability over all edges.
+        let forward = reach(start, n + 2, |u| {
+            adj.out[u].iter().map(|&(v, _, _)| v).collect::<Vec<_>>()
+        });
+        let mut unreachable: Vec<String> = (0..n).filter(|&v| !forward[v]).map(name).collect();
+        if !forward[end] {
+            unreachable.push(END.to_string());
+        }
+        if !unreachable.is_empty() {
+            return Err(WorkflowError::Unreachable { nodes: unreachable });
+        }
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n + 2];
+        for (u, outs) in adj.out.iter().enumerate() {
+            for &(v, _, _) in outs {
+                preds[v].push(u);
+            }
+        }
+        let backward = reach(end, n + 2, |v| preds[v].clone());
+        let stuck: Vec<String> = (0..n).filter(|&v| !backward[v]).map(name).collect();
+        if !stuck.is_empty() {
+            return Err(WorkflowError::CannotReachEnd { nodes: stuck });
+        }
+
+        // Self-loops and back edges.
+        let mut self_loop = vec![0.0; n + 2];
+        for (u, outs) in adj.out.iter().enumerate() {
+            for &(v, p, _) in outs {
+                if u == v {
+                    self_loop[u] = p;
+                }
+            }
+        }
+        let back = back_edges(start, &adj);
+        // header -> (latch, probability, edge); latch -> header
+        let mut loop_of_header: HashMap<usize, (usize, f64, usize)> = HashMap::new();
+        let mut latch_seen: HashMap<usize, usize> = HashMap::new();
+        for &(u, h, p, k) in &back {
+            if p >= 1.0 {
+                return Err(WorkflowError::EndlessLoop {
+                    edge: k,
+                    from: name(u),
+                    to: name(h),
+                    reason: format!(
+                        "this edge closes a cycle back to '{}' but has probability 1, so it is taken every time; a cycle must be closed by a branch edge (p < 1) from the node where it can exit",
+                        name(h)
+                    ),
+                });
+            }
+            if let Some((other, _, _)) = loop_of_header.get(&h) {
+                return Err(WorkflowError::Irreducible {
+                    edge: Some(k),
+                    reason: format!(
+                        "'{}' is the target of two loop edges (from '{}' and from '{}'); merge them into one loop",
+                        name(h),
+                        name(*other),
+                        name(u)
+                    ),
+                });
+            }
+            if let Some(other) = latch_seen.get(&u) {
+                return Err(WorkflowError::Irreducible {
+                    edge: Some(k),
+                    reason: format!(
+                        "'{}' has loop edges back to two nodes ('{}' and '{}')",
+                        name(u),
+                        name(*other),
+                        name(h)
+                    ),
+                });
+            }
+            // Probability of going back once the self-loop (if any) has been left.
+            let ps = self_loop[u];
+            let p_back = p / (1.0 - ps);
+            if p_back >= 1.0 - 1e-12 {
+                return Err(WorkflowError::EndlessLoop {
+                    edge: k,
+                    from: name(u),
+                    to: name(h),
+                    reason: format!("'{}' has no way out but the loop", name(u)),
+                });
+            }
+            loop_of_header.insert(h, (u, p_back, k));
+            latch_seen.insert(u, h);
+        }
+        let back_set: HashSet<(usize, usize)> = back.iter().map(|&(u, h, _, _)| (u, h)).collect();
+
+        // The de-looped DAG, with branch probabilities renormalised to the mass that moves forward.
+        let mut graph = WorkflowGraph::with_capacity(n + 2, edges.len());
+        for i in 0..n {
+            graph.add_node(GraphNode::Function(i));
+        }
+        graph.add_node(GraphNode::Start);
+        graph.add_node(GraphNode::End);
+        let mut dag = vec![Fanout::default(); n + 2];
+        for (u, outs) in adj.out.iter().enumerate() {
+            let loop_mass: f64 = outs
+                .iter()
+                .filter(|&&(v, _, _)| v == u || back_set.contains(&(u, v)))
+                .map(|&(_, p, _)| p)
+                .sum();
+            let forward_branch_mass = 1.0 - loop_mass;
+            for &(v, p, k) in outs {
+                if v == u || back_set.contains(&(u, v)) {
+                    continue;
+                }
+                graph.add_edge(NodeIndex::new(u), NodeIndex::new(v), p);
+                if p >= 1.0 {
+                    dag[u].parallel.push(v);
+                } else {
+                    dag[u].branch.push((v, p / forward_branch_mass, k));
+                }
+            }
+        }
+        for &(u, h, p, _) in &back {
+            graph.add_edge(NodeIndex::new(u), NodeIndex::new(h), p);
+        }
+        for (u, &p) in self_loop.iter().enumerate() {
+            if p > 0.0 {
+                graph.add_edge(NodeIndex::new(u), NodeIndex::new(u), p);
+            }
+        }
+
+        // Every node must still reach End without taking a loop edge.
+        let mut dag_graph: DiGraph<(), ()> = DiGraph::with_capacity(n + 2, edges.len());
+        for _ in 0..n + 2 {
+            dag_graph.add_node(());
+        }
+        for (u, f) in dag.iter().enumerate() {
+            for v in f.targets() {
+                dag_graph.add_edge(NodeIndex::new(u), NodeIndex::new(v), ());
+            }
+        }
+        let dag_back = reach(end, n + 2, |v| {
+            dag_graph
+                .neighbors_directed(NodeIndex::new(v), petgraph::Direction::Incoming)
+                .map(|x| x.index())
+                .collect::<Vec<_>>()
+        });
+        if let Some(v) = (0..n).find(|&v| !dag_back[v]) {
+            return Err(WorkflowError::Irreducible {
+                edge: None,
+                reason: format!(
+                    "'{}' reaches End only by going around a loop again",
+                    name(v)
+                ),
+            });
+        }
+
+        let doms = simple_fast(&dag_graph, NodeIndex::new(start));
+        let pdoms = simple_fast(Reversed(&dag_graph), NodeIndex::new(end));
+        for (&h, &(l, _, k)) in &loop_of_header {
+            let h_dominates_l = dominates(&doms, h, l);
+            let l_postdominates_h = dominates(&pdoms, l, h);
+            if !(h_dominates_l && l_postdominates_h) {
+                return Err(WorkflowError::Irreducible {
+                    edge: Some(k),
+                    reason: format!(
+                        "the cycle {} → {} is not a single-entry, single-exit block: every path from '{}' must pass through '{}' and every path into it must enter at '{}' (a loop that starts or ends inside a branch or parallel block cannot be reduced)",
+                        name(l),
+                        name(h),
+                        name(h),
+                        name(l),
+                        name(h)
+                    ),
+                });
+            }
+        }
+
+        let mut reducer = Reducer {
+            n,
+            end,
+            dag: &dag,
+            pdoms: &pdoms,
+            self_loop: &self_loop,
+            loops: &loop_of_header,
+            leaves: 0,
+            depth: 0,
+            name: &name,
+        };
+        let mut structure = reducer.walk_from_start(start)?;
+        check_parallel_disjoint(&structure, &name)?;
+        for m in maps {
+            apply_map(&mut structure, m, &index, functions)?;
+        }
+
+        let mut invocations = vec![0.0; n];
+        accumulate_invocations(&structure, 1.0, &mut invocations);
+        // Expected transitions: each node's invocations times the sum of its out-probabilities,
+        // each edge weighted by the transitions it bills (1 unless the edge says otherwise). A
+        // Map state's edges into its body are taken once per item.
+        let mut transitions = 0.0;
+        for (u, outs) in adj.out.iter().enumerate() {
+            let mut calls = if u == start {
+                1.0
+            } else if u < n {
+                invocations[u]
+            } else {
+                0.0
+            };
+            if let Some(m) = maps
+                .iter()
+                .position(|m| index.get(m.state.as_str()) == Some(&u))
+            {
+                calls *= maps[m].items;
+            }
+            transitions += calls
+                * outs
+                    .iter()
+                    .map(|&(_, p, k)| p * edges[k].transitions.unwrap_or(1.0))
+                    .sum::<f64>();
+        }
+
+        let plans = compile_plans(&structure, functions, &fixed_ms);
+        Ok(Workflow {
+            functions,
+            fixed_ms,
+            ids: function_ids.to_vec(),
+            graph,
+            structure,
+            plans,
+            invocations,
+            transitions,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Fanout {
+    parallel: Vec<usize>,
+    /// (target, probability renormalised over the forward branch mass, edge index)
+    branch: Vec<(usize, f64, usize)>,
+}
+
+impl Fanout {
+    fn targets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.parallel
+            .iter()
+            .copied()
+            .chain(self.branch.iter().map(|b| b.0))
+    }
+}
+
+fn reach<F, I>(from: usize, count: usize, next: F) -> Vec<bool>
+where
+    F: Fn(usize) -> I,
+    I: IntoIterator<Item = usize>,
+{
+    let mut seen = vec![false; count];
+    let mut stack = vec![from];
+    seen[from] = true;
+    while let Some(u) = stack.pop() {
+        for v in next(u) {
+            if !seen[v] {
+                seen[v] = true;
+                stack.push(v);
+            }
+        }
+    }
+    seen
+}
+
+/// Back edges (u → v with v on the DFS stack) of an iterative DFS from `start`, self-loops excluded.
+fn back_edges(start: usize, adj: &Adjacency) -> Vec<(usize, usize, f64, usize)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Color {
+        White,
+        Gray,
+        Black,
+    }
+    let mut color = vec![Color::White; adj.out.len()];
+    let mut found = Vec::new();
+    let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+    color[start] = Color::Gray;
+    while let Some(&mut (u, ref mut i)) = stack.last_mut() {
+        if let Some(&(v, p, k)) = adj.out[u].get(*i) {
+            *i += 1;
+            if v == u {
+                continue;
+            }
+            match color[v] {
+                Color::White => {
+                    color[v] = Color::Gray;
+                    stack.push((v, 0));
+                }
+                Color::Gray => found.push((u, v, p, k)),
+                Color::Black => {}
+            }
+        } else {
+            color[u] = Color::Black;
+            stack.pop();
+        }
+    }
+    found.sort_by_key(|e| e.3);
+    found
+}
+
+/// Does `a` (post-)dominate `b` in `doms`?
+fn dominates(doms: &Dominators<NodeIndex>, a: usize, b: usize) -> bool {
+    doms.dominators(NodeIndex::new(b))
+        .is_some_and(|mut it| it.any(|d| d.index() == a))
+}
+
+/// Where a walk along the post-dominator chain stops.
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    /// Stop on reaching this node, without including it (the join of a fan-out).
+    Before(usize),
+    /// Stop right after this node, without its fan-out (a loop's latch).
+    After(usize),
+}
+
+struct Reducer<'a, F: Fn(usize) -> String> {
+    n: usize,
+    end: usize,
+    dag: &'a [Fanout],
+    pdoms: &'a Dominators<NodeIndex>,
+    self_loop: &'a [f64],
+    loops: &'a HashMap<usize, (usize, f64, usize)>,
+    leaves: usize,
+    depth: usize,
+    name: &'a F,
+}
+
+impl<F: Fn(usize) -> String> Reducer<'_, F> {
+    fn seq(mut items: Vec<Structure>) -> Structure {
+        if items.len() == 1 {
+            items.pop().unwrap_or(Structure::Sequence(Vec::new()))
+        } else {
+            Structure::Sequence(items)
+        }
+    }
+
+    fn walk_from_start(&mut self, start: usize) -> Result<Structure, WorkflowError> {
+        let (next, fan) = self.fanout(start)?;
+        let mut items = Vec::new();
+        if let Some(f) = fan {
+            items.push(f);
+        }
+        if next != self.end {
+            items.push(self.walk(next, Stop::Before(self.end), None)?);
+        }
+        Ok(Self::seq(items))
+    }
+
+    /// The block that runs from `from` along the post-dominator chain until `stop`.
+    /// `inside_loop_of` is the header whose loop body is being built (so it is not wrapped again).
+    fn walk(
+        &mut self,
+        from: usize,
+        stop: Stop,
+        inside_loop_of: Option<usize>,
+    ) -> Result<Structure, WorkflowError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(WorkflowError::Irreducible {
+                edge: None,
+                reason: format!(
+                    "blocks nest more than {MAX_NESTING} deep at '{}'",
+                    (self.name)(from)
+                ),
+            });
+        }
+        let result = self.walk_inner(from, stop, inside_loop_of);
+        self.depth -= 1;
+        result
+    }
+
+    fn walk_inner(
+        &mut self,
+        from: usize,
+        stop: Stop,
+        inside_loop_of: Option<usize>,
+    ) -> Result<Structure, WorkflowError> {
+        let mut items = Vec::new();
+        let mut cur = from;
+        let mut first = true;
+        loop {
+            if stop == Stop::Before(cur) {
+                break;
+            }
+            if cur == self.end || cur >= self.n {
+                return Err(WorkflowError::Irreducible {
+                    edge: None,
+                    reason: format!(
+                        "the block starting at '{}' does not close where it should (loops or parallel blocks overlap without nesting)",
+                        (self.name)(from)
+                    ),
+                });
+            }
+            let is_own_header = first && inside_loop_of == Some(cur);
+            first = false;
+            let last = match self.loops.get(&cur) {
+                Some(&(latch, p, _)) if !is_own_header => {
+                    let body = self.walk(cur, Stop::After(latch), Some(cur))?;
+                    items.push(Structure::Repeat {
+                        expected_runs: 1.0 / (1.0 - p),
+                        kind: LoopKind::Cycle,
+                        body: Box::new(body),
+                    });
+                    latch
+                }
+                _ => {
+                    items.push(self.leaf(cur)?);
+                    cur
+                }
+            };
+            if stop == Stop::After(last) {
+                break;
+            }
+            let (next, fan) = self.fanout(last)?;
+            if let Some(f) = fan {
+                items.push(f);
+            }
+            cur = next;
+        }
+        Ok(Self::seq(items))
+    }
+
+    fn leaf(&mut self, f: usize) -> Result<Structure, WorkflowError> {
+        self.leaves += 1;
+        if self.leaves > MAX_STRUCTURE_LEAVES {
+            return Err(WorkflowError::Irreducible {
+                edge: None,
+                reason: format!(
+                    "unfolding the paths shared between branches gives more than {MAX_STRUCTURE_LEAVES} function occurrences"
+                ),
+            });
+        }
+        let p = self.self_loop[f];
+        Ok(if p > 0.0 {
+            Structure::Repeat {
+                expected_runs: 1.0 / (1.0 - p),
+                kind: LoopKind::SelfLoop,
+                body: Box::new(Structure::Function(f)),
+            }
+        } else {
+            Structure::Function(f)
+        })
+    }
+
+    /// The block between `u`'s out-edges and their join, and the join itself.
+    fn fanout(&mut self, u: usize) -> Result<(usize, Option<Structure>), WorkflowError> {
+        let f = &self.dag[u];
+        let single = match (f.parallel.as_slice(), f.branch.as_slice()) {
+            ([v], []) => Some(*v),
+            ([], [(v, _, _)]) => Some(*v),
+            _ => None,
+        };
+        if let Some(v) = single {
+            return Ok((v, None));
+        }
+        let join = self
+            .pdoms
+            .immediate_dominator(NodeIndex::new(u))
+            .map(|x| x.index())
+            .unwrap_or(self.end);
+        let mut arms = Vec::new();
+        for &v in &f.parallel {
+            arms.push(self.walk(v, Stop::Before(join), None)?);
+        }
+        if !f.branch.is_empty() {
+            let mut choices = Vec::new();
+            for &(v, p, _) in &f.branch {
+                choices.push((p, self.walk(v, Stop::Before(join), None)?));
+            }
+            arms.push(Structure::Branch(choices));
+        }
+        let block = if arms.len() == 1 {
+            arms.pop().unwrap_or(Structure::Sequence(Vec::new()))
+        } else {
+            Structure::Parallel(arms)
+        };
+        Ok((join, Some(block)))
+    }
+}
+
+/// Functions in each arm of a parallel block must be distinct: a node shared by two arms would be a
+/// join inside the block, which the max-of-arms rule cannot express.
+fn check_parallel_disjoint<F: Fn(usize) -> String>(
+    s: &Structure,
+    name: &F,
+) -> Result<HashSet<usize>, WorkflowError> {
+    Ok(match s {
+        Structure::Function(f) => HashSet::from([*f]),
+        Structure::Sequence(items) => {
+            let mut all = HashSet::new();
+            for i in items {
+                all.extend(check_parallel_disjoint(i, name)?);
+            }
+            all
+        }
+        Structure::Branch(arms) => {
+            let mut all = HashSet::new();
+            for (_, a) in arms {
+                all.extend(check_parallel_disjoint(a, name)?);
+            }
+            all
+        }
+        Structure::Parallel(arms) => {
+            let mut all: HashSet<usize> = HashSet::new();
+            for a in arms {
+                let set = check_parallel_disjoint(a, name)?;
+                if let Some(&shared) = set.iter().find(|f| all.contains(f)) {
+                    return Err(WorkflowError::Irreducible {
+                        edge: None,
+                        reason: format!(
+                            "'{}' is reached from two parallel arms before they join; make it the join of the block or split it",
+                            name(shared)
+                        ),
+                    });
+                }
+                all.extend(set);
+            }
+            all
+        }
+        Structure::Repeat { body, .. } | Structure::Map { body, .. } => {
+            check_parallel_disjoint(body, name)?
+        }
+    })
+}
+
+/// Every leaf (function or state node) of a structure.
+fn leaves(s: &Structure, out: &mut HashSet<usize>) {
+    match s {
+        Structure::Function(f) => {
+            out.insert(*f);
+        }
+        Structure::Sequence(items) | Structure::Parallel(items) => {
+            items.iter().for_each(|i| leaves(i, out));
+        }
+        Structure::Branch(arms) => arms.iter().for_each(|(_, a)| leaves(a, out)),
+        Structure::Repeat { body, .. } | Structure::Map { body, .. } => leaves(body, out),
+    }
+}
+
+/// Wraps a Map state's iteration body: the items that follow the Map's node in its sequence and
+/// hold only body nodes, which must be all of them.
+fn apply_map(
+    structure: &mut Structure,
+    m: &MapBlock,
+    index: &HashMap<&str, usize>,
+    functions: usize,
+) -> Result<(), WorkflowError> {
+    let bad = |reason: String| WorkflowError::BadMap {
+        state: m.state.clone(),
+        reason,
+    };
+    let Some(&node) = index.get(m.state.as_str()) else {
+        return Err(bad("no state node has this id".to_string()));
+    };
+    if node < functions {
+        return Err(bad(
+            "it names a function; a Map block starts at a state node of kind map".to_string(),
+        ));
+    }
+    if !(m.items.is_finite() && m.items >= 1.0) {
+        return Err(bad(format!(
+            "items must be a finite number ≥ 1, found {}",
+            m.items
+        )));
+    }
+    let mut body = HashSet::new();
+    for id in &m.body {
+        match index.get(id.as_str()) {
+            Some(&v) if v < index.len().saturating_sub(2) => {
+                if v == node {
+                    return Err(bad("the body cannot contain the Map's own node".to_string()));
+                }
+                body.insert(v);
+            }
+            _ => {
+                return Err(bad(format!(
+                    "body node '{id}' is not a node of the workflow"
+                )));
+            }
+        }
+    }
+    if body.is_empty() {
+        return Err(bad("the body is empty".to_string()));
+    }
+    fn find(s: &mut Structure, node: usize, body: &HashSet<usize>, m: &MapBlock) -> Option<bool> {
+        match s {
+            Structure::Sequence(items) => {
+                if let Some(i) = items
+                    .iter()
+                    .position(|x| matches!(x, Structure::Function(f) if *f == node))
+                {
+                    let mut j = i + 1;
+                    let mut covered = HashSet::new();
+                    while j < items.len() {
+                        let mut set = HashSet::new();
+                        leaves(&items[j], &mut set);
+                        if !set.is_subset(body) {
+                            break;
+                        }
+                        covered.extend(set);
+                        j += 1;
+                    }
+                    if &covered != body {
+                        return Some(false);
+                    }
+                    let taken: Vec<Structure> = items.drain(i + 1..j).collect();
+                    let inner = if taken.len() == 1 {
+                        taken
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Structure::Sequence(Vec::new()))
+                    } else {
+                        Structure::Sequence(taken)
+                    };
+                    items.insert(
+                        i + 1,
+                        Structure::Map {
+                            items: m.items,
+                            max_concurrency: m.max_concurrency,
+                            waves: m.waves(),
+                            body: Box::new(inner),
+                        },
+                    );
+                    return Some(true);
+                }
+                items.iter_mut().find_map(|x| find(x, node, body, m))
+            }
+            Structure::Parallel(items) => items.iter_mut().find_map(|x| find(x, node, body, m)),
+            Structure::Branch(arms) => arms.iter_mut().find_map(|(_, a)| find(a, node, body, m)),
+            Structure::Repeat { body: b, .. } | Structure::Map { body: b, .. } => {
+                find(b, node, body, m)
+            }
+            Structure::Function(_) => None,
+        }
+    }
+    match find(structure, node, &body, m) {
+        Some(true) => Ok(()),
+        _ => Err(bad(
+            "the body must be exactly the block that follows the Map's node up to the Map's next state"
+                .to_string(),
+        )),
+    }
+}
+
+fn accumulate_invocations(s: &Structure, weight: f64, ni: &mut [f64]) {
+    match s {
+        Structure::Function(f) => {
+            if let Some(x) = ni.get_mut(*f) {
+                *x += weight;
+            }
+        }
+        Structure::Sequence(items) | Structure::Parallel(items) => {
+            for i in items {
+                accumulate_invocations(i, weight, ni);
+            }
+        }
+        Structure::Branch(arms) => {
+            for (p, a) in arms {
+                accumulate_invocations(a, weight * p, ni);
+            }
+        }
+        Structure::Repeat {
+            expected_runs,
+            body,
+            ..
+        } => accumulate_invocations(body, weight * expected_runs, ni),
+        Structure::Map { items, body, .. } => accumulate_invocations(body, weight * items, ni),
+    }
+}

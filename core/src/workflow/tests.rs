@@ -1,0 +1,640 @@
+//! Tests of the workflow graph, its reduction and its evaluation plan.
+
+use super::*;
+use proptest::prelude::*;
+
+fn ids(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn edges(list: &[(&str, &str, f64)]) -> Vec<Edge> {
+    list.iter().map(|&(a, b, p)| Edge::new(a, b, p)).collect()
+}
+
+fn build(names: &[&str], list: &[(&str, &str, f64)]) -> Result<Workflow, WorkflowError> {
+    Workflow::build(&ids(names), &edges(list))
+}
+
+const ARTIFACT_EDGES: &[(&str, &str, f64)] = &[
+    ("Start", "1", 1.0),
+    ("1", "2", 0.2),
+    ("1", "3", 0.8),
+    ("1", "4", 1.0),
+    ("2", "5", 1.0),
+    ("3", "5", 1.0),
+    ("4", "5", 1.0),
+    ("5", "6", 0.7),
+    ("5", "1", 0.3),
+    ("6", "6", 0.2),
+    ("6", "End", 0.8),
+];
+
+#[test]
+fn reproduces_the_artifact_test_case() {
+    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    let expected = [1.428571, 0.285714, 1.142857, 1.428571, 1.428571, 1.25];
+    for (got, want) in w.invocations().iter().zip(expected) {
+        assert!((got - want).abs() < 1e-6, "NI {got} vs {want}");
+    }
+    let eet = w.latency_ms(
+        &[100.0, 500.0, 1000.0, 210.0, 130.0, 100.0],
+        Delays::default(),
+        LatencyModel::Thesis,
+    );
+    assert!((eet - 1739.285714).abs() < 1e-6, "EET {eet}");
+    assert_eq!(
+        w.display_structure().to_string(),
+        "loop×1.4286(1 → parallel(4 ‖ branch(0.2: 2 | 0.8: 3)) → 5) → loop×1.2500(6)"
+    );
+    let paths = w.simple_paths(100);
+    assert_eq!(
+        paths,
+        vec![
+            (1.0, vec![0, 3, 4, 5]),
+            (0.2, vec![0, 1, 4, 5]),
+            (0.8, vec![0, 2, 4, 5])
+        ]
+    );
+}
+
+#[test]
+fn artifact_case_with_step_functions_delays() {
+    // Per iteration of the cycle: states 1, (2|3 ‖ 4), 5 on the path: 3 × (18.81 + 1) ms,
+    // times 1/(1 − 0.3) iterations; the self-loop on 6: 19.81 ms × 1.25; Start and End:
+    // 2 × 18.81 ms and the transition into End, 1 ms.
+    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    let eet = w.latency_ms(
+        &[100.0, 500.0, 1000.0, 210.0, 130.0, 100.0],
+        Delays::step_functions_artifact(),
+        LatencyModel::Thesis,
+    );
+    let expected = 1739.285714285714 + 3.0 * 19.81 / 0.7 + 19.81 * 1.25 + 2.0 * 18.81 + 1.0;
+    assert!((eet - expected).abs() < 1e-9, "{eet} vs {expected}");
+}
+
+#[test]
+fn chain_with_delays_counts_states_and_transitions() {
+    let w = build(
+        &["a", "b"],
+        &[("Start", "a", 1.0), ("a", "b", 1.0), ("b", "End", 1.0)],
+    )
+    .unwrap();
+    let d = Delays {
+        state_ms: 10.0,
+        transition_ms: 1.0,
+    };
+    // 4 states (Start, a, b, End) and 3 transitions.
+    assert_eq!(
+        w.latency_ms(&[100.0, 50.0], d, LatencyModel::Thesis),
+        150.0 + 40.0 + 3.0
+    );
+    assert_eq!(w.expected_transitions(), 3.0);
+}
+
+#[test]
+fn edges_weight_the_transitions_they_bill() {
+    // a → (Choice folded) → b or c at 0.25 / 0.75 → (Succeed folded) → End.
+    let mut list = edges(&[
+        ("Start", "a", 1.0),
+        ("a", "b", 0.25),
+        ("a", "c", 0.75),
+        ("b", "End", 1.0),
+        ("c", "End", 1.0),
+    ]);
+    for e in &mut list[1..] {
+        e.transitions = Some(2.0);
+    }
+    let w = Workflow::build(&ids(&["a", "b", "c"]), &list).unwrap();
+    assert_eq!(w.expected_transitions(), 1.0 + 2.0 + 2.0);
+    list[2].transitions = Some(-1.0);
+    let e = Workflow::build(&ids(&["a", "b", "c"]), &list).unwrap_err();
+    assert_eq!(e.edge_index(), Some(2));
+    assert_eq!(
+        e.to_string(),
+        "edge 2 (a → c): transitions -1 must be a number ≥ 0"
+    );
+}
+
+#[test]
+fn hand_computed_branch() {
+    let w = build(
+        &["a", "b", "c", "d"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 0.25),
+            ("a", "c", 0.75),
+            ("b", "d", 1.0),
+            ("c", "d", 1.0),
+            ("d", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    // 10 + 0.25·200 + 0.75·40 + 5 = 95
+    assert!(
+        (w.latency_ms(
+            &[10.0, 200.0, 40.0, 5.0],
+            Delays::default(),
+            LatencyModel::Thesis
+        ) - 95.0)
+            .abs()
+            < 1e-12
+    );
+    assert_eq!(w.invocations(), &[1.0, 0.25, 0.75, 1.0]);
+}
+
+#[test]
+fn branch_arm_may_skip_straight_to_the_join() {
+    let w = build(
+        &["a", "b", "c"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 0.4),
+            ("a", "c", 0.6),
+            ("b", "c", 1.0),
+            ("c", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    assert!(
+        (w.latency_ms(&[1.0, 100.0, 2.0], Delays::default(), LatencyModel::Thesis) - 43.0).abs()
+            < 1e-12
+    );
+}
+
+#[test]
+fn hand_computed_parallel() {
+    let w = build(
+        &["a", "b", "c", "d", "e"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("a", "c", 1.0),
+            ("c", "d", 1.0),
+            ("b", "e", 1.0),
+            ("d", "e", 1.0),
+            ("e", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    // a + max(b, c + d) + e = 10 + max(300, 100 + 150) + 20
+    assert_eq!(
+        w.latency_ms(
+            &[10.0, 300.0, 100.0, 150.0, 20.0],
+            Delays::default(),
+            LatencyModel::Thesis
+        ),
+        330.0
+    );
+    assert_eq!(w.invocations(), &[1.0; 5]);
+    assert_eq!(w.expected_transitions(), 7.0);
+}
+
+#[test]
+fn hand_computed_cycle_and_self_loop() {
+    // a → b → (0.25 back to a | 0.75 on to c), c loops on itself with 0.5.
+    let w = build(
+        &["a", "b", "c"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("b", "a", 0.25),
+            ("b", "c", 0.75),
+            ("c", "c", 0.5),
+            ("c", "End", 0.5),
+        ],
+    )
+    .unwrap();
+    // (10 + 20) / 0.75 + 30 / 0.5 = 40 + 60
+    assert!(
+        (w.latency_ms(&[10.0, 20.0, 30.0], Delays::default(), LatencyModel::Thesis) - 100.0).abs()
+            < 1e-12
+    );
+    let ni = w.invocations();
+    assert!((ni[0] - 4.0 / 3.0).abs() < 1e-12 && (ni[1] - 4.0 / 3.0).abs() < 1e-12);
+    assert!((ni[2] - 2.0).abs() < 1e-12);
+    // Start→a once, a→b 4/3, b's out-edges 4/3, c's out-edges 2: 1 + 4/3 + 4/3 + 2
+    assert!((w.expected_transitions() - (1.0 + 8.0 / 3.0 + 2.0)).abs() < 1e-12);
+}
+
+#[test]
+fn self_loop_on_a_latch_shares_its_branch_group() {
+    // b: 0.2 again, 0.3 back to a, 0.5 out. Leaving the self-loop, the cycle is taken with
+    // probability 0.3 / 0.8.
+    let w = build(
+        &["a", "b"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("b", "b", 0.2),
+            ("b", "a", 0.3),
+            ("b", "End", 0.5),
+        ],
+    )
+    .unwrap();
+    let runs = 1.0 / (1.0 - 0.375);
+    let expected = runs * (10.0 + 20.0 / 0.8);
+    assert!(
+        (w.latency_ms(&[10.0, 20.0], Delays::default(), LatencyModel::Thesis) - expected).abs()
+            < 1e-9
+    );
+    assert!((w.invocations()[1] - runs / 0.8).abs() < 1e-12);
+}
+
+#[test]
+fn nested_loops() {
+    // Outer loop a..c (back 0.5), inner loop b..b2 (back 0.2).
+    let w = build(
+        &["a", "b", "b2", "c"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("b", "b2", 1.0),
+            ("b2", "b", 0.2),
+            ("b2", "c", 0.8),
+            ("c", "a", 0.5),
+            ("c", "End", 0.5),
+        ],
+    )
+    .unwrap();
+    let expected = 2.0 * (1.0 + (10.0 + 100.0) / 0.8 + 1000.0);
+    assert!(
+        (w.latency_ms(
+            &[1.0, 10.0, 100.0, 1000.0],
+            Delays::default(),
+            LatencyModel::Thesis
+        ) - expected)
+            .abs()
+            < 1e-9
+    );
+}
+
+#[test]
+fn branch_group_beside_parallel_edges_and_shared_branch_paths() {
+    // Two branch arms that meet before the join are unfolded: d is reached either way.
+    let w = build(
+        &["a", "b", "c", "d"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 0.5),
+            ("a", "c", 0.5),
+            ("b", "d", 0.5),
+            ("b", "End", 0.5),
+            ("c", "d", 1.0),
+            ("d", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    let t = w.latency_ms(
+        &[1.0, 10.0, 100.0, 1000.0],
+        Delays::default(),
+        LatencyModel::Thesis,
+    );
+    // paths: a b d (0.25), a b (0.25), a c d (0.5)
+    let expected = 0.25 * 1011.0 + 0.25 * 11.0 + 0.5 * 1101.0;
+    assert!((t - expected).abs() < 1e-9, "{t}");
+    assert_eq!(w.invocations()[3], 0.75);
+}
+
+fn err(names: &[&str], list: &[(&str, &str, f64)]) -> WorkflowError {
+    build(names, list).unwrap_err()
+}
+
+#[test]
+fn every_validation_error_names_its_place() {
+    let e = err(&["a"], &[("Start", "a", 1.0), ("a", "x", 1.0)]);
+    assert_eq!(e.to_string(), "edge 1 (a → x): unknown node 'x'");
+    assert_eq!(e.edge_index(), Some(1));
+
+    let e = err(&["a"], &[("Start", "a", 1.5), ("a", "End", 1.0)]);
+    assert_eq!(
+        e.to_string(),
+        "edge 0 (Start → a): probability 1.5 is outside (0, 1]"
+    );
+    let e = err(&["a"], &[("Start", "a", 0.0), ("a", "End", 1.0)]);
+    assert!(e.to_string().contains("probability 0 is outside (0, 1]"));
+
+    let e = err(
+        &["a", "b", "c"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 0.5),
+            ("a", "c", 0.4),
+            ("b", "End", 1.0),
+            ("c", "End", 1.0),
+        ],
+    );
+    assert!(
+        e.to_string()
+            .starts_with("the branch out of 'a' sums to 0.9"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("b (0.5), c (0.4)"));
+    assert_eq!(e.edge_index(), Some(1));
+
+    let e = err(
+        &["a", "b"],
+        &[("Start", "a", 1.0), ("a", "End", 1.0), ("b", "End", 1.0)],
+    );
+    assert_eq!(e.to_string(), "unreachable from Start: b");
+
+    let e = err(
+        &["a", "b"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "End", 0.5),
+            ("a", "b", 0.5),
+            ("b", "b", 0.5),
+            ("b", "a", 0.5),
+        ],
+    );
+    // b can only go back to a: fine, it reaches End through a. Now a sink:
+    drop(e);
+    let e = err(
+        &["a", "b"],
+        &[("Start", "a", 1.0), ("a", "End", 1.0), ("a", "b", 1.0)],
+    );
+    assert_eq!(e.to_string(), "no path to End from: b");
+
+    let e = err(
+        &["a"],
+        &[("Start", "a", 1.0), ("a", "a", 1.0), ("a", "End", 1.0)],
+    );
+    assert!(
+        e.to_string().starts_with("the loop a → a can never exit"),
+        "{e}"
+    );
+
+    let e = err(
+        &["a", "b"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("b", "a", 1.0),
+            ("b", "End", 1.0),
+        ],
+    );
+    assert!(
+        e.to_string().starts_with("the loop b → a can never exit"),
+        "{e}"
+    );
+
+    let e = err(
+        &["a"],
+        &[("Start", "a", 1.0), ("a", "End", 1.0), ("End", "a", 1.0)],
+    );
+    assert_eq!(e.to_string(), "edge 2 (End → a): End has no outgoing edges");
+    let e = err(&["a"], &[("Start", "a", 1.0), ("a", "Start", 1.0)]);
+    assert_eq!(
+        e.to_string(),
+        "edge 1 (a → Start): Start has no incoming edges"
+    );
+
+    let e = err(
+        &["a"],
+        &[("Start", "a", 1.0), ("a", "End", 1.0), ("a", "End", 1.0)],
+    );
+    assert_eq!(e.to_string(), "edge 2 (a → End) duplicates edge 1");
+
+    let e = Workflow::build(&ids(&["a", "a"]), &[]).unwrap_err();
+    assert_eq!(e.to_string(), "function id 'a' is declared twice");
+    let e = Workflow::build(&ids(&["End"]), &[]).unwrap_err();
+    assert!(e.to_string().contains("'End' is reserved"));
+    assert_eq!(Workflow::build(&[], &[]).unwrap_err(), WorkflowError::Empty);
+}
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    // 300 nested two-way branches: f0 → (f1 | join0), f1 → (f2 | join1), …
+    let n = 300;
+    let mut names = Vec::new();
+    let mut es = vec![Edge::new(START, "s0", 1.0)];
+    for i in 0..n {
+        names.push(format!("s{i}"));
+        names.push(format!("j{i}"));
+    }
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("s{}", i + 1)
+        } else {
+            format!("j{i}")
+        };
+        es.push(Edge::new(format!("s{i}"), next, 0.5));
+        es.push(Edge::new(format!("s{i}"), format!("j{i}"), 0.5));
+        let out = if i == 0 {
+            END.to_string()
+        } else {
+            format!("j{}", i - 1)
+        };
+        es.push(Edge::new(format!("j{i}"), out, 1.0));
+    }
+    // the innermost branch's two arms both go to j{n-1}: make its arms distinct
+    let innermost = format!("s{}", n - 1);
+    es.retain(|e| e.from != innermost);
+    names.push("leaf".to_string());
+    es.push(Edge::new(format!("s{}", n - 1), "leaf", 0.5));
+    es.push(Edge::new(format!("s{}", n - 1), format!("j{}", n - 1), 0.5));
+    es.push(Edge::new("leaf", format!("j{}", n - 1), 1.0));
+    let e = Workflow::build(&names, &es).unwrap_err();
+    assert!(
+        e.to_string().contains("blocks nest more than 200 deep"),
+        "{e}"
+    );
+}
+
+#[test]
+fn irreducible_structures_are_refused_with_the_nodes() {
+    // Two parallel arms that meet at c before their join d.
+    let e = err(
+        &["a", "b", "c", "d", "x"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("a", "x", 1.0),
+            ("b", "c", 1.0),
+            ("b", "d", 1.0),
+            ("x", "c", 1.0),
+            ("c", "End", 1.0),
+            ("d", "End", 1.0),
+        ],
+    );
+    assert!(
+        e.to_string()
+            .contains("'c' is reached from two parallel arms"),
+        "{e}"
+    );
+
+    // A loop that exits from inside a branch arm.
+    let e = err(
+        &["h", "a", "b", "x"],
+        &[
+            ("Start", "h", 1.0),
+            ("h", "a", 0.5),
+            ("h", "b", 0.5),
+            ("a", "h", 0.3),
+            ("a", "x", 0.7),
+            ("b", "x", 1.0),
+            ("x", "End", 1.0),
+        ],
+    );
+    assert!(
+        e.to_string()
+            .contains("the cycle a → h is not a single-entry, single-exit block"),
+        "{e}"
+    );
+    assert_eq!(e.edge_index(), Some(3));
+}
+
+/// Random series/branch/parallel/loop trees rendered as edge lists.
+#[derive(Debug, Clone)]
+enum Shape {
+    F,
+    Seq(Vec<Shape>),
+    Branch(Vec<(u32, Shape)>),
+    Par(Vec<Shape>),
+    SelfLoop(f64),
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    let leaf = prop_oneof![Just(Shape::F), (0.05f64..0.9).prop_map(Shape::SelfLoop)];
+    leaf.prop_recursive(3, 24, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Shape::Seq),
+            prop::collection::vec((1u32..5, inner.clone()), 2..4).prop_map(Shape::Branch),
+            prop::collection::vec(inner, 2..4).prop_map(Shape::Par),
+        ]
+    })
+}
+
+/// Emits the shape between a fresh entry function and a fresh exit function; returns
+/// (entry, exit) and the expected time with durations `t`.
+struct Emit {
+    names: Vec<String>,
+    edges: Vec<Edge>,
+    t: Vec<f64>,
+}
+
+impl Emit {
+    fn node(&mut self) -> String {
+        let name = format!("f{}", self.names.len());
+        self.t.push(10.0 + (self.names.len() as f64 * 37.0) % 500.0);
+        self.names.push(name.clone());
+        name
+    }
+    /// Returns (entry, exit, expected time including entry and exit).
+    fn emit(&mut self, s: &Shape) -> (String, String, f64) {
+        match s {
+            Shape::F => {
+                let n = self.node();
+                let t = *self.t.last().unwrap();
+                (n.clone(), n, t)
+            }
+            Shape::SelfLoop(p) => {
+                let n = self.node();
+                let t = *self.t.last().unwrap();
+                self.edges.push(Edge::new(&n, &n, *p));
+                let out = self.node();
+                let t2 = *self.t.last().unwrap();
+                self.edges.push(Edge::new(&n, &out, 1.0 - p));
+                (n, out, t / (1.0 - p) + t2)
+            }
+            Shape::Seq(items) => {
+                let mut first = None;
+                let mut last: Option<String> = None;
+                let mut total = 0.0;
+                for it in items {
+                    let (a, b, t) = self.emit(it);
+                    if let Some(prev) = last {
+                        self.edges.push(Edge::new(prev, &a, 1.0));
+                    }
+                    first.get_or_insert(a);
+                    last = Some(b);
+                    total += t;
+                }
+                (first.unwrap(), last.unwrap(), total)
+            }
+            Shape::Branch(arms) => {
+                let split = self.node();
+                let ts = *self.t.last().unwrap();
+                let mut outs = Vec::new();
+                let total_w: u32 = arms.iter().map(|a| a.0).sum();
+                let mut mean = 0.0;
+                for (w, a) in arms {
+                    let (x, y, t) = self.emit(a);
+                    let p = *w as f64 / total_w as f64;
+                    self.edges.push(Edge::new(&split, &x, p));
+                    outs.push(y);
+                    mean += p * t;
+                }
+                let join = self.node();
+                let tj = *self.t.last().unwrap();
+                for y in outs {
+                    self.edges.push(Edge::new(y, &join, 1.0));
+                }
+                (split, join, ts + mean + tj)
+            }
+            Shape::Par(arms) => {
+                let split = self.node();
+                let ts = *self.t.last().unwrap();
+                let mut outs = Vec::new();
+                let mut max: f64 = 0.0;
+                for a in arms {
+                    let (x, y, t) = self.emit(a);
+                    self.edges.push(Edge::new(&split, &x, 1.0));
+                    outs.push(y);
+                    max = max.max(t);
+                }
+                let join = self.node();
+                let tj = *self.t.last().unwrap();
+                for y in outs {
+                    self.edges.push(Edge::new(y, &join, 1.0));
+                }
+                (split, join, ts + max + tj)
+            }
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn structured_workflows_evaluate_like_their_closed_form(s in shape(), loop_p in prop::option::of(0.05f64..0.9)) {
+        let mut e = Emit { names: vec![], edges: vec![], t: vec![] };
+        let (a, b, mut expected) = e.emit(&s);
+        e.edges.push(Edge::new(START, &a, 1.0));
+        match loop_p {
+            // Wrap everything in a cycle b → a.
+            Some(p) => {
+                e.edges.push(Edge::new(&b, &a, p));
+                e.edges.push(Edge::new(&b, END, 1.0 - p));
+                expected /= 1.0 - p;
+            }
+            None => e.edges.push(Edge::new(&b, END, 1.0)),
+        }
+        let w = Workflow::build(&e.names, &e.edges).unwrap();
+        let got = w.latency_ms(&e.t, Delays::default(), LatencyModel::Thesis);
+        prop_assert!((got - expected).abs() <= 1e-9 * expected.max(1.0), "{} vs {}", got, expected);
+        // Latency is monotone in every duration.
+        let mut slower = e.t.clone();
+        slower[0] += 50.0;
+        prop_assert!(w.latency_ms(&slower, Delays::default(), LatencyModel::Thesis) >= got - 1e-9);
+    }
+
+    #[test]
+    fn chain_is_the_sum(ts in prop::collection::vec(0.0f64..10_000.0, 1..12)) {
+        let names: Vec<String> = (0..ts.len()).map(|i| format!("f{i}")).collect();
+        let mut es = vec![Edge::new(START, &names[0], 1.0)];
+        for w in names.windows(2) {
+            es.push(Edge::new(&w[0], &w[1], 1.0));
+        }
+        es.push(Edge::new(names.last().unwrap(), END, 1.0));
+        let w = Workflow::build(&names, &es).unwrap();
+        let sum: f64 = ts.iter().sum();
+        prop_assert!((w.latency_ms(&ts, Delays::default(), LatencyModel::Thesis) - sum).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_self_loop_scales_by_one_over_one_minus_p(t in 1.0f64..5000.0, p in 0.01f64..0.99) {
+        let w = build(&["a"], &[("Start", "a", 1.0), ("a", "a", p), ("a", "End", 1.0 - p)]).unwrap();
+        prop_assert!((w.latency_ms(&[t], Delays::default(), LatencyModel::Thesis) - t / (1.0 - p)).abs() < 1e-6 * t / (1.0 - p));
+        prop_assert!((w.invocations()[0] - 1.0 / (1.0 - p)).abs() < 1e-9 / (1.0 - p));
+    }
+}
