@@ -640,6 +640,28 @@ mod tests {
     }
 
     #[test]
+    fn a_loop_inside_a_parallel_arm_matches_the_simulated_mean() {
+        // Arm 1: `a` loops on itself (again with 0.5): 100 ms × K, K geometric; arm 2: `b`,
+        // 180 ms. Constant durations: the only randomness is the loop count, which the
+        // branch-aware model follows exactly (E[max(100K, 180)] = 0.5·180 + Σ_{k≥2} 100k·0.5^k
+        // = 90 + 150 = 240), while the thesis' max of expectations says max(200, 180) = 200.
+        let mut a = constant(
+            &[("s", 1.0), ("a", 100.0), ("b", 180.0)],
+            r#"[{"from":"Start","to":"s","probability":1},{"from":"s","to":"a","probability":1},{"from":"s","to":"b","probability":1},
+               {"from":"a","to":"a","probability":0.5},{"from":"a","to":"End","probability":0.5},{"from":"b","to":"End","probability":1}]"#,
+        );
+        let aware = a.evaluate(&a.deployed);
+        assert!((aware.latency_ms - 241.0).abs() < 1e-3, "{aware:?}");
+        assert!(aware.latency_error_bound_ms < 0.01, "{aware:?}");
+        let r = simulate(&a, &a.deployed, &request(200_000, 11)).unwrap();
+        // sd of max(100K, 180) ≈ 126 ms: standard error ≈ 0.28 ms; allow 5 of them.
+        assert!((r.mean_ms - 241.0).abs() < 1.5, "{r:?}");
+        assert!(r.latency_bias_percent.abs() < 0.6, "{r:?}");
+        a.latency_model = LatencyModel::Thesis;
+        assert!((a.evaluate(&a.deployed).latency_ms - 201.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn bad_requests_are_refused() {
         let a = app(include_str!("../../examples/app3.bundle.json"));
         assert_eq!(

@@ -678,7 +678,8 @@ pub(crate) mod testing {
     use crate::pricing::Pricing;
     use crate::workflow::{Delays, Edge};
 
-    /// Up to 4 functions in one of a few shapes, 1–3 variants of 2–4 memory sizes each.
+    /// Up to 4 functions in one of a few shapes (chains, loops, parallel blocks, branches, and
+    /// parallel blocks whose arms hold a branch or a loop), 1–3 variants of 2–4 memory sizes each.
     pub fn app() -> impl Strategy<Value = Application> {
         let variant = (
             100.0f64..3000.0,
@@ -692,7 +693,7 @@ pub(crate) mod testing {
         );
         (
             prop::collection::vec(function, 2..5),
-            0usize..4,
+            0usize..6,
             0.05f64..0.9,
             0usize..3,
         )
@@ -757,6 +758,30 @@ pub(crate) mod testing {
                             edges.push(Edge::new(&ids[0], id, q));
                             edges.push(Edge::new(id, "End", 1.0));
                         }
+                    }
+                    // f0 fans out to f1 and f_last; f1's arm branches (to f2 or straight to the
+                    // join), f_last loops on itself
+                    4 if n >= 3 => {
+                        edges.push(Edge::new(&ids[0], &ids[1], 1.0));
+                        edges.push(Edge::new(&ids[0], &ids[n - 1], 1.0));
+                        if n >= 4 {
+                            edges.push(Edge::new(&ids[1], &ids[2], p));
+                            edges.push(Edge::new(&ids[1], "End", 1.0 - p));
+                            edges.push(Edge::new(&ids[2], "End", 1.0));
+                        } else {
+                            edges.push(Edge::new(&ids[1], "End", 1.0));
+                        }
+                        edges.push(Edge::new(&ids[n - 1], &ids[n - 1], 1.0 - p));
+                        edges.push(Edge::new(&ids[n - 1], "End", p));
+                    }
+                    // f0 fans out to a cycle f1 → f2 → (f1 | join) and to f_last
+                    5 if n >= 4 => {
+                        edges.push(Edge::new(&ids[0], &ids[1], 1.0));
+                        edges.push(Edge::new(&ids[0], &ids[n - 1], 1.0));
+                        edges.push(Edge::new(&ids[1], &ids[2], 1.0));
+                        edges.push(Edge::new(&ids[2], &ids[1], p));
+                        edges.push(Edge::new(&ids[2], "End", 1.0 - p));
+                        edges.push(Edge::new(&ids[n - 1], "End", 1.0));
                     }
                     // chain with a cycle back to the start
                     _ => {

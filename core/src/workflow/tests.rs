@@ -638,3 +638,148 @@ proptest! {
         prop_assert!((w.invocations()[0] - 1.0 / (1.0 - p)).abs() < 1e-9 / (1.0 - p));
     }
 }
+
+#[test]
+fn a_parallel_block_whose_longer_arm_depends_on_a_branch() {
+    // f0 → parallel(f1 → branch(0.3: f2 | 0.7: f3) ‖ f4) → End.
+    let w = build(
+        &["f0", "f1", "f2", "f3", "f4"],
+        &[
+            ("Start", "f0", 1.0),
+            ("f0", "f1", 1.0),
+            ("f0", "f4", 1.0),
+            ("f1", "f2", 0.3),
+            ("f1", "f3", 0.7),
+            ("f2", "End", 1.0),
+            ("f3", "End", 1.0),
+            ("f4", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    let d = [10.0, 20.0, 100.0, 300.0, 250.0];
+    // Arm 1 takes 20 + 100 = 120 ms (0.3) or 20 + 300 = 320 ms (0.7); arm 2 takes 250 ms.
+    // E[max] = 0.3·max(120, 250) + 0.7·max(320, 250) = 75 + 224 = 299.
+    let aware = w.latency_ms(&d, Delays::default(), LatencyModel::BranchAware);
+    assert!(
+        (aware - (10.0 + 0.3 * 250.0 + 0.7 * 320.0)).abs() < 1e-9,
+        "{aware}"
+    );
+    // The thesis: max(0.3·120 + 0.7·320, 250) = max(260, 250).
+    let thesis = w.latency_ms(&d, Delays::default(), LatencyModel::Thesis);
+    assert!((thesis - (10.0 + 260.0)).abs() < 1e-9, "{thesis}");
+    assert!(w.has_random_blocks());
+    let e = w.latency_estimate(&d, Delays::default(), LatencyModel::BranchAware);
+    assert_eq!((e.latency_ms, e.error_bound_ms), (aware, 0.0));
+    // With Step Functions delays, each state on an arm adds its delay inside the max.
+    let delays = Delays {
+        state_ms: 5.0,
+        transition_ms: 1.0,
+    };
+    let with = w.latency_ms(&d, delays, LatencyModel::BranchAware);
+    let arm1 = |x: f64| 20.0 + 6.0 + x + 6.0;
+    let expected = 10.0 + 6.0 + 0.3 * (250.0f64 + 6.0).max(arm1(100.0)) + 0.7 * arm1(300.0) + 11.0;
+    assert!((with - expected).abs() < 1e-9, "{with} vs {expected}");
+}
+
+#[test]
+fn nested_parallel_blocks_and_maps_with_branches() {
+    // f0 → parallel(f1 → parallel(f2 ‖ f3 → branch(0.5: f4 | 0.5: End)) ‖ f5) → End.
+    let w = build(
+        &["f0", "f1", "f2", "f3", "f4", "f5"],
+        &[
+            ("Start", "f0", 1.0),
+            ("f0", "f1", 1.0),
+            ("f0", "f5", 1.0),
+            ("f1", "f2", 1.0),
+            ("f1", "f3", 1.0),
+            ("f3", "f4", 0.5),
+            ("f3", "End", 0.5),
+            ("f2", "End", 1.0),
+            ("f4", "End", 1.0),
+            ("f5", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    let d = [0.0, 10.0, 50.0, 20.0, 100.0, 70.0];
+    // Inner block: max(50, 20) = 50 or max(50, 120) = 120, each 0.5; arm 1: 10 + that;
+    // outer: 0.5·max(60, 70) + 0.5·max(130, 70) = 35 + 65 = 100.
+    let aware = w.latency_ms(&d, Delays::default(), LatencyModel::BranchAware);
+    assert!((aware - 100.0).abs() < 1e-9, "{aware}");
+    // The thesis: inner max(50, 20 + 50) = 70, arm 1: 80, outer max(80, 70) = 80.
+    let thesis = w.latency_ms(&d, Delays::default(), LatencyModel::Thesis);
+    assert!((thesis - 80.0).abs() < 1e-9, "{thesis}");
+}
+
+#[test]
+fn without_random_blocks_both_models_are_one_plan() {
+    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    // The artifact's case has a branch inside a parallel arm: the models differ there.
+    assert!(w.has_random_blocks());
+    let chain = build(
+        &["a", "b", "c"],
+        &[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("a", "c", 1.0),
+            ("b", "End", 1.0),
+            ("c", "End", 1.0),
+        ],
+    )
+    .unwrap();
+    assert!(!chain.has_random_blocks());
+    let d = [1.0, 2.0, 3.0];
+    assert_eq!(
+        chain.latency_ms(&d, Delays::default(), LatencyModel::BranchAware),
+        chain.latency_ms(&d, Delays::default(), LatencyModel::Thesis)
+    );
+}
+
+proptest! {
+    /// The branch-aware latency never falls when a duration grows, on workflows with branches,
+    /// self-loops and cycles inside nested parallel arms; and it is never below the thesis'.
+    #[test]
+    fn branch_aware_latency_is_monotone_in_every_duration(
+        d in prop::collection::vec(0.0f64..2000.0, 8),
+        p in 0.05f64..0.95,
+        q in 0.05f64..0.95,
+        r in 0.0f64..0.9,
+        bump in 0usize..8,
+        by in 0.0f64..1000.0,
+        state_ms in 0.0f64..30.0,
+    ) {
+        // f0 → parallel(f1 → branch(p: f2 | 1−p: f3 (self-loop r)) ‖ cycle(f4 → f5 → back q)
+        //               ‖ f6 → parallel(f7 ‖ End)) → End
+        let mut list = vec![
+            ("Start", "f0", 1.0),
+            ("f0", "f1", 1.0),
+            ("f0", "f4", 1.0),
+            ("f0", "f6", 1.0),
+            ("f1", "f2", p),
+            ("f1", "f3", 1.0 - p),
+            ("f2", "End", 1.0),
+            ("f4", "f5", 1.0),
+            ("f5", "f4", q),
+            ("f5", "End", 1.0 - q),
+            ("f6", "f7", 1.0),
+            ("f7", "End", 1.0),
+        ];
+        if r > 0.0 {
+            list.push(("f3", "f3", r));
+            list.push(("f3", "End", 1.0 - r));
+        } else {
+            list.push(("f3", "End", 1.0));
+        }
+        let w = build(&["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"], &list).unwrap();
+        let delays = Delays { state_ms, transition_ms: 1.0 };
+        let before = w.latency_ms(&d, delays, LatencyModel::BranchAware);
+        let mut d2 = d.clone();
+        d2[bump] += by;
+        let after = w.latency_ms(&d2, delays, LatencyModel::BranchAware);
+        prop_assert!(after >= before - 1e-9 * before.abs().max(1.0), "{} → {}", before, after);
+        let thesis = w.latency_ms(&d, delays, LatencyModel::Thesis);
+        prop_assert!(before >= thesis - 1e-9 * thesis.max(1.0), "aware {} < thesis {}", before, thesis);
+        let e = w.latency_estimate(&d, delays, LatencyModel::BranchAware);
+        prop_assert_eq!(e.latency_ms, before);
+        prop_assert!(e.error_bound_ms >= 0.0 && e.error_bound_ms < 1e-2 * before.max(1.0), "bound {} on {}", e.error_bound_ms, before);
+    }
+}
