@@ -109,7 +109,8 @@ pub struct ImportedWorkflow {
     /// The Lambda functions, in the order the states are first reached from `StartAt`.
     pub functions: Vec<TaskFunction>,
     /// Edges (Choice probabilities uniform and marked assumed), state nodes, Map blocks; the
-    /// orchestration delays are left at 0.
+    /// orchestration delays are Step Functions' measured overhead
+    /// ([`Delays::step_functions_measured`]) until `workflow measure` measures this machine's.
     pub workflow: WorkflowSpec,
     /// What the import approximated or left out, each naming the state.
     pub notes: Vec<String>,
@@ -952,7 +953,7 @@ impl Builder<'_> {
             functions,
             workflow: WorkflowSpec {
                 edges,
-                orchestration: Delays::default(),
+                orchestration: Delays::step_functions_measured(),
                 states,
                 maps,
                 latency_model: None,
@@ -1155,7 +1156,10 @@ pub fn bundle_from_import(
         .or(Some(StepFunctionsPricing::standard()));
     let ids: HashSet<String> = functions.iter().map(|f| f.id.clone()).collect();
     let mut workflow = imported.workflow.clone();
-    if let Some(b) = base {
+    // A base bundle's delays when it has some (measured, or given); else the measured default.
+    if let Some(b) = base
+        && b.workflow.orchestration != Delays::default()
+    {
         workflow.orchestration = b.workflow.orchestration;
     }
     Ok(Bundle {

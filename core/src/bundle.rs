@@ -581,9 +581,11 @@ impl Application {
         }
         let ids: Vec<String> = b.functions.iter().map(|f| f.id.clone()).collect();
 
+        let o = &b.workflow.orchestration;
         for (name, v) in [
-            ("state_ms", b.workflow.orchestration.state_ms),
-            ("transition_ms", b.workflow.orchestration.transition_ms),
+            ("state_ms", o.state_ms),
+            ("transition_ms", o.transition_ms),
+            ("start_end_ms", o.start_end_ms.unwrap_or(0.0)),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(invalid(

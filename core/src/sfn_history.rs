@@ -26,11 +26,13 @@
 //! * Loops: the back edges and self-loops among them, with the mean number of times they are taken
 //!   per execution.
 //! * Delays: per model transition, the time from the source's exit to the target's entry (the
-//!   bundle's `transition_ms` is their mean, transitions from the execution's start and to its end
-//!   included); per Task state, the time from its entry to its Lambda function's start plus from
-//!   the function's end to the state's exit (the bundle's `state_ms` is their mean). The model also
-//!   charges `state_ms` for Start and End, which have no state in a real execution: it is biased
-//!   high by about `2·state_ms` per execution.
+//!   bundle's `transition_ms` is the mean between two states); per Task state, the time from its
+//!   entry to its Lambda function's start plus from the function's end to the state's exit (the
+//!   bundle's `state_ms` is their mean); the execution's start and end, the mean transition from
+//!   its start plus the mean into its end less one `transition_ms` (the bundle's
+//!   `start_end_ms`: the model charges every state its inbound transition, so a path of `n`
+//!   states has `n − 1` transitions between states plus these two). Start and End are not
+//!   states of a real execution and are not charged as such once measured.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -343,8 +345,13 @@ pub struct Measurement {
     pub transition_delays: BTreeMap<String, DelayStat>,
     /// Mean of `state_delays` over every observation (the bundle's `state_ms`).
     pub state_ms: Option<DelayStat>,
-    /// Mean of `transition_delays` over every observation (the bundle's `transition_ms`).
+    /// Mean of `transition_delays` between two states (the bundle's `transition_ms`; over every
+    /// transition when no execution has two states in a row).
     pub transition_ms: Option<DelayStat>,
+    /// The execution's start and end: the mean transition from its start plus the mean into its
+    /// end, less one `transition_ms` (the model charges each state's inbound transition with the
+    /// state); the bundle's `start_end_ms`. Its count is the executions.
+    pub start_end_ms: Option<DelayStat>,
     /// Per Map node: mean items per run, and runs.
     pub map_items: BTreeMap<String, DelayStat>,
     /// Per Wait state: its entry to its exit (the time waited, however the state says how long:
@@ -650,16 +657,38 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             },
         });
     }
-    let total = |m: &BTreeMap<String, (f64, u64)>| {
-        let s = m.values().fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let total = |m: &mut dyn Iterator<Item = &(f64, u64)>| {
+        let s = m.fold((0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
         (s.1 > 0).then(|| finish(s))
+    };
+    let start_prefix = format!("{START} → ");
+    let end_suffix = format!(" → {END}");
+    let group = |keep: &dyn Fn(&str) -> bool| {
+        total(
+            &mut transition_delays
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(_, v)| v),
+        )
+    };
+    let from_start = group(&|k| k.starts_with(&start_prefix));
+    let to_end = group(&|k| k.ends_with(&end_suffix));
+    let transition_ms = group(&|k| !k.starts_with(&start_prefix) && !k.ends_with(&end_suffix))
+        .or_else(|| group(&|_| true));
+    let start_end_ms = match (from_start, to_end, transition_ms) {
+        (Some(s), Some(e), Some(t)) => Some(DelayStat {
+            mean_ms: (s.mean_ms + e.mean_ms - t.mean_ms).max(0.0),
+            count: succeeded,
+        }),
+        _ => None,
     };
     Ok(Measurement {
         executions: executions.len() as u64,
         succeeded,
         edges,
-        state_ms: total(&state_delays),
-        transition_ms: total(&transition_delays),
+        state_ms: total(&mut state_delays.values()),
+        transition_ms,
+        start_end_ms,
         state_delays: state_delays
             .into_iter()
             .map(|(k, v)| (k, finish(v)))
@@ -748,6 +777,9 @@ pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
     }
     if let Some(t) = m.transition_ms {
         bundle.workflow.orchestration.transition_ms = t.mean_ms.max(0.0);
+    }
+    if let Some(se) = m.start_end_ms {
+        bundle.workflow.orchestration.start_end_ms = Some(se.mean_ms);
     }
     // A Wait state node takes what was waited, less the `state_ms` the model charges every
     // state it enters.

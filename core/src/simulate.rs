@@ -375,11 +375,11 @@ pub fn simulate(
     let mut runner = Runner {
         app,
         draws,
-        per_state_ms: app.delays.state_ms + app.delays.transition_ms,
+        per_state_ms: app.delays.per_state_ms(),
         rng: Xoshiro256PlusPlus::seed_from_u64(request.seed),
         cost: 0.0,
     };
-    let fixed = 2.0 * app.delays.state_ms + app.delays.transition_ms;
+    let fixed = app.delays.start_end_ms();
     let structure = app.workflow.structure();
     let mut latencies: Vec<f64> = (0..request.runs)
         .map(|_| runner.run(structure) + fixed)

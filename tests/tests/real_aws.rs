@@ -57,9 +57,10 @@ fn row(n: u32) -> Row {
     .unwrap()
     .validate()
     .unwrap();
-    let measured: Value =
-        serde_json::from_str(&read(&format!("tests/fixtures/real-aws/app{n}.measured.json")))
-            .unwrap();
+    let measured: Value = serde_json::from_str(&read(&format!(
+        "tests/fixtures/real-aws/app{n}.measured.json"
+    )))
+    .unwrap();
     let m = |k: &str| measured["latency_ms"][k].as_f64().unwrap();
     let aware = app.evaluate(&app.deployed);
     assert_eq!(aware.latency_model, LatencyModel::BranchAware);
@@ -141,7 +142,12 @@ fn predictions_hold_on_real_aws_measurements() {
         let a = accuracy(r.aware, mean);
         assert!(a >= 98.0, "App{}: evaluate's accuracy {a:.2}% < 98%", r.app);
         // The estimate is a lower bound of the model's value, within its bound.
-        assert!(r.bound >= 0.0 && r.bound < 1.0, "App{}: bound {}", r.app, r.bound);
+        assert!(
+            r.bound >= 0.0 && r.bound < 1.0,
+            "App{}: bound {}",
+            r.app,
+            r.bound
+        );
         // The branch-aware model is never below the thesis' max of expectations.
         assert!(r.aware >= r.thesis - 1e-9, "App{}", r.app);
         let p = percent(r.sim[1], p95);

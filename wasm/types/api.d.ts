@@ -640,11 +640,19 @@ export interface MapBlock {
   state: string;
 }
 /**
- * Step Functions orchestration delays added to the end-to-end latency.
+ * Step Functions orchestration delays added to the end-to-end latency: every state entered on a
+ * path costs `state_ms + transition_ms` (the state and the transition into it), and every
+ * execution `start_end_ms` more for starting and ending.
  */
 export interface Delays {
   /**
-   * Milliseconds per state entered (Start and End count as states).
+   * Milliseconds per execution for its start and end. Left out: `2·state_ms +
+   * transition_ms`, Start and End counted as states (the thesis artifact's convention).
+   * `workflow measure` sets it from the histories (their first and last transitions).
+   */
+  start_end_ms?: number | null;
+  /**
+   * Milliseconds per state entered.
    */
   state_ms?: number;
   /**

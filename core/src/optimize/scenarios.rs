@@ -187,8 +187,8 @@ impl Scenarios {
             ops: Vec::new(),
             draws: Vec::new(),
             function_slots: vec![Vec::new(); app.functions.len()],
-            per_state_ms: app.delays.state_ms + app.delays.transition_ms,
-            fixed_ms: 2.0 * app.delays.state_ms + app.delays.transition_ms,
+            per_state_ms: app.delays.per_state_ms(),
+            fixed_ms: app.delays.start_end_ms(),
             state_ms: (app.functions.len()..app.workflow.node_ids().len())
                 .map(|i| app.workflow.state_delay_ms(i).unwrap_or(0.0))
                 .collect(),

@@ -186,26 +186,57 @@ impl MapBlock {
     }
 }
 
-/// Step Functions orchestration delays added to the end-to-end latency.
+/// Step Functions orchestration delays added to the end-to-end latency: every state entered on a
+/// path costs `state_ms + transition_ms` (the state and the transition into it), and every
+/// execution `start_end_ms` more for starting and ending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Delays {
-    /// Milliseconds per state entered (Start and End count as states).
+    /// Milliseconds per state entered.
     #[serde(default)]
     pub state_ms: f64,
     /// Milliseconds per transition taken.
     #[serde(default)]
     pub transition_ms: f64,
+    /// Milliseconds per execution for its start and end. Left out: `2·state_ms +
+    /// transition_ms`, Start and End counted as states (the thesis artifact's convention).
+    /// `workflow measure` sets it from the histories (their first and last transitions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_end_ms: Option<f64>,
 }
 
 impl Delays {
-    /// The delays the thesis artifact measured on Step Functions: 18.81 ms per state, 1 ms per
-    /// transition.
+    /// The delays the thesis artifact used: 18.81 ms per state, 1 ms per transition (measured by
+    /// Lin & Khazaei between two Step Functions log events of Express Task states, 2019).
     pub fn step_functions_artifact() -> Self {
         Delays {
             state_ms: 18.81,
             transition_ms: 1.0,
+            start_end_ms: None,
         }
+    }
+
+    /// The Step Functions Express overhead fitted on Lin & Khazaei's published logs (5 apps,
+    /// 14,990 executions, us-east-2, 2020; `docs/real-aws-validation.md`): 14.08 ms per Lambda
+    /// task on the path (`state_ms + transition_ms`) and 19.13 ms per execution
+    /// (`2·state_ms + transition_ms`). What `workflow import-asl` writes until measured.
+    pub fn step_functions_measured() -> Self {
+        Delays {
+            state_ms: 5.05,
+            transition_ms: 9.03,
+            start_end_ms: None,
+        }
+    }
+
+    /// What each state entered on a path costs: `state_ms + transition_ms`.
+    pub fn per_state_ms(&self) -> f64 {
+        self.state_ms + self.transition_ms
+    }
+
+    /// What each execution costs for its start and end.
+    pub fn start_end_ms(&self) -> f64 {
+        self.start_end_ms
+            .unwrap_or(2.0 * self.state_ms + self.transition_ms)
     }
 }
 

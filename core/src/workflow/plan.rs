@@ -225,7 +225,7 @@ impl Workflow {
         } = scratch;
         stack.clear();
         errors.clear();
-        let per_state = delays.state_ms + delays.transition_ms;
+        let per_state = delays.per_state_ms();
         let leaf = |f: usize| durations_ms.get(f).copied().unwrap_or(0.0) + per_state;
         for op in plan {
             match *op {
@@ -307,7 +307,7 @@ impl Workflow {
             }
         }
         LatencyEstimate {
-            latency_ms: stack.pop().unwrap_or(0.0) + 2.0 * delays.state_ms + delays.transition_ms,
+            latency_ms: stack.pop().unwrap_or(0.0) + delays.start_end_ms(),
             error_bound_ms: if BOUND {
                 errors.pop().unwrap_or(0.0)
             } else {

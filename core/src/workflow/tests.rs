@@ -82,11 +82,21 @@ fn chain_with_delays_counts_states_and_transitions() {
     let d = Delays {
         state_ms: 10.0,
         transition_ms: 1.0,
+        start_end_ms: None,
     };
     // 4 states (Start, a, b, End) and 3 transitions.
     assert_eq!(
         w.latency_ms(&[100.0, 50.0], d, LatencyModel::Thesis),
         150.0 + 40.0 + 3.0
+    );
+    // A measured start and end replaces Start's and End's states and the transition to End.
+    let measured = Delays {
+        start_end_ms: Some(7.0),
+        ..d
+    };
+    assert_eq!(
+        w.latency_ms(&[100.0, 50.0], measured, LatencyModel::Thesis),
+        150.0 + 2.0 * 11.0 + 7.0
     );
     assert_eq!(w.expected_transitions(), 3.0);
 }
@@ -674,6 +684,7 @@ fn a_parallel_block_whose_longer_arm_depends_on_a_branch() {
     let delays = Delays {
         state_ms: 5.0,
         transition_ms: 1.0,
+        start_end_ms: None,
     };
     let with = w.latency_ms(&d, delays, LatencyModel::BranchAware);
     let arm1 = |x: f64| 20.0 + 6.0 + x + 6.0;
@@ -770,7 +781,7 @@ proptest! {
             list.push(("f3", "End", 1.0));
         }
         let w = build(&["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"], &list).unwrap();
-        let delays = Delays { state_ms, transition_ms: 1.0 };
+        let delays = Delays { state_ms, transition_ms: 1.0, start_end_ms: None };
         let before = w.latency_ms(&d, delays, LatencyModel::BranchAware);
         let mut d2 = d.clone();
         d2[bump] += by;

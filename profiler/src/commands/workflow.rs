@@ -481,8 +481,15 @@ fn human(
     if let Some(t) = m.transition_ms {
         writeln!(
             o,
-            "transition delay  {:.2} ms per transition ({} observations)",
+            "transition delay  {:.2} ms per transition between states ({} observations)",
             t.mean_ms, t.count
+        )?;
+    }
+    if let Some(se) = m.start_end_ms {
+        writeln!(
+            o,
+            "start and end     {:.2} ms per execution (first and last transitions, less one between states)",
+            se.mean_ms
         )?;
     }
     for (name, s) in &m.transition_delays {
