@@ -1141,6 +1141,8 @@ pub fn bundle_from_import(
                     step_mb: 64,
                 }),
                 variants: Vec::new(),
+                package: None,
+                provisioned_concurrency: None,
             }),
         }
     }
@@ -1184,6 +1186,7 @@ pub fn bundle_from_import(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         }),
+        workload: None,
     })
 }
 

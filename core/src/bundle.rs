@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
 use crate::model::{DurationModel, ExpModel, MeasuredTable, TablePoint};
-use crate::pricing::Pricing;
+use crate::pricing::{PackageType, Pricing};
 use crate::workflow::{
     Delays, Edge, LatencyModel, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
 };
@@ -59,6 +59,18 @@ pub struct Bundle {
     /// smallest memory option with its first variant.
     #[serde(default)]
     pub deployed: BTreeMap<String, Choice>,
+    /// How much the application runs: needed to share a fixed monthly charge (provisioned
+    /// concurrency) over its executions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Workload>,
+}
+
+/// How much the application runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Workflow executions per month (730 hours), > 0.
+    pub executions_per_month: f64,
 }
 
 /// Where a bundle came from.
@@ -93,6 +105,24 @@ pub struct Function {
     pub memory: MemoryOptions,
     /// The model variants (one for a function without an ML model).
     pub variants: Vec<Variant>,
+    /// How the function is packaged (`zip` when left out); under the pricing's
+    /// `init_billing: container_images_only` only images bill their INIT phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageType>,
+    /// Provisioned concurrency: execution environments kept initialized at every memory the
+    /// planner considers. Its invocations have no cold starts and bill their duration at the
+    /// provisioned duration price; the environments bill `instances × memory × 730 h` a month at
+    /// the provisioned concurrency price, shared over `workload.executions_per_month`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_concurrency: Option<ProvisionedConcurrency>,
+}
+
+/// A function's provisioned concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedConcurrency {
+    /// Execution environments kept initialized (≥ 1).
+    pub instances: u32,
 }
 
 /// Memory sizes in MB: an explicit list, or an inclusive range with a step.
@@ -161,6 +191,25 @@ pub struct Variant {
     /// How the deployed function is switched to this variant (`optiserve profile` and `apply`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<VariantSelector>,
+    /// Cold starts: how often an invocation starts a new execution environment, and how long its
+    /// INIT phase takes (left out: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStart>,
+}
+
+/// Cold starts of a variant, measured or given. Each cold invocation adds `init_ms` to its latency
+/// and, where the pricing bills the INIT phase, to its billed duration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColdStart {
+    /// Share of invocations that are cold starts, in [0, 1] (in production: it depends on the
+    /// traffic; the share `profile` saw is not it, profiling forces cold starts).
+    pub probability: f64,
+    /// Mean `Init Duration` of a cold start, ms (the REPORT line's).
+    pub init_ms: f64,
+    /// Cold starts `init_ms` was measured over (left out: given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<u64>,
 }
 
 /// How a variant is selected on the deployed function: environment variables set on it, and/or
@@ -287,6 +336,9 @@ pub struct ProfileSample {
     /// Reported Max Memory Used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_memory_used_mb: Option<f64>,
+    /// Reported Init Duration of a cold start, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_duration_ms: Option<f64>,
 }
 
 /// The workflow part of a bundle.
@@ -516,6 +568,8 @@ pub struct VariantOption {
     pub accuracy: f64,
     /// The profiled samples (for simulation).
     pub samples: Vec<ProfileSample>,
+    /// Cold starts (probability 0 when the bundle gives none, or on provisioned concurrency).
+    pub cold_start: ColdStart,
 }
 
 /// A function compiled for evaluation.
@@ -527,6 +581,10 @@ pub struct FunctionOption {
     pub memory_mb: Vec<u32>,
     /// Variants in bundle order.
     pub variants: Vec<VariantOption>,
+    /// How it is packaged.
+    pub package: PackageType,
+    /// Provisioned concurrency instances (0: on demand).
+    pub provisioned: u32,
 }
 
 /// A choice resolved to indices: memory in MB and the variant's index.
@@ -559,6 +617,8 @@ pub struct Application {
     pub score_range: (f64, f64),
     /// The deployed configuration.
     pub deployed: Vec<ResolvedChoice>,
+    /// Executions per month, when the bundle gives them.
+    pub executions_per_month: Option<f64>,
 }
 
 impl Application {
@@ -630,6 +690,28 @@ impl Application {
             .check_contract(&options)
             .map_err(|e| invalid("$.accuracy.score", contract_message(&e)))?;
 
+        if let Some(w) = b.workload
+            && !(w.executions_per_month.is_finite() && w.executions_per_month > 0.0)
+        {
+            return Err(invalid(
+                "$.workload.executions_per_month",
+                format!(
+                    "must be a finite number > 0, found {}",
+                    w.executions_per_month
+                ),
+            ));
+        }
+        if b.workload.is_none()
+            && let Some(i) = b
+                .functions
+                .iter()
+                .position(|f| f.provisioned_concurrency.is_some())
+        {
+            return Err(invalid(
+                format!("$.functions[{i}].provisioned_concurrency"),
+                "provisioned concurrency bills by the month: give $.workload.executions_per_month to share it over the executions",
+            ));
+        }
         let mut deployed = Vec::with_capacity(functions.len());
         for id in b.deployed.keys() {
             if !ids.contains(id) {
@@ -659,6 +741,7 @@ impl Application {
             score,
             score_range: (report.min, report.max),
             deployed,
+            executions_per_month: b.workload.map(|w| w.executions_per_month),
         })
     }
 
@@ -819,6 +902,12 @@ fn compile_function(
         return Err(invalid(format!("{at}.id"), "a function id cannot be empty"));
     }
     let memory_mb = check_memory(&f.memory, &format!("{at}.memory"))?;
+    if f.provisioned_concurrency.is_some_and(|p| p.instances == 0) {
+        return Err(invalid(
+            format!("{at}.provisioned_concurrency.instances"),
+            "must be at least 1 (leave provisioned_concurrency out for on-demand)",
+        ));
+    }
     if f.variants.is_empty() {
         return Err(invalid(
             format!("{at}.variants"),
@@ -846,6 +935,20 @@ fn compile_function(
             ));
         }
         check_model(&v.model, &memory_mb, &format!("{vat}.model"))?;
+        if let Some(c) = &v.cold_start {
+            if !(c.probability.is_finite() && (0.0..=1.0).contains(&c.probability)) {
+                return Err(invalid(
+                    format!("{vat}.cold_start.probability"),
+                    format!("must be a number in [0, 1], found {}", c.probability),
+                ));
+            }
+            if !(c.init_ms.is_finite() && c.init_ms >= 0.0) {
+                return Err(invalid(
+                    format!("{vat}.cold_start.init_ms"),
+                    format!("must be a finite number ≥ 0, found {}", c.init_ms),
+                ));
+            }
+        }
         for (k, s) in v.samples.iter().enumerate() {
             if !(s.memory_mb.is_finite() && s.memory_mb > 0.0) {
                 return Err(invalid(
@@ -884,8 +987,14 @@ fn compile_function(
                 model: v.model.clone(),
                 accuracy: a,
                 samples: v.samples.clone(),
+                cold_start: match (f.provisioned_concurrency, v.cold_start) {
+                    (Some(_), _) | (None, None) => ColdStart::default(),
+                    (None, Some(c)) => c,
+                },
             })
             .collect(),
+        package: f.package.unwrap_or_default(),
+        provisioned: f.provisioned_concurrency.map_or(0, |p| p.instances),
     })
 }
 

@@ -180,6 +180,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
                 fit: None,
                 samples: Vec::new(),
                 select: None,
+                cold_start: None,
             });
         }
         let first_variant = variants.first().map(|v| v.name.clone());
@@ -197,6 +198,8 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
             resource: None,
             memory,
             variants,
+            package: None,
+            provisioned_concurrency: None,
         });
     }
 
@@ -277,6 +280,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
         },
         accuracy,
         deployed,
+        workload: None,
     };
     bundle.validate().map_err(in_spec_terms)?;
     Ok(bundle)

@@ -87,6 +87,40 @@ impl StepFunctionsPricing {
     }
 }
 
+/// Which invocations AWS bills the INIT phase (a cold start's `Init Duration`) of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InitBilling {
+    /// Every on-demand function's INIT phase is billed like its duration (AWS since 1 August
+    /// 2025): a cold invocation bills `Init Duration + Duration`.
+    #[default]
+    Always,
+    /// The rule before 1 August 2025: the INIT phase is free for ZIP packages on managed runtimes
+    /// and billed for container images (a function's `package`).
+    ContainerImagesOnly,
+}
+
+impl InitBilling {
+    fn is_default(&self) -> bool {
+        *self == InitBilling::default()
+    }
+}
+
+/// How a function is deployed (it decides whether the INIT phase is billed under
+/// [`InitBilling::ContainerImagesOnly`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageType {
+    /// A ZIP archive on a managed runtime.
+    #[default]
+    Zip,
+    /// A container image (or a custom runtime).
+    Image,
+}
+
+/// Hours AWS counts in a month for provisioned concurrency (730).
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
 /// Lambda (and optionally Step Functions) prices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +139,19 @@ pub struct Pricing {
     /// Optional Step Functions charge added to every workflow execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_functions: Option<StepFunctionsPricing>,
+    /// Which cold starts bill their INIT phase (default `always`, AWS's rule since 1 August 2025;
+    /// `container_images_only` for the rule before).
+    #[serde(default, skip_serializing_if = "InitBilling::is_default")]
+    pub init_billing: InitBilling,
+    /// USD per GB-second that provisioned concurrency is configured (left out: us-east-1's price
+    /// for the architecture, $0.0000041667 on x86_64, $0.0000033334 on arm64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_concurrency_price_per_gb_second: Option<f64>,
+    /// USD per GB-second of duration on provisioned concurrency, replacing
+    /// `price_per_gb_second` for a function that has it (left out: us-east-1's, $0.0000097222 on
+    /// x86_64, $0.0000077778 on arm64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_duration_price_per_gb_second: Option<f64>,
 }
 
 fn default_granularity() -> f64 {
@@ -131,7 +178,48 @@ impl Pricing {
             price_per_request: 0.20 / 1_000_000.0,
             billing_granularity_ms: 1.0,
             step_functions: None,
+            init_billing: InitBilling::Always,
+            provisioned_concurrency_price_per_gb_second: None,
+            provisioned_duration_price_per_gb_second: None,
         }
+    }
+
+    /// USD per GB-second of configured provisioned concurrency.
+    pub fn provisioned_concurrency_price(&self) -> f64 {
+        self.provisioned_concurrency_price_per_gb_second
+            .unwrap_or(match self.architecture {
+                Architecture::X86_64 => 0.000_004_166_7,
+                Architecture::Arm64 => 0.000_003_333_4,
+            })
+    }
+
+    /// USD per GB-second of duration on provisioned concurrency.
+    pub fn provisioned_duration_price(&self) -> f64 {
+        self.provisioned_duration_price_per_gb_second
+            .unwrap_or(match self.architecture {
+                Architecture::X86_64 => 0.000_009_722_2,
+                Architecture::Arm64 => 0.000_007_777_8,
+            })
+    }
+
+    /// Is a cold start's INIT phase billed for a function packaged as `package`?
+    pub fn init_billed(&self, package: PackageType) -> bool {
+        match self.init_billing {
+            InitBilling::Always => true,
+            InitBilling::ContainerImagesOnly => package == PackageType::Image,
+        }
+    }
+
+    /// USD for one invocation of `memory_mb` billed for `duration_ms` at `price_per_gb_second`
+    /// (the on-demand or the provisioned duration price).
+    pub fn invocation_cost_at(
+        &self,
+        memory_mb: f64,
+        duration_ms: f64,
+        price_per_gb_second: f64,
+    ) -> f64 {
+        let billed_s = self.billed_duration_ms(duration_ms) / 1000.0;
+        billed_s * (memory_mb / 1024.0) * price_per_gb_second + self.price_per_request
     }
 
     /// The thesis text's pricing: x86_64 prices with durations rounded up to 100 ms.
@@ -149,8 +237,7 @@ impl Pricing {
 
     /// USD for one invocation of a function with `memory_mb` that runs for `duration_ms`.
     pub fn invocation_cost(&self, memory_mb: f64, duration_ms: f64) -> f64 {
-        let billed_s = self.billed_duration_ms(duration_ms) / 1000.0;
-        billed_s * (memory_mb / 1024.0) * self.price_per_gb_second + self.price_per_request
+        self.invocation_cost_at(memory_mb, duration_ms, self.price_per_gb_second)
     }
 
     /// USD the orchestration adds to one execution that takes `transitions` state transitions
@@ -202,6 +289,12 @@ impl Pricing {
         };
         nonneg("price_per_gb_second", self.price_per_gb_second)?;
         nonneg("price_per_request", self.price_per_request)?;
+        if let Some(p) = self.provisioned_concurrency_price_per_gb_second {
+            nonneg("provisioned_concurrency_price_per_gb_second", p)?;
+        }
+        if let Some(p) = self.provisioned_duration_price_per_gb_second {
+            nonneg("provisioned_duration_price_per_gb_second", p)?;
+        }
         if !(self.billing_granularity_ms.is_finite() && self.billing_granularity_ms > 0.0) {
             return Err((
                 "billing_granularity_ms",

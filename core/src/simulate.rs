@@ -12,7 +12,11 @@
 //!   variant's warm samples' `sample / model(sample's memory)` (its measured dispersion); a variant
 //!   without samples runs exactly at its model's duration.
 //!
-//! Each invocation is billed on its drawn duration. The Step Functions charge is linear in the
+//! A variant with cold starts is cold with its probability (the draw's low 32 bits decide, so the
+//! stream of draws is the same with and without cold starts) and then takes its INIT phase on top
+//! of its duration, billed where the pricing bills INIT. Each invocation is billed on its drawn
+//! duration (at the provisioned duration price for a function with provisioned concurrency,
+//! whose monthly charge is added per execution). The Step Functions charge is linear in the
 //! number of transitions, so its mean is added exactly. The generator is xoshiro256++ seeded with
 //! the caller's seed: the same seed gives the same result on every platform (native and wasm).
 //! Draws are consumed in one fixed order (a branch's uniform number, then the chosen arm; a loop's
@@ -192,6 +196,8 @@ pub(crate) struct Draw {
     /// Residual ratios `sample / model(memory)` of the variant's warm samples.
     ratios: Vec<f64>,
     pub(crate) memory_mb: f64,
+    /// Cold starts: the probability and the INIT phase's duration, ms.
+    cold: (f64, f64),
 }
 
 impl Draw {
@@ -224,20 +230,33 @@ impl Draw {
             base: variant.model.duration_ms(memory_mb),
             ratios,
             memory_mb,
+            cold: (variant.cold_start.probability, variant.cold_start.init_ms),
         }
     }
 
-    /// The duration that the raw draw `x` picks. Every invocation consumes exactly one draw,
-    /// whatever the configuration: the same seed then gives every configuration the same branch
-    /// choices, loop counts and per-invocation draws (common random numbers).
+    /// The latency of the invocation that the raw draw `x` picks: its duration plus, on a cold
+    /// start, its INIT phase.
     pub(crate) fn pick(&self, x: u64) -> f64 {
-        if !self.samples.is_empty() {
-            return self.samples[index(x, self.samples.len())];
-        }
-        if self.ratios.is_empty() {
-            return self.base;
-        }
-        self.base * self.ratios[index(x, self.ratios.len())]
+        let (d, init) = self.pick_parts(x);
+        d + init
+    }
+
+    /// The duration and the INIT phase (0 when warm) that the raw draw `x` picks. Every
+    /// invocation consumes exactly one draw, whatever the configuration: the same seed then gives
+    /// every configuration the same branch choices, loop counts and per-invocation draws (common
+    /// random numbers). The duration comes from the draw's high 32 bits, the cold start from its
+    /// low 32 bits (cold when they fall below the probability's share of 2^32).
+    pub(crate) fn pick_parts(&self, x: u64) -> (f64, f64) {
+        let d = if !self.samples.is_empty() {
+            self.samples[index(x, self.samples.len())]
+        } else if self.ratios.is_empty() {
+            self.base
+        } else {
+            self.base * self.ratios[index(x, self.ratios.len())]
+        };
+        let (p, init) = self.cold;
+        let low = (x & 0xFFFF_FFFF) as f64 / 4_294_967_296.0;
+        (d, if p > 0.0 && low < p { init } else { 0.0 })
     }
 }
 
@@ -285,12 +304,10 @@ impl Runner<'_> {
                 self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
             }
             Structure::Function(f) => {
-                let d = self.draws[*f].pick(self.rng.next_u64());
-                self.cost += self
-                    .app
-                    .pricing
-                    .invocation_cost(self.draws[*f].memory_mb, d);
-                d + self.per_state_ms
+                let draw = &self.draws[*f];
+                let (d, init) = draw.pick_parts(self.rng.next_u64());
+                self.cost += self.app.invocation_cost(*f, draw.memory_mb, d, init);
+                d + init + self.per_state_ms
             }
             Structure::Sequence(items) => items.iter().map(|i| self.run(i)).sum(),
             Structure::Parallel(arms) => arms.iter().map(|a| self.run(a)).fold(0.0, f64::max),
@@ -417,9 +434,17 @@ pub fn simulate(
         histogram[i].count += 1;
     }
     let analytic = app.evaluate(choices);
-    let orchestration = app
+    // Per execution: the Step Functions transitions or request, and provisioned concurrency's
+    // monthly charge shared over the executions.
+    let provisioned: f64 = choices
+        .iter()
+        .enumerate()
+        .map(|(f, c)| app.provisioned_cost_per_execution(f, f64::from(c.memory_mb)))
+        .sum();
+    let orchestration = (app
         .pricing
         .orchestration_fixed_cost(app.workflow.expected_transitions())
+        + provisioned)
         * EXECUTIONS_PER_QUOTE;
     Ok(SimulationReport {
         runs: request.runs,
@@ -659,6 +684,35 @@ mod tests {
         assert!(r.latency_bias_percent.abs() < 0.6, "{r:?}");
         a.latency_model = LatencyModel::Thesis;
         assert!((a.evaluate(&a.deployed).latency_ms - 201.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cold_starts_are_drawn_and_billed() {
+        let mut a = constant(
+            &[("a", 100.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"End","probability":1}]"#,
+        );
+        let warm = simulate(&a, &a.deployed, &request(50_000, 4)).unwrap();
+        a.functions[0].variants[0].cold_start = crate::bundle::ColdStart {
+            probability: 0.2,
+            init_ms: 400.0,
+            observed: None,
+        };
+        let r = simulate(&a, &a.deployed, &request(50_000, 4)).unwrap();
+        // 100 ms, or 500 ms 20% of the time: mean 180, sd 160; the analytic figures agree.
+        assert!(
+            (r.mean_ms - 180.0).abs() < 5.0 * 160.0 / 50_000f64.sqrt(),
+            "{r:?}"
+        );
+        assert!((r.analytic_latency_ms - 180.0).abs() < 1e-9);
+        assert!(
+            (r.mean_cost_usd_per_million - r.analytic_cost_usd_per_million).abs()
+                / r.analytic_cost_usd_per_million
+                < 0.01,
+            "{r:?}"
+        );
+        assert_eq!((r.p50_ms, r.max_ms), (100.0, 500.0));
+        assert_eq!(warm.max_ms, 100.0);
     }
 
     #[test]

@@ -474,6 +474,8 @@ impl LoadedPlan {
                     resource: Some(t.resource.clone()),
                     memory: self.plan.memory_of(f),
                     variants: Vec::new(),
+                    package: None,
+                    provisioned_concurrency: None,
                 });
             }
             let accuracy = f.variants.get(t.variant).and_then(|v| v.accuracy.clone());
@@ -487,6 +489,7 @@ impl LoadedPlan {
                     fit: None,
                     samples: Vec::new(),
                     select,
+                    cold_start: None,
                 });
             }
         }
@@ -500,6 +503,7 @@ impl LoadedPlan {
             workflow: self.workflow.clone(),
             accuracy: self.accuracy.clone(),
             deployed: BTreeMap::new(),
+            workload: None,
         }
     }
 }

@@ -676,6 +676,7 @@ pub fn build_bundle(
                     billed_duration_ms: s.billed_duration_ms,
                     cold: s.cold,
                     max_memory_used_mb: s.max_memory_used_mb,
+                    init_duration_ms: None,
                 });
             }
         }

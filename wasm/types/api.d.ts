@@ -112,6 +112,11 @@ export type WorkflowBlock =
  */
 export type MemoryOptions = number[] | MemoryRange;
 /**
+ * How a function is deployed (it decides whether the INIT phase is billed under
+ * [`InitBilling::ContainerImagesOnly`]).
+ */
+export type PackageType = 'zip' | 'image';
+/**
  * The duration model a function variant carries.
  */
 export type DurationModel =
@@ -134,6 +139,10 @@ export type DurationModel =
       kind: 'table';
       points: TablePoint[];
     };
+/**
+ * Which invocations AWS bills the INIT phase (a cold start's `Init Duration`) of.
+ */
+export type InitBilling = 'always' | 'container_images_only';
 /**
  * Step Functions charges that are added to the workflow cost when present.
  */
@@ -325,6 +334,11 @@ export interface Bundle {
    * The workflow graph over the functions.
    */
   workflow: WorkflowSpec;
+  /**
+   * How much the application runs: needed to share a fixed monthly charge (provisioned
+   * concurrency) over its executions.
+   */
+  workload?: Workload | null;
 }
 /**
  * One function's memory and variant.
@@ -352,6 +366,18 @@ export interface BundleFunction {
    */
   memory: MemoryOptions;
   /**
+   * How the function is packaged (`zip` when left out); under the pricing's
+   * `init_billing: container_images_only` only images bill their INIT phase.
+   */
+  package?: PackageType | null;
+  /**
+   * Provisioned concurrency: execution environments kept initialized at every memory the
+   * planner considers. Its invocations have no cold starts and bill their duration at the
+   * provisioned duration price; the environments bill `instances × memory × 730 h` a month at
+   * the provisioned concurrency price, shared over `workload.executions_per_month`.
+   */
+  provisioned_concurrency?: ProvisionedConcurrency | null;
+  /**
    * The Lambda function's name or ARN, if it is deployed.
    */
   resource?: string | null;
@@ -378,6 +404,15 @@ export interface MemoryRange {
   step_mb: number;
 }
 /**
+ * A function's provisioned concurrency.
+ */
+export interface ProvisionedConcurrency {
+  /**
+   * Execution environments kept initialized (≥ 1).
+   */
+  instances: number;
+}
+/**
  * One model variant of a function (the only one, for a function without an ML model).
  */
 export interface Variant {
@@ -385,6 +420,11 @@ export interface Variant {
    * Raw accuracy of the variant on its task, if measured.
    */
   accuracy?: RawAccuracy | null;
+  /**
+   * Cold starts: how often an invocation starts a new execution environment, and how long its
+   * INIT phase takes (left out: never).
+   */
+  cold_start?: ColdStart | null;
   /**
    * Quality of the fit of `model` to `samples`, when it was fitted.
    */
@@ -418,6 +458,25 @@ export interface RawAccuracy {
    * The value, e.g. 76.13 (top-1 %) or 0.511 (mAP).
    */
   value: number;
+}
+/**
+ * Cold starts of a variant, measured or given. Each cold invocation adds `init_ms` to its latency
+ * and, where the pricing bills the INIT phase, to its billed duration.
+ */
+export interface ColdStart {
+  /**
+   * Mean `Init Duration` of a cold start, ms (the REPORT line's).
+   */
+  init_ms: number;
+  /**
+   * Cold starts `init_ms` was measured over (left out: given).
+   */
+  observed?: number | null;
+  /**
+   * Share of invocations that are cold starts, in [0, 1] (in production: it depends on the
+   * traffic; the share `profile` saw is not it, profiling forces cold starts).
+   */
+  probability: number;
 }
 /**
  * How well a fitted model matches its samples.
@@ -466,6 +525,10 @@ export interface ProfileSample {
    */
   duration_ms: number;
   /**
+   * Reported Init Duration of a cold start, ms.
+   */
+  init_duration_ms?: number | null;
+  /**
    * Reported Max Memory Used.
    */
   max_memory_used_mb?: number | null;
@@ -506,6 +569,11 @@ export interface Pricing {
    */
   billing_granularity_ms?: number;
   /**
+   * Which cold starts bill their INIT phase (default `always`, AWS's rule since 1 August 2025;
+   * `container_images_only` for the rule before).
+   */
+  init_billing?: InitBilling;
+  /**
    * USD per GB-second of billed duration.
    */
   price_per_gb_second: number;
@@ -513,6 +581,17 @@ export interface Pricing {
    * USD per request (invocation).
    */
   price_per_request: number;
+  /**
+   * USD per GB-second that provisioned concurrency is configured (left out: us-east-1's price
+   * for the architecture, $0.0000041667 on x86_64, $0.0000033334 on arm64).
+   */
+  provisioned_concurrency_price_per_gb_second?: number | null;
+  /**
+   * USD per GB-second of duration on provisioned concurrency, replacing
+   * `price_per_gb_second` for a function that has it (left out: us-east-1's, $0.0000097222 on
+   * x86_64, $0.0000077778 on arm64).
+   */
+  provisioned_duration_price_per_gb_second?: number | null;
   /**
    * AWS region the prices are for, e.g. `us-east-1`.
    */
@@ -678,6 +757,15 @@ export interface StateNode {
    * What state it is.
    */
   kind: StateKind;
+}
+/**
+ * How much the application runs.
+ */
+export interface Workload {
+  /**
+   * Workflow executions per month (730 hours), > 0.
+   */
+  executions_per_month: number;
 }
 /**
  * The answer re-simulated from an independent seed.
@@ -866,6 +954,15 @@ export interface Evaluation {
    */
   accuracy: number;
   /**
+   * What cold starts' INIT phases add to `cost_usd_per_million`.
+   */
+  cold_start_cost_usd_per_million: number;
+  /**
+   * What cold starts add to `latency_ms` (the latency less the latency with every cold-start
+   * probability at 0).
+   */
+  cold_start_latency_ms: number;
+  /**
    * Expected cost, USD per million workflow executions (functions plus orchestration).
    */
   cost_usd_per_million: number;
@@ -898,11 +995,19 @@ export interface Evaluation {
  */
 export interface FunctionEvaluation {
   /**
+   * The part of `cost_usd_per_million` that cold starts' INIT phases bill.
+   */
+  cold_start_cost_usd_per_million: number;
+  /**
+   * The expected cold-start part of `duration_ms` (cold-start probability × init duration).
+   */
+  cold_start_ms: number;
+  /**
    * This function's cost, USD per million workflow executions.
    */
   cost_usd_per_million: number;
   /**
-   * Predicted duration of one invocation, ms.
+   * Predicted duration of one invocation, ms: the model's, plus the expected cold-start time.
    */
   duration_ms: number;
   /**

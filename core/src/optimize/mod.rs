@@ -671,8 +671,8 @@ pub(crate) mod testing {
 
     use crate::accuracy::{EasDefinition, Normalization};
     use crate::bundle::{
-        AccuracySpec, Application, Bundle, Function, MemoryOptions, Provenance, RawAccuracy,
-        SCHEMA_V1, Variant, WorkflowSpec,
+        AccuracySpec, Application, Bundle, ColdStart, Function, MemoryOptions, Provenance,
+        RawAccuracy, SCHEMA_V1, Variant, WorkflowSpec,
     };
     use crate::model::{DurationModel, ExpModel};
     use crate::pricing::Pricing;
@@ -686,6 +686,8 @@ pub(crate) mod testing {
             500.0f64..20000.0,
             0.0005f64..0.005,
             0.0f64..1.0,
+            // Cold starts on about half of the variants.
+            (0.0f64..0.6, 0.0f64..3000.0),
         );
         let function = (
             prop::collection::vec(variant, 1..4),
@@ -709,7 +711,7 @@ pub(crate) mod testing {
                         variants: vs
                             .iter()
                             .enumerate()
-                            .map(|(j, &(a, b, g, acc))| Variant {
+                            .map(|(j, &(a, b, g, acc, (cold, init)))| Variant {
                                 name: format!("v{j}"),
                                 accuracy: Some(RawAccuracy {
                                     value: acc,
@@ -723,8 +725,15 @@ pub(crate) mod testing {
                                 fit: None,
                                 samples: vec![],
                                 select: None,
+                                cold_start: (cold > 0.3).then_some(ColdStart {
+                                    probability: cold - 0.3,
+                                    init_ms: init,
+                                    observed: None,
+                                }),
                             })
                             .collect(),
+                        package: None,
+                        provisioned_concurrency: None,
                     })
                     .collect();
                 let n = ids.len();
@@ -828,6 +837,7 @@ pub(crate) mod testing {
                         score,
                     }),
                     deployed: Default::default(),
+                    workload: None,
                 }
                 .validate()
                 .unwrap()

@@ -72,7 +72,6 @@ pub struct Scratch {
 impl<'a> SearchSpace<'a> {
     /// Every memory option × every variant, per function.
     pub fn full(app: &'a Application) -> Self {
-        let ni = app.workflow.invocations();
         let options = app
             .functions
             .iter()
@@ -81,15 +80,16 @@ impl<'a> SearchSpace<'a> {
                 let mut opts = Vec::with_capacity(func.memory_mb.len() * func.variants.len());
                 for (v, variant) in func.variants.iter().enumerate() {
                     for &m in &func.memory_mb {
-                        let d = variant.model.duration_ms(f64::from(m));
-                        let cost = ni[f]
-                            * app.pricing.invocation_cost(f64::from(m), d)
-                            * EXECUTIONS_PER_QUOTE;
+                        let choice = ResolvedChoice {
+                            memory_mb: m,
+                            variant: v,
+                        };
+                        let x = app.option_figures(f, choice);
                         opts.push(OptionPoint {
                             memory_mb: m,
                             variant: v,
-                            duration_ms: d,
-                            cost,
+                            duration_ms: x.duration_ms,
+                            cost: x.cost_usd_per_million,
                             accuracy: variant.accuracy,
                         });
                     }

@@ -821,6 +821,7 @@ mod tests {
                         billed_duration_ms: None,
                         cold: false,
                         max_memory_used_mb: None,
+                        init_duration_ms: None,
                     })
                     .collect();
             }
