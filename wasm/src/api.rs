@@ -276,22 +276,6 @@ fn model_error(e: &ModelError) -> String {
     format!("{path}: {e}")
 }
 
-/// Requests on the media pipeline whose native results are committed in `tests/fixtures/`
-/// (request, file name, contents; the JSON `optiserve simulate|optimize … --format json` prints,
-/// without `elapsed_ms`): the wasm tests check that the module computes exactly these numbers.
-pub const NATIVE_FIXTURES: [(&str, &str, &str); 2] = [
-    (
-        r#"{"runs": 20000, "seed": 42}"#,
-        "simulate-media-pipeline-seed-42.json",
-        include_str!("../tests/fixtures/simulate-media-pipeline-seed-42.json"),
-    ),
-    (
-        r#"{"objective": "p95_latency", "constraints": {"max_cost_usd_per_million": 600}, "scenarios": 1000, "seed": 42, "certify_runs": 20000}"#,
-        "optimize-p95-media-pipeline-seed-42.json",
-        include_str!("../tests/fixtures/optimize-p95-media-pipeline-seed-42.json"),
-    ),
-];
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
@@ -300,19 +284,21 @@ mod tests {
     const APP3: &str = include_str!("../../examples/app3.bundle.json");
     const MEDIA: &str = include_str!("../../examples/media-pipeline.bundle.json");
 
+    include!("../tests/common/native_fixtures.rs");
+
     /// The committed native results that the wasm tests (`tests/common`) compare the module's
     /// results with, exactly: they must be what this build computes natively. The JSON text is
     /// compared, so every number is compared to the last bit (shortest round-trip form).
     /// `UPDATE_NATIVE_FIXTURES=1` rewrites them.
     #[test]
     fn committed_native_results_are_current() {
-        let app = application(MEDIA).unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        for (request, file, committed) in NATIVE_FIXTURES {
-            let mut text = if request.contains("objective") {
-                serde_json::to_string_pretty(&optimize(&app, request).unwrap())
-            } else {
-                serde_json::to_string_pretty(&simulate(&app, request).unwrap())
+        for (bundle, call, request, file, committed) in NATIVE_FIXTURES {
+            let app = application(bundle).unwrap();
+            let mut text = match call {
+                "optimize" => serde_json::to_string_pretty(&optimize(&app, request).unwrap()),
+                "simulate" => serde_json::to_string_pretty(&simulate(&app, request).unwrap()),
+                _ => serde_json::to_string_pretty(&evaluate(&app, None).unwrap()),
             }
             .unwrap();
             text.push('\n');

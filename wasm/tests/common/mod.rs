@@ -9,6 +9,8 @@ use optiserve_wasm::{Planner, api, fit_model, import_spec};
 use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
+include!("native_fixtures.rs");
+
 pub const APP3: &str = include_str!("../../../examples/app3.bundle.json");
 pub const MEDIA: &str = include_str!("../../../examples/media-pipeline.bundle.json");
 pub const SIX: &str = include_str!("../../../examples/six-functions.bundle.json");
@@ -358,23 +360,26 @@ pub fn assert_js_equal(actual: &JsValue, expected: &JsValue, path: &str) {
 
 /// Same seed, same result, native and wasm: `Planner.simulate` and a tail-aware
 /// `Planner.optimize` give exactly the numbers the native build computed and committed
-/// (`api::NATIVE_FIXTURES`, checked natively by `api`'s tests).
+/// (`NATIVE_FIXTURES`, checked natively by `api`'s tests).
 pub fn seeded_results_equal_the_native_ones() {
-    let planner = Planner::new(JsValue::from_str(MEDIA)).unwrap();
-    for (request, file, committed) in api::NATIVE_FIXTURES {
-        let got = if request.contains("objective") {
-            let s = planner.optimize(JsValue::from_str(request)).unwrap();
-            js_sys::Reflect::delete_property(
-                s.unchecked_ref::<js_sys::Object>(),
-                &"elapsed_ms".into(),
-            )
-            .unwrap();
-            s
-        } else {
-            planner.simulate(Some(JsValue::from_str(request))).unwrap()
+    for (bundle, call, request, file, committed) in NATIVE_FIXTURES {
+        let planner = Planner::new(JsValue::from_str(bundle)).unwrap();
+        let got = match call {
+            "optimize" => {
+                let s = planner.optimize(JsValue::from_str(request)).unwrap();
+                js_sys::Reflect::delete_property(
+                    s.unchecked_ref::<js_sys::Object>(),
+                    &"elapsed_ms".into(),
+                )
+                .unwrap();
+                s
+            }
+            "simulate" => planner.simulate(Some(JsValue::from_str(request))).unwrap(),
+            _ => planner.evaluate(None).unwrap(),
         };
         assert_js_equal(&got, &JSON::parse(committed).unwrap(), file);
     }
+    let planner = Planner::new(JsValue::from_str(MEDIA)).unwrap();
     // Without a seed, one is drawn (crypto.getRandomValues) and reported; it reproduces the run.
     let a = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
     let seed = a["seed"].as_u64().unwrap();
