@@ -393,3 +393,31 @@ pub fn seeded_results_equal_the_native_ones() {
     let c = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
     assert_ne!(c["seed"], a["seed"]);
 }
+
+/// `Planner.latencyModel`: the bundle's model until set; the thesis' rule on request, with the
+/// figures core computes under it; another name is an error that says what is expected.
+pub fn the_latency_model_can_be_chosen() {
+    let text = NATIVE_FIXTURES[3].0;
+    let mut planner = Planner::new(JsValue::from_str(text)).unwrap();
+    assert_eq!(planner.latency_model(), "branch_aware");
+    let aware = value(&planner.evaluate(None).unwrap());
+    planner.set_latency_model("thesis").unwrap();
+    assert_eq!(planner.latency_model(), "thesis");
+    let evaluation = planner.evaluate(None).unwrap();
+    let thesis = value(&evaluation);
+    let mut app = api::application(text).unwrap();
+    app.latency_model = optiserve_core::workflow::LatencyModel::Thesis;
+    assert_same(
+        &evaluation,
+        &serde_json::to_value(api::evaluate(&app, None).unwrap()).unwrap(),
+        "evaluate (thesis)",
+    );
+    assert_eq!(thesis["latency_model"], json!("thesis"));
+    assert!(aware["latency_ms"].as_f64().unwrap() > thesis["latency_ms"].as_f64().unwrap());
+    let err = message(planner.set_latency_model("fast").unwrap_err());
+    assert!(
+        err.contains("branch_aware") && err.contains("\"fast\""),
+        "{err}"
+    );
+    assert_eq!(planner.latency_model(), "thesis");
+}
