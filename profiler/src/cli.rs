@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use optiserve_core::model::ModelChoice;
 
 /// Plan AWS Lambda memory sizes and ML model variants for a Step Functions workflow, from a JSON
 /// profile bundle: predicted end-to-end latency (EET), cost per million executions and accuracy
@@ -100,6 +102,10 @@ pub struct ProfileArgs {
     /// Take the workflow (and accuracy score) from this bundle instead of the plan.
     #[arg(long)]
     pub workflow_from: Option<PathBuf>,
+    /// The model family fitted to every variant (overrides the plan's `[sampler] model`): `auto`
+    /// (default) keeps the family with the lowest leave-one-memory-out error.
+    #[arg(long, value_parser = model_choice())]
+    pub model: Option<ModelChoice>,
     #[command(flatten)]
     pub cloud: CloudArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -173,6 +179,10 @@ pub struct FitArgs {
     /// Samples: CSV with the header `memory_mb,duration_ms` (one row per invocation), or JSON:
     /// `[{"memory_mb": 128, "duration_ms": 2898.2}, ...]` or `{"128": 2898.2, ...}`.
     pub samples: PathBuf,
+    /// The model family: `auto` fits every family and keeps the one with the lowest
+    /// leave-one-memory-out error; the others force one (every family is still reported).
+    #[arg(long, default_value = "auto", value_parser = model_choice())]
+    pub model: ModelChoice,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -538,4 +548,10 @@ pub struct WorkflowValidateArgs {
     pub backend: SfnBackendArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// Parses `--model` into core's [`ModelChoice`] (its names are core's).
+fn model_choice() -> impl TypedValueParser<Value = ModelChoice> {
+    PossibleValuesParser::new(ModelChoice::NAMES)
+        .map(|name| ModelChoice::from_name(&name).unwrap_or_default())
 }

@@ -72,12 +72,27 @@ pub enum ModelChoice {
     /// Always the exponential.
     Exponential,
     /// Always the CPU-share model.
+    #[serde(alias = "cpu-share")]
     CpuShare,
     /// Always the measured table.
     Table,
 }
 
 impl ModelChoice {
+    /// The names on the command line, in order: `auto`, `exponential`, `cpu-share`, `table`.
+    pub const NAMES: [&'static str; 4] = ["auto", "exponential", "cpu-share", "table"];
+
+    /// The choice named `name` (one of [`ModelChoice::NAMES`], or with `_` for `-`).
+    pub fn from_name(name: &str) -> Option<ModelChoice> {
+        match name.replace('_', "-").as_str() {
+            "auto" => Some(Self::Auto),
+            "exponential" => Some(Self::Exponential),
+            "cpu-share" => Some(Self::CpuShare),
+            "table" => Some(Self::Table),
+            _ => None,
+        }
+    }
+
     /// The forced family, if any.
     pub fn forced(self) -> Option<ModelFamily> {
         match self {
