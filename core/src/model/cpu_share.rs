@@ -50,7 +50,8 @@ const MAX_MEMORY_MB: f64 = 10_240.0;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CpuShareModel {
-    /// The part that does not scale with the CPU share (ms); may be negative (see the module docs).
+    /// The part that does not scale with the CPU share (ms); a fit makes it negative when the curve
+    /// falls faster than `1/m` below the knee.
     pub serial_ms: f64,
     /// The CPU-bound part's duration with one full vCPU, at 1,769 MB (ms); `>= 0`.
     pub cpu_ms: f64,

@@ -129,7 +129,7 @@ pub struct Candidate {
     pub mape_percent: f64,
     /// In-sample coefficient of determination.
     pub r2: f64,
-    /// Leave-one-memory-out error (%); absent with fewer than [`MIN_CV_MEMORIES`] memories.
+    /// Leave-one-memory-out error (%); absent with fewer than 4 distinct memories.
     pub cv_error_percent: Option<f64>,
     /// The family chosen.
     pub chosen: bool,

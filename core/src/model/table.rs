@@ -44,6 +44,7 @@ impl TablePoint {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MeasuredTableRepr {
+    /// Points sorted by increasing memory, as measured.
     points: Vec<TablePoint>,
 }
 
