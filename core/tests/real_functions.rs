@@ -107,3 +107,32 @@ fn default_choice_fits_the_six_real_functions() {
     assert!(median <= 1.5, "median MAPE {median}");
     assert!(worst <= 3.0, "worst MAPE {worst}");
 }
+
+/// The thesis' profiles are these functions at every third memory (128, 320, …, 3008 MB; the
+/// thesis' measured profile, `profiler/tests/fixtures/measured-profile.csv`, is f2's): on each,
+/// the default choice is no worse than the exponential, in sample and cross-validated.
+#[test]
+fn on_the_thesis_profile_grid_the_default_is_no_worse_than_the_exponential() {
+    for &(name, csv) in &FUNCTIONS {
+        let data: Vec<Sample> = means(csv)
+            .into_iter()
+            .filter(|s| (s.memory_mb as u32 - 128) % 192 == 0)
+            .collect();
+        assert_eq!(data.len(), 16, "{name}");
+        let sel = select_model(&data, ModelChoice::Auto).unwrap();
+        let exp = &sel.candidates[0];
+        println!(
+            "{name} (16 memories): exponential MAPE {:.2}% CV {:.2}%; chosen {} MAPE {:.2}% CV {:.2}%",
+            exp.mape_percent,
+            exp.cv_error_percent.unwrap(),
+            sel.family.name(),
+            sel.mape_percent,
+            sel.cv_error_percent.unwrap()
+        );
+        assert!(
+            sel.cv_error_percent.unwrap() <= exp.cv_error_percent.unwrap(),
+            "{name}"
+        );
+        assert!(sel.mape_percent <= exp.mape_percent, "{name}");
+    }
+}

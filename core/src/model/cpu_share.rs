@@ -34,7 +34,6 @@
 //! single-threaded code (the samples cannot tell, and this is where physics puts it). A fit must
 //! predict positive durations up to 10,240 MB.
 
-use nalgebra::{Matrix3, Vector3};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -205,7 +204,7 @@ pub fn fit_cpu_share(samples: &[Sample], multi_thread: bool) -> Result<CpuShareM
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(candidates[best], |r| r.0);
     // The knee in whole MB.
-    let (mut knee, mut fit) = (f64::NAN, (f64::INFINITY, Vector3::zeros()));
+    let (mut knee, mut fit) = (f64::NAN, (f64::INFINITY, [0.0; 3]));
     for k in [x.floor(), x.ceil()] {
         let k = k.clamp(lo, hi);
         let f = problem.solve(k);
@@ -263,27 +262,34 @@ const IRLS_ITERS: usize = 100;
 /// Iterations while searching the knee (the losses compared to a few digits).
 const SEARCH_ITERS: usize = 12;
 
+/// Three coefficients or one row of the design: `(serial, cpu·(1 − p), cpu·p)` and their columns.
+type V3 = [f64; 3];
+
+fn dot(a: &V3, b: &V3) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
 impl Problem {
-    fn columns(&self, m: f64, k: f64) -> Vector3<f64> {
-        Vector3::new(1.0, VCPU_MB / m.min(k), VCPU_MB / m)
+    fn columns(&self, m: f64, k: f64) -> V3 {
+        [1.0, VCPU_MB / m.min(k), VCPU_MB / m]
     }
 
     /// `Σ |model − y| / y` and the coefficients `(serial, cpu·(1 − p), cpu·p)` at knee `k`.
-    fn solve(&self, k: f64) -> (f64, Vector3<f64>) {
+    fn solve(&self, k: f64) -> (f64, V3) {
         self.solve_to(k, 1e-12, IRLS_ITERS)
     }
 
     /// The relative least-squares fit at knee `k`: `(Σ ((model − y) / y)², coefficients)`.
-    fn least_squares(&self, k: f64) -> Option<(f64, Vector3<f64>)> {
+    fn least_squares(&self, k: f64) -> Option<(f64, V3)> {
         let weights: Vec<f64> = self.pts.iter().map(|&(_, y)| 1.0 / y).collect();
         self.weighted(k, &weights)
     }
 
     /// [`Problem::solve`], stopping once an iteration improves the loss by less than `tol`
-    /// (relative): the knee search compares losses to a few digits.
-    fn solve_to(&self, k: f64, tol: f64, iterations: usize) -> (f64, Vector3<f64>) {
+    /// (relative) or after `iterations`: the knee search compares losses to a few digits.
+    fn solve_to(&self, k: f64, tol: f64, iterations: usize) -> (f64, V3) {
         let mut weights: Vec<f64> = self.pts.iter().map(|&(_, y)| 1.0 / y).collect();
-        let mut best = (f64::INFINITY, Vector3::zeros());
+        let mut best = (f64::INFINITY, [0.0; 3]);
         for _ in 0..iterations {
             let Some((_, c)) = self.weighted(k, &weights) else {
                 break;
@@ -297,12 +303,12 @@ impl Problem {
                 break;
             }
             for (w, &(m, y)) in weights.iter_mut().zip(&self.pts) {
-                let r = (self.columns(m, k).dot(&c) - y).abs() / y;
+                let r = (dot(&self.columns(m, k), &c) - y).abs() / y;
                 *w = 1.0 / (y * r.max(1e-9).sqrt());
             }
         }
         if !best.0.is_finite() {
-            let c = Vector3::new(self.median(), 0.0, 0.0);
+            let c = [self.median(), 0.0, 0.0];
             best = (self.l1(k, &c), c);
         }
         best
@@ -319,25 +325,31 @@ impl Problem {
         }
     }
 
-    fn l1(&self, k: f64, c: &Vector3<f64>) -> f64 {
+    fn l1(&self, k: f64, c: &V3) -> f64 {
         self.pts
             .iter()
-            .map(|&(m, y)| (self.columns(m, k).dot(c) - y).abs() / y)
+            .map(|&(m, y)| (dot(&self.columns(m, k), c) - y).abs() / y)
             .sum()
     }
 
     /// Weighted least squares `Σ w² (model − y)²` over every active set of the bounds
     /// `c1, c2 ≥ 0` (`c2 = 0` without `multi_thread`); the best feasible solution that stays positive
-    /// up to `top`.
-    fn weighted(&self, k: f64, w: &[f64]) -> Option<(f64, Vector3<f64>)> {
-        let mut ata = Matrix3::zeros();
-        let mut atb = Vector3::zeros();
+    /// up to `top`, with its cost.
+    fn weighted(&self, k: f64, w: &[f64]) -> Option<(f64, V3)> {
+        let mut ata = [[0.0; 3]; 3];
+        let mut atb = [0.0; 3];
         let mut yy = 0.0;
         for (&(m, y), &wi) in self.pts.iter().zip(w) {
             let x = self.columns(m, k);
             let w2 = wi * wi;
-            ata += x * x.transpose() * w2;
-            atb += x * (w2 * y);
+            for (row, &xi) in ata.iter_mut().zip(&x) {
+                for (a, &xj) in row.iter_mut().zip(&x) {
+                    *a += xi * xj * w2;
+                }
+            }
+            for (b, &xi) in atb.iter_mut().zip(&x) {
+                *b += xi * (w2 * y);
+            }
             yy += w2 * y * y;
         }
         let sets: &[[bool; 3]] = if self.multi_thread {
@@ -351,13 +363,16 @@ impl Problem {
             &[[true, true, false], [true, false, false]]
         };
         // Σ w² (x·c − y)² from the normal equations.
-        let cost = |c: &Vector3<f64>| (yy - 2.0 * c.dot(&atb) + c.dot(&(ata * c))).max(0.0);
-        let mut best: Option<(f64, Vector3<f64>)> = None;
+        let cost = |c: &V3| {
+            let ac = [dot(&ata[0], c), dot(&ata[1], c), dot(&ata[2], c)];
+            (yy - 2.0 * dot(c, &atb) + dot(c, &ac)).max(0.0)
+        };
+        let mut best: Option<(f64, V3)> = None;
         for set in sets {
             let Some(c) = solve_subset(&ata, &atb, *set) else {
                 continue;
             };
-            let positive = self.columns(self.top, k).dot(&c) > 0.0;
+            let positive = dot(&self.columns(self.top, k), &c) > 0.0;
             if c[1] < 0.0 || c[2] < 0.0 || !positive || !c.iter().all(|v| v.is_finite()) {
                 continue;
             }
@@ -372,17 +387,22 @@ impl Problem {
 
 /// Solves the normal equations restricted to the parameters in `set` (the others are 0), by
 /// Gaussian elimination with partial pivoting; `None` when the restricted system is singular.
-fn solve_subset(ata: &Matrix3<f64>, atb: &Vector3<f64>, set: [bool; 3]) -> Option<Vector3<f64>> {
-    let idx: Vec<usize> = (0..3).filter(|&i| set[i]).collect();
-    let n = idx.len();
+fn solve_subset(ata: &[V3; 3], atb: &V3, set: [bool; 3]) -> Option<V3> {
+    let mut idx = [0usize; 3];
+    let mut n = 0;
+    for (i, _) in set.iter().enumerate().filter(|(_, on)| **on) {
+        idx[n] = i;
+        n += 1;
+    }
+    let idx = &idx[..n];
     let mut a = [[0.0_f64; 4]; 3];
     for (r, &i) in idx.iter().enumerate() {
         for (c, &j) in idx.iter().enumerate() {
-            a[r][c] = ata[(i, j)];
+            a[r][c] = ata[i][j];
         }
         a[r][n] = atb[i];
     }
-    let scale = idx.iter().fold(0.0_f64, |s, &i| s.max(ata[(i, i)].abs()));
+    let scale = idx.iter().fold(0.0_f64, |s, &i| s.max(ata[i][i].abs()));
     for col in 0..n {
         let pivot = (col..n).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
         if a[pivot][col].abs() <= 1e-12 * scale {
@@ -399,7 +419,7 @@ fn solve_subset(ata: &Matrix3<f64>, atb: &Vector3<f64>, set: [bool; 3]) -> Optio
             }
         }
     }
-    let mut out = Vector3::zeros();
+    let mut out = [0.0; 3];
     for (r, &i) in idx.iter().enumerate() {
         out[i] = a[r][n] / a[r][r];
     }
