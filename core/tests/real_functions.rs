@@ -116,7 +116,7 @@ fn on_the_thesis_profile_grid_the_default_is_no_worse_than_the_exponential() {
     for &(name, csv) in &FUNCTIONS {
         let data: Vec<Sample> = means(csv)
             .into_iter()
-            .filter(|s| (s.memory_mb as u32 - 128) % 192 == 0)
+            .filter(|s| (s.memory_mb as u32 - 128).is_multiple_of(192))
             .collect();
         assert_eq!(data.len(), 16, "{name}");
         let sel = select_model(&data, ModelChoice::Auto).unwrap();
