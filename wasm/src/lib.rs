@@ -260,7 +260,9 @@ impl Planner {
 #[wasm_bindgen(js_name = fitModel, unchecked_return_type = "ModelSelection")]
 pub fn fit_model(
     #[wasm_bindgen(unchecked_param_type = "Sample[] | string")] samples: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "'auto' | 'exponential' | 'cpu-share' | 'table'")]
+    #[wasm_bindgen(
+        unchecked_optional_param_type = "'auto' | 'exponential' | 'cpu-share' | 'table'"
+    )]
     model: Option<String>,
 ) -> Result<JsValue, JsError> {
     hook();
