@@ -22,17 +22,19 @@
 //! the model (in floating point too: each operation is monotone and rounds monotonically).
 //!
 //! **Fit** ([`fit_cpu_share`]): for a fixed knee the model is linear in `(serial, cpu·(1 − p),
-//! cpu·p)`, so the knee is searched (every sampled memory, and each gap between two of them by
-//! golden section, where the loss is smooth; then rounded to a whole MB) and the rest is solved exactly
-//! at each knee under `cpu·(1 − p), cpu·p ≥ 0` (every active set of the two bounds is tried). The
-//! loss is the **mean absolute relative error** (MAPE), minimised by iteratively reweighted least
-//! squares from the relative least-squares solution: real curves scatter by a few percent between
-//! memory sizes beyond their knee (see `tests/fixtures/real-aws/functions/`), and the median-like
-//! L1 fit follows the bulk of them instead of the stragglers. The knee is searched within the
-//! sampled memories; when the best knee is the largest sampled memory (no plateau observed) and that
-//! is below 1,769 MB, the knee is put at 1,769 MB, where Lambda's CPU share stops growing for
-//! single-threaded code (the samples cannot tell, and this is where physics puts it). A fit must
-//! predict positive durations up to 10,240 MB.
+//! cpu·p)`, solved exactly under `cpu·(1 − p), cpu·p ≥ 0` (every active set of the two bounds is
+//! tried) and kept positive up to 10,240 MB. The loss is the **mean absolute relative error**
+//! (MAPE, the error `fit` reports), minimised by iteratively reweighted least squares from the
+//! relative least-squares solution: real curves scatter by a few percent between memory sizes
+//! beyond their knee (see `tests/fixtures/real-aws/functions/`), and the median-like fit follows
+//! the bulk of them rather than the stragglers. The knee is searched: the loss is smooth in the knee
+//! between two sampled memories but not across them, so the candidates are every sampled memory and,
+//! in each gap between two of them, the knee minimising the relative squared error (golden section);
+//! the candidate with the lowest MAPE is refined between its neighbouring candidates (golden
+//! section again) and rounded to a whole MB. When the best knee is the largest sampled memory (no
+//! plateau observed) and that is below 1,769 MB, the knee is put at 1,769 MB, where Lambda's CPU
+//! share stops growing for single-threaded code: the samples cannot tell, physics can.
+//! `docs/models.md` compares this with a least-squares fit on real functions.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -235,7 +235,9 @@ pub fn select_from(
             SelectedBy::TooFewMemories,
         ),
     };
-    let Some(index) = index.or(if candidates.is_empty() { None } else { Some(0) }) else {
+    // A forced family that could not be fitted is an error; otherwise any family that could.
+    let fallback = (choice.forced().is_none() && !candidates.is_empty()).then_some(0);
+    let Some(index) = index.or(fallback) else {
         return Err(first_error.unwrap_or(ModelError::NoSamples));
     };
     if let Some(c) = candidates.get_mut(index) {
