@@ -39,7 +39,11 @@ pub enum Command {
     /// Simulate workflow executions: latency distribution (p50–p99), mean cost, and the analytic
     /// model's bias against the simulated mean.
     Simulate(SimulateArgs),
-    /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
+    /// Fit a duration model ET(m) to profiled samples, choosing its family by cross-validation.
+    ///
+    /// Every family is fitted to the samples (CSV `memory_mb,duration_ms` or JSON): the thesis'
+    /// α + β·e^(−γ·m), Lambda's CPU share serial + cpu·1769/min(m, knee), the measured table; the
+    /// one with the lowest leave-one-memory-out error wins, and every family's errors are shown.
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
     #[command(subcommand)]
@@ -180,7 +184,9 @@ pub struct FitArgs {
     /// `[{"memory_mb": 128, "duration_ms": 2898.2}, ...]` or `{"128": 2898.2, ...}`.
     pub samples: PathBuf,
     /// The model family: `auto` fits every family and keeps the one with the lowest
-    /// leave-one-memory-out error; the others force one (every family is still reported).
+    /// leave-one-memory-out error (each memory predicted by the family fitted to the other
+    /// memories; needs 4 memories, else the exponential); the others force one (every family is
+    /// still reported). See docs/models.md.
     #[arg(long, default_value = "auto", value_parser = model_choice())]
     pub model: ModelChoice,
     #[arg(long, value_enum, default_value_t)]
