@@ -150,9 +150,19 @@ struct TargetReport {
     fit_mape_percent: Option<f64>,
     /// The selected model's leave-one-memory-out error, with 4 memories or more.
     fit_cv_error_percent: Option<f64>,
+    /// Every family fitted to the variant's samples, with its errors.
+    families: Vec<FamilyReport>,
     best_memory_mb: Option<u32>,
     floor_mb: u32,
     stop: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyReport {
+    family: ModelFamily,
+    mape_percent: f64,
+    cv_error_percent: Option<f64>,
+    chosen: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -212,6 +222,17 @@ impl Report {
                     model: r.fit.as_ref().map(|f| f.family),
                     fit_mape_percent: r.fit.as_ref().map(|f| f.mape_percent),
                     fit_cv_error_percent: r.fit.as_ref().and_then(|f| f.cv_error_percent),
+                    families: r
+                        .fit
+                        .iter()
+                        .flat_map(|f| &f.candidates)
+                        .map(|c| FamilyReport {
+                            family: c.family,
+                            mape_percent: c.mape_percent,
+                            cv_error_percent: c.cv_error_percent,
+                            chosen: c.chosen,
+                        })
+                        .collect(),
                     best_memory_mb: r.best_memory_mb,
                     floor_mb: r.floor_mb,
                     stop: describe_stop(&r.stop),
