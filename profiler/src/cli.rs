@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use optiserve_core::bundle::Application;
+use optiserve_core::model::ModelChoice;
 use optiserve_core::workflow::LatencyModel;
 
 /// Plan AWS Lambda memory sizes and ML model variants for a Step Functions workflow, from a JSON
@@ -40,7 +41,11 @@ pub enum Command {
     /// Simulate workflow executions: latency distribution (p50–p99), mean cost, and the analytic
     /// model's bias against the simulated mean.
     Simulate(SimulateArgs),
-    /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
+    /// Fit a duration model ET(m) to profiled samples, choosing its family by cross-validation.
+    ///
+    /// Every family is fitted to the samples (CSV `memory_mb,duration_ms` or JSON): the thesis'
+    /// α + β·e^(−γ·m), Lambda's CPU share serial + cpu·1769/min(m, knee), the measured table; the
+    /// one with the lowest leave-one-memory-out error wins, and every family's errors are shown.
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
     #[command(subcommand)]
@@ -103,6 +108,10 @@ pub struct ProfileArgs {
     /// Take the workflow (and accuracy score) from this bundle instead of the plan.
     #[arg(long)]
     pub workflow_from: Option<PathBuf>,
+    /// The model family fitted to every variant (overrides the plan's `[sampler] model`): `auto`
+    /// (default) keeps the family with the lowest leave-one-memory-out error.
+    #[arg(long, value_parser = model_choice())]
+    pub model: Option<ModelChoice>,
     #[command(flatten)]
     pub cloud: CloudArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -205,6 +214,12 @@ pub struct FitArgs {
     /// Samples: CSV with the header `memory_mb,duration_ms` (one row per invocation), or JSON:
     /// `[{"memory_mb": 128, "duration_ms": 2898.2}, ...]` or `{"128": 2898.2, ...}`.
     pub samples: PathBuf,
+    /// The model family: `auto` fits every family and keeps the one with the lowest
+    /// leave-one-memory-out error (each memory predicted by the family fitted to the other
+    /// memories; needs 4 memories, else the exponential); the others force one (every family is
+    /// still reported). See docs/models.md.
+    #[arg(long, default_value = "auto", value_parser = model_choice())]
+    pub model: ModelChoice,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -580,4 +595,10 @@ pub struct WorkflowValidateArgs {
     pub backend: SfnBackendArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// Parses `--model` into core's [`ModelChoice`] (its names are core's).
+fn model_choice() -> impl TypedValueParser<Value = ModelChoice> {
+    PossibleValuesParser::new(ModelChoice::NAMES)
+        .map(|name| ModelChoice::from_name(&name).unwrap_or_default())
 }

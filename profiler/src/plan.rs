@@ -10,7 +10,7 @@ use optiserve_core::bundle::{
     AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
     Variant, VariantSelector, WorkflowSpec,
 };
-use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::model::{DurationModel, ExpModel, ModelChoice};
 use optiserve_core::pricing::{Architecture, Pricing};
 use optiserve_core::sampling::SamplerSettings;
 use optiserve_core::workflow::Edge;
@@ -92,6 +92,8 @@ pub struct SamplerTuning {
     pub stop_belief: Option<f64>,
     pub max_failures_per_memory: Option<u32>,
     pub warmup: Option<bool>,
+    /// The model family: `auto` (default), `exponential`, `cpu_share` or `table`.
+    pub model: Option<ModelChoice>,
 }
 
 /// One function of the plan.
@@ -208,6 +210,7 @@ impl Plan {
                 .max_failures_per_memory
                 .unwrap_or(d.max_failures_per_memory),
             warmup: t.warmup.unwrap_or(d.warmup),
+            model: t.model.unwrap_or(d.model),
             ..d
         }
     }
@@ -328,13 +331,16 @@ fn resolve(
             }
             if simulate && v.simulate.is_none() {
                 bail!(
-                    "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}}{})",
+                    "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}} or cpu_share{})",
                     if f.variants.is_empty() {
                         ", as functions[…].simulate"
                     } else {
                         ""
                     }
                 );
+            }
+            if let Some(Err(e)) = v.simulate.as_ref().map(SimTruth::check) {
+                bail!("{vat}.simulate: {e}");
             }
             targets.push(Target {
                 function: i,

@@ -651,7 +651,9 @@ pub fn build_bundle(
             let fit = k
                 .and_then(|k| by_target.get(&k))
                 .and_then(|r| r.fit.as_ref());
-            DurationModel::Exponential(fit.map_or(ExpModel::constant(1.0), |f| f.model))
+            fit.map_or(DurationModel::Exponential(ExpModel::constant(1.0)), |f| {
+                f.model.clone()
+            })
         },
         provenance,
     );

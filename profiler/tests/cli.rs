@@ -149,14 +149,48 @@ fn fit_the_measured_profile() {
         "--format",
         "json",
     ]);
-    let mape = out["mape_percent"].as_f64().unwrap();
-    assert!(mape <= 6.0, "MAPE {mape}% > 6%");
-    assert_eq!(out["samples"], 16);
+    // Every family is fitted and reported; the CPU-share model is chosen by cross-validation and
+    // has a fifth of the thesis' exponential's error on this profile.
+    let families: Vec<&str> = out["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(families, ["exponential", "cpu_share", "table"]);
+    let exp = &out["candidates"][0];
     for key in ["alpha_ms", "beta_ms", "gamma_per_mb"] {
-        assert!(out["model"][key].is_f64(), "{out}");
+        assert!(exp["model"][key].is_f64(), "{out}");
     }
-    assert!(out["r2"].as_f64().unwrap() > 0.9);
+    assert!(exp["mape_percent"].as_f64().unwrap() <= 6.0, "{out}");
+    assert_eq!(out["family"], "cpu_share");
+    assert_eq!(out["selected_by"], "cross_validation");
+    assert_eq!(out["model"]["kind"], "cpu_share");
+    let mape = out["mape_percent"].as_f64().unwrap();
+    assert!(mape <= 1.5, "MAPE {mape}% > 1.5%");
+    let cv = |c: &serde_json::Value| c["cv_error_percent"].as_f64().unwrap();
+    assert!(cv(&out) <= cv(exp), "{out}");
+    assert_eq!(out["samples"], 16);
+    assert_eq!(out["memories"], 16);
+    assert!(out["r2"].as_f64().unwrap() > 0.99);
     assert_cmd_snapshot!(optiserve().args(["fit", "profiler/tests/fixtures/measured-profile.csv"]));
+    // Forcing the thesis' exponential gives its fit as before.
+    assert_cmd_snapshot!(optiserve().args([
+        "fit",
+        "--model",
+        "exponential",
+        "profiler/tests/fixtures/measured-profile.csv"
+    ]));
+    let forced = run_json(&[
+        "fit",
+        "--model",
+        "exponential",
+        "profiler/tests/fixtures/measured-profile.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(forced["model"], exp["model"]);
+    assert_eq!(forced["selected_by"], "forced");
 }
 
 #[test]

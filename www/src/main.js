@@ -756,9 +756,12 @@ function curves(fnId) {
         fit = `MAPE ${mape.toFixed(2)}% over ${inRange.length} warm samples`;
       }
     }
-    const kind = v.model.kind === 'table' ? 'measured table' : 'α+β·e^(−γm)';
+    const kind = modelKind(v.model);
+    // A CPU-share model's knee: where its single-threaded part stops getting faster.
+    const knee = v.model.kind === 'cpu_share' && v.model.knee_mb >= lo && v.model.knee_mb <= hi ? v.model.knee_mb : null;
     return {
       name: v.name,
+      knee,
       legend: `${v.name} (${kind}${fit ? `; ${fit}` : samples.length ? '' : '; no samples'})`,
       curve: grid.map((m) => [m, at(v, m)]),
       warm: samples.filter((s) => !s.cold).map((s) => [s.memory_mb, s.duration_ms]),
@@ -767,6 +770,20 @@ function curves(fnId) {
   });
   app.curves.set(fnId, result);
   return result;
+}
+
+/** The model family in words, as `optiserve fit` names it. */
+function modelKind(model) {
+  switch (model.kind) {
+    case 'table':
+      return 'measured table';
+    case 'cpu_share':
+      return model.parallel_fraction > 0
+        ? `CPU share, knee ${model.knee_mb} MB, multi-thread ${model.parallel_fraction.toFixed(2)}`
+        : `CPU share, knee ${model.knee_mb} MB`;
+    default:
+      return 'α+β·e^(−γm)';
+  }
 }
 
 function memorySizes(memory) {

@@ -269,6 +269,29 @@ test('upload by file picker: the media pipeline, its diagram blocks and its dura
   await page.screenshot({ path: artifact('media-pipeline-laptop.png'), fullPage: true });
 });
 
+test('a CPU-share model: its curve, its family in the legend and its knee on the ET(m) chart', async () => {
+  const bundle = JSON.parse(read(bundlePath('media-pipeline')));
+  const classify = bundle.functions.find((f) => f.id === 'classify');
+  // ML inference uses several threads: a knee at 4 GB, then half the work keeps scaling.
+  const model = { kind: 'cpu_share', serial_ms: 300, cpu_ms: 2000, knee_mb: 4096, parallel_fraction: 0.5 };
+  classify.variants[1].model = model;
+  const file = join(scratch, 'cpu-share.bundle.json');
+  writeFileSync(file, JSON.stringify(bundle));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'cpu-share.bundle.json');
+  await page.selectOption('#et-function', 'classify');
+  const info = await page.textContent('#et-info');
+  assert.ok(info.includes(`${classify.variants[1].name} (CPU share, knee 4096 MB, multi-thread 0.50`), info);
+  const curves = await page.evaluate(() => window.optiserveWww.app.curves.get('classify'));
+  assert.equal(curves[1].knee, 4096);
+  assert.equal(curves[0].knee, null);
+  for (const [mem, et] of curves[1].curve)
+    assertClose(et, model.serial_ms + model.cpu_ms * 1769 * (0.5 / Math.min(mem, model.knee_mb) + 0.5 / mem));
+  const labels = await page.$$eval('#et-chart svg text', (t) => t.map((x) => x.textContent));
+  assert.ok(labels.includes('knee 4096 MB'), labels.join(' | '));
+  await page.screenshot({ path: artifact('cpu-share-et-chart.png'), fullPage: true });
+});
+
 test('a malformed bundle shows the JSON path and keeps the previous state', async () => {
   const before = await state();
   const beforeTable = await table();

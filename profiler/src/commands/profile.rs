@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use optiserve_core::model::ModelFamily;
 use optiserve_core::sampling::{SamplerSettings, Status};
 use serde::Serialize;
 
@@ -24,7 +25,10 @@ use crate::profile::{
 pub const TYPICAL_MEMORIES: u64 = 7;
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
-    let plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
+    let mut plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
+    if let Some(model) = args.model {
+        plan.plan.sampler.model = Some(model);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -141,10 +145,24 @@ struct TargetReport {
     samples: usize,
     cold_samples: usize,
     failures: Vec<FailureReport>,
+    /// The model family selected for the variant (`exponential`, `cpu_share`, `table`).
+    model: Option<ModelFamily>,
     fit_mape_percent: Option<f64>,
+    /// The selected model's leave-one-memory-out error, with 4 memories or more.
+    fit_cv_error_percent: Option<f64>,
+    /// Every family fitted to the variant's samples, with its errors.
+    families: Vec<FamilyReport>,
     best_memory_mb: Option<u32>,
     floor_mb: u32,
     stop: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyReport {
+    family: ModelFamily,
+    mape_percent: f64,
+    cv_error_percent: Option<f64>,
+    chosen: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -201,7 +219,20 @@ impl Report {
                             })
                         })
                         .collect(),
+                    model: r.fit.as_ref().map(|f| f.family),
                     fit_mape_percent: r.fit.as_ref().map(|f| f.mape_percent),
+                    fit_cv_error_percent: r.fit.as_ref().and_then(|f| f.cv_error_percent),
+                    families: r
+                        .fit
+                        .iter()
+                        .flat_map(|f| &f.candidates)
+                        .map(|c| FamilyReport {
+                            family: c.family,
+                            mape_percent: c.mape_percent,
+                            cv_error_percent: c.cv_error_percent,
+                            chosen: c.chosen,
+                        })
+                        .collect(),
                     best_memory_mb: r.best_memory_mb,
                     floor_mb: r.floor_mb,
                     stop: describe_stop(&r.stop),
@@ -256,18 +287,19 @@ fn human(r: &Report) -> anyhow::Result<String> {
         .max(7);
     writeln!(
         o,
-        "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>8}  {:>8}  stop",
-        "function", "variant", "memories", "calls", "failures", "fit MAPE", "best"
+        "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:<11}  {:>8}  {:>8}  stop",
+        "function", "variant", "memories", "calls", "failures", "model", "fit MAPE", "best"
     )?;
     for t in &r.targets {
         writeln!(
             o,
-            "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>7.2}%  {:>5} MB  {}",
+            "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:<11}  {:>7.2}%  {:>5} MB  {}",
             t.function,
             t.variant,
             t.memories_mb.len(),
             t.invocations,
             t.failures.len(),
+            t.model.map_or("-", ModelFamily::name),
             t.fit_mape_percent.unwrap_or(f64::NAN),
             t.best_memory_mb.map_or("-".into(), |m| m.to_string()),
             t.stop
