@@ -306,6 +306,9 @@ pub struct SampleRecord {
     pub max_memory_used_mb: Option<f64>,
     /// A cold start: kept, not in the warm model.
     pub cold: bool,
+    /// Reported Init Duration of a cold start (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_duration_ms: Option<f64>,
     /// Replaced by a re-measurement: kept, not in the model.
     pub superseded: bool,
 }
@@ -337,6 +340,10 @@ pub struct MemoryRecord {
     pub extra_samples: u32,
     /// Measured again after a rising duration.
     pub remeasured: bool,
+    /// The Init Duration of every cold start seen here (warm-ups included: a configuration
+    /// change makes the next invocation cold), ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_durations_ms: Vec<f64>,
 }
 
 impl MemoryRecord {
@@ -573,6 +580,9 @@ impl Sampler {
                 ..MemoryRecord::default()
             });
             record.invocations += 1;
+            if let Some(init) = inv.init_duration_ms.filter(|x| x.is_finite() && *x >= 0.0) {
+                record.init_durations_ms.push(init);
+            }
             let status = inv.effective_status(m);
             match status {
                 Status::Ok if warmup => {}
@@ -581,6 +591,7 @@ impl Sampler {
                     billed_duration_ms: inv.billed_duration_ms,
                     max_memory_used_mb: inv.max_memory_used_mb,
                     cold: inv.is_cold(),
+                    init_duration_ms: inv.init_duration_ms,
                     superseded: false,
                 }),
                 failure => {

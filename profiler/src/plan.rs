@@ -123,6 +123,11 @@ pub struct PlanFunction {
     /// Timeout of the simulated function in seconds (default 30).
     #[serde(default)]
     pub simulate_timeout_s: Option<u32>,
+    /// Share of production invocations that are cold starts, in [0, 1], written into the
+    /// bundle's `cold_start` with the Init Duration the run measured (profiling forces cold
+    /// starts, so the share it sees is not this). Left out: 0 (`init_ms` is still recorded).
+    #[serde(default)]
+    pub cold_start_probability: Option<f64>,
 }
 
 /// One model variant.
@@ -273,6 +278,11 @@ fn resolve(
         }
         if !ids.insert(f.id.clone()) {
             bail!("{at}.id: '{}' is used by another function", f.id);
+        }
+        if let Some(p) = f.cold_start_probability
+            && !(p.is_finite() && (0.0..=1.0).contains(&p))
+        {
+            bail!("{at}.cold_start_probability: must be a number in [0, 1], found {p}");
         }
         let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
         if !resources.insert(resource.clone()) {

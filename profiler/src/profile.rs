@@ -22,7 +22,7 @@ use anyhow::{Context, anyhow, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use optiserve_core::bundle::{
-    Bundle, Choice, FitSummary, MemoryOptions, ProfileSample, Provenance,
+    Bundle, Choice, ColdStart, FitSummary, MemoryOptions, ProfileSample, Provenance,
 };
 use optiserve_core::model::{DurationModel, ExpModel};
 use optiserve_core::sampling::{
@@ -678,9 +678,25 @@ pub fn build_bundle(
                     billed_duration_ms: s.billed_duration_ms,
                     cold: s.cold,
                     max_memory_used_mb: s.max_memory_used_mb,
-                    init_duration_ms: None,
+                    init_duration_ms: s.init_duration_ms,
                 });
             }
+        }
+        // The cold starts seen (every configuration change makes one): their mean Init Duration,
+        // with the production share the plan gives (0 when it gives none).
+        let inits: Vec<f64> = r
+            .memories
+            .iter()
+            .flat_map(|m| m.init_durations_ms.iter().copied())
+            .collect();
+        if !inits.is_empty() {
+            v.cold_start = Some(ColdStart {
+                probability: plan.plan.functions[t.function]
+                    .cold_start_probability
+                    .unwrap_or(0.0),
+                init_ms: inits.iter().sum::<f64>() / inits.len() as f64,
+                observed: Some(inits.len() as u64),
+            });
         }
     }
     // Memory options: nothing below the highest floor a variant of the function reached.

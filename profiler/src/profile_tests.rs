@@ -89,6 +89,41 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
         assert!(fit.mape_percent < 10.0, "{}: {fit:?}", v.name);
         assert!(v.samples.iter().all(|s| s.duration_ms > 0.0));
     }
+    // Every configuration change made a cold start: each variant records the Init Durations it
+    // saw (the simulated cloud's default INIT is 250 ms ± 10%), with a production share of 0
+    // where the plan gives none and the plan's share where it does.
+    for f in &bundle.functions {
+        for v in &f.variants {
+            let c = v
+                .cold_start
+                .unwrap_or_else(|| panic!("{}/{}: no cold starts", f.id, v.name));
+            assert!(
+                (c.init_ms - 250.0).abs() < 25.0,
+                "{}/{}: {c:?}",
+                f.id,
+                v.name
+            );
+            assert!(c.observed.unwrap_or(0) >= 2, "{c:?}");
+            assert_eq!(c.probability, 0.0);
+        }
+    }
+    let with_share = app3(|t| {
+        t.replacen(
+            "[[functions]]\nid = \"f1\"",
+            "[[functions]]\nid = \"f1\"\ncold_start_probability = 0.02",
+            1,
+        )
+    });
+    let f1 = with_share
+        .plan
+        .functions
+        .iter()
+        .find(|f| f.id == "f1")
+        .unwrap();
+    assert_eq!(f1.cold_start_probability, Some(0.02));
+    let with_bundle = build_bundle(&with_share, &out, "test".into(), None).unwrap();
+    let c = with_bundle.functions[0].variants[0].cold_start.unwrap();
+    assert_eq!(c.probability, 0.02);
     // The deployed configuration is what was there before: 3008 MB, the first variant.
     assert_eq!(bundle.deployed["f1"].memory_mb, 3008);
     assert_eq!(
