@@ -466,6 +466,56 @@ test('a 100-point what-if sweep recomputes and re-renders (timed, printed)', asy
   }
 });
 
+test('the latency model: branch-aware by default, the thesis on request, both as the CLI computes them', async () => {
+  const file = join(ROOT, 'tests', 'fixtures', 'real-aws', 'app16.bundle.json');
+  await open(`${server.url}/#b=example:app16-real-aws`);
+  assert.match(await page.textContent('#bundle-summary'), /app16 \(bundle\): 16 functions/);
+  assert.equal(await page.inputValue('#latency-model'), 'branch_aware');
+  const aware = cliJson(['evaluate', file]);
+  let s = await state();
+  assert.equal(s.evaluation.latency_model, 'branch_aware');
+  assertClose(s.evaluation.latency_ms, aware.latency_ms);
+  assert.match(await page.textContent('#m-latency-note'), /^branch-aware model · exact value at most 0\.54 ms higher$/);
+  await page.selectOption('#latency-model', 'thesis');
+  await page.waitForFunction(() => window.optiserveWww.app.evaluation?.latency_model === 'thesis');
+  const thesis = cliJson(['evaluate', file, '--latency-model', 'thesis']);
+  s = await state();
+  assertClose(s.evaluation.latency_ms, thesis.latency_ms);
+  assert.ok(thesis.latency_ms < aware.latency_ms - 100, `${thesis.latency_ms} vs ${aware.latency_ms}`);
+  assert.equal(await page.textContent('#m-latency-note'), 'thesis model');
+  // The choice travels with the link.
+  await page.waitForFunction(() => location.hash.includes('m=thesis'));
+  const link = page.url();
+  await open(link);
+  assert.equal(await page.inputValue('#latency-model'), 'thesis');
+  assert.equal((await state()).evaluation.latency_model, 'thesis');
+  // Back to the bundle's own model.
+  await page.selectOption('#latency-model', 'branch_aware');
+  await page.waitForFunction(() => window.optiserveWww.app.evaluation?.latency_model === 'branch_aware');
+  await page.waitForFunction(() => !location.hash.includes('m='));
+});
+
+test('cold starts: their share of latency and cost, as `optiserve evaluate` reports it', async () => {
+  const bundle = JSON.parse(read(bundlePath('app3')));
+  bundle.name = 'app3-cold';
+  for (const v of bundle.functions[0].variants) v.cold_start = { probability: 0.1, init_ms: 800 };
+  const file = join(scratch, 'app3-cold.bundle.json');
+  writeFileSync(file, JSON.stringify(bundle));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.optiserveWww.app.bundle.name === 'app3-cold');
+  const s = await state();
+  const config = join(scratch, 'app3-cold.config.json');
+  writeFileSync(config, JSON.stringify({ config: s.solution.config }));
+  const expected = cliJson(['evaluate', file, '--config', config]);
+  assert.ok(expected.cold_start_latency_ms > 0 && expected.cold_start_cost_usd_per_million > 0);
+  assertClose(s.evaluation.cold_start_latency_ms, expected.cold_start_latency_ms);
+  const note = await page.textContent('#m-latency-note');
+  assert.ok(note.includes(`cold starts ${expected.cold_start_latency_ms.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 })} ms`), note);
+  assert.match(await page.textContent('#m-cost-note'), /^cold starts' INIT: \$[\d,]+\.\d{4} \(\d+\.\d%\)$/);
+  const foot = await page.textContent('#config-table tfoot');
+  assert.ok(foot.includes('of which cold starts\' INIT phases'), foot);
+});
+
 test('the Content Security Policy blocks other origins; no request leaves the site', async () => {
   await open(`${server.url}/`);
   const violation = await page.evaluate(async () => {
