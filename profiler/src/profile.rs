@@ -54,6 +54,10 @@ pub struct BatchRecord {
     pub variant: String,
     pub request: Request,
     pub batch: Batch,
+    /// The budget ran out during this batch: it holds fewer invocations than requested, and the
+    /// search stopped here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<StopReason>,
 }
 
 /// The checkpoint file.
@@ -224,8 +228,60 @@ pub struct RunOutput {
     pub replayed_batches: usize,
 }
 
+/// The hard budget of a run (the plan's `max_invocations` and `max_cost_usd`): checked before
+/// every invocation, warm-ups and failures included. An invocation starts only when the spent
+/// cost plus the worst case of every invocation in flight and of itself (billed up to the
+/// function's timeout at the configured memory, INIT included) stays within the budget; a batch is
+/// cut to what that allows. The sampler's own budget (the same limits) only decides when to stop
+/// asking; this one is what makes the limit hard.
+#[derive(Debug, Default)]
+struct Budget {
+    max_invocations: Option<u64>,
+    max_cost_usd: Option<f64>,
+    /// Invocations started (replayed ones included).
+    started: u64,
+    /// USD billed by the invocations that ended.
+    spent_usd: f64,
+    /// Set once a batch was cut: the limit it hit.
+    exhausted: Option<StopReason>,
+}
+
+impl Budget {
+    /// How many of `wanted` invocations may start now, each costing at most `worst_usd`.
+    fn allow(&mut self, wanted: u32, worst_usd: f64) -> u32 {
+        let mut n = u64::from(wanted);
+        if let Some(cap) = self.max_invocations {
+            let left = cap.saturating_sub(self.started);
+            if left < n {
+                n = left;
+                self.exhausted = Some(StopReason::InvocationCap);
+            }
+        }
+        if let Some(cap) = self.max_cost_usd {
+            let left = ((cap - self.spent_usd) / worst_usd.max(f64::MIN_POSITIVE)).floor();
+            let left = if left.is_finite() && left > 0.0 {
+                left as u64
+            } else {
+                0
+            };
+            if left < n {
+                n = left;
+                self.exhausted = Some(StopReason::CostCap);
+            }
+        }
+        self.started += n;
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Records what an invocation that ended was billed.
+    fn spend(&mut self, usd: f64) {
+        self.spent_usd += usd;
+    }
+}
+
 struct State {
     checkpoint: Checkpoint,
+    budget: Budget,
     outcomes: Vec<TargetOutcome>,
     replayed: usize,
     /// What each function is known to be configured as now (memory, environment).
@@ -265,6 +321,11 @@ pub async fn run<C: Lambda>(
     };
     let mut state = State {
         checkpoint,
+        budget: Budget {
+            max_invocations: plan.plan.max_invocations,
+            max_cost_usd: plan.plan.max_cost_usd,
+            ..Budget::default()
+        },
         outcomes: Vec::new(),
         replayed: 0,
         applied: BTreeMap::new(),
@@ -359,8 +420,19 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .collect();
         for rec in &recorded {
+            let n = u64::from(rec.batch.warmup.is_some()) + rec.batch.invocations.len() as u64;
+            state.budget.started += n;
+            state
+                .budget
+                .spend(batch_cost(&plan.pricing, rec.request.memory_mb, &rec.batch));
             match sampler.next_step() {
-                Step::Measure(r) if r == rec.request => sampler.record(&rec.batch)?,
+                Step::Measure(r) if r == rec.request => match &rec.cut {
+                    Some(stop) => {
+                        state.budget.exhausted = Some(stop.clone());
+                        sampler.record_cut(&rec.batch, stop.clone())?;
+                    }
+                    None => sampler.record(&rec.batch)?,
+                },
                 other => bail!(
                     "the checkpoint does not match the plan at {}/{}: it recorded {:?}, the sampler asks for {other:?}",
                     t.function_id,
@@ -390,12 +462,17 @@ async fn profile_targets<C: Lambda>(
                         t.function_id, t.variant_name, request.memory_mb
                     )
                 })?;
-            sampler.record(&batch)?;
+            let cut = state.budget.exhausted.clone();
+            match &cut {
+                Some(stop) => sampler.record_cut(&batch, stop.clone())?,
+                None => sampler.record(&batch)?,
+            }
             state.checkpoint.batches.push(BatchRecord {
                 function: t.function_id.clone(),
                 variant: t.variant_name.clone(),
                 request,
                 batch: batch.clone(),
+                cut: cut.clone(),
             });
             state.checkpoint.save(&opts.checkpoint_path)?;
             opts.reporter.batch(
@@ -406,8 +483,14 @@ async fn profile_targets<C: Lambda>(
                 spent_cost + sampler.cost_usd(),
                 (stats.throttled.load(Relaxed), stats.transient.load(Relaxed)),
             );
+            if cut.is_some() {
+                break;
+            }
         }
-        let result = sampler.result();
+        let mut result = sampler.result();
+        if let Some(limit) = &state.budget.exhausted {
+            result.stop = limit.clone();
+        }
         spent_invocations += result.invocations;
         spent_cost += result.cost_usd;
         if result.stop.is_error() {
@@ -484,10 +567,27 @@ async fn measure<C: Lambda>(
         );
         Ok::<Invocation, CloudError>(check_memory(inv, r.memory_mb, out.log_tail.as_deref()))
     };
-    let warmup = match r.warmup {
-        true => Some(invoke().await?),
+    // The worst case of one invocation here: billed up to the timeout, INIT included.
+    let timeout_ms = f64::from(original.timeout_s.unwrap_or(MAX_TIMEOUT_S)) * 1000.0;
+    let worst = plan
+        .pricing
+        .invocation_cost(f64::from(r.memory_mb), timeout_ms + MAX_INIT_MS);
+    let warmup = match r.warmup && state.budget.allow(1, worst) == 1 {
+        true => {
+            let w = invoke().await?;
+            state
+                .budget
+                .spend(invocation_cost(&plan.pricing, r.memory_mb, &w));
+            Some(w)
+        }
         false => None,
     };
+    if r.warmup && warmup.is_none() {
+        return Ok(Batch {
+            warmup: None,
+            invocations: Vec::new(),
+        });
+    }
     // A warm-up that timed out or ran out of memory says enough about this memory.
     let killed = warmup.as_ref().is_some_and(|w| {
         matches!(
@@ -496,16 +596,53 @@ async fn measure<C: Lambda>(
         )
     });
     let count = if killed { 0 } else { r.count };
+    // Nothing else is in flight between batches: the whole batch is reserved at once.
+    let count = state.budget.allow(count, worst);
     let concurrency = plan.plan.concurrency as usize;
     let invocations: Vec<Invocation> = stream::iter(0..count)
         .map(|_| invoke())
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
+    for inv in &invocations {
+        state
+            .budget
+            .spend(invocation_cost(&plan.pricing, r.memory_mb, inv));
+    }
     Ok(Batch {
         warmup,
         invocations,
     })
+}
+
+/// The longest Lambda timeout (s): the worst case of a function whose timeout is unknown.
+const MAX_TIMEOUT_S: u32 = 900;
+/// The longest INIT phase Lambda allows (10 s), billed on a cold start.
+const MAX_INIT_MS: f64 = 10_000.0;
+
+/// What one invocation was billed: its reported billed duration (else its duration; INIT
+/// included, as AWS bills it), at the memory it ran with.
+fn invocation_cost(
+    pricing: &optiserve_core::pricing::Pricing,
+    memory_mb: u32,
+    inv: &Invocation,
+) -> f64 {
+    let billed = inv
+        .billed_duration_ms
+        .or(inv
+            .duration_ms
+            .map(|d| d + inv.init_duration_ms.unwrap_or(0.0)))
+        .unwrap_or(0.0);
+    pricing.invocation_cost(f64::from(memory_mb), billed)
+}
+
+/// What a recorded batch was billed.
+fn batch_cost(pricing: &optiserve_core::pricing::Pricing, memory_mb: u32, b: &Batch) -> f64 {
+    b.warmup
+        .iter()
+        .chain(&b.invocations)
+        .map(|i| invocation_cost(pricing, memory_mb, i))
+        .sum()
 }
 
 /// A report whose Memory Size is not the configured memory is not a sample at that memory.
