@@ -64,6 +64,19 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check a configuration against service-level objectives; exits 2 when one is missed.
     Check(CheckArgs),
+    /// Put back the original configuration (memory and environment) of every function a profiling
+    /// run changed, from that run's checkpoint: for a run that was killed before it could.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The run's checkpoint (by default the profile's output path + `.checkpoint.json`).
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Where the Lambda functions are (AWS through the default credential chain, or an emulator).
@@ -105,6 +118,10 @@ pub struct ProfileArgs {
     /// `--resume` file).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Start afresh even though a checkpoint of an earlier run is where this run's checkpoint
+    /// goes (it is replaced; run `optiserve restore` with it first if that run did not finish).
+    #[arg(long, conflicts_with = "resume")]
+    pub discard_checkpoint: bool,
     /// Take the workflow (and accuracy score) from this bundle instead of the plan.
     #[arg(long)]
     pub workflow_from: Option<PathBuf>,

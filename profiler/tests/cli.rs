@@ -853,3 +853,76 @@ fn workflow_state_machine_on_the_simulated_cloud() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"));
 }
+
+/// Files a profiling run writes never collide with each other or with an input, and an earlier
+/// run's checkpoint is never replaced silently: each case exits 1 with a message that says what,
+/// and no file is touched.
+#[test]
+fn profile_refuses_paths_that_would_lose_an_input_or_the_originals() {
+    let dir_guard = scratch("collide");
+    let dir = dir_guard.path();
+    let plan = dir.join("app3.plan.toml");
+    std::fs::copy(root().join("examples/app3.plan.toml"), &plan).unwrap();
+    std::fs::copy(
+        root().join("examples/app3.bundle.json"),
+        dir.join("app3.bundle.json"),
+    )
+    .unwrap();
+    let plan_text = std::fs::read_to_string(&plan).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let same = dir.join("same.json");
+    let earlier = dir.join("earlier.json");
+    let earlier_checkpoint = dir.join("earlier.json.checkpoint.json");
+    std::fs::write(&earlier_checkpoint, "{\"kept\": true}").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&same)],
+            "--output and the checkpoint are the same file",
+        ),
+        (vec!["-o".into(), s(&plan)], "--output ("),
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&plan)],
+            "the checkpoint (",
+        ),
+        (
+            vec!["-o".into(), s(&earlier)],
+            "holds the checkpoint of an earlier run",
+        ),
+    ];
+    for (extra, message) in cases {
+        let out = optiserve()
+            .args(["profile", "--simulate", "--plan", &s(&plan)])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert!(!same.exists(), "{extra:?} wrote {}", same.display());
+        assert_eq!(std::fs::read_to_string(&plan).unwrap(), plan_text);
+        assert_eq!(
+            std::fs::read_to_string(&earlier_checkpoint).unwrap(),
+            "{\"kept\": true}"
+        );
+    }
+    // --discard-checkpoint replaces it knowingly; the run then completes and removes it.
+    let out = optiserve()
+        .args([
+            "profile",
+            "--simulate",
+            "--plan",
+            &s(&plan),
+            "-o",
+            &s(&earlier),
+        ])
+        .arg("--discard-checkpoint")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(earlier.exists() && !earlier_checkpoint.exists());
+}

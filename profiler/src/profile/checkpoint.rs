@@ -29,6 +29,9 @@ pub struct Checkpoint {
     pub version: u32,
     /// Digest of the plan text it belongs to.
     pub plan_digest: String,
+    /// The run's id: the value of [`super::MARKER_VAR`] on the functions it changes.
+    #[serde(default)]
+    pub run_id: String,
     /// The original configuration of every function, by resource.
     pub originals: BTreeMap<String, FunctionConfig>,
     /// Every measured batch, in order.
@@ -48,15 +51,28 @@ impl Checkpoint {
                 c.version
             );
         }
+        if c.originals.is_empty() {
+            bail!(
+                "checkpoint {}: it records no original configuration (originals is empty), so it cannot be resumed or restored from",
+                path.display()
+            );
+        }
         Ok(c)
     }
 
-    /// Writes atomically: a temporary file beside it, then a rename.
+    /// Writes atomically: a temporary file beside it, then a rename. The file is readable by its
+    /// owner only (0600): it holds the functions' environments.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("tmp");
         let text = serde_json::to_string(self)?;
-        crate::input::write_text(&tmp, &text)?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| anyhow::Error::new(crate::input::FileError::new(path, "write", e)))
+        let fail = |p: &Path, e| anyhow::Error::new(crate::input::FileError::new(p, "write", e));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(|e| fail(&tmp, e))?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| fail(&tmp, e))?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(|e| fail(path, e))
     }
 }

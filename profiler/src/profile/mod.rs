@@ -45,6 +45,19 @@ use restore::restore_one;
 /// The environment variable set (with a new value) to force fresh instances for a re-measurement.
 pub const EPOCH_VAR: &str = "OPTISERVE_PROFILE_EPOCH";
 
+/// The environment variable that marks a function as under profiling, set to the run's id with
+/// every configuration the run applies (restoring the original removes it): a later run that
+/// finds it refuses to take the function's current settings for its originals.
+pub const MARKER_VAR: &str = "OPTISERVE_PROFILING";
+
+/// A new run id: the time and the process id, enough to tell runs apart in an error message.
+fn new_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{secs:x}-{:x}", std::process::id())
+}
+
 /// The run was interrupted (Ctrl-C); the functions were restored.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: every function was restored; resume with --resume {0}")]
@@ -124,10 +137,15 @@ pub async fn run<C: Lambda>(
         None => Checkpoint {
             version: 1,
             plan_digest: plan.digest.clone(),
+            run_id: new_run_id(),
             originals: BTreeMap::new(),
             batches: Vec::new(),
         },
     };
+    let mut checkpoint = checkpoint;
+    if checkpoint.run_id.is_empty() {
+        checkpoint.run_id = new_run_id();
+    }
     let mut state = State {
         checkpoint,
         budget: Budget {
@@ -157,6 +175,15 @@ pub async fn run<C: Lambda>(
                 t.function_id, t.resource
             )
         })?;
+        // A function another run left in a profiling configuration: its current settings are not
+        // its originals, and only that run's checkpoint holds them.
+        if let Some(run) = config.env.get(MARKER_VAR) {
+            bail!(
+                "{} ({}) is still in the profiling configuration of run {run}, which did not finish: put its original configuration back with `optiserve restore <that run's checkpoint>` (by default the output path + .checkpoint.json), or continue that run with --resume",
+                t.function_id,
+                t.resource
+            );
+        }
         state
             .checkpoint
             .originals
@@ -354,6 +381,7 @@ async fn measure<C: Lambda>(
 ) -> Result<Batch, CloudError> {
     let mut env = original.env.clone();
     env.extend(t.selector.env.clone());
+    env.insert(MARKER_VAR.to_string(), state.checkpoint.run_id.clone());
     if r.fresh {
         state.epoch += 1;
         env.insert(EPOCH_VAR.to_string(), state.epoch.to_string());

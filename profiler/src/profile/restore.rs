@@ -47,9 +47,15 @@ pub async fn restore_all<C: Lambda>(
         match restore_one(cloud, original, policy, stats).await {
             Ok(true) => restored.push(resource.clone()),
             Ok(false) => {}
+            // The environment's names only: its values may be secrets, and this goes to logs.
             Err(e) => failures.push(format!(
-                "{resource}: {e} (its original configuration: {} MB, environment {:?})",
-                original.memory_mb, original.env
+                "{resource}: {e} (its original configuration: {} MB, environment variables {}; every value is in the checkpoint)",
+                original.memory_mb,
+                if original.env.is_empty() {
+                    "none".to_string()
+                } else {
+                    original.env.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
             )),
         }
     }
