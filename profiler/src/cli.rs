@@ -13,7 +13,8 @@ use optiserve_core::workflow::LatencyModel;
 /// score (EAS), as the OptiServe thesis defines them.
 ///
 /// Exit codes: 0 success; 1 invalid input (the message names the JSON path or line);
-/// 2 no configuration meets the constraints; 3 a file could not be read or written.
+/// 2 no configuration meets the constraints; 3 a file could not be read or written; 4 the cloud
+/// refused or failed; 64 a wrong command line; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "optiserve", version, max_term_width = 100)]
 pub struct Cli {

@@ -67,7 +67,15 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
                 Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
                 None => "optiserve profile, AWS Lambda".to_string(),
             };
-            go(&cloud, &plan, args, source, region, RetryPolicy::aws()).await
+            go(&cloud, &plan, args, source, region, RetryPolicy::aws())
+                .await
+                .map_err(|e| {
+                    if format!("{e:#}").contains("no AWS credentials") {
+                        e.context("profiling on AWS needs credentials; without an account, run on the simulated cloud with --simulate")
+                    } else {
+                        e
+                    }
+                })
         }
     })
 }
