@@ -939,6 +939,15 @@ fn exit_codes_and_decoding_errors_say_what_and_where() {
     std::fs::write(&bom, bytes).unwrap();
     let latin1 = dir.join("latin1.bundle.json");
     std::fs::write(&latin1, b"{\n  \"name\": \"caf\xE9\"\n}").unwrap();
+    let deployed = dir.join("deployed.bundle.json");
+    let mut b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/app3.bundle.json")).unwrap(),
+    )
+    .unwrap();
+    b["functions"][0]["resource"] = "app3-preprocess".into();
+    std::fs::write(&deployed, b.to_string()).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"f1": {"memory_mb": 320}}"#).unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let rows: Vec<(Vec<String>, i32, &str)> = vec![
         (
@@ -970,9 +979,9 @@ fn exit_codes_and_decoding_errors_say_what_and_where() {
         (
             vec![
                 "apply".into(),
-                "examples/app3.bundle.json".into(),
+                s(&deployed),
                 "--config".into(),
-                s(&bom),
+                s(&config),
                 "--region".into(),
                 "us-east-1".into(),
             ],
