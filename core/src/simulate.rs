@@ -427,7 +427,7 @@ pub fn simulate(
         + app.workflow.state_entries().iter().sum::<f64>()
         + 1.0;
     let expected = per_execution * request.runs as f64;
-    if !(expected <= MAX_STEPS) {
+    if expected.is_nan() || expected > MAX_STEPS {
         return Err(SimulationError::TooMuchWork {
             per_execution,
             runs: request.runs,
