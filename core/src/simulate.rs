@@ -28,7 +28,9 @@
 //! A Map state runs its items in a pool of `MaxConcurrency` slots, each item starting as soon as a
 //! slot frees up (as Step Functions does), where the analytic model counts waves (see
 //! [`crate::workflow::MapBlock`]); a non-integer expected item count is drawn as its floor or
-//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay.
+//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay; a state node
+//! with measured times (`samples_ms`, a service state that `workflow measure` timed) draws one
+//! of them per entry, consuming one draw.
 //!
 //! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
 //! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
@@ -301,7 +303,15 @@ impl Runner<'_> {
     fn run(&mut self, s: &Structure) -> f64 {
         match s {
             Structure::Function(f) if *f >= self.draws.len() => {
-                self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
+                // A state node with measured times draws one (one draw per entry); the others
+                // take their fixed delay and draw nothing.
+                let samples = self.app.workflow.state_samples(*f);
+                let d = if samples.is_empty() {
+                    self.app.workflow.state_delay_ms(*f).unwrap_or(0.0)
+                } else {
+                    samples[index(self.rng.next_u64(), samples.len())]
+                };
+                d + self.per_state_ms
             }
             Structure::Function(f) => {
                 let draw = &self.draws[*f];
@@ -441,11 +451,16 @@ pub fn simulate(
         .enumerate()
         .map(|(f, c)| app.provisioned_cost_per_execution(f, f64::from(c.memory_mb)))
         .sum();
-    let orchestration = (app
-        .pricing
-        .orchestration_fixed_cost(app.workflow.expected_transitions())
-        + provisioned)
-        * EXECUTIONS_PER_QUOTE;
+    // The time of functions inside Express child executions, billed to those children
+    // (linear in the duration: its mean is exact).
+    let express: f64 = runner
+        .draws
+        .iter()
+        .enumerate()
+        .map(|(f, d)| app.express_child_charge(f, d.base))
+        .sum();
+    let orchestration =
+        (app.fixed_cost_per_execution() + provisioned + express) * EXECUTIONS_PER_QUOTE;
     Ok(SimulationReport {
         runs: request.runs,
         seed: request.seed,

@@ -381,6 +381,7 @@ fn resolve(
                     orchestration: Default::default(),
                     states: Vec::new(),
                     maps: Vec::new(),
+                    sites: Vec::new(),
                     latency_model: None,
                 },
                 plan.accuracy.clone(),

@@ -192,6 +192,11 @@ class Subst:
     def text(self, s):
         """Pseudo-parameters and any other placeholder inside a string."""
         out = s
+        # A placeholder in an ARN's partition: the aws partition.
+        m = re.match(r"arn:(\$\{[^}]*\}):", out)
+        if m:
+            self.note(m.group(1), "aws")
+            out = "arn:aws:" + out[m.end():]
         for k, v in (
             ("${AWS::Region}", REGION),
             ("${AWS::AccountId}", ACCOUNT),
