@@ -1930,8 +1930,9 @@ impl fmt::Display for TaskFunction {
 
 /// Builds a bundle from an imported workflow. With `base` (a profiled bundle), each function takes
 /// `base`'s function of the same id (the Lambda function name), or the one whose `resource`
-/// names the same Lambda function; pricing, accuracy score and deployed configuration come from
-/// `base` too, and every function must be found there. Without `base` the bundle is a skeleton:
+/// names the same Lambda function; pricing, accuracy score (when it reads only imported
+/// functions) and deployed configuration come from `base` too, and every function must be found
+/// there. Without `base` the bundle is a skeleton:
 /// its functions have no variants yet, which `validate` reports until they are profiled.
 /// `step_functions` sets the orchestration pricing (by default `base`'s, else Standard).
 pub fn bundle_from_import(
@@ -2009,7 +2010,12 @@ pub fn bundle_from_import(
         pricing,
         functions,
         workflow,
-        accuracy: base.and_then(|b| b.accuracy.clone()),
+        // The base's accuracy score, when it reads only imported functions (a base that
+        // profiles more functions than the state machine invokes may score others).
+        accuracy: base.and_then(|b| b.accuracy.clone()).filter(|a| {
+            let ids: Vec<&str> = imported.functions.iter().map(|f| f.id.as_str()).collect();
+            a.score.compile(&ids).is_ok()
+        }),
         deployed: base.map_or_else(BTreeMap::new, |b| {
             b.deployed
                 .iter()
