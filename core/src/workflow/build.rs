@@ -564,6 +564,8 @@ impl Workflow {
             fixed_ms,
             state_samples,
             state_prices,
+            state_nodes: states.to_vec(),
+            map_blocks: maps.to_vec(),
             ids,
             graph,
             structure,

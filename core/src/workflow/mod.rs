@@ -598,6 +598,10 @@ pub struct Workflow {
     state_samples: Vec<Vec<f64>>,
     /// USD per entry of each state node.
     state_prices: Vec<f64>,
+    /// The state nodes as given.
+    state_nodes: Vec<StateNode>,
+    /// The Map blocks as given.
+    map_blocks: Vec<MapBlock>,
     graph: WorkflowGraph,
     /// The reduced structure over functions and state nodes (sites taken as their function).
     structure: Structure,
@@ -687,6 +691,18 @@ impl Workflow {
     /// Number of state nodes.
     pub fn state_count(&self) -> usize {
         self.states
+    }
+
+    /// The state node that node `i` is, as given (kind, delay, resource, price).
+    pub fn state_node(&self, i: usize) -> Option<&StateNode> {
+        i.checked_sub(self.functions)
+            .and_then(|k| self.state_nodes.get(k))
+    }
+
+    /// The Map block whose Map state is node `i`.
+    pub fn map_block(&self, i: usize) -> Option<&MapBlock> {
+        let id = self.ids.get(i)?;
+        self.map_blocks.iter().find(|m| &m.state == id)
     }
 
     /// The reduced structure with every site kept as its own leaf: leaf `i` is a function below
