@@ -520,6 +520,31 @@ mod tests {
     }
 
     #[test]
+    fn a_measured_service_state_draws_its_times() {
+        // f (100 ms), then a service state measured at 10, 30 or 50 ms (mean 30).
+        let text = |samples: &str| {
+            format!(
+                r#"{{"schema":"optiserve.bundle/v1","provenance":{{"tool":"t","tool_version":"0"}},
+                "pricing":{{"region":"us-east-1","architecture":"x86_64","price_per_gb_second":0.0000166667,"price_per_request":0.0000002}},
+                "functions":[{{"id":"f","memory":[1024],"variants":[{{"name":"default","model":{{"kind":"exponential","alpha_ms":100,"beta_ms":0,"gamma_per_mb":0}}}}]}}],
+                "workflow":{{"edges":[{{"from":"Start","to":"f","probability":1}},{{"from":"f","to":"S","probability":1}},{{"from":"S","to":"End","probability":1}}],
+                  "states":[{{"id":"S","kind":"service","delay_ms":30{samples}}}]}}}}"#
+            )
+        };
+        let a = app(&text(r#","samples_ms":[10,30,50],"measured":300"#));
+        let r = simulate(&a, &a.deployed, &request(30_000, 3)).unwrap();
+        assert!((r.mean_ms - 130.0).abs() < 0.5, "{r:?}");
+        // The three times, each a third of the executions: sd √(800/3).
+        assert!((r.std_ms - (800.0f64 / 3.0).sqrt()).abs() < 0.3, "{r:?}");
+        assert_eq!((r.p50_ms, r.max_ms), (130.0, 150.0));
+        assert_eq!(r.analytic_latency_ms, 130.0);
+        // Without samples it always takes its delay, and draws nothing.
+        let a = app(&text(""));
+        let r = simulate(&a, &a.deployed, &request(1000, 3)).unwrap();
+        assert_eq!((r.mean_ms, r.std_ms), (130.0, 0.0));
+    }
+
+    #[test]
     fn self_loop_matches_the_geometric_distribution() {
         // K ~ Geometric(1 − p) on {1, 2, …}: mean 1/(1−p), variance p/(1−p)².
         let p: f64 = 0.4;
