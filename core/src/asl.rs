@@ -1398,26 +1398,22 @@ impl Builder<'_> {
         if !any {
             return Ok(());
         }
-        // A node all of whose ways on fail, fails (Choices excepted: their arms are cut).
-        loop {
-            let mut changed = false;
-            for &u in order {
-                if failing[u] || matches!(self.nodes[u].kind, Kind::Choice) {
-                    continue;
-                }
-                let outs: Vec<usize> = self
-                    .edges
-                    .iter()
-                    .filter(|e| e.0 == u)
-                    .map(|e| e.1)
-                    .collect();
-                if !outs.is_empty() && outs.iter().all(|&v| failing[v]) {
+        // A node all of whose ways on fail, fails (Choices excepted: their arms are cut): a
+        // worklist over the predecessors, each node's count of ways that do not fail yet.
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut open_ways = vec![0usize; n];
+        for &(u, v, _) in &self.edges {
+            preds[v].push(u);
+            open_ways[u] += 1;
+        }
+        let mut work: Vec<usize> = (0..n).filter(|&i| failing[i]).collect();
+        while let Some(v) = work.pop() {
+            for &u in &preds[v] {
+                open_ways[u] = open_ways[u].saturating_sub(1);
+                if open_ways[u] == 0 && !failing[u] && !matches!(self.nodes[u].kind, Kind::Choice) {
                     failing[u] = true;
-                    changed = true;
+                    work.push(u);
                 }
-            }
-            if !changed {
-                break;
             }
         }
         let mut cut: Vec<String> = Vec::new();

@@ -767,7 +767,17 @@ fn rotate_while_loops(
                 &origin,
             ));
         }
-        // Copies of the region.
+        // Copies of the region (nested while loops copy their inner loops again: bounded).
+        let size = region.iter().filter(|&&r| r).count();
+        if origin.len() + size > MAX_STRUCTURE_LEAVES {
+            return Err(WorkflowError::Irreducible {
+                edge: Some(k),
+                reason: format!(
+                    "rotating the loops whose exit is decided at their top (around '{}') would copy more than {MAX_STRUCTURE_LEAVES} nodes",
+                    name(given(h, &origin))
+                ),
+            });
+        }
         let mut copied: HashMap<usize, usize> = HashMap::new();
         for v in (0..total).filter(|&v| region[v]) {
             copied.insert(v, adj.out.len());
