@@ -28,7 +28,9 @@
 //! A Map state runs its items in a pool of `MaxConcurrency` slots, each item starting as soon as a
 //! slot frees up (as Step Functions does), where the analytic model counts waves (see
 //! [`crate::workflow::MapBlock`]); a non-integer expected item count is drawn as its floor or
-//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay.
+//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay; a state node
+//! with measured times (`samples_ms`, a service state that `workflow measure` timed) draws one
+//! of them per entry, consuming one draw.
 //!
 //! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
 //! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
@@ -340,7 +342,15 @@ impl Runner<'_> {
         match s {
             Structure::Function(f) if *f >= self.draws.len() => {
                 self.steps += 1;
-                self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
+                // A state node with measured times draws one (one draw per entry); the others
+                // take their fixed delay and draw nothing.
+                let samples = self.app.workflow.state_samples(*f);
+                let d = if samples.is_empty() {
+                    self.app.workflow.state_delay_ms(*f).unwrap_or(0.0)
+                } else {
+                    samples[index(self.rng.next_u64(), samples.len())]
+                };
+                d + self.per_state_ms
             }
             Structure::Function(f) => {
                 self.steps += 1;
@@ -506,11 +516,16 @@ pub fn simulate(
         .enumerate()
         .map(|(f, c)| app.provisioned_cost_per_execution(f, f64::from(c.memory_mb)))
         .sum();
-    let orchestration = (app
-        .pricing
-        .orchestration_fixed_cost(app.workflow.expected_transitions())
-        + provisioned)
-        * EXECUTIONS_PER_QUOTE;
+    // The time of functions inside Express child executions, billed to those children
+    // (linear in the duration: its mean is exact).
+    let express: f64 = runner
+        .draws
+        .iter()
+        .enumerate()
+        .map(|(f, d)| app.express_child_charge(f, d.base))
+        .sum();
+    let orchestration =
+        (app.fixed_cost_per_execution() + provisioned + express) * EXECUTIONS_PER_QUOTE;
     Ok(SimulationReport {
         runs: request.runs,
         seed: request.seed,
@@ -567,6 +582,31 @@ mod tests {
             "functions":[{}],"workflow":{{"edges":{edges}}}}}"#,
             fs.join(",")
         ))
+    }
+
+    #[test]
+    fn a_measured_service_state_draws_its_times() {
+        // f (100 ms), then a service state measured at 10, 30 or 50 ms (mean 30).
+        let text = |samples: &str| {
+            format!(
+                r#"{{"schema":"optiserve.bundle/v1","provenance":{{"tool":"t","tool_version":"0"}},
+                "pricing":{{"region":"us-east-1","architecture":"x86_64","price_per_gb_second":0.0000166667,"price_per_request":0.0000002}},
+                "functions":[{{"id":"f","memory":[1024],"variants":[{{"name":"default","model":{{"kind":"exponential","alpha_ms":100,"beta_ms":0,"gamma_per_mb":0}}}}]}}],
+                "workflow":{{"edges":[{{"from":"Start","to":"f","probability":1}},{{"from":"f","to":"S","probability":1}},{{"from":"S","to":"End","probability":1}}],
+                  "states":[{{"id":"S","kind":"service","delay_ms":30{samples}}}]}}}}"#
+            )
+        };
+        let a = app(&text(r#","samples_ms":[10,30,50],"measured":300"#));
+        let r = simulate(&a, &a.deployed, &request(30_000, 3)).unwrap();
+        assert!((r.mean_ms - 130.0).abs() < 0.5, "{r:?}");
+        // The three times, each a third of the executions: sd √(800/3).
+        assert!((r.std_ms - (800.0f64 / 3.0).sqrt()).abs() < 0.3, "{r:?}");
+        assert_eq!((r.p50_ms, r.max_ms), (130.0, 150.0));
+        assert_eq!(r.analytic_latency_ms, 130.0);
+        // Without samples it always takes its delay, and draws nothing.
+        let a = app(&text(""));
+        let r = simulate(&a, &a.deployed, &request(1000, 3)).unwrap();
+        assert_eq!((r.mean_ms, r.std_ms), (130.0, 0.0));
     }
 
     #[test]

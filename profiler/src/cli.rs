@@ -549,9 +549,17 @@ pub struct ImportAslArgs {
     /// output is a skeleton whose functions still need profiles; `validate` says so.
     #[arg(long)]
     pub functions_from: Option<PathBuf>,
-    /// Expected items of a Map state: `STATE=N` (default 10 each, assumed).
+    /// Expected items of a Map state: `STATE=N` (default 10 each, assumed). STATE must be a Map
+    /// state of the definition.
     #[arg(long, value_name = "STATE=N")]
     pub map_items: Vec<String>,
+    /// The definition of the child state machine a nested execution runs
+    /// (`states:startExecution.sync`): `STATE=FILE` (the Task state's name) or `ARN=FILE`. The
+    /// child's workflow is imported in the Task's place. With `--state-machine`, children given
+    /// by a literal ARN are read through DescribeStateMachine unless given here; without either,
+    /// a nested execution is a timed state.
+    #[arg(long, value_name = "STATE=FILE")]
+    pub nested: Vec<String>,
     /// Workflow type for the Step Functions charge (default: the functions bundle's, else standard).
     #[arg(long = "type", value_enum)]
     pub workflow_type: Option<SfnTypeArg>,

@@ -448,6 +448,7 @@ fn resolve(
                     orchestration: Default::default(),
                     states: Vec::new(),
                     maps: Vec::new(),
+                    sites: Vec::new(),
                     latency_model: None,
                 },
                 plan.accuracy.clone(),

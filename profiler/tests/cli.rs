@@ -698,6 +698,99 @@ fn workflow_import_asl_error_names_the_state() {
     ]));
 }
 
+/// `--map-items` naming no Map state, or no state at all, is refused with the reason (they were
+/// ignored before: issue 16).
+#[test]
+fn map_items_for_no_map_state_are_refused() {
+    for (item, want) in [
+        (
+            "Nope=5",
+            "items given for Map state 'Nope', which is not a Map state of the state machine (its Map states: EachPage)",
+        ),
+        (
+            "=5",
+            "--map-items =5: name the Map state before '=' (STATE=N)",
+        ),
+        (
+            "EachPage=0",
+            "--map-items EachPage=0: N must be a number ≥ 1",
+        ),
+    ] {
+        let out = optiserve()
+            .args([
+                "workflow",
+                "import-asl",
+                "core/tests/fixtures/asl/map.json",
+                "--map-items",
+                item,
+                "-o",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{item}: {err}");
+        assert!(err.contains(want), "{item}: {want:?} not in {err}");
+    }
+}
+
+/// A state machine with the shapes real ones have (service integrations, a polling loop, a
+/// callback, a function used by two states) imports, with a note for each approximation.
+#[test]
+fn workflow_import_asl_real_shapes() {
+    assert_cmd_snapshot!(optiserve().args([
+        "workflow",
+        "import-asl",
+        "tests/fixtures/sfn-sim/media-services.asl.json",
+        "-o",
+        "-"
+    ]));
+}
+
+/// A nested execution imports its child's workflow with `--nested`; without it, the parent of
+/// the corpus (which invokes no Lambda function itself) has nothing to tune.
+#[test]
+fn a_nested_child_definition_is_imported_in_its_task_place() {
+    let parent =
+        "tests/fixtures/asl-corpus/wfc--workflow-within-a-workflow--main-state-machine.asl.json";
+    let child =
+        "tests/fixtures/asl-corpus/wfc--workflow-within-a-workflow--nested-state-machine.asl.json";
+    let out = optiserve()
+        .args(["workflow", "import-asl", parent, "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to tune"));
+    let b = run_json(&[
+        "workflow",
+        "import-asl",
+        parent,
+        "--nested",
+        &format!("Start new workflow and wait for completion={child}"),
+        "-o",
+        "-",
+    ]);
+    let ids: Vec<&str> = b["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{b}");
+    let states: Vec<&str> = b["workflow"]["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .any(|s| s.starts_with("Start new workflow and wait for completion/")),
+        "{states:?}"
+    );
+}
+
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
