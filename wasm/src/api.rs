@@ -21,10 +21,10 @@ use serde::Serialize;
 /// Default search-node budget of [`pareto`]: the default of the CLI's `pareto --node-limit`.
 pub const PARETO_NODE_LIMIT: u64 = 2_000_000;
 
-/// Most grid points one [`what_if`] call solves. Each point's answer is kept in memory and handed
-/// to JavaScript; a larger grid would exhaust the module's memory (which, unlike an error, aborts
-/// the module). The CLI has no such limit.
-pub const MAX_WHAT_IF_POINTS: usize = 100_000;
+/// Most grid points one [`what_if`] call solves (the CLI's limit too). Each point's answer is kept
+/// in memory and handed to JavaScript; a larger grid would exhaust the module's memory (which,
+/// unlike an error, aborts the module).
+pub use optiserve_core::optimize::whatif::MAX_WHAT_IF_POINTS;
 
 /// Most executions one [`simulate`] call runs: their latencies are held in the module's memory
 /// (8 bytes each) for the percentiles. The CLI allows more.
@@ -121,15 +121,6 @@ pub fn what_if_sweep(app: &Application, request: &str) -> Result<Vec<WhatIfPoint
         request.seed = Some(draw_seed()?);
     }
     let sweeps = request.sweeps().map_err(|e| format!("$.{e}"))?;
-    let points = sweeps
-        .iter()
-        .map(|s| s.values.len())
-        .fold(1_usize, usize::saturating_mul);
-    if points > MAX_WHAT_IF_POINTS {
-        return Err(format!(
-            "$.vary: the grid has {points} points; one call solves at most {MAX_WHAT_IF_POINTS} (use fewer steps)"
-        ));
-    }
     let options = request.options().map_err(|e| format!("$.{e}"))?;
     what_if(app, request.objective, request.fixed, &sweeps, &options).map_err(|e| format!("$.{e}"))
 }
