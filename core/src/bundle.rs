@@ -338,8 +338,10 @@ pub struct RawAccuracy {
 pub struct FitSummary {
     /// Mean absolute percentage error over the samples.
     pub mape_percent: f64,
-    /// Coefficient of determination.
-    pub r2: f64,
+    /// Coefficient of determination; absent when the model has as many free parameters as there
+    /// were samples (it passes through every point, so R² would say nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
     /// Number of samples fitted.
     pub samples: usize,
 }

@@ -35,7 +35,7 @@ fn mutated(dir: &Path, tag: &str, mut bundle: Value, changes: &[(&str, Value)]) 
     path.to_str().unwrap().to_string()
 }
 
-/// Runs each row and checks its exit code, its message and that it prints no non-number.
+/// Runs each row and checks its exit code, its message and that figures it prints are numbers.
 fn check_rows(rows: Vec<(Vec<String>, i32, String)>) {
     for (args, code, fragment) in rows {
         let (got, text) = run_offline(&args);
@@ -44,8 +44,11 @@ fn check_rows(rows: Vec<(Vec<String>, i32, String)>) {
             text.contains(&fragment),
             "{args:?}: expected «{fragment}» in {text}"
         );
-        let bad = non_numbers(&text);
-        assert!(bad.is_empty(), "{args:?} printed {bad:?}: {text}");
+        // Figures are printed on success (and with exit 2); a refusal may quote the input.
+        if code != 1 && code != 64 {
+            let bad = non_numbers(&text);
+            assert!(bad.is_empty(), "{args:?} printed {bad:?}: {text}");
+        }
     }
 }
 
@@ -337,4 +340,124 @@ fn exit_codes_and_decoding_errors_say_what_and_where() {
             assert!(!text.contains("--simulate"), "{text}");
         }
     }
+}
+
+/// `fit` needs three distinct memory sizes, reads every CSV number in its range (with its line),
+/// and gives no R² for a fit that passes through every point.
+#[test]
+fn fits_that_cannot_be_right_are_refused() {
+    let dir_guard = scratch("fit");
+    let dir = dir_guard.path();
+    let csv = |tag: &str, rows: &str| {
+        let path = dir.join(format!("{tag}.csv"));
+        std::fs::write(&path, format!("memory_mb,duration_ms\n{rows}")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let two = csv("two", "128,900\n256,500\n");
+    let one = csv("one", "128,900\n");
+    let huge = csv("huge", "128,1000\n1e300,500\n512,300\n");
+    let slow = csv("slow", "128,1e7\n256,500\n512,300\n");
+    let three = csv("three", "128,2000\n256,900\n512,150\n");
+    check_rows(vec![
+        (
+            args(&["fit", &two]),
+            1,
+            "fitting needs samples at 3 or more distinct memory sizes, found 2".to_string(),
+        ),
+        (args(&["fit", &one]), 1, "found 1".to_string()),
+        (
+            args(&["fit", &huge]),
+            1,
+            "line 3, column memory_mb: must be a number from 1 to 10240 MB".to_string(),
+        ),
+        (
+            args(&["fit", &slow]),
+            1,
+            "line 2, column duration_ms: must be a number from 0 to 900000 ms".to_string(),
+        ),
+        (
+            args(&["fit", &three]),
+            0,
+            "R² — (3 samples for 3 parameters".to_string(),
+        ),
+    ]);
+    // The fit on three points keeps every parameter ≥ 0 and says nothing of R² in JSON either.
+    let (code, text) = run_offline(&args(&["fit", &three, "--format", "json"]));
+    assert_eq!(code, Some(0), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v.get("r2").is_none(), "{v}");
+    assert!(v["model"]["alpha_ms"].as_f64().unwrap() >= 0.0, "{v}");
+}
+
+/// Flags and plan fields that are not numbers, or outside their range, are refused.
+#[test]
+fn flags_and_plan_fields_out_of_range_are_refused() {
+    let dir_guard = scratch("flags");
+    let dir = dir_guard.path();
+    let plan = std::fs::read_to_string(root().join("examples/app3.plan.toml")).unwrap();
+    let edited = |tag: &str, from: &str, to: &str| {
+        assert!(plan.contains(from), "{from}");
+        let path = dir.join(format!("{tag}.plan.toml"));
+        std::fs::write(&path, plan.replace(from, to)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let throttle = edited("throttle", "throttle_rate = 0.02", "throttle_rate = -1");
+    let throttle_nan = edited(
+        "throttle-nan",
+        "throttle_rate = 0.02",
+        "throttle_rate = nan",
+    );
+    let alpha = edited(
+        "alpha",
+        "simulate = { alpha_ms = 180.0,",
+        "simulate = { alpha_ms = nan,",
+    );
+    let out = dir.join("out.bundle.json");
+    let out = out.to_str().unwrap();
+    let profile = |plan: &str| {
+        args(&[
+            "profile",
+            "--plan",
+            plan,
+            "--simulate",
+            "--dry-run",
+            "-o",
+            out,
+        ])
+    };
+    let app3 = "examples/app3.bundle.json";
+    check_rows(vec![
+        (
+            args(&["optimize", app3, "--objective", "latency", "--solver", "greedy", "--bcr-threshold", "NaN"]),
+            64,
+            "invalid value 'NaN' for '--bcr-threshold <BCR_THRESHOLD>': must be a finite number ≥ 0, found NaN".to_string(),
+        ),
+        (
+            args(&["optimize", app3, "--objective", "latency", "--bcr-threshold", "inf"]),
+            64,
+            "must be a finite number ≥ 0, found inf".to_string(),
+        ),
+        (
+            args(&["optimize", app3, "--objective", "latency", "--accuracy-weight=-1"]),
+            64,
+            "must be a finite number ≥ 0, found -1".to_string(),
+        ),
+        (profile(&throttle), 1, "simulate.throttle_rate: must be a probability in [0, 1], found -1".to_string()),
+        (profile(&throttle_nan), 1, "simulate.throttle_rate: must be a probability in [0, 1]".to_string()),
+        (
+            profile(&alpha),
+            1,
+            "functions[0].variants[0].simulate: alpha_ms: must be a finite number".to_string(),
+        ),
+        (
+            args(&["workflow", "import-asl", "examples/media-pipeline.asl.json", "--map-items", "Nope=5", "-o", out]),
+            1,
+            "items given for Map state 'Nope', but the state machine has no Map state".to_string(),
+        ),
+        (
+            args(&["workflow", "import-asl", "examples/media-pipeline.asl.json", "--map-items", "=5", "-o", out]),
+            1,
+            "--map-items =5: name the Map state before '=' (STATE=N)".to_string(),
+        ),
+    ]);
 }

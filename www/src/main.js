@@ -797,7 +797,7 @@ function curves(fnId) {
   const at = (variant, memory) => app.planner.evaluate({ [fnId]: { memory_mb: memory, variant: variant.name } }).functions[fnId].duration_ms;
   const result = f.variants.map((v) => {
     const samples = v.samples ?? [];
-    let fit = v.fit ? `MAPE ${v.fit.mape_percent.toFixed(2)}%, R² ${v.fit.r2.toFixed(3)}, ${v.fit.samples} samples` : '';
+    let fit = v.fit ? `MAPE ${v.fit.mape_percent.toFixed(2)}%, R² ${v.fit.r2 == null ? '—' : v.fit.r2.toFixed(3)}, ${v.fit.samples} samples` : '';
     if (!fit && samples.length) {
       const inRange = samples.filter((s) => !s.cold && s.memory_mb >= lo && s.memory_mb <= hi && Number.isInteger(s.memory_mb));
       if (inRange.length) {
