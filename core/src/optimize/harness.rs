@@ -9,7 +9,6 @@
 //! when the grid has at most [`BRUTE_FORCE_LIMIT`] configurations, the exact solver otherwise (the
 //! two are equal on every problem the tests compare them on).
 
-use crate::workflow::LatencyScratch;
 use serde::Serialize;
 
 use super::{
@@ -31,38 +30,17 @@ pub struct Extremes {
     pub accuracy: (f64, f64),
 }
 
-/// Exact extremes, from monotonicity: latency is extreme with every function at its fastest
-/// (slowest) option, cost is a sum of per-function extremes, the score is extreme with every
-/// function at its least (most) accurate variant.
+/// The extremes, from monotonicity (see [`super::engine::bounds`]): latency is extreme with
+/// every function at its fastest (slowest) option, cost is a sum of per-function extremes, the
+/// score is extreme with every function at its least (most) accurate variant. Exact, except the
+/// cost under Step Functions Express pricing (its duration charge taken at the extreme
+/// latencies): then the tightest bounds monotonicity gives.
 pub fn extremes(space: &SearchSpace) -> Extremes {
-    let fold = |get: fn(&super::OptionPoint) -> f64, max: bool| -> Vec<f64> {
-        space
-            .options
-            .iter()
-            .map(|o| {
-                o.iter().map(get).fold(
-                    if max {
-                        f64::NEG_INFINITY
-                    } else {
-                        f64::INFINITY
-                    },
-                    if max { f64::max } else { f64::min },
-                )
-            })
-            .collect()
-    };
-    let mut stack = LatencyScratch::default();
-    let sum = |v: Vec<f64>| space.fixed_cost + v.iter().sum::<f64>();
+    let (best, worst) = super::engine::bounds::extremes(space);
     Extremes {
-        latency_ms: (
-            space.latency(&fold(|o| o.duration_ms, false), &mut stack),
-            space.latency(&fold(|o| o.duration_ms, true), &mut stack),
-        ),
-        cost_usd_per_million: (sum(fold(|o| o.cost, false)), sum(fold(|o| o.cost, true))),
-        accuracy: (
-            space.app.score.evaluate(&fold(|o| o.accuracy, false)),
-            space.app.score.evaluate(&fold(|o| o.accuracy, true)),
-        ),
+        latency_ms: (best.latency_ms, worst.latency_ms),
+        cost_usd_per_million: (best.cost_usd_per_million, worst.cost_usd_per_million),
+        accuracy: (worst.accuracy, best.accuracy),
     }
 }
 
