@@ -11,9 +11,7 @@
 
 use serde::Serialize;
 
-use super::{
-    Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute, exact,
-};
+use super::{Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute};
 use crate::bundle::Application;
 
 /// Largest grid the harness checks against brute force.
@@ -206,9 +204,9 @@ fn grade(
 
 /// Runs the protocol with a `grid × grid` set per objective.
 pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessReport {
-    let full = SearchSpace::full(app);
-    let pruned = full.pruned();
-    let ext = extremes(&full);
+    let analytic = super::Analytic::new(app);
+    let (full, pruned) = (&analytic.full, &analytic.pruned);
+    let ext = extremes(full);
     let use_brute = full.size() <= BRUTE_FORCE_LIMIT;
     let mut objectives: Vec<ObjectiveReport> =
         [Objective::Latency, Objective::Cost, Objective::Accuracy]
@@ -226,13 +224,13 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
             })
             .collect();
     for problem in problems(&ext, grid) {
-        let exact_answer = exact::solve(&pruned, &problem, options.node_limit);
+        let exact_answer = analytic.exact(&problem, options.node_limit);
         let reference = if use_brute {
-            brute::solve(&full, &problem).best
+            brute::solve(full, &problem).best
         } else {
             exact_answer.best.clone()
         };
-        let greedy_answer = super::greedy_outcome(&full, &problem, options);
+        let greedy_answer = super::greedy_outcome(full, &problem, options);
         let Some(report) = objectives
             .iter_mut()
             .find(|r| r.objective == problem.objective)
@@ -241,14 +239,14 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
         };
         grade(
             &mut report.exact,
-            &pruned,
+            pruned,
             &problem,
             &reference,
             &exact_answer,
         );
         grade(
             &mut report.greedy,
-            &full,
+            full,
             &problem,
             &reference,
             &greedy_answer,

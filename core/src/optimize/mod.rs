@@ -15,6 +15,7 @@ use crate::workflow::LatencyModel;
 use scenarios::ScenarioError;
 use tail::{Prepared, TailReport, TailSettings};
 
+pub mod analytic;
 pub mod brute;
 pub mod engine;
 pub mod exact;
@@ -23,9 +24,11 @@ pub mod harness;
 pub mod pareto;
 pub mod scenarios;
 pub mod space;
+pub mod synthetic;
 pub mod tail;
 pub mod whatif;
 
+pub use analytic::Analytic;
 pub use space::{Metrics, OptionPoint, SearchSpace};
 
 /// Relative slack when checking a constraint, so that a configuration sitting exactly on a limit
@@ -539,22 +542,7 @@ pub fn solve(
         }
         return Ok(Prepared::new(app, options.tail)?.solve(problem, options));
     }
-    let full = SearchSpace::full(app);
-    Ok(match options.solver {
-        SolverKind::BruteForce => {
-            let outcome = brute::solve(&full, problem);
-            finish(&full, problem, outcome, SolverKind::BruteForce, options)
-        }
-        SolverKind::Exact => {
-            let space = full.pruned();
-            let outcome = exact::solve(&space, problem, options.node_limit);
-            finish(&space, problem, outcome, SolverKind::Exact, options)
-        }
-        SolverKind::Greedy => {
-            let outcome = greedy_outcome(&full, problem, options);
-            finish(&full, problem, outcome, SolverKind::Greedy, options)
-        }
-    })
+    Ok(Analytic::new(app).solve(problem, options))
 }
 
 pub(crate) fn greedy_outcome(
@@ -574,17 +562,7 @@ pub fn finish(
     solver: SolverKind,
     options: &SolveOptions,
 ) -> Solution {
-    let pruned = space.pruned();
-    engine::finish(
-        space,
-        problem,
-        outcome.with_figures(),
-        solver,
-        |relaxed: &Problem| {
-            let o = exact::solve(&pruned, relaxed, options.node_limit);
-            (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
-        },
-    )
+    Analytic::new(space.app).finish(space, problem, outcome, solver, options)
 }
 
 #[cfg(test)]

@@ -34,11 +34,11 @@ use std::rc::Rc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{self, Budget, Figures, Scoring};
+use super::engine::{self, Budget, Figures, Layout, Scoring};
 use super::scenarios::Scenarios;
 use super::{
-    ConstraintKind, Constraints, Outcome, Problem, SearchSpace, Solution, SolveError, SolveOptions,
-    SolverKind, Status, exact, tol,
+    Analytic, ConstraintKind, Constraints, Outcome, Problem, SearchSpace, Solution, SolveError,
+    SolveOptions, SolverKind, Status, tol,
 };
 use crate::simulate::{self, Draw, DurationSource, SimulationRequest};
 
@@ -168,6 +168,8 @@ pub struct TailSpace<'a> {
     slot_ms: Vec<Vec<Vec<f64>>>,
     /// Per function, per slot of the function: the fastest duration over its options, ms.
     fastest: Vec<Vec<f64>>,
+    /// The search's variables: one per function (percentiles are not additive over units).
+    layout: Layout,
 }
 
 /// Reusable buffers.
@@ -229,11 +231,13 @@ impl<'a> TailSpace<'a> {
                     .collect()
             })
             .collect();
+        let layout = Layout::new(&space, false);
         TailSpace {
             space,
             scenarios,
             slot_ms,
             fastest,
+            layout,
         }
     }
 
@@ -378,6 +382,9 @@ impl<'a> Scoring<'a> for TailScoring<'_, 'a> {
     fn space(&self) -> &SearchSpace<'a> {
         &self.ts.space
     }
+    fn layout(&self) -> &Layout {
+        &self.ts.layout
+    }
     fn set(&mut self, f: usize, option: Option<usize>) {
         let durations = match option {
             Some(i) => &self.ts.slot_ms[f][i],
@@ -406,8 +413,7 @@ pub fn solve_exact(ts: &TailSpace, problem: &Problem, node_limit: u64) -> TailOu
 /// point of a what-if sweep).
 #[derive(Debug)]
 pub struct Prepared<'a> {
-    full: SearchSpace<'a>,
-    pruned: SearchSpace<'a>,
+    analytic: Analytic<'a>,
     scenarios: Rc<Scenarios>,
     settings: TailSettings,
     exact_space: Option<TailSpace<'a>>,
@@ -425,11 +431,9 @@ impl<'a> Prepared<'a> {
             return Err(SolveError::CertifyRuns(settings.certify_runs));
         }
         let scenarios = Rc::new(Scenarios::sample(app, settings.scenarios, settings.seed)?);
-        let full = SearchSpace::full(app);
-        let pruned = full.pruned();
+        let analytic = Analytic::new(app);
         Ok(Prepared {
-            full,
-            pruned,
+            analytic,
             scenarios,
             settings,
             exact_space: None,
@@ -447,7 +451,7 @@ impl<'a> Prepared<'a> {
         };
         slot.get_or_insert_with(|| {
             TailSpace::new(
-                &self.full,
+                &self.analytic.full,
                 Rc::clone(&self.scenarios),
                 self.settings.durations,
                 prune,
@@ -460,7 +464,7 @@ impl<'a> Prepared<'a> {
     /// longer involve a percentile).
     pub fn solve(&mut self, problem: &Problem, options: &SolveOptions) -> Solution {
         let mut solution = self.solve_inner(problem, options);
-        solution.latency_model = self.full.app.latency_model;
+        solution.latency_model = self.analytic.full.app.latency_model;
         solution
     }
 
@@ -489,7 +493,7 @@ impl<'a> Prepared<'a> {
             let (Some(answered), Some(ts)) = (answered, self.exact_space.as_ref()) else {
                 return Solution::empty(Status::NotFound, solver, outcome.evaluations);
             };
-            let pruned = &self.pruned;
+            let analytic = &self.analytic;
             let choices = outcome
                 .best
                 .as_ref()
@@ -499,7 +503,7 @@ impl<'a> Prepared<'a> {
                     let o = solve_exact(ts, relaxed, options.node_limit);
                     (o.best.map(|(_, t)| value(relaxed, &t)), o.evaluations)
                 } else {
-                    let o = exact::solve(pruned, relaxed, options.node_limit);
+                    let o = analytic.exact(relaxed, options.node_limit);
                     (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
                 }
             };
@@ -530,7 +534,7 @@ impl<'a> Prepared<'a> {
         if self.settings.certify_runs == 0 {
             return None;
         }
-        let app = self.full.app;
+        let app = self.analytic.full.app;
         let settings = self.settings;
         let seed = certification_seed(settings.seed);
         let base = self

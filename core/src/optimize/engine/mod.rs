@@ -30,10 +30,15 @@
 
 pub mod bounds;
 pub mod finish;
+pub mod lagrange;
+pub mod layout;
+pub mod minorant;
 
 use super::{Metrics, Objective, Outcome, Problem, SearchSpace, tol};
 use crate::workflow::LatencyScratch;
 pub use finish::finish;
+pub use lagrange::Relaxation;
+pub use layout::{Layout, Var, VarOption};
 
 /// A configuration's figures: the expected ones and, for scorings that sample executions, the
 /// percentiles over them (NaN when not computed).
@@ -91,6 +96,8 @@ pub fn admits(c: &super::Constraints, t: &Figures) -> bool {
 pub trait Scoring<'a> {
     /// The options searched (the picks index them).
     fn space(&self) -> &SearchSpace<'a>;
+    /// The variables of the search.
+    fn layout(&self) -> &Layout;
     /// Function `f` takes option `option`, or goes back to its optimistic corner (`None`).
     fn set(&mut self, f: usize, option: Option<usize>);
     /// Lower bounds on the percentiles asked for (NaN for the others) with every function at its
@@ -105,14 +112,16 @@ pub trait Scoring<'a> {
 #[derive(Debug)]
 pub struct Expected<'s, 'a> {
     space: &'s SearchSpace<'a>,
+    layout: &'s Layout,
     scratch: super::space::Scratch,
 }
 
 impl<'s, 'a> Expected<'s, 'a> {
-    /// The scoring of `space`.
-    pub fn new(space: &'s SearchSpace<'a>) -> Self {
+    /// The scoring of `space` with its layout ([`Layout::new`] with whole units allowed).
+    pub fn new(space: &'s SearchSpace<'a>, layout: &'s Layout) -> Self {
         Expected {
             space,
+            layout,
             scratch: Default::default(),
         }
     }
@@ -121,6 +130,9 @@ impl<'s, 'a> Expected<'s, 'a> {
 impl<'a> Scoring<'a> for Expected<'_, 'a> {
     fn space(&self) -> &SearchSpace<'a> {
         self.space
+    }
+    fn layout(&self) -> &Layout {
+        self.layout
     }
     fn set(&mut self, _: usize, _: Option<usize>) {}
     fn percentiles(&mut self, _: bool, _: bool) -> (f64, f64) {
@@ -141,12 +153,18 @@ pub struct Budget {
 /// What the search found, with its figures.
 pub type Found = Outcome<Figures>;
 
+/// Search nodes the engine spends on corner bounds alone before it computes the Lagrangian
+/// relaxation and starts again from the incumbent found (small problems finish well within it,
+/// and skip the relaxation's cost).
+pub const QUICK_NODES: u64 = 20_000;
+
 /// Solves `problem` with the scoring's options. The answer's figures are the scoring's
 /// [`Scoring::evaluate`] of it.
 pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Budget) -> Found {
     let space = scoring.space();
+    let layout = scoring.layout();
     let n = space.options.len();
-    if n == 0 || space.options.iter().any(Vec::is_empty) {
+    if n == 0 || space.options.iter().any(Vec::is_empty) || layout.vars.is_empty() {
         return Outcome {
             best: None,
             proven: true,
@@ -154,44 +172,38 @@ pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Bu
             bound: None,
         };
     }
-    let corners = bounds::Corners::new(space);
-    let (order, option_order) = search_order(space, problem);
-    let mut min_cost_rest = vec![0.0; n + 1];
-    for k in (0..n).rev() {
-        min_cost_rest[k] = min_cost_rest[k + 1] + corners.cheapest[order[k]];
-    }
-    let fixed_cost = space.fixed_cost;
-    let c = problem.constraints;
-    let need = (
-        c.max_p95_latency_ms.is_some() || problem.objective == Objective::P95Latency,
-        c.max_p99_latency_ms.is_some() || problem.objective == Objective::P99Latency,
-    );
-    let mut s = Search {
-        problem,
-        order,
-        option_order,
-        min_cost_rest,
-        durations: corners.fastest,
-        accuracies: corners.most_accurate,
-        pick: vec![0; n],
-        stack: LatencyScratch::default(),
-        need,
-        tail_objective: matches!(
-            problem.objective,
-            Objective::P95Latency | Objective::P99Latency
-        ),
-        best: None,
-        nodes: 0,
-        budget,
-        aborted: false,
-        open: None,
+    // First the corner bounds alone; past `QUICK_NODES`, again with the relaxation.
+    let quick = Budget {
+        nodes: budget.nodes.min(QUICK_NODES),
     };
-    s.dfs(scoring, 0, fixed_cost);
+    let mut s = Search::new(scoring, problem, quick, None, None);
+    s.run(scoring);
+    if s.aborted && s.open.is_some() && budget.nodes > quick.nodes {
+        let relaxation = Relaxation::new(scoring.space(), scoring.layout(), problem);
+        if relaxation.active() {
+            let spent = s.nodes;
+            let incumbent = s.best.take();
+            let rest = Budget {
+                nodes: budget.nodes - spent,
+            };
+            s = Search::new(scoring, problem, rest, Some(relaxation), incumbent);
+            s.run(scoring);
+            s.nodes += spent;
+        } else {
+            s.budget = Budget {
+                nodes: budget.nodes,
+            };
+            s.aborted = false;
+            s.open = None;
+            s.run(scoring);
+        }
+    }
     let best = s.best.map(|(pick, _)| {
         let t = scoring.evaluate(&pick);
         (pick, t)
     });
-    let proven = !s.aborted;
+    // Stopped, but every subtree left was cut: that is a finished proof too.
+    let proven = !s.aborted || s.open.is_none();
     let bound = match (&best, proven) {
         (Some((_, t)), true) => Some(value(problem, t)),
         (None, true) => None,
@@ -210,51 +222,80 @@ pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Bu
     }
 }
 
-/// The order the search assigns functions in (largest spread of the objective first) and, per
-/// function, the order it tries options in (most promising first).
+/// The order the search assigns variables in (largest spread of the objective first) and, per
+/// variable, the order it tries options in (most promising first).
 pub(crate) fn search_order(
     space: &SearchSpace,
+    layout: &Layout,
     problem: &Problem,
 ) -> (Vec<usize>, Vec<Vec<usize>>) {
-    let n = space.options.len();
     let ni = space.app.workflow.invocations();
-    let spread = |f: usize| -> f64 {
-        let opts = &space.options[f];
-        let range = |g: fn(&super::OptionPoint) -> f64| {
-            let lo = opts.iter().map(g).fold(f64::INFINITY, f64::min);
-            let hi = opts.iter().map(g).fold(f64::NEG_INFINITY, f64::max);
-            hi - lo
-        };
-        match problem.objective {
-            Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
-                range(|o| o.duration_ms) * ni[f]
-            }
-            Objective::Cost => range(|o| o.cost),
-            Objective::Accuracy => range(|o| o.accuracy),
+    // Per option: its latency weight (the exact contribution, or the durations times the
+    // invocations for a composite unit's function), cost and accuracy.
+    let key = |v: &Var, o: &VarOption| -> (f64, f64, f64) {
+        let mut duration = 0.0;
+        let mut accuracy = 0.0;
+        for (&f, &p) in v.functions.iter().zip(&o.picks) {
+            let x = &space.options[f][p];
+            duration += x.duration_ms * ni.get(f).copied().unwrap_or(1.0);
+            accuracy += x.accuracy;
         }
+        let latency = if v.enumerated { o.latency } else { duration };
+        (latency, o.cost, accuracy)
     };
-    let mut order: Vec<usize> = (0..n).collect();
+    let pick = |k: (f64, f64, f64)| match problem.objective {
+        Objective::Latency | Objective::P95Latency | Objective::P99Latency => k.0,
+        Objective::Cost => k.1,
+        Objective::Accuracy => k.2,
+    };
+    let spread = |v: &Var| -> f64 {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for o in &v.options {
+            let x = pick(key(v, o));
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        hi - lo
+    };
+    // A composite unit's functions are assigned one after another (once the last is, the
+    // unit's exact latency replaces its linear bound), the groups by decreasing spread.
+    let spreads: Vec<f64> = layout.vars.iter().map(spread).collect();
+    let group = |v: usize| {
+        layout.vars[v]
+            .composite
+            .map_or(v, |c| layout.vars.len() + c)
+    };
+    let mut group_spread = vec![0.0; layout.vars.len() + layout.composites.len()];
+    for (v, s) in spreads.iter().enumerate() {
+        group_spread[group(v)] += s;
+    }
+    let mut order: Vec<usize> = (0..layout.vars.len()).collect();
     order.sort_by(|&a, &b| {
-        spread(b)
-            .total_cmp(&spread(a))
-            .then(space.options[b].len().cmp(&space.options[a].len()))
+        group_spread[group(b)]
+            .total_cmp(&group_spread[group(a)])
+            .then(group(a).cmp(&group(b)))
+            .then(spreads[b].total_cmp(&spreads[a]))
+            .then(
+                layout.vars[b]
+                    .options
+                    .len()
+                    .cmp(&layout.vars[a].options.len()),
+            )
     });
-    let option_order: Vec<Vec<usize>> = space
-        .options
+    let option_order = layout
+        .vars
         .iter()
-        .map(|opts| {
-            let mut idx: Vec<usize> = (0..opts.len()).collect();
+        .map(|v| {
+            let keys: Vec<(f64, f64, f64)> = v.options.iter().map(|o| key(v, o)).collect();
+            let mut idx: Vec<usize> = (0..v.options.len()).collect();
             idx.sort_by(|&i, &j| {
-                let (a, b) = (&opts[i], &opts[j]);
+                let (a, b) = (keys[i], keys[j]);
                 match problem.objective {
                     Objective::Latency | Objective::P95Latency | Objective::P99Latency => {
-                        a.duration_ms.total_cmp(&b.duration_ms)
+                        a.0.total_cmp(&b.0)
                     }
-                    Objective::Cost => a.cost.total_cmp(&b.cost),
-                    Objective::Accuracy => b
-                        .accuracy
-                        .total_cmp(&a.accuracy)
-                        .then(a.cost.total_cmp(&b.cost)),
+                    Objective::Cost => a.1.total_cmp(&b.1),
+                    Objective::Accuracy => b.2.total_cmp(&a.2).then(a.1.total_cmp(&b.1)),
                 }
             });
             idx
@@ -271,16 +312,40 @@ enum Trial {
     Open(Figures),
 }
 
+/// The running sums of a node: what the variables assigned so far add.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// Fixed charges plus the assigned variables' cost shares.
+    cost: f64,
+    /// The assigned whole units' latency contributions.
+    latency: f64,
+    /// The plan's latency with the composite units' assigned functions set, every other
+    /// function at its fastest.
+    composite: f64,
+    /// The assigned options' weights in the Lagrangian relaxation.
+    lag: f64,
+    /// The composite latency before the composite unit being assigned started.
+    unit_start: f64,
+    /// The latency parts of the weights of that unit's assigned functions.
+    unit_weight: f64,
+    /// The assigned options' part of a sum score.
+    accuracy: f64,
+}
+
 struct Search<'p> {
     problem: &'p Problem,
     order: Vec<usize>,
     option_order: Vec<Vec<usize>>,
-    /// `min_cost_rest[k]`: the cheapest shares of the functions assigned at depth `k` and deeper.
+    /// `min_cost_rest[k]`: the cheapest options of the variables at depth `k` and deeper.
     min_cost_rest: Vec<f64>,
-    /// The corner: assigned functions' durations, the others' fastest.
+    /// `min_latency_rest[k]`: their smallest latency contributions.
+    min_latency_rest: Vec<f64>,
+    /// The composite units' assigned functions' durations, every other function's fastest.
     durations: Vec<f64>,
+    fastest: Vec<f64>,
     /// The corner: assigned functions' accuracies, the others' highest.
     accuracies: Vec<f64>,
+    most_accurate: Vec<f64>,
     pick: Vec<usize>,
     stack: LatencyScratch,
     need: (bool, bool),
@@ -291,46 +356,251 @@ struct Search<'p> {
     aborted: bool,
     /// After an abort: the best objective value of any subtree left unexplored.
     open: Option<f64>,
+    /// The Lagrangian relaxation, with `lightest_rest[k]`: the lightest options' weights of
+    /// the variables at depth `k` and deeper.
+    relaxation: Option<(Relaxation, Vec<f64>)>,
+    /// The knapsack tables of the relaxation along the search order.
+    tables: Vec<Vec<f64>>,
+    /// The variable at depth `k` is the first (last) of its composite unit.
+    unit_first: Vec<bool>,
+    unit_last: Vec<bool>,
 }
 
-impl Search<'_> {
-    /// Function `order[k]` takes option `i` on top of `cost_so_far` (fixed charges and the
-    /// shares of the functions assigned before it): the node's bounds, checked against every
-    /// limit and the incumbent. Leaves `durations`, `accuracies` and the scoring set to `i`.
+impl<'p> Search<'p> {
+    fn new<'a, S: Scoring<'a>>(
+        scoring: &S,
+        problem: &'p Problem,
+        budget: Budget,
+        relaxation: Option<Relaxation>,
+        incumbent: Option<(Vec<usize>, Figures)>,
+    ) -> Self {
+        let space = scoring.space();
+        let layout = scoring.layout();
+        let corners = bounds::Corners::new(space);
+        let (order, mut option_order) = search_order(space, layout, problem);
+        let depth = order.len();
+        let mut min_cost_rest = vec![0.0; depth + 1];
+        let mut min_latency_rest = vec![0.0; depth + 1];
+        for k in (0..depth).rev() {
+            let v = &layout.vars[order[k]];
+            let min =
+                |g: fn(&VarOption) -> f64| v.options.iter().map(g).fold(f64::INFINITY, f64::min);
+            min_cost_rest[k] = min_cost_rest[k + 1] + min(|o| o.cost);
+            min_latency_rest[k] = min_latency_rest[k + 1] + min(|o| o.latency);
+        }
+        let tables = relaxation
+            .as_ref()
+            .and_then(|r| {
+                r.knapsack
+                    .as_ref()
+                    .map(|k| k.tables(&order, &r.option_weights))
+            })
+            .unwrap_or_default();
+        let relaxation = relaxation.map(|r| {
+            let mut rest = vec![0.0; depth + 1];
+            for k in (0..depth).rev() {
+                rest[k] = rest[k + 1] + r.lightest[order[k]];
+            }
+            // Lightest options first: the first dive follows the relaxation's own choice.
+            if r.bounds_objective {
+                for (w, idx) in r.option_weights.iter().zip(option_order.iter_mut()) {
+                    idx.sort_by(|&a, &b| w[a].total_cmp(&w[b]));
+                }
+            }
+            (r, rest)
+        });
+        let c = problem.constraints;
+        let unit = |k: usize| layout.vars[order[k]].composite;
+        let unit_first = (0..depth)
+            .map(|k| unit(k).is_some() && (k == 0 || unit(k - 1) != unit(k)))
+            .collect();
+        let unit_last = (0..depth)
+            .map(|k| unit(k).is_some() && (k + 1 == depth || unit(k + 1) != unit(k)))
+            .collect();
+        Search {
+            tables,
+            unit_first,
+            unit_last,
+            problem,
+            order,
+            option_order,
+            min_cost_rest,
+            min_latency_rest,
+            durations: corners.fastest.clone(),
+            fastest: corners.fastest,
+            accuracies: corners.most_accurate.clone(),
+            most_accurate: corners.most_accurate,
+            pick: vec![0; space.options.len()],
+            stack: LatencyScratch::default(),
+            need: (
+                c.max_p95_latency_ms.is_some() || problem.objective == Objective::P95Latency,
+                c.max_p99_latency_ms.is_some() || problem.objective == Objective::P99Latency,
+            ),
+            tail_objective: matches!(
+                problem.objective,
+                Objective::P95Latency | Objective::P99Latency
+            ),
+            best: incumbent,
+            nodes: 0,
+            budget,
+            aborted: false,
+            open: None,
+            relaxation,
+        }
+    }
+
+    fn run<'a, S: Scoring<'a>>(&mut self, scoring: &mut S) {
+        let root = Node {
+            cost: scoring.space().fixed_cost,
+            latency: 0.0,
+            composite: scoring.layout().fastest_latency,
+            lag: 0.0,
+            unit_start: scoring.layout().fastest_latency,
+            unit_weight: 0.0,
+            accuracy: 0.0,
+        };
+        self.dfs(scoring, 0, root);
+    }
+
+    /// The Lagrangian bound of a node (`latency_lb`: its latency bound), and whether it cuts:
+    /// no completion meeting the limits beats the incumbent (or, without an objective weight,
+    /// meets the limits at all). The bound is in minimisation form (minus the accuracy).
+    fn lagrangian(&self, k: usize, node: &Node, cost_express: f64) -> (f64, bool) {
+        let Some((r, rest)) = &self.relaxation else {
+            return (f64::NEG_INFINITY, false);
+        };
+        let incumbent = self
+            .best
+            .as_ref()
+            .map(|(_, best)| value(self.problem, best));
+        let Some(knapsack) = &r.knapsack else {
+            let lb = r.bound(node.lag, rest[k + 1], cost_express);
+            let limit = match incumbent {
+                Some(v) if r.bounds_objective => {
+                    if maximize(self.problem) {
+                        -v
+                    } else {
+                        v
+                    }
+                }
+                None if r.bounds_objective => f64::INFINITY,
+                _ => 0.0,
+            };
+            let slack = 1e-9 * (limit.abs().min(1e300) + r.constant.abs() + 1.0);
+            return (lb, lb >= limit + slack);
+        };
+        let table = &self.tables[k + 1];
+        let need = knapsack
+            .need
+            .map_or(0, |a| knapsack.steps(a - node.accuracy));
+        let base = r.bound(node.lag, 0.0, cost_express);
+        let Some(&lightest) = table.get(need) else {
+            return (f64::INFINITY, true);
+        };
+        let slack = 1e-9 * (base.abs() + r.constant.abs() + 1.0);
+        if !knapsack.objective {
+            let lb = base + lightest;
+            let limit = match incumbent {
+                Some(v) if r.bounds_objective => v,
+                None if r.bounds_objective => f64::INFINITY,
+                _ => 0.0,
+            };
+            return (lb, lb >= limit + slack);
+        }
+        // The accuracy objective: the most accurate level whose lightest completion keeps the
+        // limits' slack non-positive.
+        if base + lightest > slack {
+            return (f64::INFINITY, true);
+        }
+        let (mut lo, mut hi) = (need, table.len() - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if base + table[mid] <= slack {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let upper = knapsack.constant + node.accuracy + lo as f64 * knapsack.delta;
+        let upper = upper + 1e-9 * upper.abs().max(1.0);
+        let cut = incumbent.is_some_and(|v| upper <= v);
+        (-upper, cut)
+    }
+
+    /// Variable `order[k]` takes option `i` below node `at`: the child node and its bounds,
+    /// checked against every limit and the incumbent. Leaves `durations`, `accuracies` and the
+    /// scoring set to `i`.
     fn trial<'a, S: Scoring<'a>>(
         &mut self,
         scoring: &mut S,
         k: usize,
         i: usize,
-        cost_so_far: f64,
-    ) -> Trial {
-        let f = self.order[k];
+        at: Node,
+    ) -> (Trial, Node) {
+        let layout = scoring.layout();
+        let v = &layout.vars[self.order[k]];
+        let o = &v.options[i];
         let space = scoring.space();
-        let o = space.options[f][i];
         let c = &self.problem.constraints;
-        self.durations[f] = o.duration_ms;
-        self.accuracies[f] = o.accuracy;
-        let mut cost_lb = cost_so_far + o.cost + self.min_cost_rest[k + 1];
+        let var = self.order[k];
+        let mut node = Node {
+            cost: at.cost + o.cost,
+            latency: at.latency + o.latency,
+            composite: at.composite,
+            lag: at.lag
+                + self
+                    .relaxation
+                    .as_ref()
+                    .map_or(0.0, |(r, _)| r.option_weights[var][i]),
+            unit_start: at.unit_start,
+            unit_weight: at.unit_weight,
+            accuracy: at.accuracy + o.accuracy,
+        };
+        for (&f, &p) in v.functions.iter().zip(&o.picks) {
+            let x = &space.options[f][p];
+            self.accuracies[f] = x.accuracy;
+            if !v.enumerated {
+                self.durations[f] = x.duration_ms;
+            }
+        }
+        let mut cost_lb = node.cost + self.min_cost_rest[k + 1];
         if c.max_cost_usd_per_million
             .is_some_and(|b| cost_lb > b + tol(b))
         {
-            return Trial::Cut;
+            return (Trial::Cut, node);
         }
-        let latency_lb = space.latency(&self.durations, &mut self.stack);
+        if !v.enumerated {
+            if self.unit_first[k] {
+                node.unit_start = at.composite;
+                node.unit_weight = 0.0;
+            }
+            node.composite = space.latency(&self.durations, &mut self.stack);
+            if let (Some((r, _)), Some(c)) = (&self.relaxation, v.composite) {
+                node.unit_weight += r.latency_weights[var][i];
+                if self.unit_last[k] {
+                    // The unit is complete: its exact contribution replaces its linear bound.
+                    let exact = node.composite - node.unit_start;
+                    node.lag +=
+                        r.latency_weight * exact - node.unit_weight - r.composite_constants[c];
+                }
+            }
+        }
+        let latency_lb = node.latency + self.min_latency_rest[k + 1] + node.composite;
         if c.max_latency_ms.is_some_and(|l| latency_lb > l + tol(l)) {
-            return Trial::Cut;
+            return (Trial::Cut, node);
         }
         // The Express duration charge is non-decreasing in the latency: on the latency's lower
         // bound it bounds the charge from below (exact once every function is assigned).
-        cost_lb += space.latency_cost(latency_lb);
+        let express = space.latency_cost(latency_lb);
+        cost_lb += express;
         if c.max_cost_usd_per_million
             .is_some_and(|b| cost_lb > b + tol(b))
         {
-            return Trial::Cut;
+            return (Trial::Cut, node);
         }
         let accuracy_ub = space.app.score.evaluate(&self.accuracies);
         if c.min_accuracy.is_some_and(|a| accuracy_ub < a - tol(a)) {
-            return Trial::Cut;
+            return (Trial::Cut, node);
         }
         let mut bound = Figures::expected(Metrics {
             latency_ms: latency_lb,
@@ -341,74 +611,127 @@ impl Search<'_> {
             && let Some((_, best)) = &self.best
             && !better(self.problem, &bound, best)
         {
-            return Trial::Cut;
+            return (Trial::Cut, node);
+        }
+        let (lagrangian, cut) = self.lagrangian(k, &node, express);
+        if cut {
+            return (Trial::Cut, node);
+        }
+        // The relaxation's bound on the objective tightens the node's (for the certified bound
+        // of an unfinished search).
+        if let Some((r, _)) = &self.relaxation
+            && r.bounds_objective
+            && k + 1 < self.order.len()
+        {
+            match self.problem.objective {
+                Objective::Latency => bound.metrics.latency_ms = latency_lb.max(lagrangian),
+                Objective::Cost => bound.metrics.cost_usd_per_million = cost_lb.max(lagrangian),
+                Objective::Accuracy => bound.metrics.accuracy = accuracy_ub.min(-lagrangian),
+                _ => {}
+            }
         }
         if self.need.0 || self.need.1 {
-            scoring.set(f, Some(i));
+            let functions = v.functions.clone();
+            let picks = o.picks.clone();
+            for (&f, &p) in functions.iter().zip(&picks) {
+                scoring.set(f, Some(p));
+            }
             (bound.p95_ms, bound.p99_ms) = scoring.percentiles(self.need.0, self.need.1);
             if !admits(c, &bound) {
-                return Trial::Cut;
+                return (Trial::Cut, node);
             }
             if self.tail_objective
                 && let Some((_, best)) = &self.best
                 && !better(self.problem, &bound, best)
             {
-                return Trial::Cut;
+                return (Trial::Cut, node);
             }
         }
-        Trial::Open(bound)
+        (Trial::Open(bound), node)
     }
 
-    fn dfs<'a, S: Scoring<'a>>(&mut self, scoring: &mut S, k: usize, cost_so_far: f64) {
-        let n = self.order.len();
-        let f = self.order[k];
-        let (saved_d, saved_a) = (self.durations[f], self.accuracies[f]);
-        let options = self.option_order[f].len();
-        for idx in 0..options {
+    /// Puts variable `order[k]`'s functions back at their corner.
+    fn reset<'a, S: Scoring<'a>>(&mut self, scoring: &mut S, k: usize) {
+        let var = self.order[k];
+        let functions = scoring.layout().vars[var].functions.clone();
+        for f in functions {
+            scoring.set(f, None);
+            self.durations[f] = self.fastest[f];
+            self.accuracies[f] = self.most_accurate[f];
+        }
+    }
+
+    /// The order to try variable `order[k]`'s options in below node `at`: with the knapsack
+    /// tables, by the lightest completion each option leaves (the first dive follows the
+    /// relaxation's own answer); otherwise the static order.
+    fn options_at<'a, S: Scoring<'a>>(&self, scoring: &S, k: usize, at: &Node) -> Vec<usize> {
+        let var = self.order[k];
+        let mut idx = self.option_order[var].clone();
+        if let Some((r, _)) = &self.relaxation
+            && let Some(knapsack) = &r.knapsack
+            && !knapsack.objective
+            && r.bounds_objective
+        {
+            let options = &scoring.layout().vars[var].options;
+            let table = &self.tables[k + 1];
+            let key = |i: usize| -> f64 {
+                let need = knapsack
+                    .need
+                    .map_or(0, |a| knapsack.steps(a - at.accuracy - options[i].accuracy));
+                r.option_weights[var][i] + table.get(need).copied().unwrap_or(f64::INFINITY)
+            };
+            let keys: Vec<f64> = (0..options.len()).map(key).collect();
+            idx.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+        }
+        idx
+    }
+
+    fn dfs<'a, S: Scoring<'a>>(&mut self, scoring: &mut S, k: usize, at: Node) {
+        let depth = self.order.len();
+        let var = self.order[k];
+        let here = self.options_at(scoring, k, &at);
+        for (idx, &i) in here.iter().enumerate() {
             if self.nodes >= self.budget.nodes {
                 self.aborted = true;
-                self.note_open(scoring, k, idx, cost_so_far);
+                self.note_open(scoring, k, &here[idx..], at);
                 break;
             }
             self.nodes += 1;
-            let i = self.option_order[f][idx];
-            let Trial::Open(bound) = self.trial(scoring, k, i, cost_so_far) else {
+            let (Trial::Open(bound), node) = self.trial(scoring, k, i, at) else {
                 continue;
             };
-            self.pick[f] = i;
-            if k + 1 == n {
+            let v = &scoring.layout().vars[var];
+            for (&f, &p) in v.functions.iter().zip(&v.options[i].picks) {
+                self.pick[f] = p;
+            }
+            if k + 1 == depth {
                 // Every function is assigned: the bounds are the configuration's figures, and
                 // it passed every limit and beats the incumbent.
                 self.best = Some((self.pick.clone(), bound));
             } else {
-                let cost = cost_so_far + scoring.space().options[f][i].cost;
-                self.dfs(scoring, k + 1, cost);
+                self.dfs(scoring, k + 1, node);
                 if self.aborted {
                     // The subtree below noted its open nodes; the later options here are open.
-                    self.note_open(scoring, k, idx + 1, cost_so_far);
+                    self.note_open(scoring, k, &here[idx + 1..], at);
                     break;
                 }
             }
         }
-        scoring.set(f, None);
-        self.durations[f] = saved_d;
-        self.accuracies[f] = saved_a;
+        self.reset(scoring, k);
     }
 
-    /// The search stopped before trying options `from..` of depth `k`: their bounds join the
+    /// The search stopped before trying options `rest` of depth `k`: their bounds join the
     /// certified bound of the unexplored part.
     fn note_open<'a, S: Scoring<'a>>(
         &mut self,
         scoring: &mut S,
         k: usize,
-        from: usize,
-        cost_so_far: f64,
+        rest: &[usize],
+        at: Node,
     ) {
-        let f = self.order[k];
         let maximize = maximize(self.problem);
-        for idx in from..self.option_order[f].len() {
-            let i = self.option_order[f][idx];
-            if let Trial::Open(b) = self.trial(scoring, k, i, cost_so_far) {
+        for &i in rest {
+            if let (Trial::Open(b), _) = self.trial(scoring, k, i, at) {
                 let v = value(self.problem, &b);
                 self.open = Some(match self.open {
                     Some(o) if maximize => o.max(v),
