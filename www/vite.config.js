@@ -14,23 +14,26 @@ import { defineConfig } from 'vite';
 import { viteSingleFile } from 'vite-plugin-singlefile';
 
 const EXAMPLES = fileURLToPath(new URL('../examples', import.meta.url));
-/** The examples the site offers (file names in ../examples). */
-export const EXAMPLE_FILES = [
-  'app3.bundle.json',
-  'media-pipeline.bundle.json',
-  'six-functions.bundle.json',
-  'app3.optiserve-spec.json',
-];
+const REAL_AWS = fileURLToPath(new URL('../tests/fixtures/real-aws', import.meta.url));
+/** The examples the site offers: their names under examples/ and the files they come from. */
+export const EXAMPLE_FILES = {
+  'app3.bundle.json': join(EXAMPLES, 'app3.bundle.json'),
+  'media-pipeline.bundle.json': join(EXAMPLES, 'media-pipeline.bundle.json'),
+  'six-functions.bundle.json': join(EXAMPLES, 'six-functions.bundle.json'),
+  'app3.optiserve-spec.json': join(EXAMPLES, 'app3.optiserve-spec.json'),
+  // Measured on AWS (Lin & Khazaei, TPDS 2020; MIT; tests/fixtures/real-aws/README.md).
+  'app16-real-aws.bundle.json': join(REAL_AWS, 'app16.bundle.json'),
+};
 
 function examples() {
   return {
     name: 'optiserve-examples',
     generateBundle() {
-      for (const name of EXAMPLE_FILES) {
+      for (const [name, file] of Object.entries(EXAMPLE_FILES)) {
         this.emitFile({
           type: 'asset',
           fileName: `examples/${name}`,
-          source: readFileSync(join(EXAMPLES, name)),
+          source: readFileSync(file),
         });
       }
     },
@@ -85,7 +88,7 @@ function embeddedExamples(embed) {
     load(resolved) {
       if (resolved !== `\0${id}`) return null;
       if (!embed) return 'export default null;';
-      const texts = Object.fromEntries(EXAMPLE_FILES.map((n) => [n, readFileSync(join(EXAMPLES, n), 'utf8')]));
+      const texts = Object.fromEntries(Object.entries(EXAMPLE_FILES).map(([n, file]) => [n, readFileSync(file, 'utf8')]));
       return `export default ${JSON.stringify(texts)};`;
     },
   };

@@ -17,7 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
-use crate::model::{DurationModel, ExpModel, MeasuredTable, TablePoint};
+use crate::model::{CpuShareModel, DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::{PackageType, Pricing};
 use crate::workflow::{
     Delays, Edge, LatencyModel, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
@@ -239,6 +239,7 @@ fn read_model<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DurationModel, D
     enum Kind {
         Exponential,
         Table,
+        CpuShare,
     }
 
     fn field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
@@ -257,11 +258,26 @@ fn read_model<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DurationModel, D
     impl<'de> Visitor<'de> for ModelVisitor {
         type Value = DurationModel;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration model (an object with \"kind\": \"exponential\" or \"table\")")
+            f.write_str(
+                "a duration model (an object with \"kind\": \"exponential\", \"cpu_share\" or \"table\")",
+            )
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DurationModel, A::Error> {
+            const FIELDS: &[&str] = &[
+                "kind",
+                "alpha_ms",
+                "beta_ms",
+                "gamma_per_mb",
+                "points",
+                "serial_ms",
+                "cpu_ms",
+                "knee_mb",
+                "parallel_fraction",
+            ];
             let (mut kind, mut alpha_ms, mut beta_ms, mut gamma_per_mb, mut points) =
                 (None, None, None, None, None::<Vec<TablePoint>>);
+            let (mut serial_ms, mut cpu_ms, mut knee_mb, mut parallel_fraction) =
+                (None, None, None, None);
             while let Some(key) = map.next_key::<String>()? {
                 match key.as_str() {
                     "kind" => field(&mut map, &mut kind, "kind")?,
@@ -269,12 +285,13 @@ fn read_model<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DurationModel, D
                     "beta_ms" => field(&mut map, &mut beta_ms, "beta_ms")?,
                     "gamma_per_mb" => field(&mut map, &mut gamma_per_mb, "gamma_per_mb")?,
                     "points" => field(&mut map, &mut points, "points")?,
-                    other => {
-                        return Err(A::Error::unknown_field(
-                            other,
-                            &["kind", "alpha_ms", "beta_ms", "gamma_per_mb", "points"],
-                        ));
+                    "serial_ms" => field(&mut map, &mut serial_ms, "serial_ms")?,
+                    "cpu_ms" => field(&mut map, &mut cpu_ms, "cpu_ms")?,
+                    "knee_mb" => field(&mut map, &mut knee_mb, "knee_mb")?,
+                    "parallel_fraction" => {
+                        field(&mut map, &mut parallel_fraction, "parallel_fraction")?;
                     }
+                    other => return Err(A::Error::unknown_field(other, FIELDS)),
                 }
             }
             let need = |v: Option<f64>, name| v.ok_or_else(|| A::Error::missing_field(name));
@@ -283,6 +300,12 @@ fn read_model<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DurationModel, D
                     alpha_ms: need(alpha_ms, "alpha_ms")?,
                     beta_ms: need(beta_ms, "beta_ms")?,
                     gamma_per_mb: need(gamma_per_mb, "gamma_per_mb")?,
+                })),
+                Kind::CpuShare => Ok(DurationModel::CpuShare(CpuShareModel {
+                    serial_ms: need(serial_ms, "serial_ms")?,
+                    cpu_ms: need(cpu_ms, "cpu_ms")?,
+                    knee_mb: need(knee_mb, "knee_mb")?,
+                    parallel_fraction: parallel_fraction.unwrap_or(0.0),
                 })),
                 Kind::Table => {
                     let points = points.ok_or_else(|| A::Error::missing_field("points"))?;
@@ -1044,6 +1067,11 @@ fn check_memory(m: &MemoryOptions, path: &str) -> Result<Vec<u32>, BundleError> 
 }
 
 fn check_model(model: &DurationModel, memory: &[u32], path: &str) -> Result<(), BundleError> {
+    if let DurationModel::CpuShare(m) = model
+        && let Err((field, message)) = m.check()
+    {
+        return Err(invalid(format!("{path}.{field}"), message));
+    }
     if let DurationModel::Exponential(ExpModel {
         alpha_ms,
         beta_ms,

@@ -181,10 +181,41 @@ pub enum SimulationError {
     /// Zero bins.
     #[error("bins: must be from 1 to 10000, found {0}")]
     Bins(usize),
+    /// The simulation would take too many steps (loops that repeat very often, times the runs).
+    #[error(
+        "the simulation would take about {expected:.3e} steps ({per_execution:.3e} function invocations and state entries per execution × {runs} runs), more than the {max:.0e} allowed: lower --runs, or check the loop probabilities (a loop taken with probability p repeats 1/(1−p) times on average)"
+    )]
+    TooMuchWork {
+        /// Expected steps per execution.
+        per_execution: f64,
+        /// Runs asked for.
+        runs: usize,
+        /// Expected steps in all.
+        expected: f64,
+        /// The cap.
+        max: f64,
+    },
+    /// One execution ran past the hard cap on steps (a rare, very long loop).
+    #[error(
+        "execution {run} ran more than {max} function invocations and state entries (its loops repeated far more than their expected {per_execution:.3e} per execution): the simulation stops rather than run on"
+    )]
+    RunawayExecution {
+        /// Which execution (0-based).
+        run: usize,
+        /// Expected steps per execution.
+        per_execution: f64,
+        /// The cap.
+        max: u64,
+    },
 }
 
 /// Most executions one simulation keeps (their latencies are held for the percentiles).
 pub const MAX_RUNS: usize = 50_000_000;
+/// Most steps (function invocations and state entries, expected) a simulation may take in all:
+/// about a minute of work at tens of millions of steps a second.
+pub const MAX_STEPS: f64 = 2e9;
+/// Hard cap on one execution's steps: this many times its expected steps, at least a million.
+pub const RUNAWAY_FACTOR: f64 = 10_000.0;
 
 /// Per function: how to draw one duration.
 #[derive(Debug, Clone)]
@@ -295,15 +326,24 @@ struct Runner<'a> {
     per_state_ms: f64,
     rng: Xoshiro256PlusPlus,
     cost: f64,
+    /// Function invocations and state entries in the current execution.
+    steps: u64,
+    /// Past it the execution is abandoned (every loop stops repeating).
+    step_cap: u64,
 }
 
 impl Runner<'_> {
     fn run(&mut self, s: &Structure) -> f64 {
+        if self.steps > self.step_cap {
+            return 0.0;
+        }
         match s {
             Structure::Function(f) if *f >= self.draws.len() => {
+                self.steps += 1;
                 self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
             }
             Structure::Function(f) => {
+                self.steps += 1;
                 let draw = &self.draws[*f];
                 let (d, init) = draw.pick_parts(self.rng.next_u64());
                 self.cost += self.app.invocation_cost(*f, draw.memory_mb, d, init);
@@ -329,7 +369,7 @@ impl Runner<'_> {
             } => {
                 let p_again = 1.0 - 1.0 / expected_runs;
                 let mut total = self.run(body);
-                while uniform(&mut self.rng) < p_again {
+                while self.steps <= self.step_cap && uniform(&mut self.rng) < p_again {
                     total += self.run(body);
                 }
                 total
@@ -383,6 +423,19 @@ pub fn simulate(
     if !(1..=10_000).contains(&request.bins) {
         return Err(SimulationError::Bins(request.bins));
     }
+    let per_execution: f64 = app.workflow.invocations().iter().sum::<f64>()
+        + app.workflow.state_entries().iter().sum::<f64>()
+        + 1.0;
+    let expected = per_execution * request.runs as f64;
+    if expected.is_nan() || expected > MAX_STEPS {
+        return Err(SimulationError::TooMuchWork {
+            per_execution,
+            runs: request.runs,
+            expected,
+            max: MAX_STEPS,
+        });
+    }
+    let step_cap = (per_execution * RUNAWAY_FACTOR).max(1e6) as u64;
     let draws = app
         .functions
         .iter()
@@ -395,12 +448,24 @@ pub fn simulate(
         per_state_ms: app.delays.per_state_ms(),
         rng: Xoshiro256PlusPlus::seed_from_u64(request.seed),
         cost: 0.0,
+        steps: 0,
+        step_cap,
     };
     let fixed = app.delays.start_end_ms();
     let structure = app.workflow.structure();
-    let mut latencies: Vec<f64> = (0..request.runs)
-        .map(|_| runner.run(structure) + fixed)
-        .collect();
+    let mut latencies: Vec<f64> = Vec::with_capacity(request.runs);
+    for run in 0..request.runs {
+        runner.steps = 0;
+        let latency = runner.run(structure) + fixed;
+        if runner.steps > runner.step_cap {
+            return Err(SimulationError::RunawayExecution {
+                run,
+                per_execution,
+                max: runner.step_cap,
+            });
+        }
+        latencies.push(latency);
+    }
     // The Step Functions charge: the transitions part is linear, so its mean is exact; the
     // Express duration part is charged on each execution's own latency.
     let duration_charges: f64 = latencies
@@ -713,6 +778,44 @@ mod tests {
         );
         assert_eq!((r.p50_ms, r.max_ms), (100.0, 500.0));
         assert_eq!(warm.max_ms, 100.0);
+    }
+
+    #[test]
+    fn loops_that_would_run_forever_are_refused_or_cut() {
+        // Taken with p = 0.999999999: a billion runs per execution on average.
+        let a = constant(
+            &[("a", 10.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"a","probability":0.999999999},{"from":"a","to":"End","probability":0.000000001}]"#,
+        );
+        let err = simulate(&a, &a.deployed, &request(1000, 1)).unwrap_err();
+        assert!(matches!(err, SimulationError::TooMuchWork { .. }), "{err}");
+        assert!(err.to_string().contains("lower --runs"), "{err}");
+        // A hard cap per execution stops a rare runaway: every loop stops repeating past it.
+        let b = constant(
+            &[("a", 10.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"a","probability":0.5},{"from":"a","to":"End","probability":0.5}]"#,
+        );
+        let mut runner = Runner {
+            app: &b,
+            draws: b
+                .functions
+                .iter()
+                .zip(&b.deployed)
+                .map(|(f, &c)| Draw::new(f, c, DurationSource::Samples))
+                .collect(),
+            per_state_ms: 0.0,
+            rng: Xoshiro256PlusPlus::seed_from_u64(3),
+            cost: 0.0,
+            steps: 0,
+            step_cap: 3,
+        };
+        let mut longest = 0;
+        for _ in 0..1000 {
+            runner.steps = 0;
+            runner.run(b.workflow.structure());
+            longest = longest.max(runner.steps);
+        }
+        assert_eq!(longest, 4, "stops one step past the cap");
     }
 
     #[test]

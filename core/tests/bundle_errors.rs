@@ -7,7 +7,7 @@
 
 use optiserve_core::bundle::{Bundle, BundleError, Choice, Configuration};
 use optiserve_core::import::import_optiserve_spec;
-use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::model::{CpuShareModel, DurationModel, ExpModel};
 use serde_json::{Value, json};
 
 const MEDIA: &str = include_str!("../../examples/media-pipeline.bundle.json");
@@ -232,7 +232,7 @@ fn unknown_model_kind_points_at_kind() {
     assert_error(
         &e,
         "$.functions[1].variants[0].model.kind",
-        &["unknown variant `linear`, expected `exponential` or `table`"],
+        &["unknown variant `linear`, expected one of `exponential`, `table`, `cpu_share`"],
     );
 }
 
@@ -643,6 +643,100 @@ fn model_with_negative_gamma_is_refused() {
         "$.functions[1].variants[1].model.gamma_per_mb",
         "must be ≥ 0 (more memory cannot slow a function down in this model), found -0.001",
     );
+}
+
+#[test]
+fn cpu_share_model_loads_and_its_parameters_are_checked_with_their_path() {
+    let at = "$.functions[1].variants[0].model";
+    let model =
+        json!({"kind": "cpu_share", "serial_ms": -20.0, "cpu_ms": 2000.0, "knee_mb": 1769.0});
+    let mut v = media();
+    v["functions"][1]["variants"][0]["model"] = model.clone();
+    let bundle = Bundle::from_json(&text(&v)).unwrap();
+    bundle.validate().unwrap();
+    let DurationModel::CpuShare(m) = &bundle.functions[1].variants[0].model else {
+        panic!("{:?}", bundle.functions[1].variants[0].model);
+    };
+    assert_eq!(*m, CpuShareModel::new(-20.0, 2000.0, 1769.0));
+    // Written back as read: a parallel fraction of 0 is left out.
+    let back: Value = serde_json::from_str(&bundle.to_json()).unwrap();
+    assert_eq!(back["functions"][1]["variants"][0]["model"], model);
+
+    for (field, value, message) in [
+        (
+            "cpu_ms",
+            json!(-1.0),
+            "must be ≥ 0 (more memory cannot slow a function down in this model), found -1",
+        ),
+        (
+            "knee_mb",
+            json!(0),
+            "must be a positive memory size, found 0",
+        ),
+        (
+            "parallel_fraction",
+            json!(1.5),
+            "must be within [0, 1], found 1.5",
+        ),
+        (
+            "parallel_fraction",
+            json!(-0.1),
+            "must be within [0, 1], found -0.1",
+        ),
+    ] {
+        let mut v = media();
+        v["functions"][1]["variants"][0]["model"] = model.clone();
+        v["functions"][1]["variants"][0]["model"][field] = value;
+        assert_invalid(&validate_error(&v), &format!("{at}.{field}"), message);
+    }
+
+    // Non-finite parameters (a bundle built in code; JSON cannot write them).
+    for (field, bad) in [
+        ("serial_ms", CpuShareModel::new(f64::NAN, 1.0, 1769.0)),
+        ("cpu_ms", CpuShareModel::new(1.0, f64::INFINITY, 1769.0)),
+        ("knee_mb", CpuShareModel::new(1.0, 1.0, f64::NAN)),
+        (
+            "parallel_fraction",
+            CpuShareModel::new(1.0, 1.0, 1769.0).with_parallel_fraction(f64::NAN),
+        ),
+    ] {
+        let mut b = Bundle::from_json(MEDIA).expect("parses");
+        b.functions[1].variants[0].model = DurationModel::CpuShare(bad);
+        let e = validate_bundle_error(&b);
+        assert_error(
+            &e,
+            &format!("{at}.{field}"),
+            &["must be a finite number, found "],
+        );
+    }
+
+    // A serial part so negative that durations are not positive over the options.
+    let mut v = media();
+    v["functions"][1]["variants"][0]["model"] = model.clone();
+    v["functions"][1]["variants"][0]["model"]["serial_ms"] = json!(-5000.0);
+    assert_invalid(
+        &validate_error(&v),
+        at,
+        "the model predicts a duration of -3000 ms at 2048 MB; durations must be positive over the memory options",
+    );
+
+    // Shape errors keep their path: a wrong type, a missing field, a field of another kind.
+    let mut v = media();
+    v["functions"][1]["variants"][0]["model"] = model.clone();
+    v["functions"][1]["variants"][0]["model"]["knee_mb"] = json!("big");
+    assert_error(
+        &parse_error(&v),
+        &format!("{at}.knee_mb"),
+        &["invalid type: string \"big\", expected f64"],
+    );
+    let mut v = media();
+    v["functions"][1]["variants"][0]["model"] =
+        json!({"kind": "cpu_share", "serial_ms": 1.0, "cpu_ms": 2.0});
+    assert_error(&parse_error(&v), at, &["missing field `knee_mb`"]);
+    let mut v = media();
+    v["functions"][1]["variants"][0]["model"] = model;
+    v["functions"][1]["variants"][0]["model"]["cores"] = json!(2);
+    assert_error(&parse_error(&v), at, &["unknown field `cores`"]);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use optiserve_core::bundle::Application;
+use optiserve_core::model::ModelChoice;
 use optiserve_core::optimize::synthetic::SyntheticScore;
 use optiserve_core::workflow::LatencyModel;
 
@@ -13,7 +14,8 @@ use optiserve_core::workflow::LatencyModel;
 /// score (EAS), as the OptiServe thesis defines them.
 ///
 /// Exit codes: 0 success; 1 invalid input (the message names the JSON path or line);
-/// 2 no configuration meets the constraints; 3 a file could not be read or written.
+/// 2 no configuration meets the constraints; 3 a file could not be read or written; 4 the cloud
+/// refused or failed; 64 a wrong command line; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "optiserve", version, max_term_width = 100)]
 pub struct Cli {
@@ -41,7 +43,11 @@ pub enum Command {
     /// Simulate workflow executions: latency distribution (p50–p99), mean cost, and the analytic
     /// model's bias against the simulated mean.
     Simulate(SimulateArgs),
-    /// Fit ET(m) = α + β·e^(−γ·m) to profiled samples (CSV `memory_mb,duration_ms` or JSON).
+    /// Fit a duration model ET(m) to profiled samples, choosing its family by cross-validation.
+    ///
+    /// Every family is fitted to the samples (CSV `memory_mb,duration_ms` or JSON): the thesis'
+    /// α + β·e^(−γ·m), Lambda's CPU share serial + cpu·1769/min(m, knee), the measured table; the
+    /// one with the lowest leave-one-memory-out error wins, and every family's errors are shown.
     Fit(FitArgs),
     /// Convert another tool's format into a profile bundle.
     #[command(subcommand)]
@@ -65,6 +71,19 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check a configuration against service-level objectives; exits 2 when one is missed.
     Check(CheckArgs),
+    /// Put back the original configuration (memory and environment) of every function a profiling
+    /// run changed, from that run's checkpoint: for a run that was killed before it could.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The run's checkpoint (by default the profile's output path + `.checkpoint.json`).
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Where the Lambda functions are (AWS through the default credential chain, or an emulator).
@@ -106,9 +125,17 @@ pub struct ProfileArgs {
     /// `--resume` file).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Start afresh even though a checkpoint of an earlier run is where this run's checkpoint
+    /// goes (it is replaced; run `optiserve restore` with it first if that run did not finish).
+    #[arg(long, conflicts_with = "resume")]
+    pub discard_checkpoint: bool,
     /// Take the workflow (and accuracy score) from this bundle instead of the plan.
     #[arg(long)]
     pub workflow_from: Option<PathBuf>,
+    /// The model family fitted to every variant (overrides the plan's `[sampler] model`): `auto`
+    /// (default) keeps the family with the lowest leave-one-memory-out error.
+    #[arg(long, value_parser = model_choice())]
+    pub model: Option<ModelChoice>,
     #[command(flatten)]
     pub cloud: CloudArgs,
     #[arg(long, value_enum, default_value_t)]
@@ -222,6 +249,12 @@ pub struct FitArgs {
     /// Samples: CSV with the header `memory_mb,duration_ms` (one row per invocation), or JSON:
     /// `[{"memory_mb": 128, "duration_ms": 2898.2}, ...]` or `{"128": 2898.2, ...}`.
     pub samples: PathBuf,
+    /// The model family: `auto` fits every family and keeps the one with the lowest
+    /// leave-one-memory-out error (each memory predicted by the family fitted to the other
+    /// memories; needs 4 memories, else the exponential); the others force one (every family is
+    /// still reported). See docs/models.md.
+    #[arg(long, default_value = "auto", value_parser = model_choice())]
+    pub model: ModelChoice,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -616,4 +649,10 @@ pub struct WorkflowValidateArgs {
     pub backend: SfnBackendArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// Parses `--model` into core's [`ModelChoice`] (its names are core's).
+fn model_choice() -> impl TypedValueParser<Value = ModelChoice> {
+    PossibleValuesParser::new(ModelChoice::NAMES)
+        .map(|name| ModelChoice::from_name(&name).unwrap_or_default())
 }

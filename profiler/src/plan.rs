@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use optiserve_core::bundle::{
     AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
     Variant, VariantSelector, WorkflowSpec,
 };
-use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::model::{DurationModel, ExpModel, ModelChoice};
 use optiserve_core::pricing::{Architecture, Pricing};
 use optiserve_core::sampling::SamplerSettings;
 use optiserve_core::workflow::Edge;
@@ -92,6 +92,8 @@ pub struct SamplerTuning {
     pub stop_belief: Option<f64>,
     pub max_failures_per_memory: Option<u32>,
     pub warmup: Option<bool>,
+    /// The model family: `auto` (default), `exponential`, `cpu_share` or `table`.
+    pub model: Option<ModelChoice>,
 }
 
 /// One function of the plan.
@@ -121,6 +123,11 @@ pub struct PlanFunction {
     /// Timeout of the simulated function in seconds (default 30).
     #[serde(default)]
     pub simulate_timeout_s: Option<u32>,
+    /// Share of production invocations that are cold starts, in [0, 1], written into the
+    /// bundle's `cold_start` with the Init Duration the run measured (profiling forces cold
+    /// starts, so the share it sees is not this). Left out: 0 (`init_ms` is still recorded).
+    #[serde(default)]
+    pub cold_start_probability: Option<f64>,
 }
 
 /// One model variant.
@@ -155,6 +162,43 @@ pub struct Target {
     /// The payload with the variant's fields merged in, as JSON bytes.
     pub payload: Vec<u8>,
     pub truth: Option<SimTruth>,
+}
+
+/// Most warm samples per memory a plan may ask for.
+pub const MAX_SAMPLES: u32 = 1000;
+
+/// Memory options within what Lambda allows, checked before they are expanded (a range is
+/// expanded to a list: a range in the billions would not fit in memory).
+fn check_memory_options(m: &MemoryOptions, at: &str) -> anyhow::Result<()> {
+    use optiserve_core::bundle::{LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB};
+    let allowed = LAMBDA_MIN_MEMORY_MB..=LAMBDA_MAX_MEMORY_MB;
+    let outside = |x: u32, what: &str| {
+        anyhow!(
+            "{at}{what}: {x} MB is outside what Lambda allows ({LAMBDA_MIN_MEMORY_MB}–{LAMBDA_MAX_MEMORY_MB} MB)"
+        )
+    };
+    match m {
+        MemoryOptions::List(list) => {
+            if list.is_empty() {
+                bail!("{at}: the list of memory sizes is empty");
+            }
+            if let Some((i, &x)) = list.iter().enumerate().find(|(_, x)| !allowed.contains(x)) {
+                return Err(outside(x, &format!("[{i}]")));
+            }
+        }
+        MemoryOptions::Range(r) => {
+            if !allowed.contains(&r.min_mb) {
+                return Err(outside(r.min_mb, ".min_mb"));
+            }
+            if !allowed.contains(&r.max_mb) {
+                return Err(outside(r.max_mb, ".max_mb"));
+            }
+            if r.step_mb == 0 || r.min_mb > r.max_mb {
+                bail!("{at}: a range needs min_mb ≤ max_mb and step_mb ≥ 1");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A plan read, checked and resolved.
@@ -208,6 +252,7 @@ impl Plan {
                 .max_failures_per_memory
                 .unwrap_or(d.max_failures_per_memory),
             warmup: t.warmup.unwrap_or(d.warmup),
+            model: t.model.unwrap_or(d.model),
             ..d
         }
     }
@@ -246,8 +291,19 @@ fn resolve(
     if plan.functions.is_empty() {
         bail!("functions: the plan names no function ([[functions]] id = \"…\")");
     }
-    if plan.samples == 0 {
-        bail!("samples: must be at least 1");
+    if !(1..=MAX_SAMPLES).contains(&plan.samples) {
+        bail!(
+            "samples: must be between 1 and {MAX_SAMPLES} warm samples per memory, found {}",
+            plan.samples
+        );
+    }
+    if let Some(cap) = plan.max_invocations
+        && cap == 0
+    {
+        bail!("max_invocations: must be at least 1");
+    }
+    if let Some(m) = &plan.memory {
+        check_memory_options(m, "memory")?;
     }
     if !(1..=64).contains(&plan.concurrency) {
         bail!(
@@ -271,6 +327,11 @@ fn resolve(
         if !ids.insert(f.id.clone()) {
             bail!("{at}.id: '{}' is used by another function", f.id);
         }
+        if let Some(p) = f.cold_start_probability
+            && !(p.is_finite() && (0.0..=1.0).contains(&p))
+        {
+            bail!("{at}.cold_start_probability: must be a number in [0, 1], found {p}");
+        }
         let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
         if !resources.insert(resource.clone()) {
             bail!(
@@ -288,6 +349,9 @@ fn resolve(
             }
             (None, None) => serde_json::json!({}),
         };
+        if let Some(m) = &f.memory {
+            check_memory_options(m, &format!("{at}.memory"))?;
+        }
         let candidates = plan.memory_of(f).sizes();
         let variants: Vec<PlanVariant> = if f.variants.is_empty() {
             vec![PlanVariant {
@@ -328,13 +392,16 @@ fn resolve(
             }
             if simulate && v.simulate.is_none() {
                 bail!(
-                    "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}}{})",
+                    "{vat}.simulate: missing: --simulate needs the true curve of every variant ({{alpha_ms, beta_ms, gamma_per_mb}} or cpu_share{})",
                     if f.variants.is_empty() {
                         ", as functions[…].simulate"
                     } else {
                         ""
                     }
                 );
+            }
+            if let Some(Err(e)) = v.simulate.as_ref().map(SimTruth::check) {
+                bail!("{vat}.simulate: {e}");
             }
             targets.push(Target {
                 function: i,

@@ -149,14 +149,48 @@ fn fit_the_measured_profile() {
         "--format",
         "json",
     ]);
-    let mape = out["mape_percent"].as_f64().unwrap();
-    assert!(mape <= 6.0, "MAPE {mape}% > 6%");
-    assert_eq!(out["samples"], 16);
+    // Every family is fitted and reported; the CPU-share model is chosen by cross-validation and
+    // has a fifth of the thesis' exponential's error on this profile.
+    let families: Vec<&str> = out["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(families, ["exponential", "cpu_share", "table"]);
+    let exp = &out["candidates"][0];
     for key in ["alpha_ms", "beta_ms", "gamma_per_mb"] {
-        assert!(out["model"][key].is_f64(), "{out}");
+        assert!(exp["model"][key].is_f64(), "{out}");
     }
-    assert!(out["r2"].as_f64().unwrap() > 0.9);
+    assert!(exp["mape_percent"].as_f64().unwrap() <= 6.0, "{out}");
+    assert_eq!(out["family"], "cpu_share");
+    assert_eq!(out["selected_by"], "cross_validation");
+    assert_eq!(out["model"]["kind"], "cpu_share");
+    let mape = out["mape_percent"].as_f64().unwrap();
+    assert!(mape <= 1.5, "MAPE {mape}% > 1.5%");
+    let cv = |c: &serde_json::Value| c["cv_error_percent"].as_f64().unwrap();
+    assert!(cv(&out) <= cv(exp), "{out}");
+    assert_eq!(out["samples"], 16);
+    assert_eq!(out["memories"], 16);
+    assert!(out["r2"].as_f64().unwrap() > 0.99);
     assert_cmd_snapshot!(optiserve().args(["fit", "profiler/tests/fixtures/measured-profile.csv"]));
+    // Forcing the thesis' exponential gives its fit as before.
+    assert_cmd_snapshot!(optiserve().args([
+        "fit",
+        "--model",
+        "exponential",
+        "profiler/tests/fixtures/measured-profile.csv"
+    ]));
+    let forced = run_json(&[
+        "fit",
+        "--model",
+        "exponential",
+        "profiler/tests/fixtures/measured-profile.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(forced["model"], exp["model"]);
+    assert_eq!(forced["selected_by"], "forced");
 }
 
 #[test]
@@ -818,4 +852,167 @@ fn workflow_state_machine_on_the_simulated_cloud() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"));
+}
+
+/// Files a profiling run writes never collide with each other or with an input, and an earlier
+/// run's checkpoint is never replaced silently: each case exits 1 with a message that says what,
+/// and no file is touched.
+#[test]
+fn profile_refuses_paths_that_would_lose_an_input_or_the_originals() {
+    let dir_guard = scratch("collide");
+    let dir = dir_guard.path();
+    let plan = dir.join("app3.plan.toml");
+    std::fs::copy(root().join("examples/app3.plan.toml"), &plan).unwrap();
+    std::fs::copy(
+        root().join("examples/app3.bundle.json"),
+        dir.join("app3.bundle.json"),
+    )
+    .unwrap();
+    let plan_text = std::fs::read_to_string(&plan).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let same = dir.join("same.json");
+    let earlier = dir.join("earlier.json");
+    let earlier_checkpoint = dir.join("earlier.json.checkpoint.json");
+    std::fs::write(&earlier_checkpoint, "{\"kept\": true}").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&same)],
+            "--output and the checkpoint are the same file",
+        ),
+        (vec!["-o".into(), s(&plan)], "--output ("),
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&plan)],
+            "the checkpoint (",
+        ),
+        (
+            vec!["-o".into(), s(&earlier)],
+            "holds the checkpoint of an earlier run",
+        ),
+    ];
+    for (extra, message) in cases {
+        let out = optiserve()
+            .args(["profile", "--simulate", "--plan", &s(&plan)])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert!(!same.exists(), "{extra:?} wrote {}", same.display());
+        assert_eq!(std::fs::read_to_string(&plan).unwrap(), plan_text);
+        assert_eq!(
+            std::fs::read_to_string(&earlier_checkpoint).unwrap(),
+            "{\"kept\": true}"
+        );
+    }
+    // --discard-checkpoint replaces it knowingly; the run then completes and removes it.
+    let out = optiserve()
+        .args([
+            "profile",
+            "--simulate",
+            "--plan",
+            &s(&plan),
+            "-o",
+            &s(&earlier),
+        ])
+        .arg("--discard-checkpoint")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(earlier.exists() && !earlier_checkpoint.exists());
+}
+
+/// Hostile command lines and files: each row is the arguments (with `{BOM}`, `{LATIN1}` standing
+/// for files written here), the exit code and a fragment of the message.
+#[test]
+fn exit_codes_and_decoding_errors_say_what_and_where() {
+    let dir_guard = scratch("hostile");
+    let dir = dir_guard.path();
+    let bom = dir.join("bom.bundle.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(root().join("examples/app3.bundle.json")).unwrap());
+    std::fs::write(&bom, bytes).unwrap();
+    let latin1 = dir.join("latin1.bundle.json");
+    std::fs::write(&latin1, b"{\n  \"name\": \"caf\xE9\"\n}").unwrap();
+    let deployed = dir.join("deployed.bundle.json");
+    let mut b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/app3.bundle.json")).unwrap(),
+    )
+    .unwrap();
+    b["functions"][0]["resource"] = "app3-preprocess".into();
+    std::fs::write(&deployed, b.to_string()).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"f1": {"memory_mb": 320}}"#).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let rows: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            vec!["validate".into(), s(&bom)],
+            0,
+            "valid optiserve.bundle/v1",
+        ),
+        (
+            vec!["validate".into(), s(&latin1)],
+            1,
+            "not UTF-8 text: invalid byte at offset 16 (line 2, column 15)",
+        ),
+        (
+            vec!["validate".into(), "--nope".into(), s(&bom)],
+            64,
+            "unexpected argument '--nope'",
+        ),
+        (
+            vec!["optimize".into(), s(&bom)],
+            64,
+            "--objective <OBJECTIVE>",
+        ),
+        (vec!["frobnicate".into()], 64, "unrecognized subcommand"),
+        (
+            vec!["validate".into(), s(&dir.join("missing.json"))],
+            3,
+            "cannot read",
+        ),
+        (
+            vec![
+                "apply".into(),
+                s(&deployed),
+                "--config".into(),
+                s(&config),
+                "--region".into(),
+                "us-east-1".into(),
+            ],
+            4,
+            "no AWS credentials could be loaded",
+        ),
+    ];
+    for (args, code, fragment) in rows {
+        let out = optiserve()
+            .args(&args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent/optiserve-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/optiserve-test-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        assert!(text.contains(fragment), "{args:?}: {text}");
+        // No message suggests a flag its command does not have.
+        if args[0] == "apply" {
+            assert!(!text.contains("--simulate"), "{text}");
+        }
+    }
 }

@@ -8,7 +8,8 @@
 // Attributes: `src` (URL of a bundle), `objective` (latency | cost | accuracy),
 // `max-latency-ms`, `max-cost-usd-per-million`, `min-accuracy` (initial limits; empty = none),
 // `pareto-node-limit` (search budget of the chart's Pareto front, default 50,000: App3 needs
-// under 20,000; a front past it is not charted rather than freezing the page).
+// under 20,000; a front past it is not charted rather than freezing the page), `latency-model`
+// (`branch_aware` or `thesis`; the bundle's when left out; the latency's label names it).
 // Properties: `bundle` (a bundle object or JSON text; set it instead of `src`), read-only
 // `solution` (the last `optimize` result), `evaluation` (its per-function evaluation) and `front`
 // (the Pareto front). Event: `configchange`, detail `{ config, solution, evaluation }`, after every
@@ -119,10 +120,11 @@ function probabilityBasis(bundle) {
 
 export class OptiservePlanner extends HTMLElement {
   static get observedAttributes() {
-    return ['src', 'objective', ...LIMITS.map((l) => l.attr)];
+    return ['src', 'objective', 'latency-model', ...LIMITS.map((l) => l.attr)];
   }
 
   #planner = null;
+  #bundleModel = 'branch_aware';
   #bundle = null;
   #front = null;
   #solution = null;
@@ -235,6 +237,11 @@ export class OptiservePlanner extends HTMLElement {
       if (value && value !== this.#requested && this.isConnected) this.#load(value);
       return;
     }
+    if (name === 'latency-model') {
+      if (this.#planner && this.#applyLatencyModel()) this.#computeFront();
+      if (this.#planner) this.#solve();
+      return;
+    }
     this.#applyAttributes();
     if (this.#planner) this.#solve();
   }
@@ -310,6 +317,24 @@ export class OptiservePlanner extends HTMLElement {
       return;
     }
     this.#ui.basis.textContent = probabilityBasis(typeof value === 'string' ? JSON.parse(value) : value);
+    this.#bundleModel = this.#planner.latencyModel;
+    if (!this.#applyLatencyModel()) return;
+    this.#computeFront();
+    this.#solve();
+  }
+
+  /** Sets the planner's latency model from the attribute (the bundle's when absent). */
+  #applyLatencyModel() {
+    try {
+      this.#planner.latencyModel = this.getAttribute('latency-model') || this.#bundleModel;
+      return true;
+    } catch (e) {
+      this.#fail(e);
+      return false;
+    }
+  }
+
+  #computeFront() {
     const limit = Number(this.getAttribute('pareto-node-limit') ?? PARETO_NODE_LIMIT);
     try {
       this.#front = this.#planner.pareto(Number.isInteger(limit) && limit >= 1 ? limit : PARETO_NODE_LIMIT);
@@ -317,7 +342,6 @@ export class OptiservePlanner extends HTMLElement {
       this.#front = null; // too large to chart; planning still works
     }
     this.#showRanges();
-    this.#solve();
   }
 
   #fail(e) {
@@ -381,6 +405,9 @@ export class OptiservePlanner extends HTMLElement {
       if (s[key] === null) delete fields[key].dataset.value;
       else fields[key].dataset.value = String(s[key]);
     }
+    const model = s.latency_model === 'thesis' ? 'thesis model' : 'branch-aware model';
+    fields.latency_ms.previousElementSibling.textContent = `Latency (ms, expected; ${model})`;
+    fields.latency_ms.dataset.model = s.latency_model;
     why.hidden = !s.infeasible;
     why.textContent = s.infeasible ? s.infeasible.message : '';
 

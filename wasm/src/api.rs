@@ -8,7 +8,7 @@
 use optiserve_core::bundle::{Application, Bundle, parse_json};
 use optiserve_core::evaluate::Evaluation;
 use optiserve_core::import::import_optiserve_spec;
-use optiserve_core::model::{FitReport, ModelError, Sample, fit_exponential};
+use optiserve_core::model::{ModelChoice, ModelError, ModelSelection, Sample, select_model};
 use optiserve_core::optimize::pareto::{ParetoPoint, front};
 use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest, what_if};
 use optiserve_core::optimize::{OptimizeRequest, SearchSpace, Solution, solve};
@@ -254,10 +254,21 @@ pub fn structure(app: &Application) -> WorkflowBlock {
     go(app.workflow.structure(), app.workflow.node_ids(), app)
 }
 
-/// What `optiserve fit --format json` prints for a JSON list of samples.
-pub fn fit(samples: &str) -> Result<FitReport, String> {
+/// What `optiserve fit [--model NAME] --format json` prints for a JSON list of samples: every
+/// family fitted, the one with the lowest leave-one-memory-out error chosen (or the family `model`
+/// names: `auto`, `exponential`, `cpu-share`, `table`).
+pub fn fit(samples: &str, model: Option<&str>) -> Result<ModelSelection, String> {
+    let choice = match model {
+        None => ModelChoice::Auto,
+        Some(name) => ModelChoice::from_name(name).ok_or_else(|| {
+            format!(
+                "model: expected one of {}, found {name:?}",
+                ModelChoice::NAMES.join(", ")
+            )
+        })?,
+    };
     let samples: Vec<Sample> = parse_json(samples).map_err(|e| e.to_string())?;
-    fit_exponential(&samples).map_err(|e| model_error(&e))
+    select_model(&samples, choice).map_err(|e| model_error(&e))
 }
 
 /// `optiserve import optiserve-spec`: the bundle (validated by `core` before it is returned).
@@ -354,9 +365,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("$.vary[0].steps: "), "{e}");
-        let e =
-            fit(r#"[{"memory_mb": 128, "duration_ms": 10}, {"memory_mb": -1, "duration_ms": 5}]"#)
-                .unwrap_err();
+        let e = fit(
+            r#"[{"memory_mb": 128, "duration_ms": 10}, {"memory_mb": -1, "duration_ms": 5}]"#,
+            None,
+        )
+        .unwrap_err();
         assert!(e.starts_with("$[1].memory_mb: "), "{e}");
         let e = evaluate(&app, Some(r#"{"nope": {"memory_mb": 128}}"#)).unwrap_err();
         assert!(e.starts_with("$"), "{e}");

@@ -278,15 +278,20 @@ impl Planner {
     }
 }
 
-/// Fits `ET(m) = α + β·e^(−γ·m)` to samples `[{memory_mb, duration_ms}, …]` (`optiserve fit
-/// --format json`).
-#[wasm_bindgen(js_name = fitModel, unchecked_return_type = "FitReport")]
+/// Fits every model family (the thesis' exponential, the CPU-share model, the measured table) to
+/// samples `[{memory_mb, duration_ms}, …]` and chooses the one with the lowest leave-one-memory-out
+/// error, or the family `model` names (`optiserve fit [--model NAME] --format json`).
+#[wasm_bindgen(js_name = fitModel, unchecked_return_type = "ModelSelection")]
 pub fn fit_model(
     #[wasm_bindgen(unchecked_param_type = "Sample[] | string")] samples: JsValue,
+    #[wasm_bindgen(
+        unchecked_optional_param_type = "'auto' | 'exponential' | 'cpu-share' | 'table'"
+    )]
+    model: Option<String>,
 ) -> Result<JsValue, JsError> {
     hook();
     let text = json_text(&samples, "a list of samples")?;
-    to_js(&api::fit(&text).map_err(error)?)
+    to_js(&api::fit(&text, model.as_deref()).map_err(error)?)
 }
 
 /// Converts the thesis artifact's workflow spec into a profile bundle (`optiserve import

@@ -206,6 +206,14 @@ test('fitModel equals `optiserve fit`', () => {
   assertClose(fitModel(samples), expected);
   assertClose(fitModel(JSON.stringify(samples)), expected);
   assertClose(cliJson(['fit', join(ROOT, 'profiler/tests/fixtures/measured-profile.csv')]), expected);
+  assert.equal(expected.family, 'cpu_share');
+  assert.deepEqual(
+    expected.candidates.map((c) => c.family),
+    ['exponential', 'cpu_share', 'table'],
+  );
+  for (const model of ['auto', 'exponential', 'cpu-share', 'table']) {
+    assertClose(fitModel(samples, model), cliJson(['fit', '--model', model, file]));
+  }
 });
 
 test('importOptiserveSpec equals `optiserve import optiserve-spec`', () => {
@@ -298,6 +306,7 @@ test('bad requests and values that are not JSON throw Errors; the planner keeps 
     [() => fitModel([]), /^\$: no samples/],
     [() => fitModel([{ memory_mb: 128, duration_ms: 10 }, { memory_mb: 0, duration_ms: 5 }]), /^\$\[1\]\.memory_mb: /],
     [() => fitModel({ memory_mb: 128 }), /^\$: invalid type: map, expected a sequence/],
+    [() => fitModel([{ memory_mb: 128, duration_ms: 10 }], 'linear'), /^model: expected one of auto, exponential, cpu-share, table, found "linear"/],
     [() => importOptiserveSpec(undefined), /^\$: expected an optiserve workflow spec/],
   ];
   for (const [call, pattern] of cases) {

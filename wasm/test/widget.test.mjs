@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertClose, bundlePath, cliJson, freshProject, launchChromium, serve, watchPage } from './helpers.mjs';
+import { ROOT, assertClose, bundlePath, cliJson, freshProject, launchChromium, serve, watchPage } from './helpers.mjs';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -170,6 +170,37 @@ test('a bundle whose Pareto front is too large to chart still plans', async () =
   assertClose({ status: result.status, config: result.config }, { status: cli.status, config: cli.config });
   assert.equal(result.rows, 8);
   assert.match(result.chart, /too large to chart/);
+  assert.deepEqual(errors, [], 'no errors in the page');
+});
+
+test('the widget names its latency model, and takes the thesis one from an attribute', async () => {
+  const file = join(ROOT, 'tests', 'fixtures', 'real-aws', 'app16.bundle.json');
+  const bundle = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
+  const result = await page.evaluate(async (b) => {
+    const el = document.createElement('optiserve-planner');
+    el.setAttribute('objective', 'cost');
+    document.body.append(el);
+    const read = () => {
+      const dd = el.shadowRoot.querySelector('.summary [data-field="latency_ms"]');
+      return { label: dd.previousElementSibling.textContent, model: dd.dataset.model, latency: Number(dd.dataset.value) };
+    };
+    let changed = new Promise((ok) => el.addEventListener('configchange', ok, { once: true }));
+    el.bundle = b;
+    await changed;
+    const aware = read();
+    changed = new Promise((ok) => el.addEventListener('configchange', ok, { once: true }));
+    el.setAttribute('latency-model', 'thesis');
+    await changed;
+    const thesis = read();
+    el.remove();
+    return { aware, thesis };
+  }, bundle);
+  const cli = (model) => cliJson(['optimize', file, '--objective', 'cost', '--latency-model', model]);
+  assert.equal(result.aware.label, 'Latency (ms, expected; branch-aware model)');
+  assert.equal(result.aware.model, 'branch_aware');
+  assertClose(result.aware.latency, cli('branch-aware').latency_ms);
+  assert.equal(result.thesis.label, 'Latency (ms, expected; thesis model)');
+  assertClose(result.thesis.latency, cli('thesis').latency_ms);
   assert.deepEqual(errors, [], 'no errors in the page');
 });
 

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use optiserve_core::bundle::{Bundle, Configuration};
 use optiserve_core::evaluate::Evaluation;
-use optiserve_core::model::{FitReport, Sample};
+use optiserve_core::model::{ModelSelection, Sample};
 use optiserve_core::optimize::pareto::ParetoPoint;
 use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest};
 use optiserve_core::optimize::{OptimizeRequest, Solution};
@@ -93,7 +93,7 @@ fn api_schema() -> Value {
     output.subschema_for::<Solution>();
     output.subschema_for::<WhatIfPoint>();
     output.subschema_for::<ParetoPoint>();
-    output.subschema_for::<FitReport>();
+    output.subschema_for::<ModelSelection>();
     output.subschema_for::<SimulationReport>();
     output.subschema_for::<WorkflowBlock>();
     merge(&mut defs, &mut output);

@@ -45,3 +45,8 @@ fn free_functions_match_core() {
 fn seeded_results_equal_the_native_ones() {
     common::seeded_results_equal_the_native_ones();
 }
+
+#[wasm_bindgen_test]
+fn the_latency_model_can_be_chosen() {
+    common::the_latency_model_can_be_chosen();
+}

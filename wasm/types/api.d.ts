@@ -137,7 +137,31 @@ export type DurationModel =
     }
   | {
       kind: 'table';
+      /**
+       * Points sorted by increasing memory, as measured.
+       */
       points: TablePoint[];
+    }
+  | {
+      /**
+       * The CPU-bound part's duration with one full vCPU, at 1,769 MB (ms); `>= 0`.
+       */
+      cpu_ms: number;
+      kind: 'cpu_share';
+      /**
+       * Memory beyond which single-threaded work gets no faster (MB); `> 0`.
+       */
+      knee_mb: number;
+      /**
+       * Share of the CPU-bound part that uses more than one vCPU (keeps scaling beyond the knee);
+       * in `[0, 1]`, 0 when left out.
+       */
+      parallel_fraction?: number;
+      /**
+       * The part that does not scale with the CPU share (ms); a fit makes it negative when the curve
+       * falls faster than `1/m` below the knee.
+       */
+      serial_ms: number;
     };
 /**
  * Which invocations AWS bills the INIT phase (a cold start's `Init Duration`) of.
@@ -204,6 +228,10 @@ export type LatencyModel = 'branch_aware' | 'thesis';
  */
 export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
 /**
+ * A family of duration models.
+ */
+export type ModelFamily = 'exponential' | 'cpu_share' | 'table';
+/**
  * Which limit.
  */
 export type ConstraintKind =
@@ -238,6 +266,10 @@ export type Status = 'optimal' | 'feasible' | 'infeasible' | 'not_found';
  * Where sampled durations come from.
  */
 export type DurationSource = 'samples' | 'model';
+/**
+ * Why the chosen family was chosen.
+ */
+export type SelectedBy = 'cross_validation' | 'forced' | 'too_few_memories';
 /**
  * What to optimize.
  */
@@ -768,6 +800,39 @@ export interface Workload {
   executions_per_month: number;
 }
 /**
+ * One family fitted to the samples.
+ */
+export interface Candidate {
+  /**
+   * The family chosen.
+   */
+  chosen: boolean;
+  /**
+   * Leave-one-memory-out error (%); absent with fewer than 4 distinct memories.
+   */
+  cv_error_percent: number | null;
+  /**
+   * The family.
+   */
+  family: ModelFamily;
+  /**
+   * In-sample mean absolute percentage error over the samples (%).
+   */
+  mape_percent: number;
+  /**
+   * Its model fitted to every sample.
+   */
+  model: DurationModel;
+  /**
+   * Its number of free parameters.
+   */
+  parameters: number;
+  /**
+   * In-sample coefficient of determination.
+   */
+  r2: number;
+}
+/**
  * The answer re-simulated from an independent seed.
  */
 export interface Certification {
@@ -1060,42 +1125,45 @@ export interface Constraints {
   min_accuracy?: number | null;
 }
 /**
- * `ET(m) = alpha + beta * exp(-gamma * m)`, durations in ms, memory in MB.
+ * The chosen model, how well it fits, and every family's errors.
  */
-export interface ExpModel {
+export interface ModelSelection {
   /**
-   * Asymptotic duration at large memory (ms).
+   * Every family fitted, in the order exponential, CPU-share, table.
    */
-  alpha_ms: number;
+  candidates: Candidate[];
   /**
-   * Extra duration that decays with memory (ms); `>= 0` for fitted models.
+   * Its leave-one-memory-out error (%), when there were enough memories.
    */
-  beta_ms: number;
+  cv_error_percent: number | null;
   /**
-   * Decay rate (1/MB); `>= 0` for fitted models.
+   * The chosen family.
    */
-  gamma_per_mb: number;
-}
-/**
- * Result of [`fit_exponential`].
- */
-export interface FitReport {
+  family: ModelFamily;
   /**
-   * Mean absolute percentage error over the samples (%).
+   * Its mean absolute percentage error over the samples (%).
    */
   mape_percent: number;
   /**
-   * Fitted parameters.
+   * Number of distinct memories.
    */
-  model: ExpModel;
+  memories: number;
   /**
-   * Coefficient of determination on absolute durations.
+   * The chosen model.
+   */
+  model: DurationModel;
+  /**
+   * Its coefficient of determination on absolute durations.
    */
   r2: number;
   /**
-   * Number of samples used.
+   * Number of samples.
    */
   samples: number;
+  /**
+   * Why this family.
+   */
+  selected_by: SelectedBy;
 }
 /**
  * An optimization request (the wasm package's `optimize` argument).

@@ -167,12 +167,26 @@ export function durationChart(el) {
   return {
     instance: c,
     /**
-     * @param {{fn: string, variants: {name: string, legend: string, curve: [number, number][], warm: [number, number][], cold: [number, number][]}[], current: {memory_mb: number, variant: string}|null}} d
+     * @param {{fn: string, variants: {name: string, legend: string, knee: number|null, curve: [number, number][], warm: [number, number][], cold: [number, number][]}[], current: {memory_mb: number, variant: string}|null}} d
      */
     render(d) {
       const series = [];
       d.variants.forEach((v, i) => {
         const color = COLORS[i % COLORS.length];
+        const marks = [];
+        if (d.current && d.current.variant === v.name)
+          marks.push({
+            xAxis: d.current.memory_mb,
+            label: { formatter: `current: ${d.current.memory_mb} MB`, position: 'insideEndTop' },
+            lineStyle: { type: 'dashed', color: '#111' },
+          });
+        // A CPU-share model's knee: beyond it the single-threaded part gets no faster.
+        if (v.knee != null)
+          marks.push({
+            xAxis: v.knee,
+            label: { formatter: `knee ${v.knee} MB`, position: 'insideStartTop', color },
+            lineStyle: { type: 'dotted', color },
+          });
         series.push({
           type: 'line',
           name: v.legend,
@@ -180,16 +194,7 @@ export function durationChart(el) {
           showSymbol: false,
           lineStyle: { width: 2, color },
           itemStyle: { color },
-          markLine:
-            d.current && d.current.variant === v.name
-              ? {
-                  silent: true,
-                  symbol: 'none',
-                  label: { formatter: `current: ${d.current.memory_mb} MB`, position: 'insideEndTop' },
-                  lineStyle: { type: 'dashed', color: '#111' },
-                  data: [{ xAxis: d.current.memory_mb }],
-                }
-              : undefined,
+          markLine: marks.length ? { silent: true, symbol: 'none', data: marks } : undefined,
         });
         if (v.warm.length)
           series.push({ type: 'scatter', name: v.legend, data: v.warm, symbolSize: 4, itemStyle: { color, opacity: 0.45 } });

@@ -29,6 +29,10 @@ export function score(x) {
 export function fixed(x, digits) {
   return x === null || x === undefined ? '–' : x.toFixed(digits);
 }
+/** `part` as a percentage of `whole` ("12.3%"). */
+export function share(part, whole) {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–';
+}
 /** A constraint value with its unit. */
 export function limit(constraint, x) {
   if (constraint === 'max_latency_ms') return ms(x);

@@ -38,6 +38,7 @@ const ui = {
   file: $('#file'),
   drop: $('#drop-zone'),
   objective: $('#objective'),
+  latencyModel: $('#latency-model'),
   status: $('#status'),
   why: $('#why'),
   metrics: $('#metrics'),
@@ -220,11 +221,16 @@ function ranges(planner, report, deployed) {
 
 function setBundle(input, name, source, pendingView) {
   const { planner, bundle, kind } = input;
+  // The latency model a link asks for, else the bundle's (a new bundle starts from its own).
+  const wanted = pendingView ? pendingView.model : view.source === source ? view.model : null;
+  const bundleModel = planner.latencyModel;
+  if (wanted) planner.latencyModel = wanted;
   const report = planner.validate();
   const tree = planner.structure();
   const deployed = planner.evaluate();
   const next = {
     planner,
+    bundleModel,
     bundle,
     name,
     kind,
@@ -243,9 +249,10 @@ function setBundle(input, name, source, pendingView) {
     view = { ...pendingView, source };
   } else if (view.source !== source) {
     // A new bundle: keep the objective, reset what depends on the bundle.
-    view = { ...view, source, limits: { max_latency_ms: null, max_cost_usd_per_million: null, min_accuracy: null }, fn: null, pick: null };
+    view = { ...view, source, limits: { max_latency_ms: null, max_cost_usd_per_million: null, min_accuracy: null }, fn: null, pick: null, model: null };
   }
   if (view.fn && !bundle.functions.some((f) => f.id === view.fn)) view.fn = null;
+  ui.latencyModel.value = planner.latencyModel;
   ui.summary.textContent =
     `${bundle.name ?? name} (${kind}${kind === 'bundle' ? '' : ', imported'}): ${report.functions} functions, ` +
     `${report.configurations.toLocaleString('en-US')} configurations, accuracy score ${fmt.score(report.accuracy_range[0])}–${fmt.score(report.accuracy_range[1])}`;
@@ -355,6 +362,26 @@ for (const c of CONSTRAINTS) {
   row.range.addEventListener('input', () => app && onConstraintInput(c, 'range'));
   row.number.addEventListener('input', () => app && onConstraintInput(c, 'number'));
 }
+/** Switches the planner to `model` (`null`: the bundle's) and recomputes what depends on it. */
+function useLatencyModel(model) {
+  app.planner.latencyModel = model ?? app.bundleModel;
+  ui.latencyModel.value = app.planner.latencyModel;
+  // Every latency depends on the model: the deployed figures, the sliders' ranges, the front.
+  app.deployed = app.planner.evaluate();
+  app.ranges = ranges(app.planner, app.report, app.deployed);
+  app.front = null;
+}
+
+ui.latencyModel.addEventListener('change', () => {
+  if (!app) return;
+  view.model = ui.latencyModel.value === app.bundleModel ? null : ui.latencyModel.value;
+  view.pick = null;
+  useLatencyModel(view.model);
+  setupControls();
+  computeFront();
+  replan();
+  renderWhatIf();
+});
 ui.objective.addEventListener('change', () => {
   if (!app) return;
   view.objective = ui.objective.value;
@@ -505,7 +532,12 @@ function renderStatus(s) {
   $('#solver-note').textContent = solverNote;
   const shown = app.evaluation;
   $('#m-latency').textContent = shown ? fmt.ms(shown.latency_ms) : '–';
+  $('#m-latency-note').textContent = shown ? latencyNote(shown) : '';
   $('#m-cost').textContent = shown ? `${fmt.usd(shown.cost_usd_per_million)} per million executions` : '–';
+  $('#m-cost-note').textContent =
+    shown && shown.cold_start_cost_usd_per_million > 0
+      ? `cold starts' INIT: ${fmt.usd(shown.cold_start_cost_usd_per_million)} (${fmt.share(shown.cold_start_cost_usd_per_million, shown.cost_usd_per_million)})`
+      : '';
   $('#m-accuracy').textContent = shown ? fmt.score(shown.accuracy) : '–';
   if (s.status === 'infeasible' && s.infeasible) {
     const inf = s.infeasible;
@@ -532,6 +564,16 @@ function renderStatus(s) {
   } else {
     ui.why.hidden = true;
   }
+}
+
+/** Which model the latency comes from, and what cold starts and approximation add to it. */
+function latencyNote(e) {
+  const parts = [e.latency_model === 'thesis' ? 'thesis model' : 'branch-aware model'];
+  if (e.cold_start_latency_ms > 0) {
+    parts.push(`cold starts ${fmt.ms(e.cold_start_latency_ms)} (${fmt.share(e.cold_start_latency_ms, e.latency_ms)})`);
+  }
+  if (e.latency_error_bound_ms >= 0.005) parts.push(`exact value at most ${fmt.ms(e.latency_error_bound_ms)} higher`);
+  return parts.join(' · ');
 }
 
 function renderTable(origin) {
@@ -573,6 +615,13 @@ function renderTable(origin) {
     tr.children[1].textContent = e.orchestration_cost_usd_per_million.toFixed(4);
     tr.children[2].textContent = `${((100 * e.orchestration_cost_usd_per_million) / total).toFixed(1)}%`;
     foot.push(tr);
+  }
+  if (e.cold_start_cost_usd_per_million > 0) {
+    const cold = document.createElement('tr');
+    cold.innerHTML = '<th scope="row" colspan="5">of which cold starts\' INIT phases</th><td></td><td></td>';
+    cold.children[1].textContent = e.cold_start_cost_usd_per_million.toFixed(4);
+    cold.children[2].textContent = fmt.share(e.cold_start_cost_usd_per_million, total);
+    foot.push(cold);
   }
   const tr = document.createElement('tr');
   tr.innerHTML = '<th scope="row" colspan="5">total per million executions</th><td></td><td>100%</td>';
@@ -756,9 +805,12 @@ function curves(fnId) {
         fit = `MAPE ${mape.toFixed(2)}% over ${inRange.length} warm samples`;
       }
     }
-    const kind = v.model.kind === 'table' ? 'measured table' : 'α+β·e^(−γm)';
+    const kind = modelKind(v.model);
+    // A CPU-share model's knee: where its single-threaded part stops getting faster.
+    const knee = v.model.kind === 'cpu_share' && v.model.knee_mb >= lo && v.model.knee_mb <= hi ? v.model.knee_mb : null;
     return {
       name: v.name,
+      knee,
       legend: `${v.name} (${kind}${fit ? `; ${fit}` : samples.length ? '' : '; no samples'})`,
       curve: grid.map((m) => [m, at(v, m)]),
       warm: samples.filter((s) => !s.cold).map((s) => [s.memory_mb, s.duration_ms]),
@@ -767,6 +819,20 @@ function curves(fnId) {
   });
   app.curves.set(fnId, result);
   return result;
+}
+
+/** The model family in words, as `optiserve fit` names it. */
+function modelKind(model) {
+  switch (model.kind) {
+    case 'table':
+      return 'measured table';
+    case 'cpu_share':
+      return model.parallel_fraction > 0
+        ? `CPU share, knee ${model.knee_mb} MB, multi-thread ${model.parallel_fraction.toFixed(2)}`
+        : `CPU share, knee ${model.knee_mb} MB`;
+    default:
+      return 'α+β·e^(−γm)';
+  }
 }
 
 function memorySizes(memory) {
@@ -803,7 +869,12 @@ function saveView(now = false) {
 window.addEventListener('hashchange', () => {
   const next = decodeView(location.hash);
   if (app && next.source === app.source) {
+    const modelChanged = next.model !== view.model;
     view = next;
+    if (modelChanged) {
+      useLatencyModel(view.model);
+      computeFront();
+    }
     setupControls();
     ui.fn.value = view.fn ?? defaultFunction(app.bundle);
     replan();

@@ -76,7 +76,7 @@ export function simulationPanel(section) {
         return null;
       }
       section.hidden = false;
-      const key = JSON.stringify(config);
+      const key = `${planner.latencyModel}|${JSON.stringify(config)}`;
       if (last.planner === planner && last.key === key) return last.report;
       let r;
       try {

@@ -3,6 +3,8 @@
 
 export const OBJECTIVES = ['latency', 'cost', 'accuracy'];
 export const CONSTRAINTS = ['max_latency_ms', 'max_cost_usd_per_million', 'min_accuracy'];
+/** The latency models (`Planner.latencyModel`); `null` in a view: the bundle's. */
+export const LATENCY_MODELS = ['branch_aware', 'thesis'];
 /** The short names the fragment uses for the constraints. */
 const SHORT = { max_latency_ms: 'lat', max_cost_usd_per_million: 'cost', min_accuracy: 'acc' };
 
@@ -29,6 +31,7 @@ export function defaultView() {
     lines: 5,
     fn: null,
     pick: null,
+    model: null,
   };
 }
 
@@ -84,6 +87,7 @@ export function encodeView(view) {
   p.set('wl', String(view.lines));
   if (view.fn) p.set('fn', view.fn);
   if (view.pick) p.set('pick', encodeConfig(view.pick));
+  if (view.model) p.set('m', view.model);
   return p.toString();
 }
 
@@ -102,6 +106,8 @@ export function decodeView(fragment) {
   view.lines = intIn(p.get('wl'), 1, 20, view.lines);
   view.fn = p.get('fn') || null;
   view.pick = p.has('pick') ? decodeConfig(p.get('pick')) : null;
+  const model = p.get('m');
+  if (LATENCY_MODELS.includes(model)) view.model = model;
   return view;
 }
 

@@ -269,6 +269,29 @@ test('upload by file picker: the media pipeline, its diagram blocks and its dura
   await page.screenshot({ path: artifact('media-pipeline-laptop.png'), fullPage: true });
 });
 
+test('a CPU-share model: its curve, its family in the legend and its knee on the ET(m) chart', async () => {
+  const bundle = JSON.parse(read(bundlePath('media-pipeline')));
+  const classify = bundle.functions.find((f) => f.id === 'classify');
+  // ML inference uses several threads: a knee at 4 GB, then half the work keeps scaling.
+  const model = { kind: 'cpu_share', serial_ms: 300, cpu_ms: 2000, knee_mb: 4096, parallel_fraction: 0.5 };
+  classify.variants[1].model = model;
+  const file = join(scratch, 'cpu-share.bundle.json');
+  writeFileSync(file, JSON.stringify(bundle));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'cpu-share.bundle.json');
+  await page.selectOption('#et-function', 'classify');
+  const info = await page.textContent('#et-info');
+  assert.ok(info.includes(`${classify.variants[1].name} (CPU share, knee 4096 MB, multi-thread 0.50`), info);
+  const curves = await page.evaluate(() => window.optiserveWww.app.curves.get('classify'));
+  assert.equal(curves[1].knee, 4096);
+  assert.equal(curves[0].knee, null);
+  for (const [mem, et] of curves[1].curve)
+    assertClose(et, model.serial_ms + model.cpu_ms * 1769 * (0.5 / Math.min(mem, model.knee_mb) + 0.5 / mem));
+  const labels = await page.$$eval('#et-chart svg text', (t) => t.map((x) => x.textContent));
+  assert.ok(labels.includes('knee 4096 MB'), labels.join(' | '));
+  await page.screenshot({ path: artifact('cpu-share-et-chart.png'), fullPage: true });
+});
+
 test('a malformed bundle shows the JSON path and keeps the previous state', async () => {
   const before = await state();
   const beforeTable = await table();
@@ -441,6 +464,56 @@ test('a 100-point what-if sweep recomputes and re-renders (timed, printed)', asy
   for (const [bundle, t] of Object.entries(timings)) {
     console.log(`what-if, 100 points (5 lines × 20), recompute + re-render in headless Chromium, ${bundle}: median ${t.median.toFixed(1)} ms, worst ${t.worst.toFixed(1)} ms (target < 1000 ms)`);
   }
+});
+
+test('the latency model: branch-aware by default, the thesis on request, both as the CLI computes them', async () => {
+  const file = join(ROOT, 'tests', 'fixtures', 'real-aws', 'app16.bundle.json');
+  await open(`${server.url}/#b=example:app16-real-aws`);
+  assert.match(await page.textContent('#bundle-summary'), /app16 \(bundle\): 16 functions/);
+  assert.equal(await page.inputValue('#latency-model'), 'branch_aware');
+  const aware = cliJson(['evaluate', file]);
+  let s = await state();
+  assert.equal(s.evaluation.latency_model, 'branch_aware');
+  assertClose(s.evaluation.latency_ms, aware.latency_ms);
+  assert.match(await page.textContent('#m-latency-note'), /^branch-aware model · exact value at most 0\.54 ms higher$/);
+  await page.selectOption('#latency-model', 'thesis');
+  await page.waitForFunction(() => window.optiserveWww.app.evaluation?.latency_model === 'thesis');
+  const thesis = cliJson(['evaluate', file, '--latency-model', 'thesis']);
+  s = await state();
+  assertClose(s.evaluation.latency_ms, thesis.latency_ms);
+  assert.ok(thesis.latency_ms < aware.latency_ms - 100, `${thesis.latency_ms} vs ${aware.latency_ms}`);
+  assert.equal(await page.textContent('#m-latency-note'), 'thesis model');
+  // The choice travels with the link.
+  await page.waitForFunction(() => location.hash.includes('m=thesis'));
+  const link = page.url();
+  await open(link);
+  assert.equal(await page.inputValue('#latency-model'), 'thesis');
+  assert.equal((await state()).evaluation.latency_model, 'thesis');
+  // Back to the bundle's own model.
+  await page.selectOption('#latency-model', 'branch_aware');
+  await page.waitForFunction(() => window.optiserveWww.app.evaluation?.latency_model === 'branch_aware');
+  await page.waitForFunction(() => !location.hash.includes('m='));
+});
+
+test('cold starts: their share of latency and cost, as `optiserve evaluate` reports it', async () => {
+  const bundle = JSON.parse(read(bundlePath('app3')));
+  bundle.name = 'app3-cold';
+  for (const v of bundle.functions[0].variants) v.cold_start = { probability: 0.1, init_ms: 800 };
+  const file = join(scratch, 'app3-cold.bundle.json');
+  writeFileSync(file, JSON.stringify(bundle));
+  await page.setInputFiles('#file', file);
+  await page.waitForFunction(() => window.optiserveWww.app.bundle.name === 'app3-cold');
+  const s = await state();
+  const config = join(scratch, 'app3-cold.config.json');
+  writeFileSync(config, JSON.stringify({ config: s.solution.config }));
+  const expected = cliJson(['evaluate', file, '--config', config]);
+  assert.ok(expected.cold_start_latency_ms > 0 && expected.cold_start_cost_usd_per_million > 0);
+  assertClose(s.evaluation.cold_start_latency_ms, expected.cold_start_latency_ms);
+  const note = await page.textContent('#m-latency-note');
+  assert.ok(note.includes(`cold starts ${expected.cold_start_latency_ms.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 })} ms`), note);
+  assert.match(await page.textContent('#m-cost-note'), /^cold starts' INIT: \$[\d,]+\.\d{4} \(\d+\.\d%\)$/);
+  const foot = await page.textContent('#config-table tfoot');
+  assert.ok(foot.includes('of which cold starts\' INIT phases'), foot);
 });
 
 test('the Content Security Policy blocks other origins; no request leaves the site', async () => {

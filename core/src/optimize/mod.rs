@@ -575,16 +575,45 @@ pub(crate) mod testing {
         AccuracySpec, Application, Bundle, ColdStart, Function, MemoryOptions, Provenance,
         ProvisionedConcurrency, RawAccuracy, SCHEMA_V1, Variant, WorkflowSpec, Workload,
     };
-    use crate::model::{DurationModel, ExpModel};
+    use crate::model::{CpuShareModel, DurationModel, ExpModel, MeasuredTable, TablePoint};
     use crate::pricing::{Architecture, InitBilling, PackageType, Pricing, StepFunctionsPricing};
     use crate::workflow::{Delays, Edge};
 
+    /// A variant's duration model in one of the families, from the drawn numbers: the exponential
+    /// `(a, b, g)`, a CPU-share model of similar magnitude (knee 712–2,512 MB, a multi-thread share
+    /// for some), or a table of the exponential at four memories with a rise in it (evaluated
+    /// through its non-increasing envelope).
+    fn model(family: u8, a: f64, b: f64, g: f64, acc: f64) -> DurationModel {
+        let exp = ExpModel {
+            alpha_ms: a,
+            beta_ms: b,
+            gamma_per_mb: g,
+        };
+        match family {
+            0 => DurationModel::Exponential(exp),
+            1 => DurationModel::CpuShare(
+                CpuShareModel::new(a - 100.0, b / 4.0, 512.0 + g * 400_000.0)
+                    .with_parallel_fraction(if acc > 0.5 { acc - 0.5 } else { 0.0 }),
+            ),
+            _ => {
+                let at = |m: f64, f: f64| TablePoint::new(m, exp.duration_ms(m) * f);
+                let points = vec![
+                    at(256.0, 1.0),
+                    at(1024.0, 1.1),
+                    at(2048.0, 1.0),
+                    at(4096.0, 1.0),
+                ];
+                DurationModel::Table(MeasuredTable::new(points).expect("a valid table"))
+            }
+        }
+    }
+
     /// Up to 4 functions in one of a few shapes (chains, loops, parallel blocks, branches, and
     /// parallel blocks whose arms hold a branch or a loop), 1–3 variants of 2–4 memory sizes each,
-    /// cold starts on about half of the variants, and random pricing: x86_64 or arm64, 1 ms or
-    /// 100 ms billing, no Step Functions charge, Standard or Express, INIT billed always or for
-    /// images only (every other function an image), provisioned concurrency on one function in
-    /// about half of the applications.
+    /// each variant's model drawn from every family, cold starts on about half of the variants,
+    /// and random pricing: x86_64 or arm64, 1 ms or 100 ms billing, no Step Functions charge,
+    /// Standard or Express, INIT billed always or for images only (every other function an
+    /// image), provisioned concurrency on one function in about half of the applications.
     pub fn app() -> impl Strategy<Value = Application> {
         let variant = (
             100.0f64..3000.0,
@@ -593,6 +622,7 @@ pub(crate) mod testing {
             0.0f64..1.0,
             // Cold starts on about half of the variants.
             (0.0f64..0.6, 0.0f64..3000.0),
+            0u8..3,
         );
         let function = (
             prop::collection::vec(variant, 1..4),
@@ -626,17 +656,13 @@ pub(crate) mod testing {
                         variants: vs
                             .iter()
                             .enumerate()
-                            .map(|(j, &(a, b, g, acc, (cold, init)))| Variant {
+                            .map(|(j, &(a, b, g, acc, (cold, init), family))| Variant {
                                 name: format!("v{j}"),
                                 accuracy: Some(RawAccuracy {
                                     value: acc,
                                     metric: None,
                                 }),
-                                model: DurationModel::Exponential(ExpModel {
-                                    alpha_ms: a,
-                                    beta_ms: b,
-                                    gamma_per_mb: g,
-                                }),
+                                model: model(family, a, b, g, acc),
                                 fit: None,
                                 samples: vec![],
                                 select: None,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use optiserve_core::model::ExpModel;
+use optiserve_core::model::{CpuShareModel, ExpModel};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -18,12 +18,18 @@ use super::{CloudError, FunctionConfig, InvokeOutput, Lambda};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimTruth {
-    /// `ET(m) = alpha + beta·e^(−gamma·m)`, ms.
+    /// `ET(m) = alpha + beta·e^(−gamma·m)`, ms (left out when `cpu_share` gives the curve).
+    #[serde(default)]
     pub alpha_ms: f64,
     /// See `alpha_ms`.
+    #[serde(default)]
     pub beta_ms: f64,
     /// See `alpha_ms`, 1/MB.
+    #[serde(default)]
     pub gamma_per_mb: f64,
+    /// The curve as Lambda's CPU share instead: `{serial_ms, cpu_ms, knee_mb, parallel_fraction}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_share: Option<CpuShareModel>,
     /// Coefficient of variation of the noise (default: the cloud's `noise_cov`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_cov: Option<f64>,
@@ -38,8 +44,27 @@ pub struct SimTruth {
 impl SimTruth {
     /// The noiseless duration at `memory_mb`.
     pub fn duration_ms(&self, memory_mb: u32) -> f64 {
-        ExpModel::new(self.alpha_ms, self.beta_ms, self.gamma_per_mb)
-            .duration_ms(f64::from(memory_mb))
+        match &self.cpu_share {
+            Some(m) => m.duration_ms(f64::from(memory_mb)),
+            None => ExpModel::new(self.alpha_ms, self.beta_ms, self.gamma_per_mb)
+                .duration_ms(f64::from(memory_mb)),
+        }
+    }
+
+    /// Exactly one curve is given: the exponential's parameters or `cpu_share`.
+    pub fn check(&self) -> Result<(), String> {
+        let exponential = [self.alpha_ms, self.beta_ms, self.gamma_per_mb] != [0.0; 3];
+        match (&self.cpu_share, exponential) {
+            (Some(_), true) => Err(
+                "give either {alpha_ms, beta_ms, gamma_per_mb} or cpu_share, not both".to_string(),
+            ),
+            (None, false) => Err(
+                "missing: the true curve, {alpha_ms, beta_ms, gamma_per_mb} or cpu_share = {serial_ms, cpu_ms, knee_mb}"
+                    .to_string(),
+            ),
+            (Some(m), false) => m.check().map_err(|(field, e)| format!("cpu_share.{field}: {e}")),
+            (None, true) => Ok(()),
+        }
     }
 }
 

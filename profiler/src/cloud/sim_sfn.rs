@@ -214,6 +214,7 @@ impl SimSpec {
                 alpha_ms: f.alpha_ms,
                 beta_ms: f.beta_ms,
                 gamma_per_mb: f.gamma_per_mb,
+                cpu_share: None,
                 noise_cov: None,
                 min_memory_mb: None,
                 init_ms: None,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use optiserve_core::bundle::parse_json;
-use optiserve_core::model::{Sample, fit_exponential};
+use optiserve_core::model::{DurationModel, ModelSelection, Sample, SelectedBy, select_model};
 
 use crate::cli::{FitArgs, Format};
 use crate::input::read_text;
@@ -91,24 +91,129 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<Sample>> {
 pub fn run(args: &FitArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
     let samples = read_samples(&args.samples)?;
-    let report =
-        fit_exponential(&samples).with_context(|| format!("fitting {}", args.samples.display()))?;
+    let selection = select_model(&samples, args.model)
+        .with_context(|| format!("fitting {}", args.samples.display()))?;
     match args.format {
-        Format::Json => o.push_str(&super::to_json(&report)?),
-        Format::Human => {
-            let m = report.model;
-            writeln!(
-                o,
-                "ET(m) = {:.4} + {:.4}·e^(−{:.6e}·m) ms  (m in MB)",
-                m.alpha_ms, m.beta_ms, m.gamma_per_mb
-            )?;
-            writeln!(
-                o,
-                "MAPE {:.2}%, R² {:.4}, {} samples",
-                report.mape_percent, report.r2, report.samples
-            )?;
-        }
+        Format::Json => o.push_str(&super::to_json(&selection)?),
+        Format::Human => human(&mut o, &selection)?,
     }
     crate::output::emit(&o)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The comparison table, why the family was chosen, its formula and its fit.
+fn human(o: &mut String, s: &ModelSelection) -> anyhow::Result<()> {
+    let rows: Vec<[String; 4]> = s
+        .candidates
+        .iter()
+        .map(|c| {
+            [
+                c.family.name().to_string(),
+                parameters(&c.model),
+                c.cv_error_percent
+                    .map_or_else(|| "—".to_string(), |e| format!("{e:.2}%")),
+                format!("{:.2}%", c.mape_percent),
+            ]
+        })
+        .collect();
+    let header = ["family", "parameters", "CV error", "MAPE"];
+    let width = |k: usize| {
+        rows.iter()
+            .map(|r| r[k].chars().count())
+            .chain([header[k].chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    writeln!(
+        o,
+        "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}",
+        header[0], header[1], header[2], header[3]
+    )?;
+    for (r, c) in rows.iter().zip(&s.candidates) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}{}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            if c.chosen { "  ← chosen" } else { "" }
+        );
+        writeln!(o, "{}", line.trim_end())?;
+    }
+    let why = match s.selected_by {
+        SelectedBy::CrossValidation => "the lowest leave-one-memory-out error",
+        SelectedBy::Forced => "forced by --model",
+        SelectedBy::TooFewMemories => "the thesis' model: CV needs 4 distinct memories",
+    };
+    writeln!(
+        o,
+        "chosen: {} ({why}); {} samples at {} memories",
+        s.family.name(),
+        s.samples,
+        s.memories
+    )?;
+    writeln!(o, "{}", formula(&s.model))?;
+    writeln!(
+        o,
+        "MAPE {:.2}%, R² {:.4}, {} samples",
+        s.mape_percent, s.r2, s.samples
+    )?;
+    Ok(())
+}
+
+/// A family's parameters, short.
+fn parameters(model: &DurationModel) -> String {
+    match model {
+        DurationModel::Exponential(m) => format!(
+            "α {:.1} ms, β {:.1} ms, γ {:.4e}/MB",
+            m.alpha_ms, m.beta_ms, m.gamma_per_mb
+        ),
+        DurationModel::CpuShare(m) if m.parallel_fraction > 0.0 => format!(
+            "serial {:.1} ms, cpu {:.1} ms, knee {} MB, multi-thread {:.3}",
+            m.serial_ms, m.cpu_ms, m.knee_mb, m.parallel_fraction
+        ),
+        DurationModel::CpuShare(m) => format!(
+            "serial {:.1} ms, cpu {:.1} ms, knee {} MB",
+            m.serial_ms, m.cpu_ms, m.knee_mb
+        ),
+        DurationModel::Table(t) => format!("{} points", t.points().len()),
+    }
+}
+
+/// `ET(m) = …` for the chosen model.
+fn formula(model: &DurationModel) -> String {
+    match model {
+        DurationModel::Exponential(m) => format!(
+            "ET(m) = {:.4} + {:.4}·e^(−{:.6e}·m) ms  (m in MB)",
+            m.alpha_ms, m.beta_ms, m.gamma_per_mb
+        ),
+        DurationModel::CpuShare(m) if m.parallel_fraction > 0.0 => format!(
+            "ET(m) = {:.4} + {:.4}·1769·({:.4}/min(m, {}) + {:.4}/m) ms  (m in MB)",
+            m.serial_ms,
+            m.cpu_ms,
+            1.0 - m.parallel_fraction,
+            m.knee_mb,
+            m.parallel_fraction
+        ),
+        DurationModel::CpuShare(m) => format!(
+            "ET(m) = {:.4} + {:.4}·1769/min(m, {}) ms  (m in MB)",
+            m.serial_ms, m.cpu_ms, m.knee_mb
+        ),
+        DurationModel::Table(t) => {
+            let points = t.points();
+            let (lo, hi) = (points.first(), points.last());
+            format!(
+                "ET(m) = linear between {} points from {} to {} MB, flat outside{}",
+                points.len(),
+                lo.map_or(0.0, |p| p.memory_mb),
+                hi.map_or(0.0, |p| p.memory_mb),
+                if t.rises() {
+                    " (through its non-increasing envelope)"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
 }

@@ -24,11 +24,12 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
             let g = usize::from(args.grid);
             writeln!(
                 o,
-                "{}: {} problems per objective ({g}×{g}), {} configurations, reference {}",
+                "{}: {} problems per objective ({g}×{g}), {} configurations, reference {}, latency: {}",
                 args.bundle.display(),
                 g * g,
                 report.configurations,
-                report.reference
+                report.reference,
+                app.latency_model.describe()
             )?;
             writeln!(
                 o,

@@ -46,8 +46,9 @@ pub fn run(args: &ParetoArgs) -> anyhow::Result<ExitCode> {
         DataFormat::Table => {
             writeln!(
                 o,
-                "{} points on the latency–cost–accuracy front",
-                points.len()
+                "{} points on the latency–cost–accuracy front (latency: {})",
+                points.len(),
+                app.latency_model.describe()
             )?;
             writeln!(
                 o,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use optiserve_core::model::ModelFamily;
 use optiserve_core::sampling::{SamplerSettings, Status};
 use serde::Serialize;
 
@@ -24,7 +25,10 @@ use crate::profile::{
 pub const TYPICAL_MEMORIES: u64 = 7;
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
-    let plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
+    let mut plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
+    if let Some(model) = args.model {
+        plan.plan.sampler.model = Some(model);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -63,7 +67,15 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
                 Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
                 None => "optiserve profile, AWS Lambda".to_string(),
             };
-            go(&cloud, &plan, args, source, region, RetryPolicy::aws()).await
+            go(&cloud, &plan, args, source, region, RetryPolicy::aws())
+                .await
+                .map_err(|e| {
+                    if format!("{e:#}").contains("no AWS credentials") {
+                        e.context("profiling on AWS needs credentials; without an account, run on the simulated cloud with --simulate")
+                    } else {
+                        e
+                    }
+                })
         }
     })
 }
@@ -87,6 +99,13 @@ async fn go<C: Lambda>(
         .clone()
         .or_else(|| args.resume.clone())
         .unwrap_or_else(|| default_checkpoint(&output));
+    check_paths(plan, args, &output, &checkpoint_path)?;
+    if args.resume.is_none() && !args.discard_checkpoint && checkpoint_path.exists() {
+        anyhow::bail!(
+            "{} holds the checkpoint of an earlier run, which may be the only record of the functions' original configurations: continue it with --resume {0}, put the originals back with `optiserve restore {0}`, or replace it with --discard-checkpoint",
+            checkpoint_path.display()
+        );
+    }
     let resume = args.resume.as_deref().map(Checkpoint::load).transpose()?;
     let mode = match args.format {
         Format::Json => ProgressMode::Json,
@@ -121,6 +140,70 @@ async fn go<C: Lambda>(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The files a run writes (the bundle, the checkpoint) must differ from each other and from every
+/// file it reads (the plan, the workflow bundle, the payload files, a checkpoint resumed from
+/// somewhere else): a collision would overwrite an input or lose the originals.
+fn check_paths(
+    plan: &LoadedPlan,
+    args: &ProfileArgs,
+    output: &Path,
+    checkpoint: &Path,
+) -> anyhow::Result<()> {
+    let base = plan.path.parent().unwrap_or(Path::new("."));
+    let mut inputs: Vec<(String, PathBuf)> = vec![("the plan".into(), plan.path.clone())];
+    if let Some(w) = &args.workflow_from {
+        inputs.push(("--workflow-from".into(), w.clone()));
+    }
+    if let Some(w) = &plan.plan.workflow_from {
+        inputs.push(("the plan's workflow_from".into(), base.join(w)));
+    }
+    for f in &plan.plan.functions {
+        if let Some(p) = &f.payload_file {
+            inputs.push((format!("the payload file of {}", f.id), base.join(p)));
+        }
+    }
+    if let Some(r) = &args.resume
+        && !same_file(r, checkpoint)
+    {
+        inputs.push(("--resume".into(), r.clone()));
+    }
+    if output != Path::new("-") && same_file(output, checkpoint) {
+        anyhow::bail!(
+            "--output and the checkpoint are the same file ({}): the bundle would overwrite the checkpoint and its record of the original configurations; give --checkpoint another path",
+            output.display()
+        );
+    }
+    for (what, input) in &inputs {
+        for (name, written) in [("--output", output), ("the checkpoint", checkpoint)] {
+            if written != Path::new("-") && same_file(written, input) {
+                anyhow::bail!(
+                    "{name} ({}) is {what}: it would be overwritten; write to another path",
+                    written.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Do two paths name the same file (existing or not)?
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn normal(p: &Path) -> PathBuf {
+        if let Ok(c) = p.canonicalize() {
+            return c;
+        }
+        let parent = p
+            .parent()
+            .filter(|x| !x.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match (parent.canonicalize(), p.file_name()) {
+            (Ok(dir), Some(name)) => dir.join(name),
+            _ => p.to_path_buf(),
+        }
+    }
+    normal(a) == normal(b)
+}
+
 fn default_checkpoint(output: &Path) -> PathBuf {
     if output == Path::new("-") {
         PathBuf::from("optiserve-profile.checkpoint.json")
@@ -141,10 +224,24 @@ struct TargetReport {
     samples: usize,
     cold_samples: usize,
     failures: Vec<FailureReport>,
+    /// The model family selected for the variant (`exponential`, `cpu_share`, `table`).
+    model: Option<ModelFamily>,
     fit_mape_percent: Option<f64>,
+    /// The selected model's leave-one-memory-out error, with 4 memories or more.
+    fit_cv_error_percent: Option<f64>,
+    /// Every family fitted to the variant's samples, with its errors.
+    families: Vec<FamilyReport>,
     best_memory_mb: Option<u32>,
     floor_mb: u32,
     stop: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyReport {
+    family: ModelFamily,
+    mape_percent: f64,
+    cv_error_percent: Option<f64>,
+    chosen: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -201,7 +298,20 @@ impl Report {
                             })
                         })
                         .collect(),
+                    model: r.fit.as_ref().map(|f| f.family),
                     fit_mape_percent: r.fit.as_ref().map(|f| f.mape_percent),
+                    fit_cv_error_percent: r.fit.as_ref().and_then(|f| f.cv_error_percent),
+                    families: r
+                        .fit
+                        .iter()
+                        .flat_map(|f| &f.candidates)
+                        .map(|c| FamilyReport {
+                            family: c.family,
+                            mape_percent: c.mape_percent,
+                            cv_error_percent: c.cv_error_percent,
+                            chosen: c.chosen,
+                        })
+                        .collect(),
                     best_memory_mb: r.best_memory_mb,
                     floor_mb: r.floor_mb,
                     stop: describe_stop(&r.stop),
@@ -256,18 +366,19 @@ fn human(r: &Report) -> anyhow::Result<String> {
         .max(7);
     writeln!(
         o,
-        "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>8}  {:>8}  stop",
-        "function", "variant", "memories", "calls", "failures", "fit MAPE", "best"
+        "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:<11}  {:>8}  {:>8}  stop",
+        "function", "variant", "memories", "calls", "failures", "model", "fit MAPE", "best"
     )?;
     for t in &r.targets {
         writeln!(
             o,
-            "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:>7.2}%  {:>5} MB  {}",
+            "{:<w$}  {:<v$}  {:>8}  {:>5}  {:>8}  {:<11}  {:>7.2}%  {:>5} MB  {}",
             t.function,
             t.variant,
             t.memories_mb.len(),
             t.invocations,
             t.failures.len(),
+            t.model.map_or("-", ModelFamily::name),
             t.fit_mape_percent.unwrap_or(f64::NAN),
             t.best_memory_mb.map_or("-".into(), |m| m.to_string()),
             t.stop

@@ -9,7 +9,8 @@ import {
   type Bundle,
   type ConfigurationInput,
   type Evaluation,
-  type FitReport,
+  type ModelSelection,
+  type ModelFamily,
   type OptimizeRequest,
   type ParetoPoint,
   type SimulateRequest,
@@ -77,11 +78,14 @@ const front: ParetoPoint[] = planner.pareto();
 const limited: ParetoPoint[] = planner.pareto(100_000);
 const fastest: number | undefined = front[0]?.latency_ms;
 
-const fit: FitReport = fitModel([
+const fit: ModelSelection = fitModel([
   { memory_mb: 128, duration_ms: 2900 },
   { memory_mb: 1024, duration_ms: 420 },
 ]);
-const gamma: number = fit.model.gamma_per_mb;
+const family: ModelFamily = fit.family;
+const knee: number | undefined = fit.model.kind === 'cpu_share' ? fit.model.knee_mb : undefined;
+const forced: ModelSelection = fitModel('[{"memory_mb": 128, "duration_ms": 2900}]', 'cpu-share');
+const expCv: number | null = fit.candidates[0]?.cv_error_percent ?? null;
 
 planner.free();
 fromText.free();
@@ -104,10 +108,12 @@ planner.optimize({ objective: 'cost', constraints: { max_latency_ms: '1000' } })
 planner.whatIf({ objective: 'cost', vary: [{ constraint: 'min_accuracy', from: 0, to: 1 }] });
 // @ts-expect-error: samples are objects
 fitModel([[128, 2900]]);
+// @ts-expect-error: not a model family
+fitModel([{ memory_mb: 128, duration_ms: 2900 }], 'linear');
 // @ts-expect-error: the status is a closed set
 const wrong: Status = 'done';
 
-console.log(functions, range, latency, status, cost, firstLimit, limited, fastest, gamma, current, wrong);
+console.log(functions, range, latency, status, cost, firstLimit, limited, fastest, expCv, family, knee, forced, current, wrong);
 
 // Simulation and tail-latency problems.
 const simRequest: SimulateRequest = { runs: 100_000, seed: 42, config: solution, durations: 'samples' };

@@ -257,9 +257,9 @@ pub fn bad_input_is_an_error_with_its_path() {
     assert!(e.starts_with("$.resnet"), "{e}");
     let e = message(planner.pareto(Some(0.5)).unwrap_err());
     assert!(e.starts_with("nodeLimit: "), "{e}");
-    let e = message(fit_model(js(&json!([{"memory_mb": 128}]))).unwrap_err());
+    let e = message(fit_model(js(&json!([{"memory_mb": 128}])), None).unwrap_err());
     assert!(e.starts_with("$[0]: missing field `duration_ms`"), "{e}");
-    let e = message(fit_model(js(&json!([]))).unwrap_err());
+    let e = message(fit_model(js(&json!([])), None).unwrap_err());
     assert!(e.starts_with("$: no samples"), "{e}");
     let e = message(import_spec(js(&json!({"functions": [{"id": "a"}]}))).unwrap_err());
     assert!(e.starts_with("$.functions[0]"), "{e}");
@@ -293,7 +293,7 @@ pub fn non_finite_numbers_are_refused() {
     let samples = js(&json!([{"memory_mb": 128, "duration_ms": 1}]));
     let first = js_sys::Reflect::get(&samples, &0.into()).unwrap();
     js_sys::Reflect::set(&first, &"duration_ms".into(), &JsValue::from_f64(f64::NAN)).unwrap();
-    let e = message(fit_model(samples).unwrap_err());
+    let e = message(fit_model(samples, None).unwrap_err());
     assert_eq!(e, "$[0].duration_ms: must be a finite number, found NaN");
 }
 
@@ -305,9 +305,14 @@ pub fn free_functions_match_core() {
         {"memory_mb": 2048, "duration_ms": 260.0}
     ]);
     assert_same(
-        &fit_model(js(&samples)).unwrap(),
-        &serde_json::to_value(api::fit(&samples.to_string()).unwrap()).unwrap(),
+        &fit_model(js(&samples), None).unwrap(),
+        &serde_json::to_value(api::fit(&samples.to_string(), None).unwrap()).unwrap(),
         "fitModel",
+    );
+    assert_same(
+        &fit_model(js(&samples), Some("cpu-share".into())).unwrap(),
+        &serde_json::to_value(api::fit(&samples.to_string(), Some("cpu-share")).unwrap()).unwrap(),
+        "fitModel cpu-share",
     );
     let bundle = import_spec(APP3_SPEC.into()).unwrap();
     assert_same(
@@ -392,4 +397,32 @@ pub fn seeded_results_equal_the_native_ones() {
     assert_eq!(a, b);
     let c = value(&planner.simulate(Some(js(&json!({ "runs": 500 })))).unwrap());
     assert_ne!(c["seed"], a["seed"]);
+}
+
+/// `Planner.latencyModel`: the bundle's model until set; the thesis' rule on request, with the
+/// figures core computes under it; another name is an error that says what is expected.
+pub fn the_latency_model_can_be_chosen() {
+    let text = NATIVE_FIXTURES[3].0;
+    let mut planner = Planner::new(JsValue::from_str(text)).unwrap();
+    assert_eq!(planner.latency_model(), "branch_aware");
+    let aware = value(&planner.evaluate(None).unwrap());
+    planner.set_latency_model("thesis").unwrap();
+    assert_eq!(planner.latency_model(), "thesis");
+    let evaluation = planner.evaluate(None).unwrap();
+    let thesis = value(&evaluation);
+    let mut app = api::application(text).unwrap();
+    app.latency_model = optiserve_core::workflow::LatencyModel::Thesis;
+    assert_same(
+        &evaluation,
+        &serde_json::to_value(api::evaluate(&app, None).unwrap()).unwrap(),
+        "evaluate (thesis)",
+    );
+    assert_eq!(thesis["latency_model"], json!("thesis"));
+    assert!(aware["latency_ms"].as_f64().unwrap() > thesis["latency_ms"].as_f64().unwrap());
+    let err = message(planner.set_latency_model("fast").unwrap_err());
+    assert!(
+        err.contains("branch_aware") && err.contains("\"fast\""),
+        "{err}"
+    );
+    assert_eq!(planner.latency_model(), "thesis");
 }

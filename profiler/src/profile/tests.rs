@@ -89,6 +89,41 @@ async fn app3_end_to_end_on_the_simulated_cloud() {
         assert!(fit.mape_percent < 10.0, "{}: {fit:?}", v.name);
         assert!(v.samples.iter().all(|s| s.duration_ms > 0.0));
     }
+    // Every configuration change made a cold start: each variant records the Init Durations it
+    // saw (the simulated cloud's default INIT is 250 ms ± 10%), with a production share of 0
+    // where the plan gives none and the plan's share where it does.
+    for f in &bundle.functions {
+        for v in &f.variants {
+            let c = v
+                .cold_start
+                .unwrap_or_else(|| panic!("{}/{}: no cold starts", f.id, v.name));
+            assert!(
+                (c.init_ms - 250.0).abs() < 25.0,
+                "{}/{}: {c:?}",
+                f.id,
+                v.name
+            );
+            assert!(c.observed.unwrap_or(0) >= 2, "{c:?}");
+            assert_eq!(c.probability, 0.0);
+        }
+    }
+    let with_share = app3(|t| {
+        t.replacen(
+            "[[functions]]\nid = \"f1\"",
+            "[[functions]]\nid = \"f1\"\ncold_start_probability = 0.02",
+            1,
+        )
+    });
+    let f1 = with_share
+        .plan
+        .functions
+        .iter()
+        .find(|f| f.id == "f1")
+        .unwrap();
+    assert_eq!(f1.cold_start_probability, Some(0.02));
+    let with_bundle = build_bundle(&with_share, &out, "test".into(), None).unwrap();
+    let c = with_bundle.functions[0].variants[0].cold_start.unwrap();
+    assert_eq!(c.probability, 0.02);
     // The deployed configuration is what was there before: 3008 MB, the first variant.
     assert_eq!(bundle.deployed["f1"].memory_mb, 3008);
     assert_eq!(
@@ -359,15 +394,24 @@ async fn a_function_that_always_fails_stops_the_run_and_is_restored() {
 
 /// The sampler's quality on known curves (the README quotes this table): on each simulated
 /// function the memory the profile recommends costs within 5% of the true optimum, with fewer
-/// invocations than a 64 MB sweep of the same range (3 samples + 1 warm-up per memory).
+/// invocations than a 64 MB sweep of the same range (3 samples + 1 warm-up per memory). The
+/// curves are the thesis' exponentials and Lambda CPU-share curves shaped like the real functions
+/// of `docs/models.md`; the model family is selected as `profile` does by default.
 #[tokio::test]
 async fn sampler_quality_on_known_curves() {
-    use optiserve_core::model::ExpModel;
-    let mut curves: Vec<(String, f64, f64, f64)> = vec![
-        ("app3 f1".into(), 180.0, 2600.0, 1.0 / 420.0),
-        ("cpu-bound".into(), 40.0, 9000.0, 0.004),
-        ("io-bound".into(), 900.0, 400.0, 0.002),
-        ("slow decay".into(), 300.0, 6000.0, 0.0008),
+    use optiserve_core::model::{CpuShareModel, DurationModel, ExpModel};
+    let exp = |a, b, g| DurationModel::Exponential(ExpModel::new(a, b, g));
+    let cpu =
+        |s, c, k, p| DurationModel::CpuShare(CpuShareModel::new(s, c, k).with_parallel_fraction(p));
+    let mut curves: Vec<(String, DurationModel)> = vec![
+        ("app3 f1".into(), exp(180.0, 2600.0, 1.0 / 420.0)),
+        ("cpu-bound".into(), exp(40.0, 9000.0, 0.004)),
+        ("io-bound".into(), exp(900.0, 400.0, 0.002)),
+        ("slow decay".into(), exp(300.0, 6000.0, 0.0008)),
+        ("share f1 (disk)".into(), cpu(-103.6, 407.5, 865.0, 0.0)),
+        ("share f2".into(), cpu(-4.4, 205.5, 1755.0, 0.0)),
+        ("share f4 (net)".into(), cpu(443.4, 415.1, 1728.0, 0.5)),
+        ("share f6".into(), cpu(-12.2, 491.6, 1781.0, 0.0)),
     ];
     // Seeded random curves over the magnitudes of the thesis' functions.
     let mut x: u64 = 0x5eed;
@@ -381,14 +425,32 @@ async fn sampler_quality_on_known_curves() {
         let a = 20.0 * (100.0f64).powf(next());
         let b = 200.0 * (100.0f64).powf(next());
         let g = 0.0005 * (20.0f64).powf(next());
-        curves.push((format!("random {k}"), a, b, g));
+        curves.push((format!("random {k}"), exp(a, b, g)));
+    }
+    // And random CPU-share curves: serial 0–500 ms, CPU part 50–5,000 ms, knees 600–2,400 MB.
+    for k in 0..12 {
+        let s = 500.0 * next();
+        let c = 50.0 * (100.0f64).powf(next());
+        let knee = (600.0 + 1800.0 * next()).round();
+        curves.push((format!("random share {k}"), cpu(s, c, knee, 0.0)));
     }
     let mut rows = Vec::new();
-    for (name, a, b, g) in &curves {
+    for (name, truth) in &curves {
+        let curve = match truth {
+            DurationModel::Exponential(m) => format!(
+                "alpha_ms = {}, beta_ms = {}, gamma_per_mb = {}",
+                m.alpha_ms, m.beta_ms, m.gamma_per_mb
+            ),
+            DurationModel::CpuShare(m) => format!(
+                "cpu_share = {{ serial_ms = {}, cpu_ms = {}, knee_mb = {}, parallel_fraction = {} }}",
+                m.serial_ms, m.cpu_ms, m.knee_mb, m.parallel_fraction
+            ),
+            DurationModel::Table(_) => unreachable!("no table curves"),
+        };
         let text = format!(
             "samples = 3\nconcurrency = 2\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
              [simulate]\nseed = 11\nnoise_cov = 0.03\ncold_start_rate = 0.05\n\
-             [[functions]]\nid = \"fn\"\nsimulate = {{ alpha_ms = {a}, beta_ms = {b}, gamma_per_mb = {g} }}\nsimulate_timeout_s = 900\n"
+             [[functions]]\nid = \"fn\"\nsimulate = {{ {curve} }}\nsimulate_timeout_s = 900\n"
         );
         let plan = parse(&text, &root().join("quality.plan.toml"), None, true).unwrap();
         let sim = plan.sim_cloud(None);
@@ -401,7 +463,6 @@ async fn sampler_quality_on_known_curves() {
         .await
         .unwrap();
         let r = &out.outcomes[0].result;
-        let truth = ExpModel::new(*a, *b, *g);
         let cost = |m: u32| {
             plan.pricing
                 .invocation_cost(f64::from(m), truth.duration_ms(f64::from(m)))
@@ -431,33 +492,101 @@ async fn sampler_quality_on_known_curves() {
             fit.mape_percent,
             model_mape,
             r.memories.len(),
+            fit.family.name(),
+            matches!(truth, DurationModel::CpuShare(_)),
         ));
     }
     println!(
-        "curve            cost/optimum  calls  sweep  ratio  fit MAPE  model vs truth  memories"
+        "curve               cost/optimum  calls  sweep  ratio  model        fit MAPE  model vs truth  memories"
     );
-    for (name, q, n, sweep, mape, truth_mape, mems) in &rows {
+    for (name, q, n, sweep, mape, truth_mape, mems, family, _) in &rows {
         println!(
-            "{name:<16} {q:>12.4}  {n:>5}  {sweep:>5}  {:>5.2}  {mape:>7.2}%  {truth_mape:>13.2}%  {mems:>8}",
+            "{name:<19} {q:>12.4}  {n:>5}  {sweep:>5}  {:>5.2}  {family:<11}  {mape:>7.2}%  {truth_mape:>13.2}%  {mems:>8}",
             *n as f64 / *sweep as f64
         );
     }
-    let k = rows.len() as f64;
-    let worst = rows.iter().map(|r| r.1).fold(0.0, f64::max);
-    let calls = rows.iter().map(|r| r.2 as f64).sum::<f64>() / k;
-    let ratio = rows.iter().map(|r| r.2 as f64 / r.3 as f64).sum::<f64>() / k;
-    let mape = rows.iter().map(|r| r.4).sum::<f64>() / k;
-    let truth_mape = rows.iter().map(|r| r.5).sum::<f64>() / k;
-    let mems = rows.iter().map(|r| r.6 as f64).sum::<f64>() / k;
-    println!(
-        "summary: {} curves, worst cost/optimum {worst:.4}, mean {calls:.1} invocations (sweep 184), ratio {ratio:.3}, fit MAPE {mape:.2}%, model vs truth {truth_mape:.2}%, {mems:.1} memories",
-        rows.len()
-    );
+    for (label, share) in [("exponential", false), ("CPU-share", true), ("all", true)] {
+        let group: Vec<_> = rows
+            .iter()
+            .filter(|r| label == "all" || r.8 == share)
+            .collect();
+        let k = group.len() as f64;
+        let worst = group.iter().map(|r| r.1).fold(0.0, f64::max);
+        let calls = group.iter().map(|r| r.2 as f64).sum::<f64>() / k;
+        let ratio = group.iter().map(|r| r.2 as f64 / r.3 as f64).sum::<f64>() / k;
+        let mape = group.iter().map(|r| r.4).sum::<f64>() / k;
+        let truth_mape = group.iter().map(|r| r.5).sum::<f64>() / k;
+        let mems = group.iter().map(|r| r.6 as f64).sum::<f64>() / k;
+        println!(
+            "summary ({label} curves): {} curves, worst cost/optimum {worst:.4}, mean {calls:.1} invocations (sweep 184), ratio {ratio:.3}, fit MAPE {mape:.2}%, model vs truth {truth_mape:.2}%, {mems:.1} memories",
+            group.len()
+        );
+    }
     for (name, q, n, sweep, ..) in &rows {
         assert!(
             *q <= 1.05,
             "{name}: the chosen memory costs {q}x the optimum"
         );
         assert!(n < sweep, "{name}: {n} invocations, a sweep takes {sweep}");
+    }
+}
+
+/// The budget is a hard limit: whatever `samples` and `concurrency` ask for, no more invocations
+/// reach the cloud than `max_invocations`, and what they are billed stays within `max_cost_usd`
+/// (every invocation is in the checkpoint, so the cloud's count and the recorded cost agree).
+#[tokio::test]
+async fn the_budget_is_never_passed() {
+    for (samples, concurrency, budget) in [
+        (3, 1, "max_invocations = 100"),
+        (50, 4, "max_invocations = 100"),
+        (1000, 64, "max_invocations = 100"),
+        (1000, 64, "max_cost_usd = 0.01"),
+        (7, 2, "max_cost_usd = 0.002"),
+    ] {
+        let plan = app3(|t| {
+            let t = t
+                .lines()
+                .filter(|l| !l.starts_with("max_invocations") && !l.starts_with("max_cost_usd"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            t.replacen("samples = 3", &format!("samples = {samples}\n{budget}"), 1)
+                .replacen(
+                    "concurrency = 2",
+                    &format!("concurrency = {concurrency}"),
+                    1,
+                )
+        });
+        assert_eq!(plan.plan.samples, samples, "the plan took the edit");
+        let sim = plan.sim_cloud(None);
+        let dir_guard = scratch("budget");
+        let mut opts = options(dir_guard.path(), None);
+        // The run may end in an error (a later function has no warm sample left): what matters
+        // is what reached the cloud.
+        let _ = run(&sim, &plan, &mut opts, never()).await;
+        let invoked = sim
+            .events()
+            .iter()
+            .filter(|e| matches!(e, SimEvent::Invoke { .. }))
+            .count() as u64;
+        let checkpoint = Checkpoint::load(&opts.checkpoint_path).unwrap();
+        let recorded: u64 = checkpoint
+            .batches
+            .iter()
+            .map(|b| u64::from(b.batch.warmup.is_some()) + b.batch.invocations.len() as u64)
+            .sum();
+        assert_eq!(invoked, recorded, "{samples}/{concurrency}/{budget}");
+        let cost: f64 = checkpoint
+            .batches
+            .iter()
+            .map(|b| batch_cost(&plan.pricing, b.request.memory_mb, &b.batch))
+            .sum();
+        if let Some(cap) = plan.plan.max_invocations {
+            assert!(invoked <= cap, "{samples}/{concurrency}: {invoked} > {cap}");
+            assert!(invoked >= cap / 2, "the budget was used: {invoked}");
+        }
+        if let Some(cap) = plan.plan.max_cost_usd {
+            assert!(cost <= cap, "{samples}/{concurrency}: ${cost} > ${cap}");
+            assert!(invoked > 0);
+        }
     }
 }
