@@ -58,6 +58,24 @@ pub fn solve_with(
     .metrics()
 }
 
+/// [`solve_with`] from a starting configuration proposed by `start` (picks over `space`), asked
+/// for only when the search does not finish quickly ([`engine::search_from`]).
+pub fn solve_from(
+    space: &SearchSpace,
+    layout: &Layout,
+    problem: &Problem,
+    node_limit: u64,
+    start: impl FnOnce() -> Option<Vec<usize>>,
+) -> Outcome {
+    engine::search_from(
+        &mut Expected::new(space, layout),
+        problem,
+        Budget { nodes: node_limit },
+        start,
+    )
+    .metrics()
+}
+
 /// Solves `problem` over `space` (pass a [`SearchSpace::pruned`] space for speed).
 pub fn solve(space: &SearchSpace, problem: &Problem, node_limit: u64) -> Outcome {
     Solver::new(space).solve(problem, node_limit)

@@ -158,6 +158,25 @@ impl<'a> SearchSpace<'a> {
         )
     }
 
+    /// A pick over `other` (a space of the same application, e.g. the full one) as a pick over
+    /// `self` (e.g. its pruned space): each function's option itself when `self` kept it, else
+    /// the first option of `self` at least as fast, as cheap and as accurate — by monotonicity
+    /// the configuration then meets every limit the original met, at an objective no worse.
+    /// `None` when some option has no such counterpart.
+    pub fn translate(&self, other: &SearchSpace, pick: &[usize]) -> Option<Vec<usize>> {
+        self.options
+            .iter()
+            .zip(&other.options)
+            .zip(pick)
+            .map(|((mine, theirs), &i)| {
+                let o = theirs.get(i)?;
+                mine.iter()
+                    .position(|x| x == o)
+                    .or_else(|| mine.iter().position(|x| x.weakly_dominates(o)))
+            })
+            .collect()
+    }
+
     /// Number of configurations (as a float: it can exceed `u64`).
     pub fn size(&self) -> f64 {
         self.options.iter().map(|o| o.len() as f64).product()

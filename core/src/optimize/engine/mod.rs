@@ -161,6 +161,21 @@ pub const QUICK_NODES: u64 = 20_000;
 /// Solves `problem` with the scoring's options. The answer's figures are the scoring's
 /// [`Scoring::evaluate`] of it.
 pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Budget) -> Found {
+    search_from(scoring, problem, budget, || None)
+}
+
+/// [`search`] with a starting point: when the first [`QUICK_NODES`] nodes do not finish the
+/// search (or the budget is smaller), `start()` proposes a configuration (picks over the
+/// scoring's space, e.g. the greedy heuristics' answer); when it meets every limit and beats
+/// what the search found so far, it becomes the incumbent. The answer is therefore never worse
+/// than the start's, and there is an answer whenever the start meets the limits. Small problems
+/// finish before `start` is ever called, and pay nothing for it.
+pub fn search_from<'a, S: Scoring<'a>>(
+    scoring: &mut S,
+    problem: &Problem,
+    budget: Budget,
+    start: impl FnOnce() -> Option<Vec<usize>>,
+) -> Found {
     let space = scoring.space();
     let layout = scoring.layout();
     let n = space.options.len();
@@ -178,6 +193,9 @@ pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Bu
     };
     let mut s = Search::new(scoring, problem, quick, None, None);
     s.run(scoring);
+    if s.aborted && s.open.is_some() {
+        s.offer(scoring, problem, start());
+    }
     if s.aborted && s.open.is_some() && budget.nodes > quick.nodes {
         let relaxation = Relaxation::new(scoring.space(), scoring.layout(), problem);
         if relaxation.active() {
@@ -446,6 +464,32 @@ impl<'p> Search<'p> {
             aborted: false,
             open: None,
             relaxation,
+        }
+    }
+
+    /// A proposed configuration becomes the incumbent when it is one (a pick per function, in
+    /// range), meets every limit and beats the incumbent.
+    fn offer<'a, S: Scoring<'a>>(
+        &mut self,
+        scoring: &mut S,
+        problem: &Problem,
+        pick: Option<Vec<usize>>,
+    ) {
+        let space = scoring.space();
+        let Some(pick) = pick.filter(|p| {
+            p.len() == space.options.len()
+                && p.iter().zip(&space.options).all(|(&i, o)| i < o.len())
+        }) else {
+            return;
+        };
+        let t = scoring.evaluate(&pick);
+        if admits(&problem.constraints, &t)
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|(_, best)| better(problem, &t, best))
+        {
+            self.best = Some((pick, t));
         }
     }
 
