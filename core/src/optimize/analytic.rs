@@ -54,9 +54,9 @@ impl<'a> Analytic<'a> {
                 )
             }
             SolverKind::Exact => {
-                // The greedy heuristics' answer is the first incumbent of a search that does not
-                // finish quickly: the exact solver never answers worse than greedy, nor
-                // `not_found` where greedy finds a configuration.
+                // The greedy heuristics' answer is the incumbent of a search that finds none in
+                // its first nodes: the exact solver never answers `not_found` where greedy finds
+                // a configuration.
                 let outcome = exact::solve_from(
                     &self.pruned,
                     &self.layout,
@@ -106,8 +106,9 @@ mod tests {
     use crate::optimize::synthetic::{SyntheticScore, SyntheticSpec, generate};
     use crate::optimize::{Constraints, Objective, Status, harness};
 
-    /// With a node budget far too small for a proof, the exact solver still answers with (at
-    /// least) greedy's configuration, labelled feasible with a certified bound, never not_found.
+    /// With a node budget far too small to find anything, the exact solver still answers with
+    /// (at least) greedy's configuration, labelled feasible with a certified bound, never
+    /// not_found.
     #[test]
     fn exact_starts_from_greedy_and_never_answers_worse() {
         let app = generate(&SyntheticSpec {

@@ -164,12 +164,13 @@ pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Bu
     search_from(scoring, problem, budget, || None)
 }
 
-/// [`search`] with a starting point: when the first [`QUICK_NODES`] nodes do not finish the
-/// search (or the budget is smaller), `start()` proposes a configuration (picks over the
-/// scoring's space, e.g. the greedy heuristics' answer); when it meets every limit and beats
-/// what the search found so far, it becomes the incumbent. The answer is therefore never worse
-/// than the start's, and there is an answer whenever the start meets the limits. Small problems
-/// finish before `start` is ever called, and pay nothing for it.
+/// [`search`] with a starting point: when the first [`QUICK_NODES`] nodes (or the whole budget,
+/// if smaller) neither finish the search nor find a configuration meeting the limits, `start()`
+/// proposes one (picks over the scoring's space, e.g. the greedy heuristics' answer); when it
+/// meets every limit it becomes the incumbent. There is therefore an answer whenever the start
+/// meets the limits, and the answer is never worse than the start's. Problems that finish
+/// quickly, or where the search finds its own incumbent, never call `start` (the greedy
+/// heuristics' polish takes seconds on workflows with thousands of paths).
 pub fn search_from<'a, S: Scoring<'a>>(
     scoring: &mut S,
     problem: &Problem,
@@ -193,7 +194,7 @@ pub fn search_from<'a, S: Scoring<'a>>(
     };
     let mut s = Search::new(scoring, problem, quick, None, None);
     s.run(scoring);
-    if s.aborted && s.open.is_some() {
+    if s.aborted && s.open.is_some() && s.best.is_none() {
         s.offer(scoring, problem, start());
     }
     if s.aborted && s.open.is_some() && budget.nodes > quick.nodes {
