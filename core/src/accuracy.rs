@@ -472,6 +472,9 @@ impl EasScore {
             }
             levels.push((f, o));
         }
+        if let Some(report) = self.structural_contract(&levels, expected)? {
+            return Ok(report);
+        }
         let mut c = Checker {
             score: self,
             point: vec![0.0; expected],
@@ -506,6 +509,52 @@ impl EasScore {
             }
         }
         Ok(c.report)
+    }
+}
+
+impl EasScore {
+    /// The contract from the score's shape, in time linear in the functions: a weighted sum
+    /// with non-negative weights and a minimum are non-decreasing in every accuracy, and so is
+    /// a positive product of non-negative powers when every option is non-negative. The score's
+    /// extremes are then its values with every function at its lowest, resp. highest, option
+    /// (checked finite). `None` for any other shape (the sampled check applies).
+    fn structural_contract(
+        &self,
+        levels: &[(usize, Vec<f64>)],
+        functions: usize,
+    ) -> Result<Option<ContractReport>, AccuracyError> {
+        let monotone = match self.form() {
+            ScoreForm::Sum { .. } | ScoreForm::Min { .. } => true,
+            ScoreForm::Product { coefficient, .. } => {
+                coefficient > 0.0 && levels.iter().all(|(_, o)| o.iter().all(|&a| a >= 0.0))
+            }
+            ScoreForm::General => false,
+        };
+        if !monotone {
+            return Ok(None);
+        }
+        let corner = |highest: bool| {
+            let mut point = vec![0.0; functions];
+            for (f, o) in levels {
+                let pick = if highest { o.last() } else { o.first() };
+                if let (Some(p), Some(&a)) = (point.get_mut(*f), pick) {
+                    *p = a;
+                }
+            }
+            point
+        };
+        let (low, high) = (corner(false), corner(true));
+        let (min, max) = (self.evaluate(&low), self.evaluate(&high));
+        for (value, point) in [(min, &low), (max, &high)] {
+            if !value.is_finite() {
+                let at = levels
+                    .iter()
+                    .map(|(f, _)| (self.name(*f), point.get(*f).copied().unwrap_or(f64::NAN)))
+                    .collect();
+                return Err(AccuracyError::Unbounded { at });
+            }
+        }
+        Ok(Some(ContractReport { min, max }))
     }
 }
 
