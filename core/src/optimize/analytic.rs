@@ -54,9 +54,9 @@ impl<'a> Analytic<'a> {
                 )
             }
             SolverKind::Exact => {
-                // The greedy heuristics' answer is the incumbent of a search that finds none in
-                // its first nodes: the exact solver never answers `not_found` where greedy finds
-                // a configuration.
+                // The greedy heuristics' answer is the fallback of a search that found no
+                // configuration within its budget: the exact solver never answers `not_found`
+                // where greedy finds one.
                 let outcome = exact::solve_from(
                     &self.pruned,
                     &self.layout,

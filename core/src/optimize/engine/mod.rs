@@ -164,13 +164,12 @@ pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Bu
     search_from(scoring, problem, budget, || None)
 }
 
-/// [`search`] with a starting point: when the first [`QUICK_NODES`] nodes (or the whole budget,
-/// if smaller) neither finish the search nor find a configuration meeting the limits, `start()`
-/// proposes one (picks over the scoring's space, e.g. the greedy heuristics' answer); when it
-/// meets every limit it becomes the incumbent. There is therefore an answer whenever the start
-/// meets the limits, and the answer is never worse than the start's. Problems that finish
-/// quickly, or where the search finds its own incumbent, never call `start` (the greedy
-/// heuristics' polish takes seconds on workflows with thousands of paths).
+/// [`search`] with a fallback: when the budget runs out before the search finds a
+/// configuration meeting the limits (or proves there is none), `start()` proposes one (picks
+/// over the scoring's space, e.g. the greedy heuristics' answer), returned, unproven, when it
+/// meets every limit. There is therefore an answer whenever the fallback finds one. A search
+/// that finishes, or finds a configuration itself, never calls `start` (the greedy heuristics'
+/// polish takes seconds to minutes on workflows with thousands of paths).
 pub fn search_from<'a, S: Scoring<'a>>(
     scoring: &mut S,
     problem: &Problem,
@@ -194,9 +193,6 @@ pub fn search_from<'a, S: Scoring<'a>>(
     };
     let mut s = Search::new(scoring, problem, quick, None, None);
     s.run(scoring);
-    if s.aborted && s.open.is_some() && s.best.is_none() {
-        s.offer(scoring, problem, start());
-    }
     if s.aborted && s.open.is_some() && budget.nodes > quick.nodes {
         let relaxation = Relaxation::new(scoring.space(), scoring.layout(), problem);
         if relaxation.active() {
@@ -216,6 +212,9 @@ pub fn search_from<'a, S: Scoring<'a>>(
             s.open = None;
             s.run(scoring);
         }
+    }
+    if s.aborted && s.open.is_some() && s.best.is_none() {
+        s.offer(scoring, problem, start());
     }
     let best = s.best.map(|(pick, _)| {
         let t = scoring.evaluate(&pick);
