@@ -91,8 +91,9 @@ fn main() {
         let analytic = Analytic::new(&app);
         let prepare_s = t.elapsed().as_secs_f64();
         println!(
-            "{n} functions: {:.1e} configurations, validate {validate_s:.3} s, spaces and layout {prepare_s:.3} s, node budget {nodes}, target {target} s",
-            analytic.full.size()
+            "{n} functions: {:.1e} configurations, validate {:.1} ms, spaces and layout {prepare_s:.3} s, node budget {nodes}, target {target} s",
+            analytic.full.size(),
+            validate_s * 1e3
         );
         let options = SolveOptions {
             node_limit: nodes,

@@ -484,10 +484,23 @@ pub struct HarnessArgs {
     pub grid: u16,
     #[command(flatten)]
     pub solver: SolverArgs,
+    /// `human`: the summary per objective and solver; `json`: the summary and every problem
+    /// (limits, optimum, each solver's answer, bound, gap and time); `csv`: one line per problem.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: HarnessFormat,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum HarnessFormat {
+    /// Aligned text for people.
+    #[default]
+    Human,
+    /// JSON for machines, with every problem.
+    Json,
+    /// One CSV line per problem.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -4,7 +4,17 @@
 //! problems that explain infeasibility.
 
 use super::engine::{self, Layout};
-use super::{Outcome, Problem, SearchSpace, Solution, SolveOptions, SolverKind, brute, exact};
+use super::space::Scratch;
+use super::{
+    ConstraintKind, Metrics, Outcome, Problem, SearchSpace, Solution, SolveOptions, SolverKind,
+    brute, exact,
+};
+
+/// Most passes of [`Analytic::descend`] over the functions.
+pub const DESCENT_PASSES: usize = 10;
+
+/// Largest node budget of each relaxed search in [`Analytic::feasible_by_relaxation`].
+pub const RELAXED_NODES: u64 = 200_000;
 use crate::bundle::Application;
 
 /// An application's analytic search spaces.
@@ -54,20 +64,7 @@ impl<'a> Analytic<'a> {
                 )
             }
             SolverKind::Exact => {
-                // The greedy heuristics' answer is the fallback of a search that found no
-                // configuration within its budget: the exact solver never answers `not_found`
-                // where greedy finds one.
-                let outcome = exact::solve_from(
-                    &self.pruned,
-                    &self.layout,
-                    problem,
-                    options.node_limit,
-                    || {
-                        let greedy = super::greedy_outcome(&self.full, problem, options);
-                        let (pick, _) = greedy.best?;
-                        self.pruned.translate(&self.full, &pick)
-                    },
-                );
+                let outcome = self.exact_with_fallback(problem, options);
                 self.finish(&self.pruned, problem, outcome, SolverKind::Exact, options)
             }
             SolverKind::Greedy => {
@@ -75,6 +72,100 @@ impl<'a> Analytic<'a> {
                 self.finish(&self.full, problem, outcome, SolverKind::Greedy, options)
             }
         }
+    }
+
+    /// The exact solver's outcome (picks index [`Analytic::pruned`]). A search that finds no
+    /// configuration in its first nodes starts again from the relaxed problems' answer
+    /// ([`Analytic::feasible_by_relaxation`]); one that still has none when `options.node_limit`
+    /// runs out falls back on the greedy heuristics' — the exact solver never answers
+    /// `not_found` where greedy finds a configuration.
+    ///
+    /// An unproven answer (and the relaxed problems' starting point) is improved by
+    /// [`Analytic::descend`]; the certified bound stays valid (every subtree the search cut could
+    /// not beat the answer it had then, and the open ones are in the bound).
+    pub fn exact_with_fallback(&self, problem: &Problem, options: &SolveOptions) -> Outcome {
+        let mut outcome = exact::solve_from(
+            &self.pruned,
+            &self.layout,
+            problem,
+            options.node_limit,
+            || {
+                let pick = self.feasible_by_relaxation(problem, options.node_limit)?;
+                Some(self.descend(problem, pick).0)
+            },
+            || {
+                let greedy = super::greedy_outcome(&self.full, problem, options);
+                let (pick, _) = greedy.best?;
+                self.pruned.translate(&self.full, &pick)
+            },
+        );
+        if !outcome.proven
+            && let Some((pick, _)) = outcome.best.take()
+        {
+            let (pick, m, work) = self.descend(problem, pick);
+            outcome.best = Some((pick, m));
+            outcome.evaluations += work;
+        }
+        outcome
+    }
+
+    /// A local search from `pick` (over [`Analytic::pruned`], meeting every limit): moves one
+    /// function at a time to the option that most improves the objective while every limit
+    /// still holds, for at most [`DESCENT_PASSES`] passes over the functions. Returns the
+    /// configuration, its figures and the configurations evaluated.
+    pub fn descend(&self, problem: &Problem, mut pick: Vec<usize>) -> (Vec<usize>, Metrics, u64) {
+        let space = &self.pruned;
+        let mut scratch = Scratch::default();
+        let mut m = space.evaluate_with(&pick, &mut scratch);
+        let mut work = 1;
+        for _ in 0..DESCENT_PASSES {
+            let mut moved = false;
+            for f in 0..pick.len() {
+                let current = pick[f];
+                let mut best = (current, m);
+                for i in 0..space.options[f].len() {
+                    if i == current {
+                        continue;
+                    }
+                    pick[f] = i;
+                    let x = space.evaluate_with(&pick, &mut scratch);
+                    work += 1;
+                    if problem.constraints.admits(&x) && problem.better(&x, &best.1) {
+                        best = (i, x);
+                    }
+                }
+                pick[f] = best.0;
+                if best.0 != current {
+                    m = best.1;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        (pick, m, work)
+    }
+
+    /// A configuration meeting every limit of `problem`, found by optimising each limited
+    /// quantity subject to the other limits (a problem of another shape, often much easier: a
+    /// budget-limited latency problem becomes a cost problem under the accuracy floor); the
+    /// first answer that also meets the dropped limit. Each relaxed search gets a tenth of
+    /// `node_limit` (at most [`RELAXED_NODES`]). Picks index [`Analytic::pruned`].
+    pub fn feasible_by_relaxation(&self, problem: &Problem, node_limit: u64) -> Option<Vec<usize>> {
+        let nodes = (node_limit / 10).clamp(1, RELAXED_NODES);
+        ConstraintKind::ALL.into_iter().find_map(|kind| {
+            problem.constraints.get(kind)?;
+            let relaxed = Problem {
+                objective: kind.objective(),
+                constraints: problem.constraints.without(kind),
+            };
+            if relaxed.is_tail() {
+                return None;
+            }
+            let (pick, m) = self.exact(&relaxed, nodes).best?;
+            problem.constraints.admits(&m).then_some(pick)
+        })
     }
 
     /// Turns an outcome whose picks index `space` into a solution; infeasibility is explained
@@ -141,6 +232,12 @@ mod tests {
             },
         ];
         for p in &problems {
+            if let Some(pick) = analytic.feasible_by_relaxation(p, 1_000_000) {
+                assert!(
+                    p.constraints.admits(&analytic.pruned.evaluate(&pick)),
+                    "{p:?}"
+                );
+            }
             let greedy = analytic.solve(
                 p,
                 &SolveOptions {

@@ -58,20 +58,22 @@ pub fn solve_with(
     .metrics()
 }
 
-/// [`solve_with`] from a starting configuration proposed by `start` (picks over `space`), asked
-/// for only when the search does not finish quickly ([`engine::search_from`]).
+/// [`solve_with`] with a starting configuration and a fallback proposed when the search finds
+/// none itself ([`engine::search_from`]; picks over `space`).
 pub fn solve_from(
     space: &SearchSpace,
     layout: &Layout,
     problem: &Problem,
     node_limit: u64,
     start: impl FnOnce() -> Option<Vec<usize>>,
+    fallback: impl FnOnce() -> Option<Vec<usize>>,
 ) -> Outcome {
     engine::search_from(
         &mut Expected::new(space, layout),
         problem,
         Budget { nodes: node_limit },
         start,
+        fallback,
     )
     .metrics()
 }

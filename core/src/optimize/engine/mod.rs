@@ -161,20 +161,24 @@ pub const QUICK_NODES: u64 = 20_000;
 /// Solves `problem` with the scoring's options. The answer's figures are the scoring's
 /// [`Scoring::evaluate`] of it.
 pub fn search<'a, S: Scoring<'a>>(scoring: &mut S, problem: &Problem, budget: Budget) -> Found {
-    search_from(scoring, problem, budget, || None)
+    search_from(scoring, problem, budget, || None, || None)
 }
 
-/// [`search`] with a fallback: when the budget runs out before the search finds a
-/// configuration meeting the limits (or proves there is none), `start()` proposes one (picks
-/// over the scoring's space, e.g. the greedy heuristics' answer), returned, unproven, when it
-/// meets every limit. There is therefore an answer whenever the fallback finds one. A search
-/// that finishes, or finds a configuration itself, never calls `start` (the greedy heuristics'
-/// polish takes seconds to minutes on workflows with thousands of paths).
+/// [`search`] with help for finding a first configuration: when the first [`QUICK_NODES`]
+/// nodes (or the whole budget, if smaller) neither finish the search nor find a configuration
+/// meeting the limits, `start()` proposes one (picks over the scoring's space), the incumbent
+/// of the rest of the search if it meets every limit; when the budget then runs out with still
+/// no configuration, `fallback()` proposes one, returned (unproven) if it meets every limit.
+/// There is therefore an answer whenever either finds one, and it is never worse than theirs.
+/// A search that finishes, or finds a configuration itself, calls neither (the greedy
+/// heuristics' polish, a natural fallback, takes seconds to a minute on workflows with
+/// thousands of paths).
 pub fn search_from<'a, S: Scoring<'a>>(
     scoring: &mut S,
     problem: &Problem,
     budget: Budget,
     start: impl FnOnce() -> Option<Vec<usize>>,
+    fallback: impl FnOnce() -> Option<Vec<usize>>,
 ) -> Found {
     let space = scoring.space();
     let layout = scoring.layout();
@@ -193,6 +197,9 @@ pub fn search_from<'a, S: Scoring<'a>>(
     };
     let mut s = Search::new(scoring, problem, quick, None, None);
     s.run(scoring);
+    if s.aborted && s.open.is_some() && s.best.is_none() {
+        s.offer(scoring, problem, start());
+    }
     if s.aborted && s.open.is_some() && budget.nodes > quick.nodes {
         let relaxation = Relaxation::new(scoring.space(), scoring.layout(), problem);
         if relaxation.active() {
@@ -214,7 +221,7 @@ pub fn search_from<'a, S: Scoring<'a>>(
         }
     }
     if s.aborted && s.open.is_some() && s.best.is_none() {
-        s.offer(scoring, problem, start());
+        s.offer(scoring, problem, fallback());
     }
     let best = s.best.map(|(pick, _)| {
         let t = scoring.evaluate(&pick);
