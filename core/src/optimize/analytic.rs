@@ -110,8 +110,9 @@ impl<'a> Analytic<'a> {
     }
 
     /// A local search from `pick` (over [`Analytic::pruned`], meeting every limit): moves one
-    /// function at a time to the option that most improves the objective while every limit
-    /// still holds, for at most [`DESCENT_PASSES`] passes over the functions. Returns the
+    /// function at a time to the option that improves the objective most per unit of the
+    /// limits' slack it uses (a move that uses none first, by its gain), while every limit still
+    /// holds, for at most [`DESCENT_PASSES`] passes over the functions. Returns the
     /// configuration, its figures and the configurations evaluated.
     pub fn descend(&self, problem: &Problem, mut pick: Vec<usize>) -> (Vec<usize>, Metrics, u64) {
         let space = &self.pruned;
@@ -122,7 +123,7 @@ impl<'a> Analytic<'a> {
             let mut moved = false;
             for f in 0..pick.len() {
                 let current = pick[f];
-                let mut best = (current, m);
+                let mut best = (current, m, f64::NEG_INFINITY);
                 for i in 0..space.options[f].len() {
                     if i == current {
                         continue;
@@ -130,8 +131,11 @@ impl<'a> Analytic<'a> {
                     pick[f] = i;
                     let x = space.evaluate_with(&pick, &mut scratch);
                     work += 1;
-                    if problem.constraints.admits(&x) && problem.better(&x, &best.1) {
-                        best = (i, x);
+                    if problem.constraints.admits(&x) && problem.better(&x, &m) {
+                        let r = ratio(problem, &m, &x);
+                        if r > best.2 || (r == best.2 && problem.better(&x, &best.1)) {
+                            best = (i, x, r);
+                        }
                     }
                 }
                 pick[f] = best.0;
@@ -188,6 +192,27 @@ impl<'a> Analytic<'a> {
                 (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
             },
         )
+    }
+}
+
+/// A move's gain in the objective per unit of the limits' slack it uses (each limit's use as a
+/// share of its limit); a move using none has an infinite ratio, ranked by its gain.
+fn ratio(problem: &Problem, from: &Metrics, to: &Metrics) -> f64 {
+    let gain = (problem.value(to) - problem.value(from)).abs();
+    let c = problem.constraints;
+    let share = |limit: Option<f64>, delta: f64| {
+        limit.map_or(0.0, |l| delta.max(0.0) / l.abs().max(f64::MIN_POSITIVE))
+    };
+    let used = share(c.max_latency_ms, to.latency_ms - from.latency_ms)
+        + share(
+            c.max_cost_usd_per_million,
+            to.cost_usd_per_million - from.cost_usd_per_million,
+        )
+        + share(c.min_accuracy, from.accuracy - to.accuracy);
+    if used > 0.0 {
+        gain / used
+    } else {
+        f64::MAX / 2.0 + gain.min(f64::MAX / 4.0)
     }
 }
 
