@@ -4,11 +4,24 @@
 //! problems that explain infeasibility.
 
 use super::engine::{self, Layout};
+use std::cell::Cell;
+
 use super::space::Scratch;
 use super::{
     ConstraintKind, Metrics, Outcome, Problem, SearchSpace, Solution, SolveOptions, SolverKind,
     brute, exact,
 };
+
+/// What [`Analytic::feasible_by_relaxation`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relaxed {
+    /// A configuration meeting every limit (picks over [`Analytic::pruned`]).
+    Feasible(Vec<usize>),
+    /// A relaxed problem proved that no configuration meets the limits.
+    Infeasible,
+    /// Neither, within the relaxed searches' budgets.
+    Unknown,
+}
 
 /// Most passes of [`Analytic::descend`] over the functions.
 pub const DESCENT_PASSES: usize = 10;
@@ -84,21 +97,33 @@ impl<'a> Analytic<'a> {
     /// [`Analytic::descend`]; the certified bound stays valid (every subtree the search cut could
     /// not beat the answer it had then, and the open ones are in the bound).
     pub fn exact_with_fallback(&self, problem: &Problem, options: &SolveOptions) -> Outcome {
+        let infeasible = Cell::new(false);
         let mut outcome = exact::solve_from(
             &self.pruned,
             &self.layout,
             problem,
             options.node_limit,
-            || {
-                let pick = self.feasible_by_relaxation(problem, options.node_limit)?;
-                Some(self.descend(problem, pick).0)
+            || match self.feasible_by_relaxation(problem, options.node_limit) {
+                Relaxed::Feasible(pick) => Some(self.descend(problem, pick).0),
+                Relaxed::Infeasible => {
+                    infeasible.set(true);
+                    None
+                }
+                Relaxed::Unknown => None,
             },
             || {
+                if infeasible.get() {
+                    return None;
+                }
                 let greedy = super::greedy_outcome(&self.full, problem, options);
                 let (pick, _) = greedy.best?;
                 self.pruned.translate(&self.full, &pick)
             },
         );
+        if outcome.best.is_none() && infeasible.get() {
+            outcome.proven = true;
+            outcome.bound = None;
+        }
         if !outcome.proven
             && let Some((pick, _)) = outcome.best.take()
         {
@@ -154,22 +179,34 @@ impl<'a> Analytic<'a> {
     /// A configuration meeting every limit of `problem`, found by optimising each limited
     /// quantity subject to the other limits (a problem of another shape, often much easier: a
     /// budget-limited latency problem becomes a cost problem under the accuracy floor); the
-    /// first answer that also meets the dropped limit. Each relaxed search gets a tenth of
-    /// `node_limit` (at most [`RELAXED_NODES`]). Picks index [`Analytic::pruned`].
-    pub fn feasible_by_relaxation(&self, problem: &Problem, node_limit: u64) -> Option<Vec<usize>> {
-        let nodes = (node_limit / 10).clamp(1, RELAXED_NODES);
-        ConstraintKind::ALL.into_iter().find_map(|kind| {
-            problem.constraints.get(kind)?;
+    /// first answer that also meets the dropped limit. A relaxed search that finishes without
+    /// one proves `problem` infeasible. Each relaxed search gets `node_limit` nodes (at most
+    /// [`RELAXED_NODES`]). Picks index [`Analytic::pruned`].
+    pub fn feasible_by_relaxation(&self, problem: &Problem, node_limit: u64) -> Relaxed {
+        let nodes = node_limit.clamp(1, RELAXED_NODES);
+        for kind in ConstraintKind::ALL {
+            if problem.constraints.get(kind).is_none() {
+                continue;
+            }
             let relaxed = Problem {
                 objective: kind.objective(),
                 constraints: problem.constraints.without(kind),
             };
             if relaxed.is_tail() {
-                return None;
+                continue;
             }
-            let (pick, m) = self.exact(&relaxed, nodes).best?;
-            problem.constraints.admits(&m).then_some(pick)
-        })
+            let o = self.exact(&relaxed, nodes);
+            match o.best {
+                Some((pick, m)) if problem.constraints.admits(&m) => {
+                    return Relaxed::Feasible(pick);
+                }
+                // The best the relaxed problem can do misses the dropped limit, or the other
+                // limits alone cannot be met.
+                _ if o.proven => return Relaxed::Infeasible,
+                _ => {}
+            }
+        }
+        Relaxed::Unknown
     }
 
     /// Turns an outcome whose picks index `space` into a solution; infeasibility is explained
@@ -257,7 +294,7 @@ mod tests {
             },
         ];
         for p in &problems {
-            if let Some(pick) = analytic.feasible_by_relaxation(p, 1_000_000) {
+            if let Relaxed::Feasible(pick) = analytic.feasible_by_relaxation(p, 1_000_000) {
                 assert!(
                     p.constraints.admits(&analytic.pruned.evaluate(&pick)),
                     "{p:?}"
@@ -302,5 +339,40 @@ mod tests {
                 assert!(gap >= 0.0 && bound.is_finite(), "{bound} {gap}");
             }
         }
+    }
+
+    /// An infeasible problem on a large workflow is proven so (by a relaxed problem) within a
+    /// small budget, and explained.
+    #[test]
+    fn infeasibility_is_proven_through_a_relaxed_problem() {
+        let app = generate(&SyntheticSpec {
+            functions: 60,
+            seed: 1,
+            score: SyntheticScore::WeightedSum,
+            express: false,
+        })
+        .validate()
+        .expect("a valid bundle");
+        let analytic = Analytic::new(&app);
+        let e = harness::extremes(&analytic.full);
+        let mid = |r: (f64, f64), t: f64| r.0 + (r.1 - r.0) * t;
+        // The most accurate configuration is far dearer than the cheapest.
+        let p = Problem {
+            objective: Objective::Latency,
+            constraints: Constraints {
+                max_cost_usd_per_million: Some(mid(e.cost_usd_per_million, 0.05)),
+                min_accuracy: Some(mid(e.accuracy, 0.95)),
+                ..Default::default()
+            },
+        };
+        let s = analytic.solve(
+            &p,
+            &SolveOptions {
+                node_limit: 100_000,
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.status, Status::Infeasible, "{s:?}");
+        assert!(s.infeasible.is_some());
     }
 }
