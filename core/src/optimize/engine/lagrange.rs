@@ -435,7 +435,7 @@ impl Relaxation {
         let (mut lambda, mut best) = ctx.multipliers(&terms, [0.0; 3], &spread(&terms));
         let mut best_theta = theta.clone();
         let linear = layout.composites.iter().any(|c| c.linear);
-        if linear && ctx.shape.objective.is_some_and(|k| k == 0) || linear && ctx.shape.free[0] {
+        if linear && (ctx.shape.objective.is_some_and(|k| k == 0) || ctx.shape.free[0]) {
             let mut choice = Vec::new();
             let mut current = lambda;
             for round in 0..THETA_ROUNDS {

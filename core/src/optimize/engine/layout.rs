@@ -155,9 +155,19 @@ fn is_random(s: &Structure) -> bool {
     }
 }
 
+/// A unit: its functions and its blocks, each with the expected executions it runs.
+type Unit = (Vec<usize>, Vec<(Structure, f64)>);
+
+/// The `main` and `extra` paths of [`paths`], each a list of functions.
+type Paths = (Vec<Vec<usize>>, Vec<Vec<usize>>);
+
+/// An arm configuration: its picks, its signature (duration per path), its cost and its
+/// accuracy summary.
+type ArmCandidate = (Vec<usize>, Vec<f64>, f64, Vec<f64>);
+
 /// The partition of the functions into units: units sharing a function are merged (with all
 /// their blocks); functions in no unit get their own.
-fn partition(space: &SearchSpace) -> Vec<(Vec<usize>, Vec<(Structure, f64)>)> {
+fn partition(space: &SearchSpace) -> Vec<Unit> {
     let n = space.options.len();
     let workflow = &space.app.workflow;
     let aware = space.app.latency_model == LatencyModel::BranchAware;
@@ -180,7 +190,7 @@ fn partition(space: &SearchSpace) -> Vec<(Vec<usize>, Vec<(Structure, f64)>)> {
             }
         }
     }
-    let mut groups: Vec<(Vec<usize>, Vec<(Structure, f64)>)> = Vec::new();
+    let mut groups: Vec<Unit> = Vec::new();
     let mut index = vec![usize::MAX; n];
     for f in 0..n {
         let r = root(&mut parent, f);
@@ -287,11 +297,7 @@ impl Iterator for Odometer {
 /// again on their own (an execution's latency is a main path plus further runs of loop bodies,
 /// or a maximum of them: at least as fast on each of these is at least as fast in every
 /// execution). `None` past `cap` paths.
-fn paths(
-    s: &Structure,
-    functions: usize,
-    cap: usize,
-) -> Option<(Vec<Vec<usize>>, Vec<Vec<usize>>)> {
+fn paths(s: &Structure, functions: usize, cap: usize) -> Option<Paths> {
     match s {
         Structure::Function(f) if *f >= functions => Some((vec![Vec::new()], Vec::new())),
         Structure::Function(f) => Some((vec![vec![*f]], Vec::new())),
@@ -655,7 +661,7 @@ impl Layout {
             }
             let (main, extra) = paths(arm, n, PATH_CAP)?;
             let signature_paths: Vec<Vec<usize>> = main.into_iter().chain(extra).collect();
-            let mut candidates: Vec<(Vec<usize>, Vec<f64>, f64, Vec<f64>)> = Vec::new();
+            let mut candidates: Vec<ArmCandidate> = Vec::new();
             for picks in Odometer::new(space, &fs) {
                 let duration = |f: usize| {
                     let k = fs.iter().position(|&g| g == f).unwrap_or(0);
@@ -683,7 +689,7 @@ impl Layout {
                 let sb: f64 = b.1.iter().sum();
                 sa.total_cmp(&sb).then(a.2.total_cmp(&b.2))
             });
-            let mut kept: Vec<(Vec<usize>, Vec<f64>, f64, Vec<f64>)> = Vec::new();
+            let mut kept: Vec<ArmCandidate> = Vec::new();
             for c in candidates {
                 let dominated = kept.iter().any(|k| {
                     k.2 <= c.2
@@ -766,7 +772,7 @@ impl Layout {
             }
             let t = space.latency(&full, scratch);
             let parts = enumerated + space.latency(&composite, scratch);
-            if !((t - parts).abs() <= 1e-9 * t.abs().max(1.0)) {
+            if (t - parts).abs().is_nan() || (t - parts).abs() > 1e-9 * t.abs().max(1.0) {
                 return false;
             }
         }
