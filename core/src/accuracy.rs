@@ -472,6 +472,9 @@ impl EasScore {
             }
             levels.push((f, o));
         }
+        if let Some(report) = self.structural_contract(&levels, expected)? {
+            return Ok(report);
+        }
         let mut c = Checker {
             score: self,
             point: vec![0.0; expected],
@@ -506,6 +509,52 @@ impl EasScore {
             }
         }
         Ok(c.report)
+    }
+}
+
+impl EasScore {
+    /// The contract from the score's shape, in time linear in the functions: a weighted sum
+    /// with non-negative weights and a minimum are non-decreasing in every accuracy, and so is
+    /// a positive product of non-negative powers when every option is non-negative. The score's
+    /// extremes are then its values with every function at its lowest, resp. highest, option
+    /// (checked finite). `None` for any other shape (the sampled check applies).
+    fn structural_contract(
+        &self,
+        levels: &[(usize, Vec<f64>)],
+        functions: usize,
+    ) -> Result<Option<ContractReport>, AccuracyError> {
+        let monotone = match self.form() {
+            ScoreForm::Sum { .. } | ScoreForm::Min { .. } => true,
+            ScoreForm::Product { coefficient, .. } => {
+                coefficient > 0.0 && levels.iter().all(|(_, o)| o.iter().all(|&a| a >= 0.0))
+            }
+            ScoreForm::General => false,
+        };
+        if !monotone {
+            return Ok(None);
+        }
+        let corner = |highest: bool| {
+            let mut point = vec![0.0; functions];
+            for (f, o) in levels {
+                let pick = if highest { o.last() } else { o.first() };
+                if let (Some(p), Some(&a)) = (point.get_mut(*f), pick) {
+                    *p = a;
+                }
+            }
+            point
+        };
+        let (low, high) = (corner(false), corner(true));
+        let (min, max) = (self.evaluate(&low), self.evaluate(&high));
+        for (value, point) in [(min, &low), (max, &high)] {
+            if !value.is_finite() {
+                let at = levels
+                    .iter()
+                    .map(|(f, _)| (self.name(*f), point.get(*f).copied().unwrap_or(f64::NAN)))
+                    .collect();
+                return Err(AccuracyError::Unbounded { at });
+            }
+        }
+        Ok(Some(ContractReport { min, max }))
     }
 }
 
@@ -617,6 +666,187 @@ impl Checker<'_> {
             prev = Some((v, s));
         }
         Ok(())
+    }
+}
+
+// ---- Structure of a score (what the optimizers can exploit) ----
+
+/// The shape of a compiled score, found by evaluating its program symbolically. The optimizers
+/// use it to compare parts of configurations (a parallel block's accuracy summary) and to price
+/// accuracy in their relaxations; [`ScoreForm::General`] still works everywhere, more slowly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreForm {
+    /// `constant + Σ weight · A(f)` with every weight ≥ 0 (weighted sums, linear formulas).
+    Sum {
+        /// The constant term.
+        constant: f64,
+        /// `(function index, weight)`, each function once.
+        weights: Vec<(usize, f64)>,
+    },
+    /// `coefficient · Π A(f)^exponent` with a coefficient > 0 and every exponent ≥ 0 (weighted
+    /// geometric means).
+    Product {
+        /// The coefficient.
+        coefficient: f64,
+        /// `(function index, exponent)`, each function once.
+        exponents: Vec<(usize, f64)>,
+    },
+    /// `min_f A(f)` over these functions.
+    Min {
+        /// The function indices.
+        functions: Vec<usize>,
+    },
+    /// Anything else (only monotone, by the contract).
+    General,
+}
+
+/// A symbolic value of a score program.
+#[derive(Debug, Clone, PartialEq)]
+enum Sym {
+    Const(f64),
+    /// `c + Σ w·A(i)`.
+    Affine(f64, Vec<(usize, f64)>),
+    /// `c · Π A(i)^e`.
+    Monomial(f64, Vec<(usize, f64)>),
+    /// `min A(i)`.
+    MinOf(Vec<usize>),
+    Other,
+}
+
+fn merge(mut a: Vec<(usize, f64)>, b: &[(usize, f64)], scale: f64) -> Vec<(usize, f64)> {
+    for &(i, w) in b {
+        match a.iter_mut().find(|(j, _)| *j == i) {
+            Some((_, v)) => *v += scale * w,
+            None => a.push((i, scale * w)),
+        }
+    }
+    a
+}
+
+impl Sym {
+    fn affine(self) -> Option<(f64, Vec<(usize, f64)>)> {
+        match self {
+            Sym::Const(c) => Some((c, Vec::new())),
+            Sym::Affine(c, w) => Some((c, w)),
+            Sym::Monomial(c, e) if e.len() == 1 && e[0].1 == 1.0 => Some((0.0, vec![(e[0].0, c)])),
+            Sym::MinOf(v) if v.len() == 1 => Some((0.0, vec![(v[0], 1.0)])),
+            _ => None,
+        }
+    }
+
+    fn monomial(self) -> Option<(f64, Vec<(usize, f64)>)> {
+        match self {
+            Sym::Const(c) => Some((c, Vec::new())),
+            Sym::Monomial(c, e) => Some((c, e)),
+            Sym::Affine(c, w) if c == 0.0 && w.len() == 1 => Some((w[0].1, vec![(w[0].0, 1.0)])),
+            Sym::MinOf(v) if v.len() == 1 => Some((1.0, vec![(v[0], 1.0)])),
+            _ => None,
+        }
+    }
+}
+
+impl EasScore {
+    /// The score's shape (see [`ScoreForm`]).
+    pub fn form(&self) -> ScoreForm {
+        let mut stack: Vec<Sym> = Vec::new();
+        for op in &self.ops {
+            let sym = match *op {
+                Op::Const(c) => Sym::Const(c),
+                Op::Var(i) => Sym::Affine(0.0, vec![(i, 1.0)]),
+                Op::Neg => match stack.pop() {
+                    Some(Sym::Const(c)) => Sym::Const(-c),
+                    _ => Sym::Other,
+                },
+                Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow => {
+                    let (Some(y), Some(x)) = (stack.pop(), stack.pop()) else {
+                        return ScoreForm::General;
+                    };
+                    binary_sym(*op, x, y)
+                }
+                Op::Min(n) => {
+                    let at = stack.len().saturating_sub(n);
+                    let args = stack.split_off(at);
+                    let mut vars = Vec::new();
+                    let mut ok = true;
+                    for a in args {
+                        match a {
+                            Sym::Affine(c, w) if c == 0.0 && w.len() == 1 && w[0].1 == 1.0 => {
+                                vars.push(w[0].0);
+                            }
+                            Sym::MinOf(v) => vars.extend(v),
+                            _ => ok = false,
+                        }
+                    }
+                    if ok { Sym::MinOf(vars) } else { Sym::Other }
+                }
+                Op::Max(n) => {
+                    let at = stack.len().saturating_sub(n);
+                    stack.truncate(at);
+                    Sym::Other
+                }
+            };
+            stack.push(sym);
+        }
+        let Some(top) = stack.pop() else {
+            return ScoreForm::General;
+        };
+        if let Sym::MinOf(mut functions) = top.clone() {
+            functions.sort_unstable();
+            functions.dedup();
+            return ScoreForm::Min { functions };
+        }
+        if let Some((constant, weights)) = top.clone().affine()
+            && weights.iter().all(|(_, w)| *w >= 0.0)
+        {
+            return ScoreForm::Sum { constant, weights };
+        }
+        if let Some((coefficient, exponents)) = top.monomial()
+            && coefficient > 0.0
+            && exponents.iter().all(|(_, e)| *e >= 0.0)
+        {
+            return ScoreForm::Product {
+                coefficient,
+                exponents,
+            };
+        }
+        ScoreForm::General
+    }
+}
+
+fn binary_sym(op: Op, x: Sym, y: Sym) -> Sym {
+    match (op, x, y) {
+        (Op::Add, Sym::Const(a), Sym::Const(b)) => Sym::Const(a + b),
+        (Op::Sub, Sym::Const(a), Sym::Const(b)) => Sym::Const(a - b),
+        (Op::Mul, Sym::Const(a), Sym::Const(b)) => Sym::Const(a * b),
+        (Op::Div, Sym::Const(a), Sym::Const(b)) => Sym::Const(a / b),
+        (Op::Pow, Sym::Const(a), Sym::Const(b)) => Sym::Const(a.powf(b)),
+        (Op::Add | Op::Sub, x, y) => {
+            let sign = if op == Op::Sub { -1.0 } else { 1.0 };
+            match (x.affine(), y.affine()) {
+                (Some((a, wa)), Some((b, wb))) => Sym::Affine(a + sign * b, merge(wa, &wb, sign)),
+                _ => Sym::Other,
+            }
+        }
+        (Op::Mul, Sym::Const(k), v) | (Op::Mul, v, Sym::Const(k)) => match v {
+            Sym::Affine(c, w) => {
+                Sym::Affine(k * c, w.into_iter().map(|(i, x)| (i, k * x)).collect())
+            }
+            Sym::Monomial(c, e) => Sym::Monomial(k * c, e),
+            Sym::MinOf(v) if k > 0.0 && v.len() == 1 => Sym::Affine(0.0, vec![(v[0], k)]),
+            _ => Sym::Other,
+        },
+        (Op::Div, v, Sym::Const(k)) if k != 0.0 => binary_sym(Op::Mul, v, Sym::Const(1.0 / k)),
+        (Op::Mul, x, y) => match (x.monomial(), y.monomial()) {
+            (Some((a, ea)), Some((b, eb))) => Sym::Monomial(a * b, merge(ea, &eb, 1.0)),
+            _ => Sym::Other,
+        },
+        (Op::Pow, v, Sym::Const(k)) => match v.monomial() {
+            Some((c, e)) if c > 0.0 => {
+                Sym::Monomial(c.powf(k), e.into_iter().map(|(i, x)| (i, x * k)).collect())
+            }
+            _ => Sym::Other,
+        },
+        _ => Sym::Other,
     }
 }
 
@@ -879,6 +1109,84 @@ mod tests {
 
     fn same(x: f64, y: f64) -> bool {
         x == y || (x.is_nan() && y.is_nan())
+    }
+
+    #[test]
+    fn forms_are_recognised_from_the_compiled_program() {
+        let ids = ["a", "b", "c"];
+        let sum = def(r#"{"kind": "weighted_sum", "weights": {"a": 2, "c": 0.5}}"#);
+        assert_eq!(
+            sum.compile(&ids).unwrap().form(),
+            ScoreForm::Sum {
+                constant: 0.0,
+                weights: vec![(0, 2.0), (2, 0.5)]
+            }
+        );
+        let geo = def(r#"{"kind": "geometric_mean", "weights": {"a": 0.5, "b": 0.5}}"#);
+        assert_eq!(
+            geo.compile(&ids).unwrap().form(),
+            ScoreForm::Product {
+                coefficient: 1.0,
+                exponents: vec![(0, 0.5), (1, 0.5)]
+            }
+        );
+        let min = def(r#"{"kind": "min", "functions": ["c", "a"]}"#);
+        assert_eq!(
+            min.compile(&ids).unwrap().form(),
+            ScoreForm::Min {
+                functions: vec![0, 2]
+            }
+        );
+        let linear = formula("2*A(a) + A(b)/4 + 1 - 0.5*A(a)", &ids).unwrap();
+        assert_eq!(
+            linear.form(),
+            ScoreForm::Sum {
+                constant: 1.0,
+                weights: vec![(0, 1.5), (1, 0.25)]
+            }
+        );
+        assert_eq!(
+            formula("3 * A(a)^2 * A(b)", &ids).unwrap().form(),
+            ScoreForm::Product {
+                coefficient: 3.0,
+                exponents: vec![(0, 2.0), (1, 1.0)]
+            }
+        );
+        for general in [
+            "2*A(a) + A(b)^0.5",
+            "min(A(a), A(b)^0.5)",
+            "max(A(a), A(b))",
+        ] {
+            assert_eq!(
+                formula(general, &ids).unwrap().form(),
+                ScoreForm::General,
+                "{general}"
+            );
+        }
+        // Every recognised form evaluates like the program.
+        for (score, a) in [
+            (sum.compile(&ids).unwrap(), [0.3, 0.9, 0.4]),
+            (geo.compile(&ids).unwrap(), [0.3, 0.9, 0.4]),
+            (linear, [0.2, 0.7, 1.0]),
+        ] {
+            let by_form = match score.form() {
+                ScoreForm::Sum { constant, weights } => {
+                    constant + weights.iter().map(|&(i, w)| w * a[i]).sum::<f64>()
+                }
+                ScoreForm::Product {
+                    coefficient,
+                    exponents,
+                } => {
+                    coefficient
+                        * exponents
+                            .iter()
+                            .map(|&(i, e)| a[i].powf(e))
+                            .product::<f64>()
+                }
+                f => panic!("{f:?}"),
+            };
+            assert!((by_form - score.evaluate(&a)).abs() < 1e-12);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use optiserve_core::bundle::Application;
 use optiserve_core::model::ModelChoice;
+use optiserve_core::optimize::synthetic::SyntheticScore;
 use optiserve_core::workflow::LatencyModel;
 
 /// Plan AWS Lambda memory sizes and ML model variants for a Step Functions workflow, from a JSON
@@ -56,6 +57,11 @@ pub enum Command {
     Workflow(WorkflowCommand),
     /// Print the JSON Schema of the profile bundle.
     Schema(SchemaArgs),
+    /// Generate a synthetic application of any size (seeded): the shapes of the thesis' App1–App6
+    /// and the paper's App16 — parallel blocks (some arms branching), branches, self-loops and
+    /// cycles —, a third of the functions ML models with three variants, 16–19 memory sizes each.
+    /// For benchmarks and `harness`.
+    Generate(GenerateArgs),
     /// Profile Lambda functions (on AWS, an emulator, or the simulated cloud) following a plan,
     /// fit their models and write a profile bundle. Every function's original configuration is
     /// restored on success, on error and on Ctrl-C.
@@ -195,6 +201,17 @@ fn latency_model_parser() -> impl TypedValueParser<Value = LatencyModel> {
         .try_map(|s: String| LatencyModel::from_name(&s).ok_or("unknown latency model"))
 }
 
+fn synthetic_score_parser() -> impl TypedValueParser<Value = SyntheticScore> {
+    PossibleValuesParser::new(SyntheticScore::ALL.map(SyntheticScore::flag_name)).try_map(
+        |s: String| {
+            SyntheticScore::ALL
+                .into_iter()
+                .find(|x| x.flag_name() == s)
+                .ok_or("unknown score")
+        },
+    )
+}
+
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     /// Aligned text for people.
@@ -262,6 +279,25 @@ pub struct SchemaArgs {
     /// Write to a file instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of functions.
+    #[arg(long)]
+    pub functions: usize,
+    /// Seed (the same seed gives the same bundle).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The accuracy score over the ML functions.
+    #[arg(long, value_name = "SCORE", default_value = "weighted-sum", value_parser = synthetic_score_parser())]
+    pub score: SyntheticScore,
+    /// Step Functions Express pricing (default Standard).
+    #[arg(long)]
+    pub express: bool,
+    /// Where to write the bundle (`-` for standard output).
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -448,10 +484,23 @@ pub struct HarnessArgs {
     pub grid: u16,
     #[command(flatten)]
     pub solver: SolverArgs,
+    /// `human`: the summary per objective and solver; `json`: the summary and every problem
+    /// (limits, optimum, each solver's answer, bound, gap and time); `csv`: one line per problem.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: HarnessFormat,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
+pub enum HarnessFormat {
+    /// Aligned text for people.
+    #[default]
+    Human,
+    /// JSON for machines, with every problem.
+    Json,
+    /// One CSV line per problem.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1032,6 +1032,12 @@ export interface Solution {
    */
   accuracy: number | null;
   /**
+   * An answer not proven optimal (`feasible`): the best objective value any configuration
+   * meeting the constraints can reach, certified by the search (a lower bound on latency or
+   * cost, an upper bound on accuracy). Absent for proven answers and for the heuristics.
+   */
+  bound?: number | null;
+  /**
    * The configuration (absent when infeasible or not found).
    */
   config: {
@@ -1049,6 +1055,10 @@ export interface Solution {
    * Configurations (or search nodes) evaluated.
    */
   evaluations: number;
+  /**
+   * `|answer − bound| / |answer|` in percent: the answer is within this much of the optimum.
+   */
+  gap_percent?: number | null;
   /**
    * Why there is no answer, when `status` is `infeasible`.
    */

@@ -112,7 +112,6 @@
 
 use super::space::Scratch;
 use super::{Bcr, GreedyOptions, Metrics, Objective, Outcome, Problem, SearchSpace, tol};
-use crate::workflow::LatencyScratch;
 
 /// Most critical paths considered.
 const PATH_LIMIT: usize = 1024;
@@ -155,6 +154,7 @@ fn run(space: &SearchSpace, problem: &Problem, options: &GreedyOptions, polish: 
             best: None,
             proven: false,
             evaluations: 0,
+            bound: None,
         };
     }
     let mut g = Greedy::new(space, problem, options);
@@ -176,6 +176,7 @@ fn run(space: &SearchSpace, problem: &Problem, options: &GreedyOptions, polish: 
         best,
         proven: false,
         evaluations: g.evaluations,
+        bound: None,
     }
 }
 
@@ -338,43 +339,26 @@ impl<'s, 'a> Greedy<'s, 'a> {
             })
             .collect();
 
-        let useful = space
-            .options
-            .iter()
-            .map(|opts| {
-                opts.iter()
-                    .enumerate()
-                    .map(|(i, o)| {
-                        !opts
-                            .iter()
-                            .enumerate()
-                            .any(|(j, p)| j != i && p.weakly_dominates(o) && (p != o || j < i))
-                    })
-                    .collect()
-            })
-            .collect();
-
-        let mut stack = LatencyScratch::default();
-        let pick_by = |key: fn(&super::OptionPoint) -> f64, lowest: bool| -> Vec<f64> {
-            space
-                .options
-                .iter()
-                .map(|o| {
-                    let it = o.iter().map(key);
-                    if lowest {
-                        it.fold(f64::INFINITY, f64::min)
-                    } else {
-                        it.fold(f64::NEG_INFINITY, f64::max)
+        let useful = {
+            let (_, kept) = space.prune_with(|_, _, _| true);
+            kept.iter()
+                .zip(&space.options)
+                .map(|(keep, opts)| {
+                    let mut u = vec![false; opts.len()];
+                    for &i in keep {
+                        u[i] = true;
                     }
+                    u
                 })
                 .collect()
         };
-        let lat_lo = space.latency(&pick_by(|o| o.duration_ms, true), &mut stack);
-        let lat_hi = space.latency(&pick_by(|o| o.duration_ms, false), &mut stack);
-        let cost_lo: f64 = space.fixed_cost + pick_by(|o| o.cost, true).iter().sum::<f64>();
-        let cost_hi: f64 = space.fixed_cost + pick_by(|o| o.cost, false).iter().sum::<f64>();
-        let acc_lo = space.app.score.evaluate(&pick_by(|o| o.accuracy, true));
-        let acc_hi = space.app.score.evaluate(&pick_by(|o| o.accuracy, false));
+
+        let (best, worst) = super::engine::bounds::extremes(space);
+        let range = (
+            worst.latency_ms - best.latency_ms,
+            worst.cost_usd_per_million - best.cost_usd_per_million,
+            best.accuracy - worst.accuracy,
+        );
 
         Greedy {
             space,
@@ -387,7 +371,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
             group_of,
             retained,
             useful,
-            range: (lat_hi - lat_lo, cost_hi - cost_lo, acc_hi - acc_lo),
+            range,
             scratch: Scratch::default(),
             evaluations: 0,
         }
@@ -946,35 +930,8 @@ mod tests {
 
     /// True extremes over the grid: (min, max) latency, cost and accuracy.
     fn extremes(space: &SearchSpace) -> [(f64, f64); 3] {
-        let per = |key: fn(&OptionPoint) -> f64, hi: bool| -> Vec<f64> {
-            space
-                .options
-                .iter()
-                .map(|o| {
-                    let it = o.iter().map(key);
-                    if hi {
-                        it.fold(f64::NEG_INFINITY, f64::max)
-                    } else {
-                        it.fold(f64::INFINITY, f64::min)
-                    }
-                })
-                .collect()
-        };
-        let mut stack = LatencyScratch::default();
-        [
-            (
-                space.latency(&per(|o| o.duration_ms, false), &mut stack),
-                space.latency(&per(|o| o.duration_ms, true), &mut stack),
-            ),
-            (
-                space.fixed_cost + per(|o| o.cost, false).iter().sum::<f64>(),
-                space.fixed_cost + per(|o| o.cost, true).iter().sum::<f64>(),
-            ),
-            (
-                space.app.score.evaluate(&per(|o| o.accuracy, false)),
-                space.app.score.evaluate(&per(|o| o.accuracy, true)),
-            ),
-        ]
+        let e = super::super::harness::extremes(space);
+        [e.latency_ms, e.cost_usd_per_million, e.accuracy]
     }
 
     fn grid((lo, hi): (f64, f64)) -> Vec<f64> {

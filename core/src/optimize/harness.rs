@@ -9,12 +9,9 @@
 //! when the grid has at most [`BRUTE_FORCE_LIMIT`] configurations, the exact solver otherwise (the
 //! two are equal on every problem the tests compare them on).
 
-use crate::workflow::LatencyScratch;
 use serde::Serialize;
 
-use super::{
-    Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute, exact,
-};
+use super::{Constraints, Metrics, Objective, Outcome, Problem, SearchSpace, SolveOptions, brute};
 use crate::bundle::Application;
 
 /// Largest grid the harness checks against brute force.
@@ -31,38 +28,17 @@ pub struct Extremes {
     pub accuracy: (f64, f64),
 }
 
-/// Exact extremes, from monotonicity: latency is extreme with every function at its fastest
-/// (slowest) option, cost is a sum of per-function extremes, the score is extreme with every
-/// function at its least (most) accurate variant.
+/// The extremes, from monotonicity (see [`super::engine::bounds`]): latency is extreme with
+/// every function at its fastest (slowest) option, cost is a sum of per-function extremes, the
+/// score is extreme with every function at its least (most) accurate variant. Exact, except the
+/// cost under Step Functions Express pricing (its duration charge taken at the extreme
+/// latencies): then the tightest bounds monotonicity gives.
 pub fn extremes(space: &SearchSpace) -> Extremes {
-    let fold = |get: fn(&super::OptionPoint) -> f64, max: bool| -> Vec<f64> {
-        space
-            .options
-            .iter()
-            .map(|o| {
-                o.iter().map(get).fold(
-                    if max {
-                        f64::NEG_INFINITY
-                    } else {
-                        f64::INFINITY
-                    },
-                    if max { f64::max } else { f64::min },
-                )
-            })
-            .collect()
-    };
-    let mut stack = LatencyScratch::default();
-    let sum = |v: Vec<f64>| space.fixed_cost + v.iter().sum::<f64>();
+    let (best, worst) = super::engine::bounds::extremes(space);
     Extremes {
-        latency_ms: (
-            space.latency(&fold(|o| o.duration_ms, false), &mut stack),
-            space.latency(&fold(|o| o.duration_ms, true), &mut stack),
-        ),
-        cost_usd_per_million: (sum(fold(|o| o.cost, false)), sum(fold(|o| o.cost, true))),
-        accuracy: (
-            space.app.score.evaluate(&fold(|o| o.accuracy, false)),
-            space.app.score.evaluate(&fold(|o| o.accuracy, true)),
-        ),
+        latency_ms: (best.latency_ms, worst.latency_ms),
+        cost_usd_per_million: (best.cost_usd_per_million, worst.cost_usd_per_million),
+        accuracy: (worst.accuracy, best.accuracy),
     }
 }
 
@@ -159,6 +135,61 @@ pub struct ObjectiveReport {
     pub greedy: SolverScore,
 }
 
+/// One solver's answer to one problem of the protocol.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    /// The answer's objective value (absent: no configuration).
+    pub value: Option<f64>,
+    /// The answer is proven optimal (or the problem proven infeasible).
+    pub proven: bool,
+    /// An unproven answer's certified bound on the optimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<f64>,
+    /// Its distance from the bound, % of the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap_percent: Option<f64>,
+    /// Search nodes or configurations evaluated.
+    pub evaluations: u64,
+    /// Wall time, ms (when the caller has a clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<f64>,
+}
+
+impl Answer {
+    fn of(problem: &Problem, o: &Outcome, time_ms: Option<f64>) -> Answer {
+        let value = o.best.as_ref().map(|(_, m)| problem.value(m));
+        let gap = match (value, o.bound, o.proven) {
+            (Some(v), Some(b), false) => Some(super::engine::finish::gap_percent(v, b)),
+            _ => None,
+        };
+        Answer {
+            value,
+            proven: o.proven,
+            bound: o.bound.filter(|_| !o.proven),
+            gap_percent: gap,
+            evaluations: o.evaluations,
+            time_ms,
+        }
+    }
+}
+
+/// One problem of the protocol: its limits, the optimum and each solver's answer (the thesis'
+/// Fig. 5.5 is drawn from these).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemRecord {
+    /// The objective.
+    pub objective: Objective,
+    /// The limits.
+    pub constraints: Constraints,
+    /// The optimum's value when known (brute force, or a finished exact search); absent when
+    /// the problem is infeasible or the exact search did not finish.
+    pub optimum: Option<f64>,
+    /// The exact solver's answer.
+    pub exact: Answer,
+    /// The greedy heuristics' answer.
+    pub greedy: Answer,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HarnessReport {
@@ -170,6 +201,8 @@ pub struct HarnessReport {
     pub extremes: Extremes,
     /// Per objective.
     pub objectives: Vec<ObjectiveReport>,
+    /// Per problem, in the protocol's order.
+    pub problems: Vec<ProblemRecord>,
 }
 
 /// The thesis' score of `s` against the optimum `o`.
@@ -228,9 +261,23 @@ fn grade(
 
 /// Runs the protocol with a `grid × grid` set per objective.
 pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessReport {
-    let full = SearchSpace::full(app);
-    let pruned = full.pruned();
-    let ext = extremes(&full);
+    run_timed(app, grid, options, None)
+}
+
+/// [`run`], timing each solver's answer with `clock` (milliseconds since any fixed origin;
+/// the core has no clock of its own).
+pub fn run_timed(
+    app: &Application,
+    grid: usize,
+    options: &SolveOptions,
+    clock: Option<&dyn Fn() -> f64>,
+) -> HarnessReport {
+    let now = || clock.map(|c| c());
+    let since = |t: Option<f64>| t.zip(now()).map(|(a, b)| b - a);
+    let mut records = Vec::new();
+    let analytic = super::Analytic::new(app);
+    let (full, pruned) = (&analytic.full, &analytic.pruned);
+    let ext = extremes(full);
     let use_brute = full.size() <= BRUTE_FORCE_LIMIT;
     let mut objectives: Vec<ObjectiveReport> =
         [Objective::Latency, Objective::Cost, Objective::Accuracy]
@@ -248,13 +295,27 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
             })
             .collect();
     for problem in problems(&ext, grid) {
-        let exact_answer = exact::solve(&pruned, &problem, options.node_limit);
+        let t = now();
+        let exact_answer = analytic.exact_with_fallback(&problem, options);
+        let exact_ms = since(t);
         let reference = if use_brute {
-            brute::solve(&full, &problem).best
+            brute::solve(full, &problem).best
         } else {
             exact_answer.best.clone()
         };
-        let greedy_answer = super::greedy_outcome(&full, &problem, options);
+        let t = now();
+        let greedy_answer = super::greedy_outcome(full, &problem, options);
+        let greedy_ms = since(t);
+        records.push(ProblemRecord {
+            objective: problem.objective,
+            constraints: problem.constraints,
+            optimum: reference
+                .as_ref()
+                .filter(|_| use_brute || exact_answer.proven)
+                .map(|(_, m)| problem.value(m)),
+            exact: Answer::of(&problem, &exact_answer, exact_ms),
+            greedy: Answer::of(&problem, &greedy_answer, greedy_ms),
+        });
         let Some(report) = objectives
             .iter_mut()
             .find(|r| r.objective == problem.objective)
@@ -263,14 +324,14 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
         };
         grade(
             &mut report.exact,
-            &pruned,
+            pruned,
             &problem,
             &reference,
             &exact_answer,
         );
         grade(
             &mut report.greedy,
-            &full,
+            full,
             &problem,
             &reference,
             &greedy_answer,
@@ -281,6 +342,7 @@ pub fn run(app: &Application, grid: usize, options: &SolveOptions) -> HarnessRep
         configurations: full.size(),
         extremes: ext,
         objectives,
+        problems: records,
     }
 }
 
@@ -313,6 +375,21 @@ mod tests {
         }
         let pct = 100.0 * greedy_within as f64 / feasible as f64;
         assert!(pct >= 95.0, "greedy within 95% on {pct:.1}% of problems");
+        // Per problem: the exact answer is the optimum, proven, untimed without a clock.
+        assert_eq!(report.problems.len(), 300);
+        assert_eq!(
+            report
+                .problems
+                .iter()
+                .filter(|p| p.optimum.is_some())
+                .count(),
+            feasible
+        );
+        for p in &report.problems {
+            assert_eq!(p.exact.value, p.optimum, "{p:?}");
+            assert!(p.exact.proven && p.exact.gap_percent.is_none());
+            assert!(p.exact.time_ms.is_none() && p.greedy.time_ms.is_none());
+        }
     }
 
     #[test]

@@ -15,16 +15,20 @@ use crate::workflow::LatencyModel;
 use scenarios::ScenarioError;
 use tail::{Prepared, TailReport, TailSettings};
 
+pub mod analytic;
 pub mod brute;
+pub mod engine;
 pub mod exact;
 pub mod greedy;
 pub mod harness;
 pub mod pareto;
 pub mod scenarios;
 pub mod space;
+pub mod synthetic;
 pub mod tail;
 pub mod whatif;
 
+pub use analytic::Analytic;
 pub use space::{Metrics, OptionPoint, SearchSpace};
 
 /// Relative slack when checking a constraint, so that a configuration sitting exactly on a limit
@@ -379,6 +383,14 @@ pub struct Solution {
     /// Wall time, filled in by callers that have a clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<f64>,
+    /// An answer not proven optimal (`feasible`): the best objective value any configuration
+    /// meeting the constraints can reach, certified by the search (a lower bound on latency or
+    /// cost, an upper bound on accuracy). Absent for proven answers and for the heuristics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<f64>,
+    /// `|answer − bound| / |answer|` in percent: the answer is within this much of the optimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_percent: Option<f64>,
     /// Why there is no answer, when `status` is `infeasible`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infeasible: Option<Infeasibility>,
@@ -401,6 +413,8 @@ impl Solution {
             solver,
             evaluations,
             elapsed_ms: None,
+            bound: None,
+            gap_percent: None,
             infeasible: None,
             tail: None,
         }
@@ -433,15 +447,44 @@ pub enum SolveError {
     GreedyTail,
 }
 
-/// What a solver found, before it is turned into a [`Solution`].
+/// What a solver found, before it is turned into a [`Solution`]: with [`Metrics`] (the expected
+/// figures) or with [`engine::Figures`] (percentiles too).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct Outcome<M = Metrics> {
     /// The best pick of options meeting the constraints, with its metrics.
-    pub best: Option<(Vec<usize>, Metrics)>,
+    pub best: Option<(Vec<usize>, M)>,
     /// Whether `best` is proven optimal (or, with `best = None`, infeasibility proven).
     pub proven: bool,
     /// Work done.
     pub evaluations: u64,
+    /// The best objective value any configuration meeting the constraints can reach, certified
+    /// (the answer's own value when proven; `None` when unknown, e.g. for the heuristics, or when
+    /// infeasibility is proven).
+    pub bound: Option<f64>,
+}
+
+impl Outcome {
+    /// The same outcome with [`engine::Figures`] (no percentiles).
+    pub fn with_figures(self) -> Outcome<engine::Figures> {
+        Outcome {
+            best: self.best.map(|(p, m)| (p, engine::Figures::expected(m))),
+            proven: self.proven,
+            evaluations: self.evaluations,
+            bound: self.bound,
+        }
+    }
+}
+
+impl Outcome<engine::Figures> {
+    /// The same outcome with the expected figures only.
+    pub fn metrics(self) -> Outcome {
+        Outcome {
+            best: self.best.map(|(p, t)| (p, t.metrics)),
+            proven: self.proven,
+            evaluations: self.evaluations,
+            bound: self.bound,
+        }
+    }
 }
 
 /// Solver settings.
@@ -509,22 +552,7 @@ pub fn solve(
         }
         return Ok(Prepared::new(app, options.tail)?.solve(problem, options));
     }
-    let full = SearchSpace::full(app);
-    Ok(match options.solver {
-        SolverKind::BruteForce => {
-            let outcome = brute::solve(&full, problem);
-            finish(&full, problem, outcome, SolverKind::BruteForce, options)
-        }
-        SolverKind::Exact => {
-            let space = full.pruned();
-            let outcome = exact::solve(&space, problem, options.node_limit);
-            finish(&space, problem, outcome, SolverKind::Exact, options)
-        }
-        SolverKind::Greedy => {
-            let outcome = greedy_outcome(&full, problem, options);
-            finish(&full, problem, outcome, SolverKind::Greedy, options)
-        }
-    })
+    Ok(Analytic::new(app).solve(problem, options))
 }
 
 pub(crate) fn greedy_outcome(
@@ -544,134 +572,7 @@ pub fn finish(
     solver: SolverKind,
     options: &SolveOptions,
 ) -> Solution {
-    match outcome.best {
-        Some((pick, m)) => Solution {
-            status: if outcome.proven {
-                Status::Optimal
-            } else {
-                Status::Feasible
-            },
-            latency_ms: Some(m.latency_ms),
-            latency_model: space.app.latency_model,
-            cost_usd_per_million: Some(m.cost_usd_per_million),
-            accuracy: Some(m.accuracy),
-            config: Some(space.app.configuration(&space.choices(&pick))),
-            solver,
-            evaluations: outcome.evaluations,
-            elapsed_ms: None,
-            infeasible: None,
-            tail: None,
-        },
-        None => {
-            let proven = outcome.proven;
-            let mut evaluations = outcome.evaluations;
-            let pruned = space.pruned();
-            let why = if proven {
-                explain(&pruned, problem, options.node_limit, &mut evaluations)
-            } else {
-                None
-            };
-            Solution {
-                status: if proven {
-                    Status::Infeasible
-                } else {
-                    Status::NotFound
-                },
-                latency_ms: None,
-                latency_model: space.app.latency_model,
-                cost_usd_per_million: None,
-                accuracy: None,
-                config: None,
-                solver,
-                evaluations,
-                elapsed_ms: None,
-                infeasible: why,
-                tail: None,
-            }
-        }
-    }
-}
-
-/// Finds the constraint that cannot be met: for each limit in turn, optimizes the quantity it
-/// limits subject to the other limits; the first one whose best value still misses its limit is
-/// reported with that value.
-fn explain(
-    space: &SearchSpace,
-    problem: &Problem,
-    node_limit: u64,
-    evaluations: &mut u64,
-) -> Option<Infeasibility> {
-    explain_with(
-        problem,
-        |relaxed| {
-            let o = exact::solve(space, relaxed, node_limit);
-            (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
-        },
-        evaluations,
-    )
-}
-
-/// [`explain`] with any exact solver: `best_of(relaxed)` returns the best objective value of the
-/// relaxed problem (`None` when infeasible) and the work it took.
-pub(crate) fn explain_with(
-    problem: &Problem,
-    mut best_of: impl FnMut(&Problem) -> (Option<f64>, u64),
-    evaluations: &mut u64,
-) -> Option<Infeasibility> {
-    let mut fallback = None;
-    for kind in ConstraintKind::ALL {
-        let Some(limit) = problem.constraints.get(kind) else {
-            continue;
-        };
-        let relaxed = Problem {
-            objective: kind.objective(),
-            constraints: problem.constraints.without(kind),
-        };
-        let (best, work) = best_of(&relaxed);
-        *evaluations += work;
-        let (what, unit) = match kind {
-            ConstraintKind::MaxLatencyMs => ("latency", " ms"),
-            ConstraintKind::MaxCostUsdPerMillion => ("cost", " USD per million executions"),
-            ConstraintKind::MinAccuracy => ("accuracy score", ""),
-            ConstraintKind::MaxP95LatencyMs => ("p95 latency over the scenarios", " ms"),
-            ConstraintKind::MaxP99LatencyMs => ("p99 latency over the scenarios", " ms"),
-        };
-        let others = if relaxed.constraints == Constraints::default() {
-            String::new()
-        } else {
-            " while the other constraints hold".to_string()
-        };
-        match best {
-            Some(best) => {
-                let bound = if kind == ConstraintKind::MinAccuracy {
-                    "highest"
-                } else {
-                    "lowest"
-                };
-                return Some(Infeasibility {
-                    constraint: kind,
-                    limit,
-                    best_reachable: Some(best),
-                    message: format!(
-                        "{} = {limit}{unit} cannot be met: the {bound} {what} reachable{others} is {best}{unit}",
-                        kind.name()
-                    ),
-                });
-            }
-            None => {
-                fallback.get_or_insert(Infeasibility {
-                    constraint: kind,
-                    limit,
-                    best_reachable: None,
-                    message: format!(
-                        "{} = {limit}{unit} cannot be met, and neither can the other constraints together",
-                        kind.name()
-                    ),
-                });
-            }
-        }
-    }
-    fallback
+    Analytic::new(space.app).finish(space, problem, outcome, solver, options)
 }
 
 #[cfg(test)]
@@ -682,10 +583,10 @@ pub(crate) mod testing {
     use crate::accuracy::{EasDefinition, Normalization};
     use crate::bundle::{
         AccuracySpec, Application, Bundle, ColdStart, Function, MemoryOptions, Provenance,
-        RawAccuracy, SCHEMA_V1, Variant, WorkflowSpec,
+        ProvisionedConcurrency, RawAccuracy, SCHEMA_V1, Variant, WorkflowSpec, Workload,
     };
     use crate::model::{CpuShareModel, DurationModel, ExpModel, MeasuredTable, TablePoint};
-    use crate::pricing::Pricing;
+    use crate::pricing::{Architecture, InitBilling, PackageType, Pricing, StepFunctionsPricing};
     use crate::workflow::{Delays, Edge};
 
     /// A variant's duration model in one of the families, from the drawn numbers: the exponential
@@ -719,7 +620,10 @@ pub(crate) mod testing {
 
     /// Up to 4 functions in one of a few shapes (chains, loops, parallel blocks, branches, and
     /// parallel blocks whose arms hold a branch or a loop), 1–3 variants of 2–4 memory sizes each,
-    /// each variant's model drawn from every family, cold starts on about half of the variants.
+    /// each variant's model drawn from every family, cold starts on about half of the variants,
+    /// and random pricing: x86_64 or arm64, 1 ms or 100 ms billing, no Step Functions charge,
+    /// Standard or Express, INIT billed always or for images only (every other function an
+    /// image), provisioned concurrency on one function in about half of the applications.
     pub fn app() -> impl Strategy<Value = Application> {
         let variant = (
             100.0f64..3000.0,
@@ -734,13 +638,23 @@ pub(crate) mod testing {
             prop::collection::vec(variant, 1..4),
             prop::collection::btree_set(1u32..40, 2..5),
         );
+        // Pricing: architecture, billing granularity, Step Functions (none, Standard, Express),
+        // INIT billing rule, and which function (if any) has provisioned concurrency.
+        let pricing = (
+            any::<bool>(),
+            any::<bool>(),
+            0usize..3,
+            any::<bool>(),
+            0usize..8,
+        );
         (
             prop::collection::vec(function, 2..5),
             0usize..6,
             0.05f64..0.9,
             0usize..3,
+            pricing,
         )
-            .prop_map(|(fs, shape, p, score)| {
+            .prop_map(|(fs, shape, p, score, (arm, g100, sfn, images_only, pc))| {
                 let ids: Vec<String> = (0..fs.len()).map(|i| format!("f{i}")).collect();
                 let functions = fs
                     .iter()
@@ -769,8 +683,9 @@ pub(crate) mod testing {
                                 }),
                             })
                             .collect(),
-                        package: None,
-                        provisioned_concurrency: None,
+                        package: (i % 2 == 1).then_some(PackageType::Image),
+                        provisioned_concurrency: (i == pc)
+                            .then_some(ProvisionedConcurrency { instances: 2 }),
                     })
                     .collect();
                 let n = ids.len();
@@ -860,7 +775,24 @@ pub(crate) mod testing {
                         region: None,
                         source: None,
                     },
-                    pricing: Pricing::default(),
+                    pricing: Pricing {
+                        billing_granularity_ms: if g100 { 100.0 } else { 1.0 },
+                        step_functions: match sfn {
+                            0 => None,
+                            1 => Some(StepFunctionsPricing::standard()),
+                            _ => Some(StepFunctionsPricing::express()),
+                        },
+                        init_billing: if images_only {
+                            InitBilling::ContainerImagesOnly
+                        } else {
+                            InitBilling::Always
+                        },
+                        ..Pricing::aws(if arm {
+                            Architecture::Arm64
+                        } else {
+                            Architecture::X86_64
+                        })
+                    },
                     functions,
                     workflow: WorkflowSpec {
                         edges,
@@ -875,7 +807,9 @@ pub(crate) mod testing {
                         score,
                     }),
                     deployed: Default::default(),
-                    workload: None,
+                    workload: Some(Workload {
+                        executions_per_month: 1_000_000.0,
+                    }),
                 }
                 .validate()
                 .unwrap()

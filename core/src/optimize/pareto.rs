@@ -11,6 +11,7 @@ use crate::workflow::LatencyScratch;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::engine::bounds::Corners;
 use super::{Metrics, SearchSpace};
 use crate::bundle::Configuration;
 
@@ -49,10 +50,11 @@ pub fn front(
     if n == 0 || space.options.iter().any(Vec::is_empty) {
         return Ok((Vec::new(), 0));
     }
+    let corners = Corners::new(space);
     let mut s = Search {
         space,
-        durations: min_by(space, |o| o.duration_ms, f64::min, f64::INFINITY),
-        accuracies: min_by(space, |o| o.accuracy, f64::max, f64::NEG_INFINITY),
+        durations: corners.fastest,
+        accuracies: corners.most_accurate,
         min_cost_rest: Vec::new(),
         pick: vec![0; n],
         stack: LatencyScratch::default(),
@@ -60,7 +62,7 @@ pub fn front(
         nodes: 0,
         node_limit,
     };
-    let min_cost = min_by(space, |o| o.cost, f64::min, f64::INFINITY);
+    let min_cost = corners.cheapest;
     s.min_cost_rest = vec![0.0; n + 1];
     for k in (0..n).rev() {
         s.min_cost_rest[k] = s.min_cost_rest[k + 1] + min_cost[k];
@@ -100,19 +102,6 @@ pub fn front(
         })
         .collect();
     Ok((out, nodes))
-}
-
-fn min_by(
-    space: &SearchSpace,
-    get: fn(&super::OptionPoint) -> f64,
-    pick: fn(f64, f64) -> f64,
-    init: f64,
-) -> Vec<f64> {
-    space
-        .options
-        .iter()
-        .map(|o| o.iter().map(get).fold(init, pick))
-        .collect()
 }
 
 /// `a` weakly dominates `b`: at least as good in all three.

@@ -111,27 +111,67 @@ impl<'a> SearchSpace<'a> {
     /// accuracy score is non-decreasing in every accuracy (its contract), so an optimum of any
     /// problem over the full space is also found in the pruned one.
     pub fn pruned(&self) -> Self {
-        let options = self
+        self.prune_with(|_, _, _| true).0
+    }
+
+    /// Dominance pruning, the one rule every search uses: option `j` of function `f` dominates
+    /// option `i` when it is at least as fast, as cheap and as accurate and `also(f, j, i)` (a
+    /// scoring's own condition, e.g. at least as fast on every sampled invocation); `i` is
+    /// dropped when some `j` dominates it and either `i` does not dominate `j` back or `j` comes
+    /// first. Returns the pruned space and, per function, the indices (into `self`) kept.
+    pub fn prune_with(
+        &self,
+        also: impl Fn(usize, usize, usize) -> bool,
+    ) -> (Self, Vec<Vec<usize>>) {
+        let dominates = |f: usize, j: usize, i: usize| {
+            let opts = &self.options[f];
+            opts[j].weakly_dominates(&opts[i]) && also(f, j, i)
+        };
+        let kept: Vec<Vec<usize>> = self
             .options
             .iter()
-            .map(|opts| {
-                opts.iter()
-                    .enumerate()
-                    .filter(|&(i, o)| {
-                        !opts
-                            .iter()
-                            .enumerate()
-                            .any(|(j, p)| j != i && p.weakly_dominates(o) && (p != o || j < i))
+            .enumerate()
+            .map(|(f, opts)| {
+                (0..opts.len())
+                    .filter(|&i| {
+                        !(0..opts.len())
+                            .any(|j| j != i && dominates(f, j, i) && (j < i || !dominates(f, i, j)))
                     })
-                    .map(|(_, o)| *o)
                     .collect()
             })
             .collect();
-        SearchSpace {
-            app: self.app,
-            options,
-            fixed_cost: self.fixed_cost,
-        }
+        let options = kept
+            .iter()
+            .zip(&self.options)
+            .map(|(keep, opts)| keep.iter().map(|&i| opts[i]).collect())
+            .collect();
+        (
+            SearchSpace {
+                app: self.app,
+                options,
+                fixed_cost: self.fixed_cost,
+            },
+            kept,
+        )
+    }
+
+    /// A pick over `other` (a space of the same application, e.g. the full one) as a pick over
+    /// `self` (e.g. its pruned space): each function's option itself when `self` kept it, else
+    /// the first option of `self` at least as fast, as cheap and as accurate — by monotonicity
+    /// the configuration then meets every limit the original met, at an objective no worse.
+    /// `None` when some option has no such counterpart.
+    pub fn translate(&self, other: &SearchSpace, pick: &[usize]) -> Option<Vec<usize>> {
+        self.options
+            .iter()
+            .zip(&other.options)
+            .zip(pick)
+            .map(|((mine, theirs), &i)| {
+                let o = theirs.get(i)?;
+                mine.iter()
+                    .position(|x| x == o)
+                    .or_else(|| mine.iter().position(|x| x.weakly_dominates(o)))
+            })
+            .collect()
     }
 
     /// Number of configurations (as a float: it can exceed `u64`).
@@ -148,7 +188,9 @@ impl<'a> SearchSpace<'a> {
     pub fn evaluate_with(&self, pick: &[usize], s: &mut Scratch) -> Metrics {
         s.durations.clear();
         s.accuracies.clear();
-        let mut cost = self.fixed_cost;
+        // Summed in the order `Application::evaluate` sums, so that the figures are its own to
+        // the last bit.
+        let mut cost = 0.0;
         for (opts, &i) in self.options.iter().zip(pick) {
             let o = &opts[i];
             s.durations.push(o.duration_ms);
@@ -156,9 +198,14 @@ impl<'a> SearchSpace<'a> {
             cost += o.cost;
         }
         let latency_ms = self.latency(&s.durations, &mut s.stack);
+        let orchestration = self
+            .app
+            .pricing
+            .orchestration_cost(self.app.workflow.expected_transitions(), latency_ms)
+            * EXECUTIONS_PER_QUOTE;
         Metrics {
             latency_ms,
-            cost_usd_per_million: cost + self.latency_cost(latency_ms),
+            cost_usd_per_million: cost + orchestration,
             accuracy: self.app.score.evaluate(&s.accuracies),
         }
     }

@@ -28,17 +28,17 @@
 //!
 //! Cost, accuracy and the expected latency (`max_latency_ms`) keep their analytic meaning.
 
-use crate::workflow::LatencyScratch;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::engine::{self, Budget, Figures, Layout, Scoring};
 use super::scenarios::Scenarios;
 use super::{
-    ConstraintKind, Constraints, Metrics, Objective, Problem, SearchSpace, Solution, SolveError,
-    SolveOptions, SolverKind, Status, exact, explain_with, tol,
+    Analytic, ConstraintKind, Constraints, Outcome, Problem, SearchSpace, Solution, SolveError,
+    SolveOptions, SolverKind, Status, tol,
 };
 use crate::simulate::{self, Draw, DurationSource, SimulationRequest};
 
@@ -146,41 +146,10 @@ pub struct TailReport {
     pub certification: Option<Certification>,
 }
 
-/// Analytic metrics plus the percentiles over the scenarios.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TailMetrics {
-    /// Expected latency, cost and accuracy.
-    pub metrics: Metrics,
-    /// 95th percentile over the scenarios, ms.
-    pub p95_ms: f64,
-    /// 99th percentile over the scenarios, ms.
-    pub p99_ms: f64,
-}
+/// Analytic metrics plus the percentiles over the scenarios: the engine's figures.
+pub type TailMetrics = Figures;
 
-/// The objective's value of `t`.
-pub fn value(problem: &Problem, t: &TailMetrics) -> f64 {
-    match problem.objective {
-        Objective::P95Latency => t.p95_ms,
-        Objective::P99Latency => t.p99_ms,
-        _ => problem.value(&t.metrics),
-    }
-}
-
-/// Is `a` strictly better than `b`?
-pub fn better(problem: &Problem, a: &TailMetrics, b: &TailMetrics) -> bool {
-    let (x, y) = (value(problem, a), value(problem, b));
-    match problem.objective {
-        Objective::Accuracy => x > y,
-        _ => x < y,
-    }
-}
-
-/// Does `t` meet every limit (the analytic ones and the percentiles)?
-pub fn admits(c: &Constraints, t: &TailMetrics) -> bool {
-    c.admits(&t.metrics)
-        && c.max_p95_latency_ms.is_none_or(|l| t.p95_ms <= l + tol(l))
-        && c.max_p99_latency_ms.is_none_or(|l| t.p99_ms <= l + tol(l))
-}
+pub use super::engine::{admits, better, value};
 
 /// Index (0-based) of the nearest-rank `p`-quantile among `n` values.
 fn rank(p: f64, n: usize) -> usize {
@@ -199,6 +168,8 @@ pub struct TailSpace<'a> {
     slot_ms: Vec<Vec<Vec<f64>>>,
     /// Per function, per slot of the function: the fastest duration over its options, ms.
     fastest: Vec<Vec<f64>>,
+    /// The search's variables: one per function (percentiles are not additive over units).
+    layout: Layout,
 }
 
 /// Reusable buffers.
@@ -219,31 +190,34 @@ impl<'a> TailSpace<'a> {
         prune: bool,
     ) -> Self {
         let app = full.app;
-        let mut options = Vec::with_capacity(full.options.len());
-        let mut slot_ms = Vec::with_capacity(full.options.len());
-        for (f, opts) in full.options.iter().enumerate() {
-            let slots = scenarios.function_slots(f);
-            let per: Vec<Vec<f64>> = opts
-                .iter()
-                .map(|o| {
-                    let d = Draw::new(&app.functions[f], o.choice(), durations);
-                    slots.iter().map(|&s| d.pick(scenarios.draw(s))).collect()
-                })
-                .collect();
-            let dominates = |i: usize, j: usize| {
-                opts[i].weakly_dominates(&opts[j])
-                    && per[i].iter().zip(&per[j]).all(|(a, b)| a <= b)
-            };
-            let keep: Vec<usize> = (0..opts.len())
-                .filter(|&i| {
-                    !prune
-                        || !(0..opts.len())
-                            .any(|j| j != i && dominates(j, i) && (j < i || !dominates(i, j)))
-                })
-                .collect();
-            options.push(keep.iter().map(|&i| opts[i]).collect::<Vec<_>>());
-            slot_ms.push(keep.iter().map(|&i| per[i].clone()).collect::<Vec<_>>());
-        }
+        let per: Vec<Vec<Vec<f64>>> = full
+            .options
+            .iter()
+            .enumerate()
+            .map(|(f, opts)| {
+                let slots = scenarios.function_slots(f);
+                opts.iter()
+                    .map(|o| {
+                        let d = Draw::new(&app.functions[f], o.choice(), durations);
+                        slots.iter().map(|&s| d.pick(scenarios.draw(s))).collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        // Tail dominance: the analytic rule, and at least as fast on every sampled invocation (a
+        // variant's residual ratios differ, so a faster mean is not enough).
+        let faster_everywhere =
+            |f: usize, j: usize, i: usize| per[f][j].iter().zip(&per[f][i]).all(|(a, b)| a <= b);
+        let (space, kept) = if prune {
+            full.prune_with(faster_everywhere)
+        } else {
+            full.prune_with(|_, _, _| false)
+        };
+        let slot_ms: Vec<Vec<Vec<f64>>> = kept
+            .iter()
+            .zip(per)
+            .map(|(keep, mut per)| keep.iter().map(|&i| std::mem::take(&mut per[i])).collect())
+            .collect();
         let fastest = slot_ms
             .iter()
             .enumerate()
@@ -257,15 +231,13 @@ impl<'a> TailSpace<'a> {
                     .collect()
             })
             .collect();
+        let layout = Layout::new(&space, false);
         TailSpace {
-            space: SearchSpace {
-                app,
-                options,
-                fixed_cost: full.fixed_cost,
-            },
+            space,
             scenarios,
             slot_ms,
             fastest,
+            layout,
         }
     }
 
@@ -318,15 +290,7 @@ impl<'a> TailSpace<'a> {
 }
 
 /// What a tail-aware solver found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TailOutcome {
-    /// The best pick meeting every limit, with its metrics.
-    pub best: Option<(Vec<usize>, TailMetrics)>,
-    /// Proven optimal (or infeasible) over the scenarios.
-    pub proven: bool,
-    /// Search nodes or configurations evaluated.
-    pub evaluations: u64,
-}
+pub type TailOutcome = Outcome<TailMetrics>;
 
 /// Calls `visit` with every configuration of `ts` (pick of option indices, in odometer order)
 /// and its metrics; returns how many there were.
@@ -383,192 +347,73 @@ pub fn brute_force(ts: &TailSpace, problem: &Problem) -> TailOutcome {
         best,
         proven: true,
         evaluations,
+        bound: None,
     }
 }
 
-struct Search<'t, 'a> {
+/// The tail scoring: the options' per-invocation durations set into the scenarios' slots, the
+/// unassigned functions' slots at their fastest draw.
+#[derive(Debug)]
+pub struct TailScoring<'t, 'a> {
     ts: &'t TailSpace<'a>,
-    problem: &'t Problem,
-    order: Vec<usize>,
-    option_order: Vec<Vec<usize>>,
-    min_cost_rest: Vec<f64>,
-    durations: Vec<f64>,
-    accuracies: Vec<f64>,
-    pick: Vec<usize>,
-    stack: LatencyScratch,
     scratch: TailScratch,
-    need: (bool, bool),
-    best: Option<(Vec<usize>, TailMetrics)>,
-    nodes: u64,
-    node_limit: u64,
-    aborted: bool,
+    full: TailScratch,
+}
+
+impl<'t, 'a> TailScoring<'t, 'a> {
+    /// Every function at its fastest draw.
+    pub fn new(ts: &'t TailSpace<'a>) -> Self {
+        let mut slot = vec![0.0; ts.scenarios.slots()];
+        for f in 0..ts.space.options.len() {
+            ts.set(&mut slot, f, &ts.fastest[f]);
+        }
+        TailScoring {
+            ts,
+            scratch: TailScratch {
+                slot,
+                ..TailScratch::default()
+            },
+            full: TailScratch::default(),
+        }
+    }
+}
+
+impl<'a> Scoring<'a> for TailScoring<'_, 'a> {
+    fn space(&self) -> &SearchSpace<'a> {
+        &self.ts.space
+    }
+    fn layout(&self) -> &Layout {
+        &self.ts.layout
+    }
+    fn set(&mut self, f: usize, option: Option<usize>) {
+        let durations = match option {
+            Some(i) => &self.ts.slot_ms[f][i],
+            None => &self.ts.fastest[f],
+        };
+        self.ts.set(&mut self.scratch.slot, f, durations);
+    }
+    fn percentiles(&mut self, p95: bool, p99: bool) -> (f64, f64) {
+        self.ts.percentiles(&mut self.scratch, p95, p99)
+    }
+    fn evaluate(&mut self, pick: &[usize]) -> Figures {
+        self.ts.evaluate(pick, &mut self.full)
+    }
 }
 
 /// Branch and bound over `ts` (see the module documentation): optimal over the scenarios.
 pub fn solve_exact(ts: &TailSpace, problem: &Problem, node_limit: u64) -> TailOutcome {
-    let space = &ts.space;
-    let n = space.options.len();
-    if n == 0 || space.options.iter().any(Vec::is_empty) {
-        return TailOutcome {
-            best: None,
-            proven: true,
-            evaluations: 0,
-        };
-    }
-    let (order, option_order) = exact::search_order(space, problem);
-    let min_cost: Vec<f64> = space
-        .options
-        .iter()
-        .map(|o| o.iter().map(|x| x.cost).fold(f64::INFINITY, f64::min))
-        .collect();
-    let mut min_cost_rest = vec![0.0; n + 1];
-    for k in (0..n).rev() {
-        min_cost_rest[k] = min_cost_rest[k + 1] + min_cost[order[k]];
-    }
-    let mut slot = vec![0.0; ts.scenarios.slots()];
-    for f in 0..n {
-        ts.set(&mut slot, f, &ts.fastest[f]);
-    }
-    let c = problem.constraints;
-    let need = (
-        c.max_p95_latency_ms.is_some() || problem.objective == Objective::P95Latency,
-        c.max_p99_latency_ms.is_some() || problem.objective == Objective::P99Latency,
-    );
-    let mut s = Search {
-        ts,
+    engine::search(
+        &mut TailScoring::new(ts),
         problem,
-        order,
-        option_order,
-        min_cost_rest,
-        durations: space
-            .options
-            .iter()
-            .map(|o| {
-                o.iter()
-                    .map(|x| x.duration_ms)
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect(),
-        accuracies: space
-            .options
-            .iter()
-            .map(|o| {
-                o.iter()
-                    .map(|x| x.accuracy)
-                    .fold(f64::NEG_INFINITY, f64::max)
-            })
-            .collect(),
-        pick: vec![0; n],
-        stack: LatencyScratch::default(),
-        scratch: TailScratch {
-            slot,
-            ..TailScratch::default()
-        },
-        need,
-        best: None,
-        nodes: 0,
-        node_limit,
-        aborted: false,
-    };
-    s.dfs(0, space.fixed_cost);
-    let best = s.best.map(|(pick, _)| {
-        let t = ts.evaluate(&pick, &mut TailScratch::default());
-        (pick, t)
-    });
-    TailOutcome {
-        best,
-        proven: !s.aborted,
-        evaluations: s.nodes,
-    }
-}
-
-impl Search<'_, '_> {
-    fn dfs(&mut self, k: usize, cost_so_far: f64) {
-        let n = self.order.len();
-        let f = self.order[k];
-        let (saved_d, saved_a) = (self.durations[f], self.accuracies[f]);
-        let c = self.problem.constraints;
-        let tail_objective = matches!(
-            self.problem.objective,
-            Objective::P95Latency | Objective::P99Latency
-        );
-        for idx in 0..self.option_order[f].len() {
-            if self.nodes >= self.node_limit {
-                self.aborted = true;
-                break;
-            }
-            self.nodes += 1;
-            let i = self.option_order[f][idx];
-            let o = self.ts.space.options[f][i];
-            self.durations[f] = o.duration_ms;
-            self.accuracies[f] = o.accuracy;
-            self.pick[f] = i;
-            let cost = cost_so_far + o.cost;
-            let cost_lb = cost + self.min_cost_rest[k + 1];
-            if c.max_cost_usd_per_million
-                .is_some_and(|b| cost_lb > b + tol(b))
-            {
-                continue;
-            }
-            let latency_lb = self.ts.space.latency(&self.durations, &mut self.stack);
-            if c.max_latency_ms.is_some_and(|l| latency_lb > l + tol(l)) {
-                continue;
-            }
-            let accuracy_ub = self.ts.space.app.score.evaluate(&self.accuracies);
-            if c.min_accuracy.is_some_and(|a| accuracy_ub < a - tol(a)) {
-                continue;
-            }
-            let metrics = Metrics {
-                latency_ms: latency_lb,
-                cost_usd_per_million: cost_lb,
-                accuracy: accuracy_ub,
-            };
-            if !tail_objective
-                && let Some((_, best)) = &self.best
-                && !self.problem.better(&metrics, &best.metrics)
-            {
-                continue;
-            }
-            self.ts
-                .set(&mut self.scratch.slot, f, &self.ts.slot_ms[f][i]);
-            let (p95_ms, p99_ms) = self
-                .ts
-                .percentiles(&mut self.scratch, self.need.0, self.need.1);
-            let bound = TailMetrics {
-                metrics,
-                p95_ms,
-                p99_ms,
-            };
-            if !admits(&c, &bound) {
-                continue;
-            }
-            if tail_objective
-                && let Some((_, best)) = &self.best
-                && !better(self.problem, &bound, best)
-            {
-                continue;
-            }
-            if k + 1 == n {
-                self.best = Some((self.pick.clone(), bound));
-            } else {
-                self.dfs(k + 1, cost);
-                if self.aborted {
-                    break;
-                }
-            }
-        }
-        self.ts.set(&mut self.scratch.slot, f, &self.ts.fastest[f]);
-        self.durations[f] = saved_d;
-        self.accuracies[f] = saved_a;
-    }
+        Budget { nodes: node_limit },
+    )
 }
 
 /// A tail-aware problem prepared once: the scenarios and both search spaces (shared by every
 /// point of a what-if sweep).
 #[derive(Debug)]
 pub struct Prepared<'a> {
-    full: SearchSpace<'a>,
-    pruned: SearchSpace<'a>,
+    analytic: Analytic<'a>,
     scenarios: Rc<Scenarios>,
     settings: TailSettings,
     exact_space: Option<TailSpace<'a>>,
@@ -586,11 +431,9 @@ impl<'a> Prepared<'a> {
             return Err(SolveError::CertifyRuns(settings.certify_runs));
         }
         let scenarios = Rc::new(Scenarios::sample(app, settings.scenarios, settings.seed)?);
-        let full = SearchSpace::full(app);
-        let pruned = full.pruned();
+        let analytic = Analytic::new(app);
         Ok(Prepared {
-            full,
-            pruned,
+            analytic,
             scenarios,
             settings,
             exact_space: None,
@@ -608,7 +451,7 @@ impl<'a> Prepared<'a> {
         };
         slot.get_or_insert_with(|| {
             TailSpace::new(
-                &self.full,
+                &self.analytic.full,
                 Rc::clone(&self.scenarios),
                 self.settings.durations,
                 prune,
@@ -621,7 +464,7 @@ impl<'a> Prepared<'a> {
     /// longer involve a percentile).
     pub fn solve(&mut self, problem: &Problem, options: &SolveOptions) -> Solution {
         let mut solution = self.solve_inner(problem, options);
-        solution.latency_model = self.full.app.latency_model;
+        solution.latency_model = self.analytic.full.app.latency_model;
         solution
     }
 
@@ -637,77 +480,48 @@ impl<'a> Prepared<'a> {
         } else {
             SolverKind::Exact
         };
-        let mut evaluations = outcome.evaluations;
+        // Infeasibility is explained with the exact solver: over the scenarios for the relaxed
+        // problems that still involve a percentile, on the analytic space for the others.
+        self.space(true);
+        let best = outcome.best.as_ref().map(|(_, t)| *t);
+        let (solution, choices) = {
+            let answered = if brute {
+                self.brute_space.as_ref()
+            } else {
+                self.exact_space.as_ref()
+            };
+            let (Some(answered), Some(ts)) = (answered, self.exact_space.as_ref()) else {
+                return Solution::empty(Status::NotFound, solver, outcome.evaluations);
+            };
+            let analytic = &self.analytic;
+            let choices = outcome
+                .best
+                .as_ref()
+                .map(|(pick, _)| answered.space.choices(pick));
+            let explain = |relaxed: &Problem| {
+                if relaxed.is_tail() {
+                    let o = solve_exact(ts, relaxed, options.node_limit);
+                    (o.best.map(|(_, t)| value(relaxed, &t)), o.evaluations)
+                } else {
+                    let o = analytic.exact(relaxed, options.node_limit);
+                    (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
+                }
+            };
+            let solution = engine::finish(&answered.space, problem, outcome, solver, explain);
+            (solution, choices)
+        };
+        let certification = choices.and_then(|c| self.certify(&c, &problem.constraints));
         let settings = self.settings;
-        let report = move |t: Option<&TailMetrics>, certification| TailReport {
+        let mut solution = solution;
+        solution.tail = Some(TailReport {
             scenarios: settings.scenarios,
             seed: settings.seed,
             durations: settings.durations,
-            p95_ms: t.map(|t| t.p95_ms),
-            p99_ms: t.map(|t| t.p99_ms),
+            p95_ms: best.map(|t| t.p95_ms),
+            p99_ms: best.map(|t| t.p99_ms),
             certification,
-        };
-        match outcome.best {
-            Some((pick, t)) => {
-                let ts = self.space(!brute);
-                let choices = ts.space.choices(&pick);
-                let config = ts.space.app.configuration(&choices);
-                let certification = self.certify(&choices, &problem.constraints);
-                let m = t.metrics;
-                Solution {
-                    status: if outcome.proven {
-                        Status::Optimal
-                    } else {
-                        Status::Feasible
-                    },
-                    latency_ms: Some(m.latency_ms),
-                    latency_model: self.full.app.latency_model,
-                    cost_usd_per_million: Some(m.cost_usd_per_million),
-                    accuracy: Some(m.accuracy),
-                    config: Some(config),
-                    solver,
-                    evaluations,
-                    elapsed_ms: None,
-                    infeasible: None,
-                    tail: Some(report(Some(&t), certification)),
-                }
-            }
-            None => {
-                let why = if outcome.proven {
-                    self.space(true);
-                    let (Some(ts), pruned) = (&self.exact_space, &self.pruned) else {
-                        return Solution::empty(Status::Infeasible, solver, evaluations);
-                    };
-                    explain_with(
-                        problem,
-                        |relaxed| {
-                            if relaxed.is_tail() {
-                                let o = solve_exact(ts, relaxed, options.node_limit);
-                                (o.best.map(|(_, t)| value(relaxed, &t)), o.evaluations)
-                            } else {
-                                let o = exact::solve(pruned, relaxed, options.node_limit);
-                                (o.best.map(|(_, m)| relaxed.value(&m)), o.evaluations)
-                            }
-                        },
-                        &mut evaluations,
-                    )
-                } else {
-                    None
-                };
-                let mut s = Solution::empty(
-                    if outcome.proven {
-                        Status::Infeasible
-                    } else {
-                        Status::NotFound
-                    },
-                    solver,
-                    evaluations,
-                );
-                s.infeasible = why;
-                s.tail = Some(report(None, None));
-                s
-            }
-        }
+        });
+        solution
     }
 
     /// Re-simulates `choices` from the certification seed (once per configuration) and checks
@@ -720,7 +534,7 @@ impl<'a> Prepared<'a> {
         if self.settings.certify_runs == 0 {
             return None;
         }
-        let app = self.full.app;
+        let app = self.analytic.full.app;
         let settings = self.settings;
         let seed = certification_seed(settings.seed);
         let base = self
@@ -789,6 +603,7 @@ impl<'a> Prepared<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Objective;
     use super::*;
     use crate::bundle::{Application, Bundle, ProfileSample};
     use proptest::prelude::*;

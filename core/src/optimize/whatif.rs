@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::tail::Prepared;
 use super::{
-    ConstraintKind, Constraints, Objective, Problem, SearchSpace, Solution, SolveError,
-    SolveOptions, SolverKind, TailRequest, brute, exact, finish,
+    Analytic, ConstraintKind, Constraints, Objective, Problem, Solution, SolveError, SolveOptions,
+    SolverKind, TailRequest,
 };
 use crate::bundle::Application;
 use crate::simulate::DurationSource;
@@ -186,8 +186,7 @@ pub fn what_if(
             max: MAX_WHAT_IF_POINTS,
         });
     }
-    let full = SearchSpace::full(app);
-    let pruned = full.pruned();
+    let analytic = Analytic::new(app);
     let mut grid: Vec<Constraints> = vec![fixed];
     for sweep in sweeps {
         grid = grid
@@ -219,18 +218,7 @@ pub fn what_if(
             };
             let solution = match (&mut tail, options.solver) {
                 (Some(prepared), _) if problem.is_tail() => prepared.solve(&problem, options),
-                (_, SolverKind::Exact) => {
-                    let outcome = exact::solve(&pruned, &problem, options.node_limit);
-                    finish(&pruned, &problem, outcome, SolverKind::Exact, options)
-                }
-                (_, SolverKind::BruteForce) => {
-                    let outcome = brute::solve(&full, &problem);
-                    finish(&full, &problem, outcome, SolverKind::BruteForce, options)
-                }
-                (_, SolverKind::Greedy) => {
-                    let outcome = super::greedy_outcome(&full, &problem, options);
-                    finish(&full, &problem, outcome, SolverKind::Greedy, options)
-                }
+                _ => analytic.solve(&problem, options),
             };
             WhatIfPoint {
                 constraints,

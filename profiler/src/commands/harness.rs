@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use optiserve_core::optimize::Objective;
-use optiserve_core::optimize::harness::{SolverScore, run as run_harness};
+use optiserve_core::optimize::harness::{HarnessReport, SolverScore, run_timed};
 
-use crate::cli::{Format, HarnessArgs};
+use crate::cli::{HarnessArgs, HarnessFormat};
 use crate::input::load_bundle;
 
 pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
@@ -15,12 +15,14 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
     args.model.apply(&mut app);
     let options = super::optimize::solve_options(&args.solver);
     let started = Instant::now();
-    let report = run_harness(&app, usize::from(args.grid), &options);
+    let clock = || started.elapsed().as_secs_f64() * 1e3;
+    let report = run_timed(&app, usize::from(args.grid), &options, Some(&clock));
     let elapsed = started.elapsed().as_secs_f64();
     let mut o = String::new();
     match args.format {
-        Format::Json => o.push_str(&super::to_json(&report)?),
-        Format::Human => {
+        HarnessFormat::Json => o.push_str(&super::to_json(&report)?),
+        HarnessFormat::Csv => o.push_str(&csv(&report)?),
+        HarnessFormat::Human => {
             let g = usize::from(args.grid);
             writeln!(
                 o,
@@ -45,13 +47,7 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
                 "worst"
             )?;
             for r in &report.objectives {
-                let name = match r.objective {
-                    Objective::Latency => "latency",
-                    Objective::Cost => "cost",
-                    Objective::Accuracy => "accuracy",
-                    Objective::P95Latency => "p95-latency",
-                    Objective::P99Latency => "p99-latency",
-                };
+                let name = objective_name(r.objective);
                 for (solver, s) in [("exact", &r.exact), ("greedy", &r.greedy)] {
                     line(&mut o, name, solver, s)?;
                 }
@@ -76,4 +72,80 @@ fn line(o: &mut String, objective: &str, solver: &str, s: &SolverScore) -> std::
         s.wrong,
         s.worst_score
     )
+}
+
+fn objective_name(objective: Objective) -> &'static str {
+    match objective {
+        Objective::Latency => "latency",
+        Objective::Cost => "cost",
+        Objective::Accuracy => "accuracy",
+        Objective::P95Latency => "p95-latency",
+        Objective::P99Latency => "p99-latency",
+    }
+}
+
+/// One line per problem: its limits, the optimum, and per solver the value, proof, bound, gap,
+/// evaluations and time (empty cells for what does not apply).
+fn csv(report: &HarnessReport) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "objective",
+        "max_latency_ms",
+        "max_cost_usd_per_million",
+        "min_accuracy",
+        "optimum",
+        "exact_value",
+        "exact_proven",
+        "exact_bound",
+        "exact_gap_percent",
+        "exact_evaluations",
+        "exact_ms",
+        "greedy_value",
+        "greedy_evaluations",
+        "greedy_ms",
+    ])?;
+    let cell = |x: Option<f64>| x.map_or_else(String::new, |v| v.to_string());
+    for p in &report.problems {
+        let c = p.constraints;
+        w.write_record([
+            objective_name(p.objective).to_string(),
+            cell(c.max_latency_ms),
+            cell(c.max_cost_usd_per_million),
+            cell(c.min_accuracy),
+            cell(p.optimum),
+            cell(p.exact.value),
+            p.exact.proven.to_string(),
+            cell(p.exact.bound),
+            cell(p.exact.gap_percent),
+            p.exact.evaluations.to_string(),
+            cell(p.exact.time_ms),
+            cell(p.greedy.value),
+            p.greedy.evaluations.to_string(),
+            cell(p.greedy.time_ms),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use optiserve_core::bundle::Bundle;
+    use optiserve_core::optimize::SolveOptions;
+    use optiserve_core::optimize::harness::run;
+
+    #[test]
+    fn csv_has_a_header_and_a_line_per_problem() {
+        let app = Bundle::from_json(include_str!("../../../examples/app3.bundle.json"))
+            .expect("a bundle")
+            .validate()
+            .expect("a valid bundle");
+        let report = run(&app, 2, &SolveOptions::default());
+        let text = super::csv(&report).expect("csv");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 12);
+        assert!(lines[0].starts_with("objective,max_latency_ms,"));
+        let columns = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == columns));
+        assert!(lines[1].starts_with("latency,,"));
+    }
 }

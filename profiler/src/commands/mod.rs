@@ -8,6 +8,7 @@ mod apply;
 mod check;
 mod evaluate;
 mod fit;
+mod generate;
 mod harness;
 mod import;
 mod optimize;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fit(a) => fit::run(&a),
         Command::Import(ImportCommand::OptiserveSpec(a)) => import::run_spec(&a),
         Command::Schema(a) => schema::run(&a),
+        Command::Generate(a) => generate::run(&a),
         Command::Workflow(WorkflowCommand::ImportAsl(a)) => workflow::run_import_asl(&a),
         Command::Workflow(WorkflowCommand::Measure(a)) => workflow::run_measure(&a),
         Command::Workflow(WorkflowCommand::Validate(a)) => workflow::run_validate(&a),

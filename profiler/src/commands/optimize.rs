@@ -144,6 +144,38 @@ pub fn print_tail(o: &mut String, bundle: &std::path::Path, t: &TailReport) -> s
     Ok(())
 }
 
+/// The status for people: a feasible answer says how far from the optimum it can be, and an
+/// answer not found says why.
+pub fn status_text(solution: &optiserve_core::optimize::Solution) -> String {
+    match (solution.status, solution.gap_percent) {
+        (Status::Optimal, _) => "optimal".to_string(),
+        (Status::Feasible, Some(gap)) => format!(
+            "feasible, within {} of optimal (certified bound {})",
+            percent(gap),
+            solution.bound.map_or_else(String::new, |b| format!("{b:.6}"))
+        ),
+        (Status::Feasible, None) => "feasible (not proven optimal)".to_string(),
+        (Status::Infeasible, _) => "infeasible".to_string(),
+        (Status::NotFound, _) if solution.solver == SolverKind::Greedy => {
+            "not found (the heuristic found no configuration; try --solver exact)".to_string()
+        }
+        (Status::NotFound, _) => {
+            "not found (the search stopped at its node limit before finding a configuration or proving there is none; raise --node-limit)".to_string()
+        }
+    }
+}
+
+/// A gap in percent, with enough digits to be honest about small ones.
+fn percent(gap: f64) -> String {
+    if gap >= 1.0 {
+        format!("{gap:.1}%")
+    } else if gap >= 0.01 {
+        format!("{gap:.2}%")
+    } else {
+        format!("{gap:.1e}%")
+    }
+}
+
 /// Brute force visits every configuration: refuse grids it could not finish in minutes.
 pub fn refuse_huge_brute_force(
     app: &optiserve_core::bundle::Application,
@@ -177,14 +209,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Json => o.push_str(&super::to_json(&solution)?),
         Format::Human => {
-            let status = match solution.status {
-                Status::Optimal => "optimal",
-                Status::Feasible => "feasible (not proven optimal)",
-                Status::Infeasible => "infeasible",
-                Status::NotFound => {
-                    "not found (the heuristic found no configuration; try --solver exact)"
-                }
-            };
+            let status = status_text(&solution);
             writeln!(
                 o,
                 "status    {status}  [{} solver, {} evaluations, {:.2} ms]",

@@ -22,7 +22,8 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
             writeln!(
                 o,
                 "  {} functions, {} configurations",
-                report.functions, report.configurations
+                report.functions,
+                count(report.configurations)
             )?;
             writeln!(o, "  structure: {}", report.structure)?;
             let ni: Vec<String> = app
@@ -98,4 +99,34 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     }
     crate::output::emit(&o)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A configuration count: in full up to 10^15, then as `4.4·10^41`.
+fn count(n: f64) -> String {
+    if !n.is_finite() || n < 1e15 {
+        return format!("{n}");
+    }
+    let exponent = n.log10().floor();
+    let mantissa = n / 10f64.powf(exponent);
+    // Rounding can carry the mantissa to 10.0.
+    let (mantissa, exponent) = if format!("{mantissa:.1}") == "10.0" {
+        (1.0, exponent + 1.0)
+    } else {
+        (mantissa, exponent)
+    };
+    format!("{mantissa:.1}·10^{exponent}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn large_counts_in_scientific_notation() {
+        assert_eq!(count(40960.0), "40960");
+        assert_eq!(count(20639121408.0), "20639121408");
+        assert_eq!(count(4.4e41), "4.4·10^41");
+        assert_eq!(count(9.96e20), "1.0·10^21");
+        assert_eq!(count(1e15), "1.0·10^15");
+    }
 }
