@@ -13,6 +13,8 @@ pub mod accuracy;
 pub mod asl;
 pub mod bundle;
 pub mod evaluate;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod limits;
 pub mod model;

@@ -42,11 +42,13 @@ use serde::{Deserialize, Serialize};
 
 mod cpu_share;
 mod exponential;
+mod samples;
 mod select;
 mod table;
 
 pub use cpu_share::{CpuShareModel, VCPU_MB, fit_cpu_share};
 pub use exponential::{ExpModel, FitReport, fit_exponential};
+pub use samples::parse_samples;
 pub use select::{
     Candidate, MAX_FOLDS, MIN_CV_MEMORIES, ModelChoice, ModelFamily, ModelSelection, SelectedBy,
     fit_family, select_from, select_model,
