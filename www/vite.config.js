@@ -16,6 +16,8 @@ import { viteSingleFile } from 'vite-plugin-singlefile';
 
 const EXAMPLES = fileURLToPath(new URL('../examples', import.meta.url));
 const REAL_AWS = fileURLToPath(new URL('../tests/fixtures/real-aws', import.meta.url));
+/** The example a plain visit shows (`defaultView()` in src/state.js). */
+const DEFAULT_EXAMPLE = 'app3.bundle.json';
 /** The examples the site offers: their names under examples/ and the files they come from. */
 export const EXAMPLE_FILES = {
   'app3.bundle.json': join(EXAMPLES, 'app3.bundle.json'),
@@ -113,7 +115,7 @@ function serviceWorker() {
 
 /**
  * Starts the downloads the first plan waits for while the page is still being parsed: the
- * WebAssembly planner (`<link rel="preload" as="fetch">`, which the package's own `fetch` then
+ * default example, the WebAssembly planner (`<link rel="preload" as="fetch">`, which the package's own `fetch` then
  * takes from the preload cache) and the package's JavaScript (`modulepreload`), both imported
  * only once main.js runs.
  */
@@ -128,8 +130,11 @@ function preloadPlanner() {
       const wasm = Object.keys(bundle).find((f) => /optiserve_bg-[\w-]+\.wasm$/.test(f));
       const glue = Object.values(bundle).find((c) => c.type === 'chunk' && c.moduleIds?.some((id) => id.includes('/optiserve/web/')))?.fileName;
       if (!wasm || !glue) this.error(`index.html: no planner to preload (wasm: ${wasm}, glue: ${glue})`);
+      // The default example (what a plain visit shows) is fetched while the page parses too;
+      // a link to another bundle costs one unused 1-KB fetch.
       const links =
         `<link rel="preload" href="./${wasm}" as="fetch" type="application/wasm" crossorigin>\n` +
+        `    <link rel="preload" href="./examples/${DEFAULT_EXAMPLE}" as="fetch" type="application/json" crossorigin>\n` +
         `    <link rel="modulepreload" crossorigin href="./${glue}">\n  </head>`;
       html.source = String(html.source).replace('</head>', `    ${links}`);
     },
