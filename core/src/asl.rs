@@ -5,29 +5,55 @@
 //!
 //! * a **Task** that invokes Lambda (`Resource` a Lambda function ARN, or
 //!   `arn:aws:states:::lambda:invoke` with `Parameters.FunctionName` / `Arguments.FunctionName`)
-//!   is a function, named by its Lambda function name (so that profiles merge by name);
+//!   is a function, named by its Lambda function name (so that profiles merge by name). A
+//!   function invoked by several Task states is one function (one memory, one variant) with one
+//!   node (its first state) and a [`Site`] for each other state: the sites have their own
+//!   places and invocation counts, and the bundle's `workflow.sites` says which function each
+//!   invokes;
+//! * a Task that calls **anything else** — an AWS SDK or optimized service integration
+//!   (`arn:aws:states:::sns:publish`, `…:aws-sdk:dynamodb:getItem`), an activity, a nested
+//!   execution, a `.sync` or `.waitForTaskToken` pattern, or a Lambda function chosen at run
+//!   time — is a timed [`StateNode`] of kind `service`: 0 ms until `workflow measure` reads its
+//!   time from executions (`TaskScheduled` → `TaskSucceeded`), with the price per request of the
+//!   calls that have one ([`service_price`]);
+//! * a **callback** `lambda:invoke.waitForTaskToken` is the function (its duration, configured
+//!   like any function) followed by a `callback` state node: the wait for the task token, which
+//!   `workflow measure` reads (`TaskSubmitted` → `TaskSucceeded`);
+//! * a nested execution `states:startExecution.sync` whose child definition is given
+//!   ([`AslOptions::children`]) is the child's workflow as a sub-block (its states named
+//!   `Task/State`); without it, a timed state;
 //! * a **Choice** is a branch: its rules and `Default` share the probability uniformly (nested
 //!   Choices split their share again), each such edge marked `"basis": {"source": "assumed"}` until
 //!   `optiserve workflow measure` replaces it; an arm back to an earlier state closes a cycle, an
-//!   arm back to the same Task a self-loop;
+//!   arm back to the same Task a self-loop. A polling loop (`poll → choice → wait → poll`, left
+//!   when a status is reached) is such a cycle with the exit decided at its top: its exit
+//!   probability per iteration is the Choice's, assumed until measured (the workflow's reduction
+//!   rotates it, see `workflow::build`);
 //! * a **Parallel** is a parallel block (its branches' first states fan out from the state before
 //!   it, its branches' last states join at the state after it);
 //! * a **Map** is a state node followed by its iteration body, run over an expected number of
 //!   items at most `MaxConcurrency` at a time (a [`MapBlock`]; the analytic model is documented
-//!   there);
+//!   there); a Distributed Map (`ProcessorConfig.Mode = DISTRIBUTED`) is the same block with its
+//!   batching (`ItemBatcher.MaxItemsPerBatch`: the body runs once per batch) and its child
+//!   executions' type (Express children are billed as Express workflows);
 //! * **Pass** and **Succeed** take no time and are folded into the edges; a **Wait** is a state node
-//!   with its `Seconds` as a fixed delay; a **Fail** ends the execution (it is refused inside a
-//!   Parallel or Map branch, where it would end the whole execution from inside a block).
+//!   with its `Seconds` as a fixed delay (a time chosen at run time — `SecondsPath`, `Timestamp`,
+//!   a JSONata `Seconds` — is 0 ms until measured); a **Fail** ends the execution. Inside a
+//!   Parallel or Map branch a Fail ends the whole execution from inside a block: the Choice arms
+//!   that lead to it are left out (the model describes executions that succeed) and the other
+//!   arms share their probability.
 //! * **Retry** is ignored (the model counts one successful attempt) and **Catch** paths are left
 //!   out (errors are assumed not to happen); states reached only through a Catch are left out of
-//!   the workflow. Both are reported in [`ImportedWorkflow::notes`].
+//!   the workflow — except a Catch that is the only way out of a loop, which is kept as the
+//!   loop's exit with an assumed probability. All are reported in [`ImportedWorkflow::notes`].
 //!
 //! Choice, Pass, Succeed and the fork and join of a Parallel are folded into the edges wherever
 //! the edge convention can say the same thing; where it cannot (a Parallel entered from a Choice
 //! arm, two Parallel states in a row, …) the state stays in the graph as a zero-delay
 //! [`StateNode`], which adds its orchestration delays and transitions like the real state does.
 //!
-//! Everything refused is refused with an [`AslError`] that names the state and its JSON path
+//! A definition that invokes no Lambda function is refused first ("nothing to tune"). Everything
+//! refused is refused with an [`AslError`] that names the state and its JSON path
 //! (`$.States.Resize.Resource`, `$.States.Fanout.Branches[1].States.Thumb.Next`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -36,7 +62,10 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::bundle::WorkflowSpec;
-use crate::workflow::{Delays, END, Edge, MapBlock, ProbabilityBasis, START, StateKind, StateNode};
+use crate::workflow::{
+    ChildExecutionType, Delays, END, Edge, MapBlock, MapMode, ProbabilityBasis, START, Site,
+    StateKind, StateNode,
+};
 
 /// Expected Map items when nothing else is known (marked as assumed in the notes).
 pub const DEFAULT_MAP_ITEMS: f64 = 10.0;
@@ -44,6 +73,8 @@ pub const DEFAULT_MAP_ITEMS: f64 = 10.0;
 pub const MAX_STATES: usize = 10_000;
 /// Deepest nesting of Parallel and Map states accepted.
 pub const MAX_DEPTH: usize = 64;
+/// The probability an import assumes for a Catch that is the only way out of a loop, per pass.
+pub const ASSUMED_CATCH_EXIT: f64 = 0.5;
 
 /// A definition that cannot be imported: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +97,12 @@ pub enum AslError {
         /// What is wrong, naming the state.
         message: String,
     },
+    /// An import setting ([`AslOptions`]) that does not fit the definition.
+    #[error("{message}")]
+    Setting {
+        /// What is wrong, naming the setting's state.
+        message: String,
+    },
 }
 
 impl AslError {
@@ -73,7 +110,7 @@ impl AslError {
     pub fn path(&self) -> Option<&str> {
         match self {
             AslError::Invalid { path, .. } => Some(path),
-            AslError::Syntax { .. } => None,
+            AslError::Syntax { .. } | AslError::Setting { .. } => None,
         }
     }
 }
@@ -88,8 +125,13 @@ fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, AslE
 /// Import settings.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AslOptions {
-    /// Expected items per Map state, by state name; others get [`DEFAULT_MAP_ITEMS`].
+    /// Expected items per Map state, by state name; others get [`DEFAULT_MAP_ITEMS`]. Every name
+    /// must be a Map state of the definition.
     pub map_items: BTreeMap<String, f64>,
+    /// Definitions (ASL JSON text) of the child state machines of nested executions
+    /// (`states:startExecution.sync`), by the Task state's name or by the child's ARN (the
+    /// Task's `StateMachineArn`): such a Task imports the child's workflow as a sub-block.
+    pub children: BTreeMap<String, String>,
 }
 
 /// A Lambda function invoked by a Task state.
@@ -99,8 +141,21 @@ pub struct TaskFunction {
     pub id: String,
     /// The function as the definition names it (ARN or name, with any qualifier).
     pub resource: String,
+    /// The (first) Task state's name.
+    pub state: String,
+}
+
+/// A nested execution a definition starts (`states:startExecution…`): the Task state and the
+/// child state machine's ARN when the definition gives it literally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NestedExecution {
     /// The Task state's name.
     pub state: String,
+    /// `StateMachineArn`, when it is a literal ARN.
+    pub arn: Option<String>,
+    /// Whether the Task waits for the child (`.sync`, `.sync:2`), so that the child's workflow
+    /// can be imported in its place.
+    pub sync: bool,
 }
 
 /// The result of an import: the functions, the workflow, and what was approximated.
@@ -108,8 +163,8 @@ pub struct TaskFunction {
 pub struct ImportedWorkflow {
     /// The Lambda functions, in the order the states are first reached from `StartAt`.
     pub functions: Vec<TaskFunction>,
-    /// Edges (Choice probabilities uniform and marked assumed), state nodes, Map blocks; the
-    /// orchestration delays are Step Functions' measured overhead
+    /// Edges (Choice probabilities uniform and marked assumed), state nodes, Map blocks, sites;
+    /// the orchestration delays are Step Functions' measured overhead
     /// ([`Delays::step_functions_measured`]) until `workflow measure` measures this machine's.
     pub workflow: WorkflowSpec,
     /// What the import approximated or left out, each naming the state.
@@ -121,7 +176,15 @@ enum Kind {
     Task {
         function: String,
         resource: String,
+        callback: bool,
     },
+    /// A timed state: a Task calling anything but a fixed Lambda function.
+    Service {
+        resource: String,
+        price: Option<f64>,
+    },
+    /// The wait of a `.waitForTaskToken` Lambda Task.
+    Callback,
     Choice,
     Pass,
     Wait {
@@ -129,7 +192,8 @@ enum Kind {
     },
     Succeed,
     Fail,
-    /// A Parallel's fork; its join is a separate node.
+    /// A Parallel's fork (or a nested execution imported as a sub-block); its join is a
+    /// separate node.
     Fork,
     Join,
     MapNode,
@@ -153,28 +217,41 @@ struct Scope {
     names: HashMap<String, usize>,
     /// JSON path of the scope's `States` object.
     path: String,
+    /// Prefix of the state names of a nested child machine (`Task/`), else empty.
+    prefix: String,
+}
+
+/// A Map block in the making.
+struct MapInfo {
+    node: usize,
+    end: usize,
+    items: f64,
+    max_concurrency: u32,
+    mode: Option<MapMode>,
+    child_execution: Option<ChildExecutionType>,
+    batch_items: Option<f64>,
 }
 
 struct Builder<'a> {
     nodes: Vec<Node>,
     /// (from, to, probability); probabilities of parallel edges are 1.
     edges: Vec<(usize, usize, f64)>,
+    /// Catch edges (from, to), left out unless one is the only way out of a loop.
+    catches: Vec<(usize, usize)>,
     /// State name → where it is declared, for uniqueness.
     declared: HashMap<String, String>,
-    maps: Vec<(usize, usize, f64, u32)>,
+    maps: Vec<MapInfo>,
     notes: Vec<String>,
     options: &'a AslOptions,
+    /// Children already being imported (against a child that starts itself).
+    nesting: Vec<String>,
     start: usize,
     end: usize,
 }
 
 /// Imports an ASL definition (JSON text).
 pub fn import_asl(text: &str, options: &AslOptions) -> Result<ImportedWorkflow, AslError> {
-    let root: Value = serde_json::from_str(text).map_err(|e| AslError::Syntax {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
+    let root = parse(text)?;
     let mut b = Builder {
         nodes: vec![
             Node {
@@ -191,16 +268,245 @@ pub fn import_asl(text: &str, options: &AslOptions) -> Result<ImportedWorkflow, 
             },
         ],
         edges: Vec::new(),
+        catches: Vec::new(),
         declared: HashMap::new(),
         maps: Vec::new(),
         notes: Vec::new(),
         options,
+        nesting: Vec::new(),
         start: 0,
         end: 1,
     };
-    let entry = b.scope(&root, "$", 1, None)?;
+    let entry = b.scope(&root, "$", 1, None, "")?;
+    // A well-formed definition that invokes no Lambda function is refused before anything the
+    // model could not express.
+    nothing_to_tune(&root, options)?;
     b.edges.push((b.start, entry, 1.0));
+    // Every Map state named in the settings must exist.
+    for name in options.map_items.keys() {
+        let is_map = b
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, Kind::MapNode) && n.state == *name);
+        if !is_map {
+            let mut maps: Vec<&str> = b
+                .nodes
+                .iter()
+                .filter(|n| matches!(n.kind, Kind::MapNode))
+                .map(|n| n.state.as_str())
+                .collect();
+            maps.sort_unstable();
+            return Err(AslError::Setting {
+                message: if maps.is_empty() {
+                    format!(
+                        "items given for Map state '{name}', but the state machine has no Map state"
+                    )
+                } else {
+                    format!(
+                        "items given for Map state '{name}', which is not a Map state of the state machine (its Map states: {})",
+                        maps.join(", ")
+                    )
+                },
+            });
+        }
+    }
     b.finish()
+}
+
+fn parse(text: &str) -> Result<Value, AslError> {
+    serde_json::from_str(text).map_err(|e| AslError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
+/// How a Task's `Resource` reads: a Lambda function ARN, a `lambda:invoke` integration with its
+/// pattern, an activity, or another integration (`sns:publish`, `states:startExecution.sync:2`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resource<'a> {
+    LambdaArn,
+    LambdaInvoke { pattern: &'a str },
+    Activity,
+    Integration { service: &'a str },
+    Other,
+}
+
+fn resource_kind(r: &str) -> Resource<'_> {
+    let parts: Vec<&str> = r.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", ..] => Resource::LambdaArn,
+        ["arn", _, "states", "", "", rest] => match rest.strip_prefix("lambda:invoke") {
+            Some(pattern) => Resource::LambdaInvoke { pattern },
+            None => Resource::Integration { service: rest },
+        },
+        ["arn", _, "states", _, _, rest] if rest.starts_with("activity:") => Resource::Activity,
+        _ => Resource::Other,
+    }
+}
+
+/// Does any Task of `machine` (branches and bodies included) invoke a Lambda function?
+fn invokes_lambda(machine: &Value) -> bool {
+    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+        return false;
+    };
+    states.values().any(|s| {
+        let task = s.get("Type").and_then(Value::as_str) == Some("Task")
+            && match s.get("Resource").and_then(Value::as_str).map(resource_kind) {
+                Some(Resource::LambdaArn) => true,
+                Some(Resource::LambdaInvoke { .. }) => {
+                    ["Parameters", "Arguments"].iter().any(|k| {
+                        s.get(*k)
+                            .and_then(|p| p.get("FunctionName"))
+                            .and_then(Value::as_str)
+                            .is_some_and(|f| !f.starts_with("{%"))
+                    })
+                }
+                _ => false,
+            };
+        task || s
+            .get("Branches")
+            .and_then(Value::as_array)
+            .is_some_and(|b| b.iter().any(invokes_lambda))
+            || s.get("ItemProcessor")
+                .or_else(|| s.get("Iterator"))
+                .is_some_and(invokes_lambda)
+    })
+}
+
+/// The Task states of `machine` (branches and bodies included), for messages.
+fn task_states(machine: &Value, out: &mut Vec<String>) {
+    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, s) in states {
+        if s.get("Type").and_then(Value::as_str) == Some("Task") {
+            out.push(name.clone());
+        }
+        for b in s
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            task_states(b, out);
+        }
+        if let Some(body) = s.get("ItemProcessor").or_else(|| s.get("Iterator")) {
+            task_states(body, out);
+        }
+    }
+}
+
+/// Refuses, before anything else, a definition that invokes no Lambda function (nor does any
+/// child definition given): there is nothing to tune.
+fn nothing_to_tune(root: &Value, options: &AslOptions) -> Result<(), AslError> {
+    if !root.is_object() || root.get("States").is_none() {
+        return Ok(());
+    }
+    if invokes_lambda(root)
+        || options
+            .children
+            .values()
+            .any(|c| parse(c).is_ok_and(|v| invokes_lambda(&v)))
+    {
+        return Ok(());
+    }
+    let mut tasks = Vec::new();
+    task_states(root, &mut tasks);
+    let what = match tasks.as_slice() {
+        [] => "it has no Task state".to_string(),
+        [one] => format!("its Task state '{one}' calls another service"),
+        many => {
+            let shown: Vec<String> = many.iter().take(3).map(|t| format!("'{t}'")).collect();
+            let more = many.len().saturating_sub(3);
+            format!(
+                "its Task states ({}{}) call other services",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        }
+    };
+    err(
+        "$.States",
+        format!(
+            "nothing to tune: the state machine invokes no Lambda function with a fixed name ({what}); optiserve plans the memory and model variant of Lambda functions"
+        ),
+    )
+}
+
+/// The nested executions a definition starts (`states:startExecution`, `.sync`, `.sync:2`,
+/// `.waitForTaskToken`), so that a caller can fetch the children's definitions.
+pub fn nested_executions(text: &str) -> Result<Vec<NestedExecution>, AslError> {
+    fn go(machine: &Value, out: &mut Vec<NestedExecution>) {
+        let Some(states) = machine.get("States").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, s) in states {
+            if let Some(r) = s.get("Resource").and_then(Value::as_str)
+                && let Resource::Integration { service } = resource_kind(r)
+                && let Some(pattern) = service.strip_prefix("states:startExecution")
+            {
+                let arn = ["Parameters", "Arguments"]
+                    .iter()
+                    .find_map(|k| s.get(*k)?.get("StateMachineArn")?.as_str())
+                    .filter(|a| a.starts_with("arn:"))
+                    .map(str::to_string);
+                out.push(NestedExecution {
+                    state: name.clone(),
+                    arn,
+                    sync: pattern.starts_with(".sync"),
+                });
+            }
+            for b in s
+                .get("Branches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                go(b, out);
+            }
+            if let Some(body) = s.get("ItemProcessor").or_else(|| s.get("Iterator")) {
+                go(body, out);
+            }
+        }
+    }
+    let root = parse(text)?;
+    let mut out = Vec::new();
+    go(&root, &mut out);
+    Ok(out)
+}
+
+/// The price per request of a service integration, when it has one, with what it is: us-east-1
+/// list prices (SNS publish $0.50 per million requests, SQS $0.40 per million, EventBridge
+/// events $1.00 per million, DynamoDB on-demand writes $0.625 per million write request units and
+/// reads $0.125 per million read request units since November 2024 — one unit per write, half a
+/// unit per eventually consistent read of an item up to 4 KB —, a nested Standard execution at
+/// least its start, one state transition at $0.025 per 1,000). The bundle holds the price: edit
+/// it for another region, larger items or FIFO queues.
+pub fn service_price(service: &str) -> Option<(f64, &'static str)> {
+    let s = service.strip_prefix("aws-sdk:").unwrap_or(service);
+    let (api, action) = s.split_once(':').unwrap_or((s, ""));
+    let action = action.split('.').next().unwrap_or("").to_ascii_lowercase();
+    match (api, action.as_str()) {
+        ("sns", "publish") => Some((0.50e-6, "SNS publish")),
+        ("sqs", "sendmessage") => Some((0.40e-6, "SQS message")),
+        ("events", "putevents") => Some((1.00e-6, "EventBridge event")),
+        ("dynamodb", "putitem" | "updateitem" | "deleteitem") => {
+            Some((0.625e-6, "DynamoDB on-demand write (1 WRU)"))
+        }
+        ("dynamodb", "getitem" | "query" | "scan") => {
+            Some((0.0625e-6, "DynamoDB on-demand read (0.5 RRU)"))
+        }
+        ("states", "startexecution") => Some((
+            0.025e-3,
+            "nested Standard execution (its start; the child's own transitions are not counted unless its definition is imported)",
+        )),
+        _ => None,
+    }
 }
 
 fn object<'v>(
@@ -248,21 +554,39 @@ pub fn lambda_function_name(s: &str) -> Option<String> {
     ok.then(|| name.to_string())
 }
 
+/// What a Task state does, read from its `Resource` and parameters.
+enum TaskKind {
+    Lambda {
+        function: String,
+        resource: String,
+        callback: bool,
+    },
+    Service {
+        resource: String,
+        price: Option<f64>,
+    },
+    Nested {
+        child: String,
+    },
+}
+
 impl Builder<'_> {
     fn add(&mut self, node: Node) -> usize {
         self.nodes.push(node);
         self.nodes.len() - 1
     }
 
-    /// Reads one state machine (top level or a branch) and wires its states; returns the node its
-    /// `StartAt` is. `exit` is where `End` and `Succeed` lead (End at the top level, the join of
-    /// the enclosing Parallel or Map otherwise).
+    /// Reads one state machine (top level, a branch, or a nested child) and wires its states;
+    /// returns the node its `StartAt` is. `exit` is where `End` and `Succeed` lead (End at the
+    /// top level, the join of the enclosing Parallel or Map otherwise); `prefix` names a nested
+    /// child's states (`Task/`).
     fn scope(
         &mut self,
         v: &Value,
         path: &str,
         depth: usize,
         exit: Option<usize>,
+        prefix: &str,
     ) -> Result<usize, AslError> {
         if depth > MAX_DEPTH {
             return err(
@@ -295,16 +619,19 @@ impl Builder<'_> {
         let mut scope = Scope {
             names: HashMap::new(),
             path: states_path.clone(),
+            prefix: prefix.to_string(),
         };
-        for (name, sv) in states {
-            let at = format!("{states_path}.{name}");
+        let mut children: Vec<(usize, String)> = Vec::new();
+        for (raw, sv) in states {
+            let at = format!("{states_path}.{raw}");
+            let name = format!("{prefix}{raw}");
             if self.nodes.len() > MAX_STATES {
                 return err(
                     at,
                     format!("the definition has more than {MAX_STATES} states"),
                 );
             }
-            if let Some(first) = self.declared.get(name) {
+            if let Some(first) = self.declared.get(&name) {
                 return err(
                     at,
                     format!(
@@ -314,15 +641,31 @@ impl Builder<'_> {
             }
             self.declared.insert(name.clone(), at.clone());
             let so = object(sv, &at, &format!("state '{name}'"))?;
-            let ty = match string(so, "Type", &at, name)? {
+            let ty = match string(so, "Type", &at, &name)? {
                 Some(t) => t,
                 None => return err(at, format!("state '{name}' has no Type")),
             };
+            let mut child = None;
             let kind = match ty {
-                "Task" => self.task(so, &at, name)?,
+                "Task" => match self.task(so, &at, &name)? {
+                    TaskKind::Lambda {
+                        function,
+                        resource,
+                        callback,
+                    } => Kind::Task {
+                        function,
+                        resource,
+                        callback,
+                    },
+                    TaskKind::Service { resource, price } => Kind::Service { resource, price },
+                    TaskKind::Nested { child: c } => {
+                        child = Some(c);
+                        Kind::Fork
+                    }
+                },
                 "Choice" => Kind::Choice,
                 "Pass" => Kind::Pass,
-                "Wait" => self.wait(so, &at, name)?,
+                "Wait" => self.wait(so, &at, &name)?,
                 "Succeed" => Kind::Succeed,
                 "Fail" => Kind::Fail,
                 "Parallel" => Kind::Fork,
@@ -346,7 +689,10 @@ impl Builder<'_> {
                 kind,
                 nested,
             });
-            scope.names.insert(name.clone(), node);
+            if let Some(c) = child {
+                children.push((node, c));
+            }
+            scope.names.insert(raw.clone(), node);
         }
         let Some(&entry) = scope.names.get(&start_at) else {
             return err(
@@ -355,11 +701,16 @@ impl Builder<'_> {
             );
         };
         // Second pass: edges.
-        for (name, sv) in states {
-            let at = format!("{states_path}.{name}");
-            let node = scope.names[name];
+        for (raw, sv) in states {
+            let at = format!("{states_path}.{raw}");
+            let node = scope.names[raw];
             let so = object(sv, &at, "a state")?;
-            self.wire(node, so, &at, name, &scope, exit, depth)?;
+            let child = children
+                .iter()
+                .find(|(n, _)| *n == node)
+                .map(|(_, c)| c.clone());
+            let name = format!("{prefix}{raw}");
+            self.wire(node, so, &at, &name, &scope, exit, depth, child)?;
         }
         Ok(entry)
     }
@@ -369,96 +720,158 @@ impl Builder<'_> {
         so: &serde_json::Map<String, Value>,
         at: &str,
         name: &str,
-    ) -> Result<Kind, AslError> {
+    ) -> Result<TaskKind, AslError> {
         let resource = match string(so, "Resource", at, name)? {
             Some(r) => r,
             None => return err(at, format!("Task state '{name}' has no Resource")),
         };
-        let target = if resource.starts_with("arn:aws:lambda:") {
-            resource.to_string()
-        } else if let Some(rest) = resource.strip_prefix("arn:aws:states:::lambda:invoke") {
-            if !rest.is_empty() {
-                return err(
-                    format!("{at}.Resource"),
-                    format!(
-                        "Task state '{name}' uses the '{rest}' integration pattern: its time is not the Lambda function's (only the request-response lambda:invoke is modelled)"
-                    ),
-                );
+        match resource_kind(resource) {
+            Resource::LambdaArn => {
+                let Some(function) = lambda_function_name(resource) else {
+                    return err(
+                        format!("{at}.Resource"),
+                        format!(
+                            "Task state '{name}': '{resource}' is not a Lambda function name or ARN"
+                        ),
+                    );
+                };
+                Ok(TaskKind::Lambda {
+                    function,
+                    resource: resource.to_string(),
+                    callback: false,
+                })
             }
-            let mut found = None;
-            for key in ["Parameters", "Arguments"] {
-                if let Some(p) = so.get(key) {
-                    let po = object(p, &format!("{at}.{key}"), key)?;
-                    if po.contains_key("FunctionName.$") {
+            Resource::LambdaInvoke { pattern } => {
+                let callback = match pattern {
+                    "" => false,
+                    ".waitForTaskToken" => true,
+                    other => {
                         return err(
-                            format!("{at}.{key}.FunctionName.$"),
+                            format!("{at}.Resource"),
                             format!(
-                                "Task state '{name}' chooses its function at run time; the model needs a fixed function"
+                                "Task state '{name}' uses the unknown '{other}' pattern of lambda:invoke (Step Functions knows request-response and .waitForTaskToken)"
                             ),
                         );
                     }
-                    match po.get("FunctionName") {
-                        Some(Value::String(f)) if !f.starts_with("{%") => found = Some(f.clone()),
-                        Some(Value::String(_)) => {
-                            return err(
-                                format!("{at}.{key}.FunctionName"),
-                                format!(
-                                    "Task state '{name}' computes its function name with JSONata at run time; the model needs a fixed function"
-                                ),
-                            );
+                };
+                let mut found = None;
+                let mut run_time = None;
+                for key in ["Parameters", "Arguments"] {
+                    if let Some(p) = so.get(key) {
+                        let po = object(p, &format!("{at}.{key}"), key)?;
+                        if po.contains_key("FunctionName.$") {
+                            run_time = Some(format!("{at}.{key}.FunctionName.$"));
                         }
-                        Some(_) => {
-                            return err(
-                                format!("{at}.{key}.FunctionName"),
-                                format!("Task state '{name}': FunctionName must be a string"),
-                            );
+                        match po.get("FunctionName") {
+                            Some(Value::String(f)) if !f.starts_with("{%") => {
+                                found = Some(f.clone());
+                            }
+                            Some(Value::String(_)) => {
+                                run_time = Some(format!("{at}.{key}.FunctionName"));
+                            }
+                            Some(_) => {
+                                return err(
+                                    format!("{at}.{key}.FunctionName"),
+                                    format!("Task state '{name}': FunctionName must be a string"),
+                                );
+                            }
+                            None => {}
                         }
-                        None => {}
                     }
                 }
-            }
-            match found {
-                Some(f) => f,
-                None => {
+                if found.is_none() && run_time.is_some() {
+                    self.notes.push(format!(
+                        "Task state '{name}' invokes a Lambda function chosen at run time: a timed state (its time is measured, not tuned; its Lambda charges are not in the model)"
+                    ));
+                    return Ok(TaskKind::Service {
+                        resource: resource.to_string(),
+                        price: None,
+                    });
+                }
+                let Some(target) = found else {
                     return err(
                         at,
                         format!(
                             "Task state '{name}' invokes lambda:invoke without Parameters.FunctionName"
                         ),
                     );
+                };
+                let Some(function) = lambda_function_name(&target) else {
+                    return err(
+                        at,
+                        format!(
+                            "Task state '{name}': '{target}' is not a Lambda function name or ARN"
+                        ),
+                    );
+                };
+                if callback {
+                    self.notes.push(format!(
+                        "Task state '{name}' waits for a callback (.waitForTaskToken): function '{function}' and then the wait for its task token, 0 ms until `workflow measure` reads it"
+                    ));
                 }
+                Ok(TaskKind::Lambda {
+                    function,
+                    resource: target,
+                    callback,
+                })
             }
-        } else {
-            return err(
-                format!("{at}.Resource"),
-                format!(
-                    "Task state '{name}' calls '{resource}', which is not a Lambda function; only Lambda tasks can be modelled"
-                ),
-            );
-        };
-        let Some(function) = lambda_function_name(&target) else {
-            return err(
-                at,
-                format!("Task state '{name}': '{target}' is not a Lambda function name or ARN"),
-            );
-        };
-        if let Some(other) = self
-            .nodes
-            .iter()
-            .find(|n| matches!(&n.kind, Kind::Task { function: f, .. } if *f == function))
-        {
-            return err(
-                at,
-                format!(
-                    "Task states '{}' and '{name}' both invoke Lambda function '{function}'; the model places and configures each function once (make it one state, or deploy two functions)",
-                    other.state
-                ),
-            );
+            Resource::Integration { service: api } => {
+                if let Some(pattern) = api.strip_prefix("states:startExecution") {
+                    let arn = ["Parameters", "Arguments"]
+                        .iter()
+                        .find_map(|k| so.get(*k)?.get("StateMachineArn")?.as_str());
+                    let child = self
+                        .options
+                        .children
+                        .get(name)
+                        .or_else(|| arn.and_then(|a| self.options.children.get(a)));
+                    if pattern.starts_with(".sync")
+                        && let Some(child) = child
+                    {
+                        if self.nesting.iter().any(|n| n == name) || self.nesting.len() >= 8 {
+                            return err(
+                                format!("{at}.Resource"),
+                                format!(
+                                    "Task state '{name}' starts a child state machine that starts itself again (or nested executions go more than 8 deep)"
+                                ),
+                            );
+                        }
+                        self.notes.push(format!(
+                            "Task state '{name}' runs its child state machine as a sub-block (its states are named '{name}/…'; their probabilities stay assumed: the child's executions have their own histories)"
+                        ));
+                        return Ok(TaskKind::Nested {
+                            child: child.clone(),
+                        });
+                    }
+                    self.notes.push(format!(
+                        "Task state '{name}' starts a nested execution: a timed state{}",
+                        if pattern.starts_with(".sync") {
+                            " (give the child's definition to import its workflow instead)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                let price = service_price(api);
+                Ok(TaskKind::Service {
+                    resource: resource.to_string(),
+                    price: price.map(|p| p.0),
+                })
+            }
+            Resource::Activity => Ok(TaskKind::Service {
+                resource: resource.to_string(),
+                price: None,
+            }),
+            Resource::Other => {
+                self.notes.push(format!(
+                    "Task state '{name}' calls '{resource}', which is not an ARN optiserve knows: a timed state"
+                ));
+                Ok(TaskKind::Service {
+                    resource: resource.to_string(),
+                    price: None,
+                })
+            }
         }
-        Ok(Kind::Task {
-            function,
-            resource: target,
-        })
     }
 
     fn wait(
@@ -467,6 +880,12 @@ impl Builder<'_> {
         at: &str,
         name: &str,
     ) -> Result<Kind, AslError> {
+        let run_time = |how: &str, notes: &mut Vec<String>| {
+            notes.push(format!(
+                "Wait state '{name}' waits for a time chosen at run time ({how}): its delay is 0 ms in the model until `workflow measure` reads it from executions"
+            ));
+            Ok(Kind::Wait { delay_ms: 0.0 })
+        };
         match so.get("Seconds") {
             Some(Value::Number(n)) => match n.as_f64() {
                 Some(s) if (0.0..=31_536_000.0).contains(&s) => Ok(Kind::Wait {
@@ -477,10 +896,13 @@ impl Builder<'_> {
                     format!("Wait state '{name}': Seconds must be between 0 and 31,536,000"),
                 ),
             },
+            Some(Value::String(s)) if s.trim_start().starts_with("{%") => {
+                run_time("a JSONata Seconds", &mut self.notes)
+            }
             Some(_) => err(
                 format!("{at}.Seconds"),
                 format!(
-                    "Wait state '{name}': Seconds must be a number (a JSONata expression is chosen at run time)"
+                    "Wait state '{name}': Seconds must be a number of seconds or a JSONata expression ({{% … %}})"
                 ),
             ),
             None => {
@@ -488,12 +910,7 @@ impl Builder<'_> {
                     .into_iter()
                     .find(|k| so.contains_key(*k));
                 match how {
-                    Some(k) => {
-                        self.notes.push(format!(
-                            "Wait state '{name}' waits for a time chosen at run time ({k}): its delay is 0 ms in the model until `workflow measure` reads it from executions"
-                        ));
-                        Ok(Kind::Wait { delay_ms: 0.0 })
-                    }
+                    Some(k) => run_time(k, &mut self.notes),
                     None => err(
                         at,
                         format!(
@@ -519,8 +936,8 @@ impl Builder<'_> {
             .ok_or_else(|| AslError::Invalid {
                 path: at.to_string(),
                 message: format!(
-                    "state '{name}' goes to '{t}', which is not a state of {}",
-                    scope.path
+                    "state '{name}' goes to '{}{t}', which is not a state of {}",
+                    scope.prefix, scope.path
                 ),
             })
     }
@@ -554,6 +971,7 @@ impl Builder<'_> {
 
     fn retry_catch(
         &mut self,
+        node: usize,
         so: &serde_json::Map<String, Value>,
         at: &str,
         name: &str,
@@ -585,6 +1003,9 @@ impl Builder<'_> {
                     Some(n) => {
                         let t = self.target(scope, n, &format!("{cat}.Next"), name)?;
                         targets.push(self.nodes[t].state.clone());
+                        if !self.catches.contains(&(node, t)) {
+                            self.catches.push((node, t));
+                        }
                     }
                     None => return err(cat, format!("state '{name}': a catcher needs Next")),
                 }
@@ -607,11 +1028,28 @@ impl Builder<'_> {
         scope: &Scope,
         exit: usize,
         depth: usize,
+        child: Option<String>,
     ) -> Result<(), AslError> {
         let kind = self.nodes[node].kind.clone();
         match kind {
-            Kind::Task { .. } => {
-                self.retry_catch(so, at, name, scope)?;
+            Kind::Task { callback, .. } => {
+                self.retry_catch(node, so, at, name, scope)?;
+                let n = self.next(so, at, name, scope, exit)?;
+                if callback {
+                    let cb = self.add(Node {
+                        id: format!("{name} (callback)"),
+                        state: name.to_string(),
+                        kind: Kind::Callback,
+                        nested: self.nodes[node].nested,
+                    });
+                    self.edges.push((node, cb, 1.0));
+                    self.edges.push((cb, n, 1.0));
+                } else {
+                    self.edges.push((node, n, 1.0));
+                }
+            }
+            Kind::Service { .. } => {
+                self.retry_catch(node, so, at, name, scope)?;
                 let n = self.next(so, at, name, scope, exit)?;
                 self.edges.push((node, n, 1.0));
             }
@@ -621,11 +1059,10 @@ impl Builder<'_> {
             }
             Kind::Succeed => self.edges.push((node, exit, 1.0)),
             Kind::Fail => {
-                if self.nodes[node].nested {
-                    // Refused only if reached; see `finish`.
-                }
+                // Inside a branch, the arms into it are left out (see `finish`).
                 self.edges.push((node, self.end, 1.0));
             }
+            Kind::Callback => {}
             Kind::Choice => {
                 let mut arms = Vec::new();
                 match so.get("Choices") {
@@ -665,129 +1102,212 @@ impl Builder<'_> {
                 }
             }
             Kind::Fork => {
-                self.retry_catch(so, at, name, scope)?;
+                self.retry_catch(node, so, at, name, scope)?;
                 let join = self.add(Node {
                     id: format!("{name} (join)"),
                     state: name.to_string(),
                     kind: Kind::Join,
                     nested: self.nodes[node].nested,
                 });
-                let branches = match so.get("Branches") {
-                    Some(Value::Array(b)) if !b.is_empty() => b,
-                    _ => {
-                        return err(
-                            format!("{at}.Branches"),
-                            format!("Parallel state '{name}' needs a non-empty Branches list"),
-                        );
-                    }
-                };
-                for (k, br) in branches.iter().enumerate() {
-                    let entry =
-                        self.scope(br, &format!("{at}.Branches[{k}]"), depth + 1, Some(join))?;
+                if let Some(child) = child {
+                    // A nested execution imported as a sub-block: one branch, the child.
+                    let root = parse(&child).map_err(|e| AslError::Invalid {
+                        path: format!("{at} (child definition)"),
+                        message: format!("Task state '{name}': the child state machine: {e}"),
+                    })?;
+                    self.nesting.push(name.to_string());
+                    let entry = self.scope(
+                        &root,
+                        &format!("{at}(child)"),
+                        depth + 1,
+                        Some(join),
+                        &format!("{name}/"),
+                    )?;
+                    self.nesting.pop();
                     self.edges.push((node, entry, 1.0));
+                } else {
+                    let branches = match so.get("Branches") {
+                        Some(Value::Array(b)) if !b.is_empty() => b,
+                        _ => {
+                            return err(
+                                format!("{at}.Branches"),
+                                format!("Parallel state '{name}' needs a non-empty Branches list"),
+                            );
+                        }
+                    };
+                    for (k, br) in branches.iter().enumerate() {
+                        let entry = self.scope(
+                            br,
+                            &format!("{at}.Branches[{k}]"),
+                            depth + 1,
+                            Some(join),
+                            &scope.prefix,
+                        )?;
+                        self.edges.push((node, entry, 1.0));
+                    }
                 }
                 let n = self.next(so, at, name, scope, exit)?;
                 self.edges.push((join, n, 1.0));
             }
-            Kind::MapNode => {
-                self.retry_catch(so, at, name, scope)?;
-                let (key, body) = match (so.get("ItemProcessor"), so.get("Iterator")) {
-                    (Some(b), _) => ("ItemProcessor", b),
-                    (None, Some(b)) => ("Iterator", b),
-                    (None, None) => {
-                        return err(
-                            at,
-                            format!("Map state '{name}' needs an ItemProcessor (or Iterator)"),
-                        );
-                    }
-                };
-                let bat = format!("{at}.{key}");
-                if let Some(mode) = body
-                    .get("ProcessorConfig")
-                    .and_then(|c| c.get("Mode"))
-                    .and_then(Value::as_str)
-                    && mode != "INLINE"
-                {
-                    return err(
-                        format!("{bat}.ProcessorConfig.Mode"),
-                        format!(
-                            "Map state '{name}' is a {mode} Map (child executions); only INLINE Maps are modelled"
-                        ),
-                    );
-                }
-                let concurrency = match so.get("MaxConcurrency") {
-                    None => {
-                        if so.contains_key("MaxConcurrencyPath") {
-                            self.notes.push(format!(
-                                "Map state '{name}' sets its concurrency at run time (MaxConcurrencyPath): the model runs its items without a limit"
-                            ));
-                        }
-                        0
-                    }
-                    Some(Value::Number(c)) => {
-                        match c.as_u64().and_then(|c| u32::try_from(c).ok()) {
-                            Some(c) => c,
-                            None => {
-                                return err(
-                                    format!("{at}.MaxConcurrency"),
-                                    format!(
-                                        "Map state '{name}': MaxConcurrency must be a whole number ≥ 0"
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                    Some(_) => {
-                        return err(
-                            format!("{at}.MaxConcurrency"),
-                            format!(
-                                "Map state '{name}': MaxConcurrency must be a whole number ≥ 0"
-                            ),
-                        );
-                    }
-                };
-                let items = match self.options.map_items.get(name) {
-                    Some(&i) => i,
-                    None => {
-                        self.notes.push(format!(
-                            "Map state '{name}': {DEFAULT_MAP_ITEMS} items per run assumed (measure sets the mean from executions)"
-                        ));
-                        DEFAULT_MAP_ITEMS
-                    }
-                };
-                if !(items.is_finite() && items >= 1.0) {
-                    return err(
-                        at,
-                        format!(
-                            "Map state '{name}': the expected item count must be ≥ 1, found {items}"
-                        ),
-                    );
-                }
-                let map_end = self.add(Node {
-                    id: format!("{name} (end)"),
-                    state: name.to_string(),
-                    kind: Kind::MapEnd,
-                    nested: self.nodes[node].nested,
-                });
-                let entry = self.scope(body, &bat, depth + 1, Some(map_end))?;
-                self.edges.push((node, entry, 1.0));
-                let n = self.next(so, at, name, scope, exit)?;
-                self.edges.push((map_end, n, 1.0));
-                self.maps.push((node, map_end, items, concurrency));
-            }
+            Kind::MapNode => self.map(node, so, at, name, scope, exit, depth)?,
             Kind::Join | Kind::MapEnd => {}
         }
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ImportedWorkflow, AslError> {
+    #[allow(clippy::too_many_arguments)]
+    fn map(
+        &mut self,
+        node: usize,
+        so: &serde_json::Map<String, Value>,
+        at: &str,
+        name: &str,
+        scope: &Scope,
+        exit: usize,
+        depth: usize,
+    ) -> Result<(), AslError> {
+        self.retry_catch(node, so, at, name, scope)?;
+        let (key, body) = match (so.get("ItemProcessor"), so.get("Iterator")) {
+            (Some(b), _) => ("ItemProcessor", b),
+            (None, Some(b)) => ("Iterator", b),
+            (None, None) => {
+                return err(
+                    at,
+                    format!("Map state '{name}' needs an ItemProcessor (or Iterator)"),
+                );
+            }
+        };
+        let bat = format!("{at}.{key}");
+        let config = body.get("ProcessorConfig");
+        let mode = match config.and_then(|c| c.get("Mode")).and_then(Value::as_str) {
+            None | Some("INLINE") => None,
+            Some("DISTRIBUTED") => Some(MapMode::Distributed),
+            Some(other) => {
+                return err(
+                    format!("{bat}.ProcessorConfig.Mode"),
+                    format!("Map state '{name}': Mode '{other}' is neither INLINE nor DISTRIBUTED"),
+                );
+            }
+        };
+        let mut child_execution = None;
+        let mut batch_items = None;
+        if mode.is_some() {
+            child_execution = match config
+                .and_then(|c| c.get("ExecutionType"))
+                .and_then(Value::as_str)
+            {
+                None | Some("EXPRESS") => Some(ChildExecutionType::Express),
+                Some("STANDARD") => Some(ChildExecutionType::Standard),
+                Some(other) => {
+                    return err(
+                        format!("{bat}.ProcessorConfig.ExecutionType"),
+                        format!(
+                            "Map state '{name}': ExecutionType '{other}' is neither EXPRESS nor STANDARD"
+                        ),
+                    );
+                }
+            };
+            if let Some(b) = so.get("ItemBatcher") {
+                match b.get("MaxItemsPerBatch").and_then(Value::as_f64) {
+                    Some(n) if n.is_finite() && n >= 1.0 => batch_items = Some(n.floor()),
+                    Some(_) => {
+                        return err(
+                            format!("{at}.ItemBatcher.MaxItemsPerBatch"),
+                            format!("Map state '{name}': MaxItemsPerBatch must be a whole number ≥ 1"),
+                        );
+                    }
+                    None => self.notes.push(format!(
+                        "Map state '{name}' batches its items by size or at run time: the model runs one child execution per item"
+                    )),
+                }
+            }
+            self.notes.push(format!(
+                "Map state '{name}' is a Distributed Map: its body runs as {} child executions{}; their histories are not the parent's, so its items and the probabilities inside stay as given or assumed",
+                match child_execution {
+                    Some(ChildExecutionType::Standard) => "Standard",
+                    _ => "Express",
+                },
+                match batch_items {
+                    Some(b) => format!(", one per batch of {b} items"),
+                    None => ", one per item".to_string(),
+                }
+            ));
+        }
+        let concurrency = match so.get("MaxConcurrency") {
+            None | Some(Value::String(_)) => {
+                if so.contains_key("MaxConcurrencyPath") || so.get("MaxConcurrency").is_some() {
+                    self.notes.push(format!(
+                        "Map state '{name}' sets its concurrency at run time: the model runs its items without a limit"
+                    ));
+                }
+                0
+            }
+            Some(Value::Number(c)) => match c.as_u64().and_then(|c| u32::try_from(c).ok()) {
+                Some(c) => c,
+                None => {
+                    return err(
+                        format!("{at}.MaxConcurrency"),
+                        format!("Map state '{name}': MaxConcurrency must be a whole number ≥ 0"),
+                    );
+                }
+            },
+            Some(_) => {
+                return err(
+                    format!("{at}.MaxConcurrency"),
+                    format!("Map state '{name}': MaxConcurrency must be a whole number ≥ 0"),
+                );
+            }
+        };
+        let items = match self.options.map_items.get(name) {
+            Some(&i) => i,
+            None => {
+                self.notes.push(format!(
+                    "Map state '{name}': {DEFAULT_MAP_ITEMS} items per run assumed ({})",
+                    if mode.is_some() {
+                        "give them with --map-items"
+                    } else {
+                        "measure sets the mean from executions"
+                    }
+                ));
+                DEFAULT_MAP_ITEMS
+            }
+        };
+        if !(items.is_finite() && items >= 1.0) {
+            return err(
+                at,
+                format!("Map state '{name}': the expected item count must be ≥ 1, found {items}"),
+            );
+        }
+        let map_end = self.add(Node {
+            id: format!("{name} (end)"),
+            state: name.to_string(),
+            kind: Kind::MapEnd,
+            nested: self.nodes[node].nested,
+        });
+        let entry = self.scope(body, &bat, depth + 1, Some(map_end), &scope.prefix)?;
+        self.edges.push((node, entry, 1.0));
+        let n = self.next(so, at, name, scope, exit)?;
+        self.edges.push((map_end, n, 1.0));
+        self.maps.push(MapInfo {
+            node,
+            end: map_end,
+            items,
+            max_concurrency: concurrency,
+            mode,
+            child_execution,
+            batch_items,
+        });
+        Ok(())
+    }
+
+    /// The nodes reachable from Start over `edges`, in depth-first order.
+    fn reachable(&self, edges: &[(usize, usize, f64)]) -> (Vec<usize>, Vec<bool>) {
         let n = self.nodes.len();
-        // Keep the states reachable from Start (the others are reached only through a Catch).
         let mut order = Vec::new();
         let mut seen = vec![false; n];
         let mut stack = vec![self.start];
         let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for &(u, v, _) in &self.edges {
+        for &(u, v, _) in edges {
             out[u].push(v);
         }
         while let Some(u) = stack.pop() {
@@ -802,8 +1322,228 @@ impl Builder<'_> {
                 }
             }
         }
+        (order, seen)
+    }
+
+    /// The nodes from which `to` can be reached over `edges`.
+    fn reaching(&self, edges: &[(usize, usize, f64)], to: &[usize]) -> Vec<bool> {
+        let n = self.nodes.len();
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for &(u, v, _) in edges {
+            preds[v].push(u);
+        }
+        let mut seen = vec![false; n];
+        let mut stack: Vec<usize> = to.to_vec();
+        while let Some(v) = stack.pop() {
+            if seen[v] {
+                continue;
+            }
+            seen[v] = true;
+            stack.extend(preds[v].iter().copied().filter(|&u| !seen[u]));
+        }
+        seen
+    }
+
+    /// Keeps a Catch that is the only way out of a loop: nodes reachable from Start that can no
+    /// longer reach their scope's end take their Catch edges as branch arms with an assumed
+    /// probability.
+    fn catches_out_of_loops(&mut self) {
+        for _ in 0..self.catches.len() + 1 {
+            let (_, seen) = self.reachable(&self.edges);
+            // Every scope's exit: the End, the joins and the Map ends.
+            let exits: Vec<usize> = (0..self.nodes.len())
+                .filter(|&i| {
+                    i == self.end || matches!(self.nodes[i].kind, Kind::Join | Kind::MapEnd)
+                })
+                .collect();
+            let can_end = self.reaching(&self.edges, &exits);
+            let Some(&(u, t)) = self
+                .catches
+                .iter()
+                .find(|&&(u, t)| seen[u] && !can_end[u] && can_end[t])
+            else {
+                return;
+            };
+            self.catches.retain(|&c| c != (u, t));
+            let q = ASSUMED_CATCH_EXIT;
+            for e in self.edges.iter_mut().filter(|e| e.0 == u) {
+                e.2 *= 1.0 - q;
+            }
+            self.edges.push((u, t, q));
+            let note = format!(
+                "Catch on '{}' (to {}) is the only way out of its loop: kept as the loop's exit, taken with probability {q} per pass (assumed; `workflow measure` replaces it)",
+                self.nodes[u].state, self.nodes[t].state
+            );
+            let said = format!("Catch on '{}' (to ", self.nodes[u].state);
+            match self.notes.iter_mut().find(|n| n.starts_with(&said)) {
+                Some(n) => *n = note,
+                None => self.notes.push(note),
+            }
+        }
+    }
+
+    /// Leaves out the Choice arms that lead to a Fail state inside a Parallel or Map branch (the
+    /// model describes executions that succeed): their Choice's other arms share the
+    /// probability. Refuses a branch that always reaches such a Fail.
+    fn fail_arms_in_blocks(&mut self, order: &[usize]) -> Result<(), AslError> {
+        let n = self.nodes.len();
+        let mut failing = vec![false; n];
+        let mut any = false;
+        for &i in order {
+            if matches!(self.nodes[i].kind, Kind::Fail) && self.nodes[i].nested {
+                failing[i] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        // A node all of whose ways on fail, fails (Choices excepted: their arms are cut): a
+        // worklist over the predecessors, each node's count of ways that do not fail yet.
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut open_ways = vec![0usize; n];
+        for &(u, v, _) in &self.edges {
+            preds[v].push(u);
+            open_ways[u] += 1;
+        }
+        let mut work: Vec<usize> = (0..n).filter(|&i| failing[i]).collect();
+        while let Some(v) = work.pop() {
+            for &u in &preds[v] {
+                open_ways[u] = open_ways[u].saturating_sub(1);
+                if open_ways[u] == 0 && !failing[u] && !matches!(self.nodes[u].kind, Kind::Choice) {
+                    failing[u] = true;
+                    work.push(u);
+                }
+            }
+        }
+        let mut cut: Vec<String> = Vec::new();
+        for &u in order {
+            if !matches!(self.nodes[u].kind, Kind::Choice) || failing[u] {
+                continue;
+            }
+            let (bad, good): (Vec<_>, Vec<_>) = self
+                .edges
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.0 == u)
+                .partition(|(_, e)| failing[e.1]);
+            if bad.is_empty() {
+                continue;
+            }
+            if good.is_empty() {
+                failing[u] = true;
+                continue;
+            }
+            let kept: f64 = good.iter().map(|(_, e)| e.2).sum();
+            let bad_idx: HashSet<usize> = bad.iter().map(|(k, _)| *k).collect();
+            let good_idx: HashSet<usize> = good.iter().map(|(k, _)| *k).collect();
+            for (k, e) in self.edges.iter_mut().enumerate() {
+                if good_idx.contains(&k) {
+                    e.2 /= kept;
+                }
+            }
+            let mut k = 0;
+            self.edges.retain(|_| {
+                let keep = !bad_idx.contains(&k);
+                k += 1;
+                keep
+            });
+            cut.push(format!("'{}'", self.nodes[u].state));
+        }
+        // A branch or body whose entry fails cannot be expressed.
+        if let Some(&(u, v, _)) = self.edges.iter().find(|e| {
+            failing[e.1]
+                && !failing[e.0]
+                && matches!(self.nodes[e.0].kind, Kind::Fork | Kind::MapNode)
+        }) {
+            let fail = order
+                .iter()
+                .find(|&&i| failing[i] && matches!(self.nodes[i].kind, Kind::Fail))
+                .map(|&i| self.nodes[i].state.clone())
+                .unwrap_or_default();
+            let entry = &self.nodes[v].state;
+            let st = &self.nodes[u].state;
+            return err(
+                self.declared.get(st).cloned().unwrap_or_default(),
+                format!(
+                    "every path of the branch of '{st}' that starts at '{entry}' ends in Fail state '{fail}', which ends the whole execution from inside the block; the model describes executions that succeed"
+                ),
+            );
+        }
+        if !cut.is_empty() {
+            self.notes.push(format!(
+                "Fail states inside Parallel or Map branches: the arms of Choice {} into them are left out (the model describes executions that succeed; the other arms share their probability)",
+                cut.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gives every Task state after the first that invokes the same function a site of its own.
+    fn sites(&mut self, order: &[usize]) -> Vec<Site> {
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut sites = Vec::new();
+        let mut taken: HashSet<String> = self
+            .nodes
+            .iter()
+            .filter(|n| !matches!(n.kind, Kind::Task { .. }))
+            .map(|n| n.id.clone())
+            .chain(self.nodes.iter().filter_map(|n| match &n.kind {
+                Kind::Task { function, .. } => Some(function.clone()),
+                _ => None,
+            }))
+            .collect();
+        let mut reused: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for &i in order {
+            let Kind::Task { function, .. } = &self.nodes[i].kind else {
+                continue;
+            };
+            let function = function.clone();
+            if let Some(&f) = first.get(&function) {
+                let state = self.nodes[i].state.clone();
+                let mut id = state.clone();
+                let mut k = 2;
+                while taken.contains(&id) {
+                    id = if k == 2 {
+                        format!("{state} ({function})")
+                    } else {
+                        format!("{state} ({function}, {k})")
+                    };
+                    k += 1;
+                }
+                taken.insert(id.clone());
+                self.nodes[i].id = id.clone();
+                reused
+                    .entry(function.clone())
+                    .or_insert_with(|| vec![format!("'{}'", self.nodes[f].state)])
+                    .push(format!("'{state}'"));
+                sites.push(Site { id, function });
+            } else {
+                first.insert(function, i);
+            }
+        }
+        for (f, states) in reused {
+            self.notes.push(format!(
+                "Lambda function '{f}' is invoked by states {}: one function (one memory and variant) with a site per state",
+                states.join(", ")
+            ));
+        }
+        sites
+    }
+
+    fn finish(mut self) -> Result<ImportedWorkflow, AslError> {
+        self.catches_out_of_loops();
+        let n = self.nodes.len();
+        // Keep the states reachable from Start (the others are reached only through a Catch).
+        let (order, seen) = self.reachable(&self.edges);
         let dropped: Vec<String> = (2..n)
-            .filter(|&i| !seen[i] && !matches!(self.nodes[i].kind, Kind::Join | Kind::MapEnd))
+            .filter(|&i| {
+                !seen[i]
+                    && !matches!(
+                        self.nodes[i].kind,
+                        Kind::Join | Kind::MapEnd | Kind::Callback
+                    )
+            })
             .map(|i| format!("'{}'", self.nodes[i].state))
             .collect();
         if !dropped.is_empty() {
@@ -812,30 +1552,47 @@ impl Builder<'_> {
                 dropped.join(", ")
             ));
         }
-        if let Some(f) = order
-            .iter()
-            .find(|&&i| matches!(self.nodes[i].kind, Kind::Fail) && self.nodes[i].nested)
-        {
-            let st = &self.nodes[*f].state;
+        self.fail_arms_in_blocks(&order)?;
+        let (order, seen) = self.reachable(&self.edges);
+        if !seen[self.end] {
+            let looping: Vec<String> = order
+                .iter()
+                .filter(|&&i| i >= 2)
+                .take(4)
+                .map(|&i| format!("'{}'", self.nodes[i].state))
+                .collect();
             return err(
-                self.declared.get(st).cloned().unwrap_or_default(),
+                "$.StartAt",
                 format!(
-                    "Fail state '{st}' inside a Parallel or Map branch ends the whole execution from inside a block; the model cannot express it"
+                    "no path from StartAt reaches the end of the state machine: every path through {} loops back (a loop needs a Choice arm or a Catch that leaves it)",
+                    looping.join(", ")
                 ),
             );
         }
-        if !seen[self.end] {
+        // A loop with no way out (its states reach the end only through the loop itself).
+        let exits: Vec<usize> = (0..n)
+            .filter(|&i| i == self.end || matches!(self.nodes[i].kind, Kind::Join | Kind::MapEnd))
+            .collect();
+        let can_end = self.reaching(&self.edges, &exits);
+        if let Some(&stuck) = order.iter().find(|&&i| !can_end[i]) {
+            let st = &self.nodes[stuck].state;
             return err(
-                "$.StartAt",
-                "no path from StartAt reaches the end of the state machine (every path loops back): a loop needs a Choice arm that leaves it",
+                self.declared.get(st).cloned().unwrap_or_default(),
+                format!(
+                    "state '{st}' is in a loop that never leaves (no Choice arm or Catch leads out of it)"
+                ),
             );
         }
         if !order
             .iter()
             .any(|&i| matches!(self.nodes[i].kind, Kind::Task { .. }))
         {
-            return err("$.States", "the state machine invokes no Lambda function");
+            return err(
+                "$.States",
+                "nothing to tune: no Lambda function is invoked on a path that succeeds (the Task states that invoke one are reached only through Catch)",
+            );
         }
+        let sites = self.sites(&order);
         // Edge map over reachable nodes, merging parallel duplicates from Choice arms.
         let mut g = Graph {
             out: vec![Vec::new(); n],
@@ -843,17 +1600,17 @@ impl Builder<'_> {
         for &(u, v, p) in &self.edges {
             if seen[u] {
                 // Entering a state is one billed transition (the edge into End stands for the
-                // execution's last one); the join of a Parallel and the end of a Map body are
-                // not states.
+                // execution's last one); the join of a Parallel, the end of a Map body and a
+                // callback's wait are not states.
                 let t = match self.nodes[v].kind {
-                    Kind::Join | Kind::MapEnd => 0.0,
+                    Kind::Join | Kind::MapEnd | Kind::Callback => 0.0,
                     _ => 1.0,
                 };
                 g.add(u, v, p, p < 1.0, t);
             }
         }
         // Fold the states the edge convention can express without a node.
-        let map_nodes: HashSet<usize> = self.maps.iter().map(|m| m.0).collect();
+        let map_nodes: HashSet<usize> = self.maps.iter().map(|m| m.node).collect();
         for pass in 0..2 {
             for &x in &order {
                 let foldable = match self.nodes[x].kind {
@@ -877,6 +1634,7 @@ impl Builder<'_> {
         let mut ids_seen: HashMap<&str, &str> = HashMap::new();
         let mut functions = Vec::new();
         let mut states = Vec::new();
+        let mut services = 0;
         for &i in &kept {
             if i == self.start || i == self.end {
                 continue;
@@ -894,27 +1652,51 @@ impl Builder<'_> {
                 );
             }
             match &node.kind {
-                Kind::Task { function, resource } => functions.push(TaskFunction {
-                    id: function.clone(),
-                    resource: resource.clone(),
-                    state: node.state.clone(),
-                }),
-                k => states.push(StateNode {
-                    id: node.id.clone(),
-                    kind: match k {
+                Kind::Task {
+                    function, resource, ..
+                } => {
+                    if node.id == *function {
+                        functions.push(TaskFunction {
+                            id: function.clone(),
+                            resource: resource.clone(),
+                            state: node.state.clone(),
+                        });
+                    }
+                }
+                Kind::Service { resource, price } => {
+                    services += 1;
+                    states.push(StateNode {
+                        resource: Some(resource.clone()),
+                        price_per_request: *price,
+                        ..StateNode::new(node.id.clone(), StateKind::Service, 0.0)
+                    });
+                }
+                k => states.push(StateNode::new(
+                    node.id.clone(),
+                    match k {
                         Kind::Wait { .. } => StateKind::Wait,
                         Kind::Choice => StateKind::Choice,
                         Kind::Fork => StateKind::Parallel,
                         Kind::MapNode => StateKind::Map,
+                        Kind::Callback => StateKind::Callback,
                         Kind::Join | Kind::MapEnd => StateKind::Join,
                         _ => StateKind::Pass,
                     },
-                    delay_ms: match k {
+                    match k {
                         Kind::Wait { delay_ms } => *delay_ms,
                         _ => 0.0,
                     },
-                }),
+                )),
             }
+        }
+        if services > 0 {
+            self.notes.push(format!(
+                "{services} Task state{} calling other services than Lambda {} timed state{}: 0 ms until `workflow measure` reads {} from executions (or give delay_ms); the calls with a price per request are billed",
+                if services == 1 { "" } else { "s" },
+                if services == 1 { "is a" } else { "are" },
+                if services == 1 { "" } else { "s" },
+                if services == 1 { "its time" } else { "their times" },
+            ));
         }
         let mut edges = Vec::new();
         for &u in &kept {
@@ -931,33 +1713,78 @@ impl Builder<'_> {
         }
         // Map bodies: the kept nodes of each body (those between the Map node and its end).
         let mut maps = Vec::new();
-        for &(m, end, items, max_concurrency) in &self.maps {
-            if !seen[m] {
+        for m in &self.maps {
+            if !seen[m.node] {
                 continue;
             }
-            let body = body_nodes(&self.edges, m, end, &seen);
+            let body = body_nodes(&self.edges, m.node, m.end, &seen);
             let body: Vec<String> = kept
                 .iter()
                 .filter(|i| body.contains(i) && g.alive(**i))
                 .map(|&i| self.nodes[i].id.clone())
                 .collect();
+            if body.is_empty() {
+                self.notes.push(format!(
+                    "Map state '{}' runs no Task: its items take no time in the model",
+                    self.nodes[m.node].state
+                ));
+                continue;
+            }
             maps.push(MapBlock {
-                state: self.nodes[m].id.clone(),
+                state: self.nodes[m.node].id.clone(),
                 body,
-                items,
-                max_concurrency,
+                items: m.items,
+                max_concurrency: m.max_concurrency,
                 measured_runs: None,
+                mode: m.mode,
+                child_execution: m.child_execution,
+                batch_items: m.batch_items,
             });
+        }
+        let used: HashSet<&str> = edges
+            .iter()
+            .flat_map(|e| [e.from.as_str(), e.to.as_str()])
+            .collect();
+        let sites: Vec<Site> = sites
+            .into_iter()
+            .filter(|s| used.contains(s.id.as_str()))
+            .collect();
+        let workflow = WorkflowSpec {
+            edges,
+            orchestration: Delays::step_functions_measured(),
+            states,
+            maps,
+            sites,
+            latency_model: None,
+        };
+        // The structure must reduce (it does not depend on the probabilities): refuse here, with
+        // the states named, what the bundle could never evaluate.
+        let ids: Vec<String> = functions.iter().map(|f| f.id.clone()).collect();
+        if let Err(e) = crate::workflow::Workflow::build_with_sites(
+            &ids,
+            &workflow.states,
+            &workflow.sites,
+            &workflow.maps,
+            &workflow.edges,
+        ) {
+            let mut message = e.to_string();
+            for &i in &kept {
+                let node = &self.nodes[i];
+                if node.id != node.state && i != self.start && i != self.end {
+                    message = message.replace(
+                        &format!("'{}'", node.id),
+                        &format!("'{}' (state '{}')", node.id, node.state),
+                    );
+                }
+            }
+            return err(
+                "$.States",
+                format!("the workflow of these states cannot be evaluated: {message}"),
+            );
         }
         Ok(ImportedWorkflow {
             functions,
-            workflow: WorkflowSpec {
-                edges,
-                orchestration: Delays::step_functions_measured(),
-                states,
-                maps,
-                latency_model: None,
-            },
+            workflow,
             notes: self.notes,
         })
     }
@@ -1099,8 +1926,9 @@ impl fmt::Display for TaskFunction {
 
 /// Builds a bundle from an imported workflow. With `base` (a profiled bundle), each function takes
 /// `base`'s function of the same id (the Lambda function name), or the one whose `resource`
-/// names the same Lambda function; pricing, accuracy score and deployed configuration come from
-/// `base` too, and every function must be found there. Without `base` the bundle is a skeleton:
+/// names the same Lambda function; pricing, accuracy score (when it reads only imported
+/// functions) and deployed configuration come from `base` too, and every function must be found
+/// there. Without `base` the bundle is a skeleton:
 /// its functions have no variants yet, which `validate` reports until they are profiled.
 /// `step_functions` sets the orchestration pricing (by default `base`'s, else Standard).
 pub fn bundle_from_import(
@@ -1178,7 +2006,12 @@ pub fn bundle_from_import(
         pricing,
         functions,
         workflow,
-        accuracy: base.and_then(|b| b.accuracy.clone()),
+        // The base's accuracy score, when it reads only imported functions (a base that
+        // profiles more functions than the state machine invokes may score others).
+        accuracy: base.and_then(|b| b.accuracy.clone()).filter(|a| {
+            let ids: Vec<&str> = imported.functions.iter().map(|f| f.id.as_str()).collect();
+            a.score.compile(&ids).is_ok()
+        }),
         deployed: base.map_or_else(BTreeMap::new, |b| {
             b.deployed
                 .iter()

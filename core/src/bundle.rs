@@ -20,7 +20,8 @@ use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, nor
 use crate::model::{CpuShareModel, DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::{PackageType, Pricing};
 use crate::workflow::{
-    Delays, Edge, LatencyModel, MapBlock, ProbabilityBasis, StateNode, Workflow, WorkflowError,
+    Delays, Edge, LatencyModel, MapBlock, ProbabilityBasis, Site, StateNode, Workflow,
+    WorkflowError,
 };
 
 /// The schema id this version reads and writes.
@@ -382,6 +383,10 @@ pub struct WorkflowSpec {
     /// Map states: their iteration bodies, expected item counts and concurrency limits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maps: Vec<MapBlock>,
+    /// Further places where a function is invoked (a second Task state invoking the same Lambda
+    /// function): nodes of the graph whose invocations are their function's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<Site>,
     /// How durations compose into the expected latency: `branch_aware` (left out: the default)
     /// or `thesis` (the thesis' max of the arms' expected latencies, to reproduce its figures).
     /// Commands can override it with `--latency-model`.
@@ -689,9 +694,10 @@ impl Application {
                 ));
             }
         }
-        let workflow = Workflow::build_with_states(
+        let workflow = Workflow::build_with_sites(
             &ids,
             &b.workflow.states,
+            &b.workflow.sites,
             &b.workflow.maps,
             &b.workflow.edges,
         )
@@ -823,6 +829,10 @@ fn workflow_error_in(e: &WorkflowError, spec: &WorkflowSpec) -> BundleError {
         WorkflowError::BadState { id, .. } => {
             let k = spec.states.iter().position(|st| &st.id == id).unwrap_or(0);
             invalid(format!("$.workflow.states[{k}]"), e.to_string())
+        }
+        WorkflowError::BadSite { id, .. } => {
+            let k = spec.sites.iter().position(|st| &st.id == id).unwrap_or(0);
+            invalid(format!("$.workflow.sites[{k}]"), e.to_string())
         }
         WorkflowError::BadMap { state, .. } => {
             let k = spec

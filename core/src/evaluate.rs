@@ -57,7 +57,10 @@ pub struct Evaluation {
     pub cost_usd_per_million: f64,
     /// End-to-end accuracy score (EAS).
     pub accuracy: f64,
-    /// Step Functions charge included in `cost_usd_per_million` (0 without Step Functions pricing).
+    /// Orchestration charge included in `cost_usd_per_million`: Step Functions' (0 without Step
+    /// Functions pricing), the services its Task states call (their `price_per_request`) and
+    /// Distributed Maps' Express child executions (see
+    /// [`Application::fixed_cost_per_execution`]).
     pub orchestration_cost_usd_per_million: f64,
     /// What cold starts add to `latency_ms` (the latency less the latency with every cold-start
     /// probability at 0).
@@ -112,6 +115,65 @@ impl Application {
         }
     }
 
+    /// USD per execution the orchestration bills whatever the configuration: Step Functions'
+    /// own charge that does not depend on the latency (Standard transitions, the Express
+    /// request), each state node's `price_per_request` times its expected entries (the services
+    /// its Task states call), and the Express child executions of Distributed Maps: their
+    /// requests, half a billing unit of rounding each, and the time of the states and
+    /// orchestration delays inside their bodies (the time of the functions there is billed with
+    /// each function, see [`Application::express_child_charge`]). The one place fixed charges
+    /// are priced: `evaluate`, the optimizers' search space and `simulate` all call it.
+    pub fn fixed_cost_per_execution(&self) -> f64 {
+        let w = &self.workflow;
+        let mut usd = self
+            .pricing
+            .orchestration_fixed_cost(w.expected_transitions());
+        usd += w
+            .state_entries()
+            .iter()
+            .zip(w.state_prices())
+            .map(|(n, p)| n * p)
+            .sum::<f64>();
+        let children = w.express_children();
+        let express_states: f64 = w.express_state_entries().iter().sum();
+        let express_functions: f64 = w.express_invocations().iter().sum();
+        if children > 0.0 || express_states > 0.0 || express_functions > 0.0 {
+            let (request, per_ms, granularity) = self.pricing.express_child_prices();
+            let per_state = self.delays.per_state_ms();
+            let state_ms: f64 = w
+                .express_state_entries()
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    n * (w.state_delay_ms(w.function_count() + k).unwrap_or(0.0) + per_state)
+                })
+                .sum();
+            usd += children * (request + granularity / 2.0 * per_ms)
+                + (state_ms + express_functions * per_state) * per_ms;
+        }
+        usd
+    }
+
+    /// USD per execution that function `f`'s invocations inside the bodies of Distributed Maps
+    /// with Express child executions add to those children's duration charge when each takes
+    /// `duration_ms` (0 for a function outside such bodies). Linear in the duration: the
+    /// children's rounding up to the billing granularity is charged with their requests, and a
+    /// body with parallel arms is charged the sum of its arms' times (at most what AWS bills
+    /// more, for the overlap).
+    pub fn express_child_charge(&self, f: usize, duration_ms: f64) -> f64 {
+        let n = self
+            .workflow
+            .express_invocations()
+            .get(f)
+            .copied()
+            .unwrap_or(0.0);
+        if n > 0.0 {
+            n * duration_ms * self.pricing.express_child_prices().1
+        } else {
+            0.0
+        }
+    }
+
     /// Function `f`'s expected duration and cost with a choice (cold starts, INIT billing and
     /// provisioned concurrency included): the one place both `evaluate` and the optimizers
     /// price an option.
@@ -132,8 +194,9 @@ impl Application {
         } else {
             (0.0, 0.0)
         };
-        let per_execution =
-            ni * (warm_cost + cold_cost) + self.provisioned_cost_per_execution(f, memory);
+        let per_execution = ni * (warm_cost + cold_cost)
+            + self.provisioned_cost_per_execution(f, memory)
+            + self.express_child_charge(f, warm + cold_ms);
         OptionFigures {
             duration_ms: warm + cold_ms,
             cold_start_ms: cold_ms,
@@ -190,9 +253,8 @@ impl Application {
                 },
             );
         }
-        let orchestration = self
-            .pricing
-            .orchestration_cost(self.workflow.expected_transitions(), latency_ms)
+        let orchestration = (self.fixed_cost_per_execution()
+            + self.pricing.orchestration_duration_cost(latency_ms))
             * EXECUTIONS_PER_QUOTE;
         Evaluation {
             latency_ms,
@@ -285,6 +347,74 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!(err.path(), Some("$.functions[0].provisioned_concurrency"));
+    }
+
+    /// One function `f` (100.4 ms at 1,024 MB) in a workflow given as JSON.
+    fn workflow(workflow: &str, step_functions: &str) -> Application {
+        Bundle::from_json(&format!(
+            r#"{{"schema":"optiserve.bundle/v1","provenance":{{"tool":"t","tool_version":"0"}},
+            "pricing":{{"region":"us-east-1","architecture":"x86_64","price_per_gb_second":0.0000166667,"price_per_request":0.0000002{step_functions}}},
+            "functions":[{{"id":"f","memory":[1024],"variants":[{{"name":"default","model":{{"kind":"exponential","alpha_ms":100.4,"beta_ms":0,"gamma_per_mb":0}}}}]}}],
+            "workflow":{workflow}}}"#
+        ))
+        .unwrap()
+        .validate()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_service_state_takes_its_delay_and_bills_its_price_per_entry() {
+        let a = workflow(
+            r#"{"edges":[{"from":"Start","to":"f","probability":1},{"from":"f","to":"Notify","probability":1},{"from":"Notify","to":"End","probability":1}],
+               "states":[{"id":"Notify","kind":"service","delay_ms":50,"resource":"arn:aws:states:::sns:publish","price_per_request":0.0000005}]}"#,
+            r#","step_functions":{"type":"standard","price_per_transition":0.000025}"#,
+        );
+        let e = a.evaluate(&a.deployed);
+        assert!((e.latency_ms - 150.4).abs() < 1e-9, "{e:?}");
+        // Three transitions and one SNS publish per execution.
+        let orchestration = (3.0 * 0.000_025 + 0.000_000_5) * 1e6;
+        assert!(
+            (e.orchestration_cost_usd_per_million - orchestration).abs() < 1e-9,
+            "{e:?}"
+        );
+        let lambda = (0.101 * GB_S + REQ) * 1e6;
+        assert!((e.cost_usd_per_million - lambda - orchestration).abs() < 1e-9);
+        // The optimizers' fixed charge is the same.
+        let space = crate::optimize::space::SearchSpace::full(&a);
+        assert!((space.fixed_cost - orchestration).abs() < 1e-9);
+    }
+
+    #[test]
+    fn express_children_of_a_distributed_map_bill_requests_and_duration() {
+        // 100 items in batches of 25: 4 Express child executions, each running f once.
+        let a = workflow(
+            r#"{"edges":[{"from":"Start","to":"M","probability":1},{"from":"M","to":"f","probability":1},{"from":"f","to":"End","probability":1}],
+               "states":[{"id":"M","kind":"map"}],
+               "maps":[{"state":"M","body":["f"],"items":100,"max_concurrency":2,"mode":"distributed","batch_items":25}]}"#,
+            r#","step_functions":{"type":"standard","price_per_transition":0.000025}"#,
+        );
+        let e = a.evaluate(&a.deployed);
+        // 4 children, 2 at a time: 2 waves of 100.4 ms.
+        assert!((e.latency_ms - 200.8).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.functions["f"].invocations, 4.0);
+        // Express: $1 per million requests, 64 MB at $0.0000166667 per GB-s, 100 ms rounding
+        // (charged as half a unit per child on average).
+        let per_ms = 64.0 / 1024.0 * (0.06 / 3600.0) / 1000.0;
+        let children = 4.0 * (1e-6 + 50.0 * per_ms);
+        // Parent transitions: into M, and out of the Map into End (the body's are the
+        // children's).
+        let parent = 2.0 * 0.000_025;
+        let function_time = 4.0 * 100.4 * per_ms;
+        let lambda = 4.0 * (0.101 * GB_S + REQ);
+        assert!(
+            (e.orchestration_cost_usd_per_million - (parent + children) * 1e6).abs() < 1e-9,
+            "{e:?}"
+        );
+        assert!(
+            (e.cost_usd_per_million - (parent + children + function_time + lambda) * 1e6).abs()
+                < 1e-9,
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -276,6 +276,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
             orchestration,
             states: Vec::new(),
             maps: Vec::new(),
+            sites: Vec::new(),
             latency_model: None,
         },
         accuracy,

@@ -277,6 +277,31 @@ impl Pricing {
         }
     }
 
+    /// The Express prices a Distributed Map's Express child executions are billed at: the
+    /// bundle's own Step Functions prices when the workflow is Express, else today's us-east-1
+    /// Express prices ([`StepFunctionsPricing::express`]). Returns the USD per child execution
+    /// (request), the USD per millisecond of child duration (its billed memory × the GB-second
+    /// price), and the billing granularity in ms.
+    pub fn express_child_prices(&self) -> (f64, f64, f64) {
+        let express = match self.step_functions {
+            Some(e @ StepFunctionsPricing::Express { .. }) => e,
+            _ => StepFunctionsPricing::express(),
+        };
+        match express {
+            StepFunctionsPricing::Express {
+                price_per_request,
+                price_per_gb_second,
+                memory_mb,
+                billing_granularity_ms,
+            } => (
+                price_per_request,
+                memory_mb / 1024.0 * price_per_gb_second / 1000.0,
+                billing_granularity_ms,
+            ),
+            StepFunctionsPricing::Standard { .. } => (0.0, 0.0, 1.0),
+        }
+    }
+
     /// Checks that every price is finite and non-negative and the granularity positive.
     /// Returns `(field, message)` for the first problem.
     pub fn check(&self) -> Result<(), (&'static str, String)> {

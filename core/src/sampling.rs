@@ -531,8 +531,39 @@ impl Sampler {
 
     /// Records the answer to the pending request.
     pub fn record(&mut self, batch: &Batch) -> Result<(), SamplingError> {
+        self.record_batch(batch, None)
+    }
+
+    /// Records a batch the caller cut short because a budget ran out before every invocation
+    /// could start (fewer invocations than requested, the warm-up possibly missing), and ends the
+    /// search with `stop`.
+    pub fn record_cut(&mut self, batch: &Batch, stop: StopReason) -> Result<(), SamplingError> {
+        self.record_batch(batch, Some(stop))
+    }
+
+    fn record_batch(
+        &mut self,
+        batch: &Batch,
+        cut: Option<StopReason>,
+    ) -> Result<(), SamplingError> {
         let request = self.pending.ok_or(SamplingError::NothingRequested)?;
-        if batch.warmup.is_some() != request.warmup {
+        if let Some(stop) = cut {
+            if batch.invocations.len() > request.count as usize
+                || (batch.warmup.is_some() && !request.warmup)
+            {
+                return Err(SamplingError::Mismatch(format!(
+                    "a cut batch of {} invocations{} for a request of {}",
+                    batch.invocations.len(),
+                    if batch.warmup.is_some() {
+                        " and a warm-up"
+                    } else {
+                        ""
+                    },
+                    request.count
+                )));
+            }
+            self.done = Some(stop);
+        } else if batch.warmup.is_some() != request.warmup {
             return Err(SamplingError::Mismatch(format!(
                 "warm-up {} but {} requested",
                 if batch.warmup.is_some() {
@@ -554,7 +585,8 @@ impl Sampler {
                 Status::Timeout | Status::OutOfMemory
             )
         });
-        if batch.invocations.len() != request.count as usize
+        if self.done.is_none()
+            && batch.invocations.len() != request.count as usize
             && !(warmup_killed && batch.invocations.is_empty())
         {
             return Err(SamplingError::Mismatch(format!(

@@ -25,6 +25,18 @@
 //!   of its exits; the probability of an edge is `taken / out_of`.
 //! * Loops: the back edges and self-loops among them, with the mean number of times they are taken
 //!   per execution.
+//! * Service states (a Task calling anything but a fixed Lambda function: SDK and optimized
+//!   integrations, activities, nested executions, `.sync` and `.waitForTaskToken` patterns): the
+//!   call, `TaskScheduled` → `TaskSucceeded` (`ActivityScheduled` → `ActivitySucceeded`), which
+//!   becomes the state's `delay_ms` with its observations as `samples_ms`; the time around the
+//!   call counts in `state_ms` like a Lambda Task's.
+//! * Callbacks (`lambda:invoke.waitForTaskToken`): the function runs `TaskStarted` →
+//!   `TaskSubmitted` (the invocation returned), then the Task waits for its token until
+//!   `TaskSucceeded`: that wait is the callback node's (less the `state_ms + transition_ms` the
+//!   model charges every node), and the Task's transitions leave from the callback node.
+//! * Sites: a Task state that is a site of a function is the site's node (its id is the state's
+//!   name); loops whose exit is decided at their top (polling loops) are measured like any branch:
+//!   the departures from the deciding node give the exit probability per iteration.
 //! * Delays: per model transition, the time from the source's exit to the target's entry (the
 //!   bundle's `transition_ms` is the mean between two states); per Task state, the time from its
 //!   entry to its Lambda function's start plus from the function's end to the state's exit (the
@@ -357,6 +369,16 @@ pub struct Measurement {
     /// Per Wait state: its entry to its exit (the time waited, however the state says how long:
     /// `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`).
     pub waits: BTreeMap<String, DelayStat>,
+    /// Per service state (a Task calling anything but a fixed Lambda function): its call,
+    /// `TaskScheduled` → `TaskSucceeded` (`ActivityScheduled` → `ActivitySucceeded` for an
+    /// activity).
+    pub services: BTreeMap<String, DelayStat>,
+    /// Per callback node (a `lambda:invoke.waitForTaskToken` Task): the wait for its task token
+    /// after its function returned, `TaskSubmitted` → `TaskSucceeded`.
+    pub callbacks: BTreeMap<String, DelayStat>,
+    /// Every observed time of each service state, ms (for its `samples_ms`).
+    #[serde(skip)]
+    pub service_times: BTreeMap<String, Vec<f64>>,
     /// End-to-end latency of the succeeded executions.
     pub latency_ms: Option<DelayStat>,
 }
@@ -401,7 +423,32 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             .find(|(id, res)| *id == f || res.as_deref() == Some(f))
             .map(|(id, _)| id.to_string())
     };
+    let service_nodes: std::collections::HashSet<&str> = bundle
+        .workflow
+        .states
+        .iter()
+        .filter(|st| st.kind == StateKind::Service)
+        .map(|st| st.id.as_str())
+        .collect();
+    // A node followed by its callback's wait: transitions out of its state leave from the
+    // callback node (the wait is not a state of the history).
+    let callback_of: HashMap<&str, &str> = bundle
+        .workflow
+        .states
+        .iter()
+        .filter(|st| st.kind == StateKind::Callback)
+        .filter_map(|st| {
+            bundle
+                .workflow
+                .edges
+                .iter()
+                .find(|e| e.to == st.id)
+                .map(|e| (e.from.as_str(), st.id.as_str()))
+        })
+        .collect();
     let mut transitions: HashMap<(String, String), u64> = HashMap::new();
+    let mut services: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut callbacks: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut state_delays: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut transition_delays: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let mut map_items: BTreeMap<String, (f64, u64)> = BTreeMap::new();
@@ -488,21 +535,31 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
                 );
             }
         }
-        // Per-state overhead of Task states.
+        // Per-state overhead of Task states; a service state's call; a callback's wait.
         for e in &ex.events {
             if e.kind != "TaskStateEntered" {
                 continue;
             }
             let Some(name) = &e.state else { continue };
+            let node = node_of_event(e);
             let mut cur = e.id;
-            let (mut started, mut ended, mut exited) = (None, None, None);
+            let (mut scheduled, mut started, mut submitted, mut ended, mut exited) =
+                (None, None, None, None, None);
             for _ in 0..16 {
                 let Some(next) = children.get(&cur).and_then(|c| c.first()) else {
                     break;
                 };
                 match next.kind.as_str() {
-                    "LambdaFunctionStarted" | "TaskStarted" => started = Some(next.time_ms),
-                    "LambdaFunctionSucceeded" | "TaskSucceeded" => ended = Some(next.time_ms),
+                    "LambdaFunctionScheduled" | "TaskScheduled" | "ActivityScheduled" => {
+                        scheduled = Some(next.time_ms);
+                    }
+                    "LambdaFunctionStarted" | "TaskStarted" | "ActivityStarted" => {
+                        started = Some(next.time_ms);
+                    }
+                    "TaskSubmitted" => submitted = Some(next.time_ms),
+                    "LambdaFunctionSucceeded" | "TaskSucceeded" | "ActivitySucceeded" => {
+                        ended = Some(next.time_ms);
+                    }
                     "TaskStateExited" => {
                         exited = Some(next.time_ms);
                         break;
@@ -511,11 +568,33 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
                 }
                 cur = next.id;
             }
-            if let (Some(s), Some(f), Some(x)) = (started, ended, exited) {
+            let service = node.as_deref().filter(|n| service_nodes.contains(n));
+            if let Some(id) = service {
+                // The call (TaskScheduled → TaskSucceeded); the state's own time around it.
+                if let (Some(sc), Some(f), Some(x)) = (scheduled, ended, exited) {
+                    services.entry(id.to_string()).or_default().push(f - sc);
+                    add(
+                        state_delays.entry(name.clone()).or_insert((0.0, 0)),
+                        (sc - e.time_ms) + (x - f),
+                    );
+                }
+                continue;
+            }
+            // A Lambda task: its function runs from its start to its end (to TaskSubmitted
+            // for a callback, which then waits for its token until TaskSucceeded).
+            if let (Some(s), Some(x), Some(done)) = (started, exited, ended) {
                 add(
                     state_delays.entry(name.clone()).or_insert((0.0, 0)),
-                    (s - e.time_ms) + (x - f),
+                    (s - e.time_ms) + (x - done),
                 );
+                if let (Some(sub), Some(cb)) =
+                    (submitted, node.as_deref().and_then(|n| callback_of.get(n)))
+                {
+                    add(
+                        callbacks.entry(cb.to_string()).or_insert((0.0, 0)),
+                        (done - sub).max(0.0),
+                    );
+                }
             }
         }
         // Map items.
@@ -552,6 +631,7 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             if e.kind.ends_with("StateExited")
                 && let Some(n) = node_of_event(e)
             {
+                let n = callback_of.get(n.as_str()).map_or(n, |c| c.to_string());
                 sources.push((n, e));
             }
         }
@@ -699,6 +779,12 @@ pub fn measure(bundle: &Bundle, executions: &[Execution]) -> Result<Measurement,
             .collect(),
         map_items: map_items.into_iter().map(|(k, v)| (k, finish(v))).collect(),
         waits: waits.into_iter().map(|(k, v)| (k, finish(v))).collect(),
+        services: services
+            .iter()
+            .map(|(k, v)| (k.clone(), finish((v.iter().sum(), v.len() as u64))))
+            .collect(),
+        callbacks: callbacks.into_iter().map(|(k, v)| (k, finish(v))).collect(),
+        service_times: services,
         latency_ms: (latency.1 > 0).then(|| finish(latency)),
     })
 }
@@ -750,8 +836,10 @@ fn loop_edges(app: &Application) -> Vec<(String, String)> {
 }
 
 /// Writes a measurement into a bundle: branch probabilities from the counts (marked measured),
-/// the mean orchestration delays, the Map item counts and the Wait states' times. Branch groups
-/// with no departures keep their probabilities and bases. Returns the edges changed.
+/// the mean orchestration delays, the Map item counts, the Wait states' times, the service
+/// states' calls (mean, observations and [`SAMPLE_BINS`] equal-probability samples) and the
+/// callbacks' waits. Branch groups with no departures keep their probabilities and bases.
+/// Returns the edges changed.
 pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
     let mut changed = 0;
     for e in &mut bundle.workflow.edges {
@@ -792,6 +880,35 @@ pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
             st.delay_ms = (w.mean_ms - state_ms).max(0.0);
         }
     }
+    // A service state takes its measured call, with the times `simulate` draws from; a
+    // callback the wait less the state and transition delays the model charges it as a node.
+    let per_state = bundle.workflow.orchestration.per_state_ms();
+    for st in &mut bundle.workflow.states {
+        match st.kind {
+            StateKind::Service => {
+                if let Some(d) = m.services.get(&st.id)
+                    && d.count > 0
+                {
+                    st.delay_ms = d.mean_ms.max(0.0);
+                    st.measured = Some(d.count);
+                    st.samples_ms = m
+                        .service_times
+                        .get(&st.id)
+                        .map(|t| equal_probability_bins(t, SAMPLE_BINS))
+                        .unwrap_or_default();
+                }
+            }
+            StateKind::Callback => {
+                if let Some(w) = m.callbacks.get(&st.id)
+                    && w.count > 0
+                {
+                    st.delay_ms = (w.mean_ms - per_state).max(0.0);
+                    st.measured = Some(w.count);
+                }
+            }
+            _ => {}
+        }
+    }
     for map in &mut bundle.workflow.maps {
         if let Some(s) = m.map_items.get(&map.state)
             && s.count > 0
@@ -802,6 +919,35 @@ pub fn apply(bundle: &mut Bundle, m: &Measurement) -> usize {
         }
     }
     changed
+}
+
+/// Most samples a measured service state keeps (`samples_ms`).
+pub const SAMPLE_BINS: usize = 32;
+
+/// `times` summarised as at most `bins` equal-probability bins, each the mean of its bin (an
+/// observation on a bin boundary is split between the two bins), so that their mean is the
+/// observations' mean; rounded to 0.01 ms.
+pub fn equal_probability_bins(times: &[f64], bins: usize) -> Vec<f64> {
+    let mut sorted: Vec<f64> = times.iter().copied().filter(|x| x.is_finite()).collect();
+    if sorted.is_empty() || bins == 0 {
+        return Vec::new();
+    }
+    sorted.sort_unstable_by(f64::total_cmp);
+    let n = sorted.len();
+    let k = bins.min(n);
+    let width = n as f64 / k as f64;
+    (0..k)
+        .map(|b| {
+            let (lo, hi) = (b as f64 * width, (b + 1) as f64 * width);
+            let mut sum = 0.0;
+            for (i, &x) in sorted.iter().enumerate() {
+                let (a, z) = (i as f64, i as f64 + 1.0);
+                let overlap = (z.min(hi) - a.max(lo)).max(0.0);
+                sum += overlap * x;
+            }
+            (sum / width * 100.0).round() / 100.0
+        })
+        .collect()
 }
 
 /// Measured against predicted: what `validate` prints.
@@ -913,6 +1059,16 @@ pub fn estimate_costs(
                     }
                 }
                 _ => {}
+            }
+        }
+        // The services the Task states call, at the bundle's price per request.
+        for e in &ex.events {
+            if e.kind == "TaskStateEntered"
+                && let Some(name) = &e.state
+                && let Some(st) = bundle.workflow.states.iter().find(|st| &st.id == name)
+                && let Some(p) = st.price_per_request
+            {
+                cost += p;
             }
         }
         let entered = ex

@@ -28,7 +28,9 @@
 //! A Map state runs its items in a pool of `MaxConcurrency` slots, each item starting as soon as a
 //! slot frees up (as Step Functions does), where the analytic model counts waves (see
 //! [`crate::workflow::MapBlock`]); a non-integer expected item count is drawn as its floor or
-//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay.
+//! ceiling with the right mean. State nodes (Wait, Pass, …) take their fixed delay; a state node
+//! with measured times (`samples_ms`, a service state that `workflow measure` timed) draws one
+//! of them per entry, consuming one draw.
 //!
 //! Because `E[max(X, Y)] ≥ max(E[X], E[Y])`, the analytic model's "max of the arms' expected times"
 //! for a parallel block underestimates the expected latency whenever the arms' durations vary; on
@@ -181,10 +183,41 @@ pub enum SimulationError {
     /// Zero bins.
     #[error("bins: must be from 1 to 10000, found {0}")]
     Bins(usize),
+    /// The simulation would take too many steps (loops that repeat very often, times the runs).
+    #[error(
+        "the simulation would take about {expected:.3e} steps ({per_execution:.3e} function invocations and state entries per execution × {runs} runs), more than the {max:.0e} allowed: lower --runs, or check the loop probabilities (a loop taken with probability p repeats 1/(1−p) times on average)"
+    )]
+    TooMuchWork {
+        /// Expected steps per execution.
+        per_execution: f64,
+        /// Runs asked for.
+        runs: usize,
+        /// Expected steps in all.
+        expected: f64,
+        /// The cap.
+        max: f64,
+    },
+    /// One execution ran past the hard cap on steps (a rare, very long loop).
+    #[error(
+        "execution {run} ran more than {max} function invocations and state entries (its loops repeated far more than their expected {per_execution:.3e} per execution): the simulation stops rather than run on"
+    )]
+    RunawayExecution {
+        /// Which execution (0-based).
+        run: usize,
+        /// Expected steps per execution.
+        per_execution: f64,
+        /// The cap.
+        max: u64,
+    },
 }
 
 /// Most executions one simulation keeps (their latencies are held for the percentiles).
 pub const MAX_RUNS: usize = 50_000_000;
+/// Most steps (function invocations and state entries, expected) a simulation may take in all:
+/// about a minute of work at tens of millions of steps a second.
+pub const MAX_STEPS: f64 = 2e9;
+/// Hard cap on one execution's steps: this many times its expected steps, at least a million.
+pub const RUNAWAY_FACTOR: f64 = 10_000.0;
 
 /// Per function: how to draw one duration.
 #[derive(Debug, Clone)]
@@ -295,15 +328,32 @@ struct Runner<'a> {
     per_state_ms: f64,
     rng: Xoshiro256PlusPlus,
     cost: f64,
+    /// Function invocations and state entries in the current execution.
+    steps: u64,
+    /// Past it the execution is abandoned (every loop stops repeating).
+    step_cap: u64,
 }
 
 impl Runner<'_> {
     fn run(&mut self, s: &Structure) -> f64 {
+        if self.steps > self.step_cap {
+            return 0.0;
+        }
         match s {
             Structure::Function(f) if *f >= self.draws.len() => {
-                self.app.workflow.state_delay_ms(*f).unwrap_or(0.0) + self.per_state_ms
+                self.steps += 1;
+                // A state node with measured times draws one (one draw per entry); the others
+                // take their fixed delay and draw nothing.
+                let samples = self.app.workflow.state_samples(*f);
+                let d = if samples.is_empty() {
+                    self.app.workflow.state_delay_ms(*f).unwrap_or(0.0)
+                } else {
+                    samples[index(self.rng.next_u64(), samples.len())]
+                };
+                d + self.per_state_ms
             }
             Structure::Function(f) => {
+                self.steps += 1;
                 let draw = &self.draws[*f];
                 let (d, init) = draw.pick_parts(self.rng.next_u64());
                 self.cost += self.app.invocation_cost(*f, draw.memory_mb, d, init);
@@ -329,7 +379,7 @@ impl Runner<'_> {
             } => {
                 let p_again = 1.0 - 1.0 / expected_runs;
                 let mut total = self.run(body);
-                while uniform(&mut self.rng) < p_again {
+                while self.steps <= self.step_cap && uniform(&mut self.rng) < p_again {
                     total += self.run(body);
                 }
                 total
@@ -383,6 +433,19 @@ pub fn simulate(
     if !(1..=10_000).contains(&request.bins) {
         return Err(SimulationError::Bins(request.bins));
     }
+    let per_execution: f64 = app.workflow.invocations().iter().sum::<f64>()
+        + app.workflow.state_entries().iter().sum::<f64>()
+        + 1.0;
+    let expected = per_execution * request.runs as f64;
+    if expected.is_nan() || expected > MAX_STEPS {
+        return Err(SimulationError::TooMuchWork {
+            per_execution,
+            runs: request.runs,
+            expected,
+            max: MAX_STEPS,
+        });
+    }
+    let step_cap = (per_execution * RUNAWAY_FACTOR).max(1e6) as u64;
     let draws = app
         .functions
         .iter()
@@ -395,12 +458,24 @@ pub fn simulate(
         per_state_ms: app.delays.per_state_ms(),
         rng: Xoshiro256PlusPlus::seed_from_u64(request.seed),
         cost: 0.0,
+        steps: 0,
+        step_cap,
     };
     let fixed = app.delays.start_end_ms();
     let structure = app.workflow.structure();
-    let mut latencies: Vec<f64> = (0..request.runs)
-        .map(|_| runner.run(structure) + fixed)
-        .collect();
+    let mut latencies: Vec<f64> = Vec::with_capacity(request.runs);
+    for run in 0..request.runs {
+        runner.steps = 0;
+        let latency = runner.run(structure) + fixed;
+        if runner.steps > runner.step_cap {
+            return Err(SimulationError::RunawayExecution {
+                run,
+                per_execution,
+                max: runner.step_cap,
+            });
+        }
+        latencies.push(latency);
+    }
     // The Step Functions charge: the transitions part is linear, so its mean is exact; the
     // Express duration part is charged on each execution's own latency.
     let duration_charges: f64 = latencies
@@ -441,11 +516,16 @@ pub fn simulate(
         .enumerate()
         .map(|(f, c)| app.provisioned_cost_per_execution(f, f64::from(c.memory_mb)))
         .sum();
-    let orchestration = (app
-        .pricing
-        .orchestration_fixed_cost(app.workflow.expected_transitions())
-        + provisioned)
-        * EXECUTIONS_PER_QUOTE;
+    // The time of functions inside Express child executions, billed to those children
+    // (linear in the duration: its mean is exact).
+    let express: f64 = runner
+        .draws
+        .iter()
+        .enumerate()
+        .map(|(f, d)| app.express_child_charge(f, d.base))
+        .sum();
+    let orchestration =
+        (app.fixed_cost_per_execution() + provisioned + express) * EXECUTIONS_PER_QUOTE;
     Ok(SimulationReport {
         runs: request.runs,
         seed: request.seed,
@@ -502,6 +582,31 @@ mod tests {
             "functions":[{}],"workflow":{{"edges":{edges}}}}}"#,
             fs.join(",")
         ))
+    }
+
+    #[test]
+    fn a_measured_service_state_draws_its_times() {
+        // f (100 ms), then a service state measured at 10, 30 or 50 ms (mean 30).
+        let text = |samples: &str| {
+            format!(
+                r#"{{"schema":"optiserve.bundle/v1","provenance":{{"tool":"t","tool_version":"0"}},
+                "pricing":{{"region":"us-east-1","architecture":"x86_64","price_per_gb_second":0.0000166667,"price_per_request":0.0000002}},
+                "functions":[{{"id":"f","memory":[1024],"variants":[{{"name":"default","model":{{"kind":"exponential","alpha_ms":100,"beta_ms":0,"gamma_per_mb":0}}}}]}}],
+                "workflow":{{"edges":[{{"from":"Start","to":"f","probability":1}},{{"from":"f","to":"S","probability":1}},{{"from":"S","to":"End","probability":1}}],
+                  "states":[{{"id":"S","kind":"service","delay_ms":30{samples}}}]}}}}"#
+            )
+        };
+        let a = app(&text(r#","samples_ms":[10,30,50],"measured":300"#));
+        let r = simulate(&a, &a.deployed, &request(30_000, 3)).unwrap();
+        assert!((r.mean_ms - 130.0).abs() < 0.5, "{r:?}");
+        // The three times, each a third of the executions: sd √(800/3).
+        assert!((r.std_ms - (800.0f64 / 3.0).sqrt()).abs() < 0.3, "{r:?}");
+        assert_eq!((r.p50_ms, r.max_ms), (130.0, 150.0));
+        assert_eq!(r.analytic_latency_ms, 130.0);
+        // Without samples it always takes its delay, and draws nothing.
+        let a = app(&text(""));
+        let r = simulate(&a, &a.deployed, &request(1000, 3)).unwrap();
+        assert_eq!((r.mean_ms, r.std_ms), (130.0, 0.0));
     }
 
     #[test]
@@ -713,6 +818,44 @@ mod tests {
         );
         assert_eq!((r.p50_ms, r.max_ms), (100.0, 500.0));
         assert_eq!(warm.max_ms, 100.0);
+    }
+
+    #[test]
+    fn loops_that_would_run_forever_are_refused_or_cut() {
+        // Taken with p = 0.999999999: a billion runs per execution on average.
+        let a = constant(
+            &[("a", 10.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"a","probability":0.999999999},{"from":"a","to":"End","probability":0.000000001}]"#,
+        );
+        let err = simulate(&a, &a.deployed, &request(1000, 1)).unwrap_err();
+        assert!(matches!(err, SimulationError::TooMuchWork { .. }), "{err}");
+        assert!(err.to_string().contains("lower --runs"), "{err}");
+        // A hard cap per execution stops a rare runaway: every loop stops repeating past it.
+        let b = constant(
+            &[("a", 10.0)],
+            r#"[{"from":"Start","to":"a","probability":1},{"from":"a","to":"a","probability":0.5},{"from":"a","to":"End","probability":0.5}]"#,
+        );
+        let mut runner = Runner {
+            app: &b,
+            draws: b
+                .functions
+                .iter()
+                .zip(&b.deployed)
+                .map(|(f, &c)| Draw::new(f, c, DurationSource::Samples))
+                .collect(),
+            per_state_ms: 0.0,
+            rng: Xoshiro256PlusPlus::seed_from_u64(3),
+            cost: 0.0,
+            steps: 0,
+            step_cap: 3,
+        };
+        let mut longest = 0;
+        for _ in 0..1000 {
+            runner.steps = 0;
+            runner.run(b.workflow.structure());
+            longest = longest.max(runner.steps);
+        }
+        assert_eq!(longest, 4, "stops one step past the cap");
     }
 
     #[test]

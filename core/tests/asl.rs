@@ -26,10 +26,20 @@ fn render(text: &str, options: &AslOptions) -> String {
         writeln!(o, "edge {} → {} {:.4}{basis}", e.from, e.to, e.probability).unwrap();
     }
     for s in &imported.workflow.states {
-        writeln!(o, "state {} {:?} {} ms", s.id, s.kind, s.delay_ms).unwrap();
+        write!(o, "state {} {:?} {} ms", s.id, s.kind, s.delay_ms).unwrap();
+        if let Some(r) = &s.resource {
+            write!(o, " {r}").unwrap();
+        }
+        if let Some(p) = s.price_per_request {
+            write!(o, " ${p} per request").unwrap();
+        }
+        writeln!(o).unwrap();
+    }
+    for s in &imported.workflow.sites {
+        writeln!(o, "site {} of {}", s.id, s.function).unwrap();
     }
     for m in &imported.workflow.maps {
-        writeln!(
+        write!(
             o,
             "map {} items {} max_concurrency {} body [{}]",
             m.state,
@@ -38,13 +48,24 @@ fn render(text: &str, options: &AslOptions) -> String {
             m.body.join(", ")
         )
         .unwrap();
+        if m.is_distributed() {
+            write!(
+                o,
+                " distributed {:?} children, batch {:?}",
+                m.child_execution.unwrap_or_default(),
+                m.batch_items
+            )
+            .unwrap();
+        }
+        writeln!(o).unwrap();
     }
     for n in &imported.notes {
         writeln!(o, "note: {n}").unwrap();
     }
-    match Workflow::build_with_states(
+    match Workflow::build_with_sites(
         &ids,
         &imported.workflow.states,
+        &imported.workflow.sites,
         &imported.workflow.maps,
         &imported.workflow.edges,
     ) {
@@ -80,9 +101,46 @@ fn fixtures() {
 }
 
 #[test]
+fn a_nested_execution_imports_its_child_as_a_sub_block() {
+    let parent = machine(
+        r#""A": {"Type": "Task", "Resource": "L:a", "Next": "Run child"}, "Run child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child"}, "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+    );
+    let child = machine(
+        r#""A": {"Type": "Task", "Resource": "L:c", "Next": "Check"}, "Check": {"Type": "Choice", "Choices": [{"Variable": "$.ok", "BooleanEquals": true, "Next": "D"}], "Default": "E"}, "D": {"Type": "Task", "Resource": "L:a", "End": true}, "E": {"Type": "Pass", "End": true}"#,
+    );
+    for key in [
+        "Run child",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:child",
+    ] {
+        let options = AslOptions {
+            children: BTreeMap::from([(key.to_string(), child.clone())]),
+            ..AslOptions::default()
+        };
+        insta::assert_snapshot!("nested-child", render(&parent, &options));
+    }
+    // Items for a state that is not a Map, or for no state at all, are refused.
+    for name in ["Nope", ""] {
+        let options = AslOptions {
+            map_items: BTreeMap::from([(name.to_string(), 5.0)]),
+            ..AslOptions::default()
+        };
+        let e = import_asl(&fixture("map"), &options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "items given for Map state '{name}', which is not a Map state"
+            )) && e.contains("EachPage"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn map_items_can_be_given() {
     let options = AslOptions {
         map_items: BTreeMap::from([("EachPage".to_string(), 37.0)]),
+        ..AslOptions::default()
     };
     let out = render(&fixture("map"), &options);
     assert!(
@@ -212,6 +270,60 @@ fn malformed_and_unsupported_definitions_name_the_state() {
             "bad MaxConcurrency",
             machine(
                 r#""A": {"Type": "Map", "End": true, "MaxConcurrency": 2.5, "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "End": true}}}}"#,
+            ),
+        ),
+        (
+            "service integrations: timed states, priced where they have a price",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "Next": "C"}, "C": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem", "Next": "D"}, "D": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Next": "E"}, "E": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:review", "End": true}"#,
+            ),
+        ),
+        (
+            "function chosen at run time, beside a fixed one",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.fn"}, "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "polling loop: poll, then wait and poll again until done",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "L:submit", "Next": "Poll"}, "Poll": {"Type": "Task", "Resource": "arn:aws:states:::athena:getQueryExecution", "Next": "Done?"}, "Done?": {"Type": "Choice", "Choices": [{"Variable": "$.status", "StringEquals": "SUCCEEDED", "Next": "Finish"}], "Default": "Pause"}, "Pause": {"Type": "Wait", "Seconds": 5, "Next": "Poll"}, "Finish": {"Type": "Task", "Resource": "L:finish", "End": true}"#,
+            ),
+        ),
+        (
+            "Wait with a JSONata Seconds",
+            machine(
+                r#""A": {"Type": "Wait", "Seconds": "{% $states.input.delay %}", "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "loop left only through a Catch",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "L:page", "Next": "W", "Catch": [{"ErrorEquals": ["NoMorePages"], "Next": "B"}]}, "W": {"Type": "Wait", "Seconds": 1, "Next": "A"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "Fail ends every path of a Parallel branch",
+            machine(
+                r#""A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "Next": "Boom"}, "Boom": {"Type": "Fail"}}}, {"StartAt": "Y", "States": {"Y": {"Type": "Task", "Resource": "L:y", "End": true}}}]}"#,
+            ),
+        ),
+        (
+            "a function reached only through Catch is no refusal",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "L:clean", "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "OnError"}]}, "OnError": {"Type": "Task", "Resource": "L:clean", "End": true}"#,
+            ),
+        ),
+        (
+            "nested execution without its definition",
+            machine(
+                r#""A": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:child"}, "Next": "B"}, "B": {"Type": "Task", "Resource": "L:b", "End": true}"#,
+            ),
+        ),
+        (
+            "distributed Map with batches and Standard children",
+            machine(
+                r#""A": {"Type": "Map", "End": true, "MaxConcurrency": 100, "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"}, "ItemBatcher": {"MaxItemsPerBatch": 25}, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "L:x", "End": true}}}}"#,
             ),
         ),
         (

@@ -12,9 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(imported) = import_asl(text, &AslOptions::default()) {
         let ids: Vec<String> = imported.functions.iter().map(|f| f.id.clone()).collect();
-        let _ = Workflow::build_with_states(
+        let _ = Workflow::build_with_sites(
             &ids,
             &imported.workflow.states,
+            &imported.workflow.sites,
             &imported.workflow.maps,
             &imported.workflow.edges,
         );

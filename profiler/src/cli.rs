@@ -13,7 +13,8 @@ use optiserve_core::workflow::LatencyModel;
 /// score (EAS), as the OptiServe thesis defines them.
 ///
 /// Exit codes: 0 success; 1 invalid input (the message names the JSON path or line);
-/// 2 no configuration meets the constraints; 3 a file could not be read or written.
+/// 2 no configuration meets the constraints; 3 a file could not be read or written; 4 the cloud
+/// refused or failed; 64 a wrong command line; 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "optiserve", version, max_term_width = 100)]
 pub struct Cli {
@@ -64,6 +65,19 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check a configuration against service-level objectives; exits 2 when one is missed.
     Check(CheckArgs),
+    /// Put back the original configuration (memory and environment) of every function a profiling
+    /// run changed, from that run's checkpoint: for a run that was killed before it could.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The run's checkpoint (by default the profile's output path + `.checkpoint.json`).
+    pub checkpoint: PathBuf,
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Where the Lambda functions are (AWS through the default credential chain, or an emulator).
@@ -105,6 +119,10 @@ pub struct ProfileArgs {
     /// `--resume` file).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
+    /// Start afresh even though a checkpoint of an earlier run is where this run's checkpoint
+    /// goes (it is replaced; run `optiserve restore` with it first if that run did not finish).
+    #[arg(long, conflicts_with = "resume")]
+    pub discard_checkpoint: bool,
     /// Take the workflow (and accuracy score) from this bundle instead of the plan.
     #[arg(long)]
     pub workflow_from: Option<PathBuf>,
@@ -531,9 +549,17 @@ pub struct ImportAslArgs {
     /// output is a skeleton whose functions still need profiles; `validate` says so.
     #[arg(long)]
     pub functions_from: Option<PathBuf>,
-    /// Expected items of a Map state: `STATE=N` (default 10 each, assumed).
+    /// Expected items of a Map state: `STATE=N` (default 10 each, assumed). STATE must be a Map
+    /// state of the definition.
     #[arg(long, value_name = "STATE=N")]
     pub map_items: Vec<String>,
+    /// The definition of the child state machine a nested execution runs
+    /// (`states:startExecution.sync`): `STATE=FILE` (the Task state's name) or `ARN=FILE`. The
+    /// child's workflow is imported in the Task's place. With `--state-machine`, children given
+    /// by a literal ARN are read through DescribeStateMachine unless given here; without either,
+    /// a nested execution is a timed state.
+    #[arg(long, value_name = "STATE=FILE")]
+    pub nested: Vec<String>,
     /// Workflow type for the Step Functions charge (default: the functions bundle's, else standard).
     #[arg(long = "type", value_enum)]
     pub workflow_type: Option<SfnTypeArg>,

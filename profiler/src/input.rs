@@ -16,16 +16,41 @@ pub const EXIT_IO: u8 = 3;
 pub const EXIT_CLOUD: u8 = 4;
 /// Exit code after Ctrl-C (the functions were restored).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code for a command line that cannot be parsed (an unknown flag, a missing value):
+/// `EX_USAGE`, distinct from every outcome a command reports.
+pub const EXIT_USAGE: u8 = 64;
 
-/// Reads a whole file as UTF-8, naming it on failure.
+/// Reads a whole file as UTF-8 (a leading byte-order mark is skipped), naming it on failure; text
+/// that is not UTF-8 is invalid input, with the byte offset of the first bad byte.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    fs::read_to_string(path).map_err(|e| {
+    let bytes = fs::read(path).map_err(|e| {
         anyhow::Error::new(FileError {
             path: path.to_path_buf(),
             action: "read",
             source: e,
         })
-    })
+    })?;
+    let (skipped, text) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (3, rest),
+        None => (0, bytes.as_slice()),
+    };
+    match std::str::from_utf8(text) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => anyhow::bail!(
+            "{}: not UTF-8 text: invalid byte at offset {}{}",
+            path.display(),
+            skipped + e.valid_up_to(),
+            line_column(text, e.valid_up_to())
+        ),
+    }
+}
+
+/// ` (line L, column C)` of a byte offset in text that is valid UTF-8 up to it.
+fn line_column(bytes: &[u8], offset: usize) -> String {
+    let before = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" (line {line}, column {column})")
 }
 
 /// Writes a file (or standard output for `-`), naming it on failure.

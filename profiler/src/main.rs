@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 mod cli;
 mod cloud;
@@ -13,7 +13,19 @@ mod plan;
 mod profile;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and succeed; a usage error exits 64 (EX_USAGE), apart from
+        // every code a command's own outcome uses (0–4, 130).
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(input::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use optiserve_core::bundle::{
     AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
     Variant, VariantSelector, WorkflowSpec,
@@ -164,6 +164,43 @@ pub struct Target {
     pub truth: Option<SimTruth>,
 }
 
+/// Most warm samples per memory a plan may ask for.
+pub const MAX_SAMPLES: u32 = 1000;
+
+/// Memory options within what Lambda allows, checked before they are expanded (a range is
+/// expanded to a list: a range in the billions would not fit in memory).
+fn check_memory_options(m: &MemoryOptions, at: &str) -> anyhow::Result<()> {
+    use optiserve_core::bundle::{LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB};
+    let allowed = LAMBDA_MIN_MEMORY_MB..=LAMBDA_MAX_MEMORY_MB;
+    let outside = |x: u32, what: &str| {
+        anyhow!(
+            "{at}{what}: {x} MB is outside what Lambda allows ({LAMBDA_MIN_MEMORY_MB}–{LAMBDA_MAX_MEMORY_MB} MB)"
+        )
+    };
+    match m {
+        MemoryOptions::List(list) => {
+            if list.is_empty() {
+                bail!("{at}: the list of memory sizes is empty");
+            }
+            if let Some((i, &x)) = list.iter().enumerate().find(|(_, x)| !allowed.contains(x)) {
+                return Err(outside(x, &format!("[{i}]")));
+            }
+        }
+        MemoryOptions::Range(r) => {
+            if !allowed.contains(&r.min_mb) {
+                return Err(outside(r.min_mb, ".min_mb"));
+            }
+            if !allowed.contains(&r.max_mb) {
+                return Err(outside(r.max_mb, ".max_mb"));
+            }
+            if r.step_mb == 0 || r.min_mb > r.max_mb {
+                bail!("{at}: a range needs min_mb ≤ max_mb and step_mb ≥ 1");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A plan read, checked and resolved.
 #[derive(Debug, Clone)]
 pub struct LoadedPlan {
@@ -254,8 +291,19 @@ fn resolve(
     if plan.functions.is_empty() {
         bail!("functions: the plan names no function ([[functions]] id = \"…\")");
     }
-    if plan.samples == 0 {
-        bail!("samples: must be at least 1");
+    if !(1..=MAX_SAMPLES).contains(&plan.samples) {
+        bail!(
+            "samples: must be between 1 and {MAX_SAMPLES} warm samples per memory, found {}",
+            plan.samples
+        );
+    }
+    if let Some(cap) = plan.max_invocations
+        && cap == 0
+    {
+        bail!("max_invocations: must be at least 1");
+    }
+    if let Some(m) = &plan.memory {
+        check_memory_options(m, "memory")?;
     }
     if !(1..=64).contains(&plan.concurrency) {
         bail!(
@@ -301,6 +349,9 @@ fn resolve(
             }
             (None, None) => serde_json::json!({}),
         };
+        if let Some(m) = &f.memory {
+            check_memory_options(m, &format!("{at}.memory"))?;
+        }
         let candidates = plan.memory_of(f).sizes();
         let variants: Vec<PlanVariant> = if f.variants.is_empty() {
             vec![PlanVariant {
@@ -397,6 +448,7 @@ fn resolve(
                     orchestration: Default::default(),
                     states: Vec::new(),
                     maps: Vec::new(),
+                    sites: Vec::new(),
                     latency_model: None,
                 },
                 plan.accuracy.clone(),

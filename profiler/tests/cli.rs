@@ -698,6 +698,99 @@ fn workflow_import_asl_error_names_the_state() {
     ]));
 }
 
+/// `--map-items` naming no Map state, or no state at all, is refused with the reason (they were
+/// ignored before: issue 16).
+#[test]
+fn map_items_for_no_map_state_are_refused() {
+    for (item, want) in [
+        (
+            "Nope=5",
+            "items given for Map state 'Nope', which is not a Map state of the state machine (its Map states: EachPage)",
+        ),
+        (
+            "=5",
+            "--map-items =5: name the Map state before '=' (STATE=N)",
+        ),
+        (
+            "EachPage=0",
+            "--map-items EachPage=0: N must be a number ≥ 1",
+        ),
+    ] {
+        let out = optiserve()
+            .args([
+                "workflow",
+                "import-asl",
+                "core/tests/fixtures/asl/map.json",
+                "--map-items",
+                item,
+                "-o",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{item}: {err}");
+        assert!(err.contains(want), "{item}: {want:?} not in {err}");
+    }
+}
+
+/// A state machine with the shapes real ones have (service integrations, a polling loop, a
+/// callback, a function used by two states) imports, with a note for each approximation.
+#[test]
+fn workflow_import_asl_real_shapes() {
+    assert_cmd_snapshot!(optiserve().args([
+        "workflow",
+        "import-asl",
+        "tests/fixtures/sfn-sim/media-services.asl.json",
+        "-o",
+        "-"
+    ]));
+}
+
+/// A nested execution imports its child's workflow with `--nested`; without it, the parent of
+/// the corpus (which invokes no Lambda function itself) has nothing to tune.
+#[test]
+fn a_nested_child_definition_is_imported_in_its_task_place() {
+    let parent =
+        "tests/fixtures/asl-corpus/wfc--workflow-within-a-workflow--main-state-machine.asl.json";
+    let child =
+        "tests/fixtures/asl-corpus/wfc--workflow-within-a-workflow--nested-state-machine.asl.json";
+    let out = optiserve()
+        .args(["workflow", "import-asl", parent, "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to tune"));
+    let b = run_json(&[
+        "workflow",
+        "import-asl",
+        parent,
+        "--nested",
+        &format!("Start new workflow and wait for completion={child}"),
+        "-o",
+        "-",
+    ]);
+    let ids: Vec<&str> = b["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "{b}");
+    let states: Vec<&str> = b["workflow"]["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .any(|s| s.starts_with("Start new workflow and wait for completion/")),
+        "{states:?}"
+    );
+}
+
 fn regex_escape(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
@@ -852,4 +945,167 @@ fn workflow_state_machine_on_the_simulated_cloud() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("StateMachineDoesNotExist"));
+}
+
+/// Files a profiling run writes never collide with each other or with an input, and an earlier
+/// run's checkpoint is never replaced silently: each case exits 1 with a message that says what,
+/// and no file is touched.
+#[test]
+fn profile_refuses_paths_that_would_lose_an_input_or_the_originals() {
+    let dir_guard = scratch("collide");
+    let dir = dir_guard.path();
+    let plan = dir.join("app3.plan.toml");
+    std::fs::copy(root().join("examples/app3.plan.toml"), &plan).unwrap();
+    std::fs::copy(
+        root().join("examples/app3.bundle.json"),
+        dir.join("app3.bundle.json"),
+    )
+    .unwrap();
+    let plan_text = std::fs::read_to_string(&plan).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let same = dir.join("same.json");
+    let earlier = dir.join("earlier.json");
+    let earlier_checkpoint = dir.join("earlier.json.checkpoint.json");
+    std::fs::write(&earlier_checkpoint, "{\"kept\": true}").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&same)],
+            "--output and the checkpoint are the same file",
+        ),
+        (vec!["-o".into(), s(&plan)], "--output ("),
+        (
+            vec!["-o".into(), s(&same), "--checkpoint".into(), s(&plan)],
+            "the checkpoint (",
+        ),
+        (
+            vec!["-o".into(), s(&earlier)],
+            "holds the checkpoint of an earlier run",
+        ),
+    ];
+    for (extra, message) in cases {
+        let out = optiserve()
+            .args(["profile", "--simulate", "--plan", &s(&plan)])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert!(!same.exists(), "{extra:?} wrote {}", same.display());
+        assert_eq!(std::fs::read_to_string(&plan).unwrap(), plan_text);
+        assert_eq!(
+            std::fs::read_to_string(&earlier_checkpoint).unwrap(),
+            "{\"kept\": true}"
+        );
+    }
+    // --discard-checkpoint replaces it knowingly; the run then completes and removes it.
+    let out = optiserve()
+        .args([
+            "profile",
+            "--simulate",
+            "--plan",
+            &s(&plan),
+            "-o",
+            &s(&earlier),
+        ])
+        .arg("--discard-checkpoint")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(earlier.exists() && !earlier_checkpoint.exists());
+}
+
+/// Hostile command lines and files: each row is the arguments (with `{BOM}`, `{LATIN1}` standing
+/// for files written here), the exit code and a fragment of the message.
+#[test]
+fn exit_codes_and_decoding_errors_say_what_and_where() {
+    let dir_guard = scratch("hostile");
+    let dir = dir_guard.path();
+    let bom = dir.join("bom.bundle.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(root().join("examples/app3.bundle.json")).unwrap());
+    std::fs::write(&bom, bytes).unwrap();
+    let latin1 = dir.join("latin1.bundle.json");
+    std::fs::write(&latin1, b"{\n  \"name\": \"caf\xE9\"\n}").unwrap();
+    let deployed = dir.join("deployed.bundle.json");
+    let mut b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/app3.bundle.json")).unwrap(),
+    )
+    .unwrap();
+    b["functions"][0]["resource"] = "app3-preprocess".into();
+    std::fs::write(&deployed, b.to_string()).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"f1": {"memory_mb": 320}}"#).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let rows: Vec<(Vec<String>, i32, &str)> = vec![
+        (
+            vec!["validate".into(), s(&bom)],
+            0,
+            "valid optiserve.bundle/v1",
+        ),
+        (
+            vec!["validate".into(), s(&latin1)],
+            1,
+            "not UTF-8 text: invalid byte at offset 16 (line 2, column 15)",
+        ),
+        (
+            vec!["validate".into(), "--nope".into(), s(&bom)],
+            64,
+            "unexpected argument '--nope'",
+        ),
+        (
+            vec!["optimize".into(), s(&bom)],
+            64,
+            "--objective <OBJECTIVE>",
+        ),
+        (vec!["frobnicate".into()], 64, "unrecognized subcommand"),
+        (
+            vec!["validate".into(), s(&dir.join("missing.json"))],
+            3,
+            "cannot read",
+        ),
+        (
+            vec![
+                "apply".into(),
+                s(&deployed),
+                "--config".into(),
+                s(&config),
+                "--region".into(),
+                "us-east-1".into(),
+            ],
+            4,
+            "no AWS credentials could be loaded",
+        ),
+    ];
+    for (args, code, fragment) in rows {
+        let out = optiserve()
+            .args(&args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent/optiserve-test-config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/optiserve-test-credentials",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
+        assert!(text.contains(fragment), "{args:?}: {text}");
+        // No message suggests a flag its command does not have.
+        if args[0] == "apply" {
+            assert!(!text.contains("--simulate"), "{text}");
+        }
+    }
 }

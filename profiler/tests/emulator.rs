@@ -494,6 +494,127 @@ async fn a_failed_run_and_ctrl_c_both_restore_the_original_configuration() {
     assert!(dir.join("interrupted.json.checkpoint.json").exists());
 }
 
+/// A run killed outright (SIGKILL: nothing can restore) leaves the function in its profiling
+/// configuration, marked with the run's id. A fresh run refuses to take those settings for the
+/// originals and names `optiserve restore`; a fresh run into the same output refuses to replace the
+/// killed run's checkpoint; `restore` puts the originals back from the checkpoint, and then a
+/// fresh run works.
+#[tokio::test]
+#[ignore = "needs the local AWS emulator: scripts/emulator.sh test"]
+async fn a_killed_run_is_refused_until_restore_puts_the_originals_back() {
+    let name = "optiserve-emu-killed";
+    let deployed = deploy(
+        name,
+        640,
+        &[("EMU_CURVE", "300,5000,0.002"), ("API_TOKEN", "s3cr3t-value")],
+        &format!("samples = 20\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 1 }}\n[[functions]]\nid = \"f\"\nresource = \"{name}\"\n"),
+    )
+    .await;
+    let (before, dir, plan) = (deployed.before.clone(), deployed.dir.path(), &deployed.plan);
+    let bundle = dir.join("killed.json");
+    let checkpoint = dir.join("killed.json.checkpoint.json");
+    let args = |out: &Path| {
+        vec![
+            "profile".to_string(),
+            "--plan".into(),
+            plan.to_str().unwrap().into(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+            "--endpoint-url".into(),
+            url(),
+        ]
+    };
+    let child = optiserve()
+        .args(args(&bundle))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut changed = false;
+    for _ in 0..200 {
+        if config_of(name).await != before {
+            changed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(changed, "the run never changed the function");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = child.wait_with_output().unwrap();
+    let (memory, env) = config_of(name).await;
+    assert!(env.contains_key("OPTISERVE_PROFILING"), "{env:?}");
+    assert_ne!((memory, env.clone()), before);
+    assert!(checkpoint.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&checkpoint).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the checkpoint holds environments: owner only");
+    }
+
+    // A fresh run into the same output: the killed run's checkpoint is not replaced.
+    let out = optiserve().args(args(&bundle)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--resume") && stderr.contains("optiserve restore"),
+        "{stderr}"
+    );
+    // A fresh run elsewhere: the function's current settings are not its originals.
+    let elsewhere = dir.join("elsewhere.json");
+    let out = optiserve().args(args(&elsewhere)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("still in the profiling configuration")
+            && stderr.contains("optiserve restore"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("s3cr3t-value"),
+        "no environment value in any output: {stderr}"
+    );
+    assert!(!elsewhere.exists());
+    assert_eq!(
+        config_of(name).await.1.get("API_TOKEN").map(String::as_str),
+        Some("s3cr3t-value")
+    );
+
+    // restore: the originals are back, marker gone.
+    let out = run(&[
+        "restore",
+        checkpoint.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]);
+    let text = ok(&out);
+    assert!(
+        text.contains(&format!(
+            "restored the original configuration (memory and environment) of: {name}"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t-value"));
+    assert_eq!(config_of(name).await, before);
+    // Again: nothing to do.
+    let text = ok(&run(&[
+        "restore",
+        checkpoint.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
+    assert!(
+        text.contains(&format!("already in their original configuration: {name}")),
+        "{text}"
+    );
+}
+
 fn sfn_client() -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())

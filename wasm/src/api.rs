@@ -17,7 +17,7 @@ use optiserve_core::optimize::whatif::{Sweep, WhatIfPoint, WhatIfRequest, what_i
 use optiserve_core::optimize::{OptimizeRequest, SearchSpace, Solution, solve};
 use optiserve_core::report::ValidationReport;
 use optiserve_core::simulate::{SimulateRequest, SimulationReport, simulate as run_simulation};
-use optiserve_core::workflow::{LoopKind, Structure};
+use optiserve_core::workflow::{ChildExecutionType, LoopKind, MapBlock, StateKind, Structure};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -468,23 +468,49 @@ pub fn function_curves(
 pub enum WorkflowBlock {
     /// One invocation of a function.
     Function {
-        /// The function's id.
+        /// The function's id (the one memory and variant of all its sites).
         id: String,
+        /// The site's node id when this is a further place the function is invoked from (a
+        /// second Task state invoking it); `null` at the function's own node.
+        site: Option<String>,
     },
-    /// A state that is not a Lambda function (Wait, Pass, …, imported from a state machine): a
-    /// fixed delay.
+    /// A state that is not a Lambda function (Wait, Pass, a service integration, a callback's
+    /// wait, …, imported from a state machine): a fixed delay.
     State {
         /// The state's node id.
         id: String,
-        /// Its fixed delay in ms.
+        /// Its fixed delay in ms (a service state's or a callback's mean time).
         delay_ms: f64,
+        /// What state it is (`wait`, `pass`, `choice`, `parallel`, `join`, `map`, `service`,
+        /// `callback`).
+        state_kind: StateKind,
+        /// A service state's Task `Resource` (`arn:aws:states:::sns:publish`).
+        resource: Option<String>,
+        /// A service state's service and action, short (`sns:publish`,
+        /// `dynamodb:putItem`, `states:startExecution.sync:2`, `activity`).
+        service: Option<String>,
+        /// USD each entry bills (the service's price per request), when it has one.
+        price_per_request: Option<f64>,
+        /// Whether `delay_ms` was measured from executions (else given or assumed).
+        measured: bool,
     },
-    /// A Map state's iteration body, run for each item.
+    /// A Map state's iteration body, run for each item (or each batch).
     Map {
+        /// The Map state's node id.
+        state: Option<String>,
         /// Expected items per run of the Map state.
         items: f64,
+        /// Runs of the body per run of the Map state: `items`, or the batches of a batched
+        /// Distributed Map.
+        runs: f64,
         /// `MaxConcurrency` (0: no limit).
         max_concurrency: u32,
+        /// A Distributed Map (child executions).
+        distributed: bool,
+        /// A Distributed Map's child executions: `express` or `standard`.
+        child_execution: Option<ChildExecutionType>,
+        /// A Distributed Map's items per child execution (`ItemBatcher.MaxItemsPerBatch`).
+        batch_items: Option<f64>,
         /// The iteration body.
         body: Box<WorkflowBlock>,
     },
@@ -523,42 +549,101 @@ pub struct BranchArm {
     pub block: WorkflowBlock,
 }
 
-/// The reduced workflow of `app` as a [`WorkflowBlock`] tree.
+/// A service state's service and action out of its Task `Resource`: `sns:publish`,
+/// `dynamodb:getItem` (an `aws-sdk:` integration without the prefix), `activity`.
+fn service_name(resource: &str) -> String {
+    match resource.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "states", "", "", rest] => {
+            rest.strip_prefix("aws-sdk:").unwrap_or(rest).to_string()
+        }
+        ["arn", _, "states", _, _, rest] if rest.starts_with("activity:") => "activity".to_string(),
+        _ => resource.to_string(),
+    }
+}
+
+/// The reduced workflow of `app` as a [`WorkflowBlock`] tree, with every site of a function and
+/// every state node (its kind, service and price) and Map block (distributed, batches, child
+/// executions) as the bundle describes them.
 pub fn structure(app: &Application) -> WorkflowBlock {
-    fn go(s: &Structure, ids: &[String], app: &Application) -> WorkflowBlock {
-        let go = |b: &Structure| go(b, ids, app);
+    fn go(
+        s: &Structure,
+        ids: &[String],
+        app: &Application,
+        map_state: Option<usize>,
+    ) -> WorkflowBlock {
+        let w = &app.workflow;
+        let functions = w.function_count();
+        let sites_from = functions + w.state_count();
         match s {
-            Structure::Function(i) if *i >= app.functions.len() => WorkflowBlock::State {
-                id: ids.get(*i).cloned().unwrap_or_default(),
-                delay_ms: app.workflow.state_delay_ms(*i).unwrap_or(0.0),
+            Structure::Function(i) if *i >= sites_from => WorkflowBlock::Function {
+                id: w
+                    .site_function(*i)
+                    .and_then(|f| ids.get(f))
+                    .cloned()
+                    .unwrap_or_default(),
+                site: ids.get(*i).cloned(),
             },
+            Structure::Function(i) if *i >= functions => {
+                let node = w.state_node(*i);
+                let resource = node.and_then(|n| n.resource.clone());
+                WorkflowBlock::State {
+                    id: ids.get(*i).cloned().unwrap_or_default(),
+                    delay_ms: w.state_delay_ms(*i).unwrap_or(0.0),
+                    state_kind: node.map_or(StateKind::Pass, |n| n.kind),
+                    service: resource.as_deref().map(service_name),
+                    resource,
+                    price_per_request: node.and_then(|n| n.price_per_request),
+                    measured: node.is_some_and(|n| n.measured.is_some()),
+                }
+            }
             Structure::Map {
                 items,
                 max_concurrency,
                 body,
                 ..
-            } => WorkflowBlock::Map {
-                items: *items,
-                max_concurrency: *max_concurrency,
-                body: Box::new(go(body)),
-            },
+            } => {
+                let block = map_state.and_then(|i| w.map_block(i));
+                WorkflowBlock::Map {
+                    state: block.map(|b| b.state.clone()),
+                    items: block.map_or(*items, |b| b.items),
+                    runs: *items,
+                    max_concurrency: *max_concurrency,
+                    distributed: block.is_some_and(MapBlock::is_distributed),
+                    child_execution: block
+                        .filter(|b| b.is_distributed())
+                        .map(|b| b.child_execution.unwrap_or_default()),
+                    batch_items: block.and_then(|b| b.batch_items),
+                    body: Box::new(go(body, ids, app, None)),
+                }
+            }
             Structure::Function(i) => WorkflowBlock::Function {
                 id: ids.get(*i).cloned().unwrap_or_default(),
+                site: None,
             },
-            Structure::Sequence(items) => WorkflowBlock::Sequence {
-                items: items.iter().map(go).collect(),
-            },
+            Structure::Sequence(items) => {
+                // A Map block follows its Map state's node.
+                let mut out = Vec::with_capacity(items.len());
+                let mut previous = None;
+                for it in items {
+                    out.push(go(it, ids, app, previous));
+                    previous = match it {
+                        Structure::Function(i) => Some(*i),
+                        _ => None,
+                    };
+                }
+                WorkflowBlock::Sequence { items: out }
+            }
             Structure::Branch(arms) => WorkflowBlock::Branch {
                 arms: arms
                     .iter()
                     .map(|(p, b)| BranchArm {
                         probability: *p,
-                        block: go(b),
+                        block: go(b, ids, app, None),
                     })
                     .collect(),
             },
             Structure::Parallel(arms) => WorkflowBlock::Parallel {
-                arms: arms.iter().map(go).collect(),
+                arms: arms.iter().map(|a| go(a, ids, app, None)).collect(),
             },
             Structure::Repeat {
                 expected_runs,
@@ -567,11 +652,16 @@ pub fn structure(app: &Application) -> WorkflowBlock {
             } => WorkflowBlock::Loop {
                 expected_runs: *expected_runs,
                 self_loop: *kind == LoopKind::SelfLoop,
-                body: Box::new(go(body)),
+                body: Box::new(go(body, ids, app, None)),
             },
         }
     }
-    go(app.workflow.structure(), app.workflow.node_ids(), app)
+    go(
+        app.workflow.site_structure(),
+        app.workflow.node_ids(),
+        app,
+        None,
+    )
 }
 
 /// What `optiserve fit [--model NAME] --format json` prints for a JSON list of samples: every
@@ -616,6 +706,48 @@ mod tests {
     const MEDIA: &str = include_str!("../../examples/media-pipeline.bundle.json");
 
     include!("../tests/common/native_fixtures.rs");
+
+    /// `structure()` shows what a drawing of an imported state machine needs: service states
+    /// with their service and price, a callback's wait, a function's further sites, and a
+    /// Distributed Map with its batches and child executions.
+    #[test]
+    fn structure_shows_services_sites_callbacks_and_distributed_maps() {
+        use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl};
+        let asl = include_str!("../../tests/fixtures/sfn-sim/media-services.asl.json");
+        let imported = import_asl(asl, &AslOptions::default()).unwrap();
+        let base = Bundle::from_json(MEDIA).unwrap();
+        let bundle = bundle_from_import(&imported, Some(&base), None, "test").unwrap();
+        let tree = serde_json::to_value(structure(&bundle.validate().unwrap())).unwrap();
+        let text = tree.to_string();
+        for want in [
+            r#"{"id":"publish","kind":"function","site":"Publish Final"}"#,
+            r#""resource":"arn:aws:states:::sns:publish","service":"sns:publish","state_kind":"service""#,
+            r#""id":"Human Review (callback)","kind":"state","measured":false,"price_per_request":null,"resource":null,"service":null,"state_kind":"callback""#,
+        ] {
+            assert!(text.contains(want), "{want} not in {text}");
+        }
+        let asl = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 2,
+            "ItemBatcher": {"MaxItemsPerBatch": 25},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "X",
+              "States": {"X": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:ingest", "End": true}}}}}}"#;
+        let options = AslOptions {
+            map_items: [("M".to_string(), 100.0)].into(),
+            ..AslOptions::default()
+        };
+        let imported = import_asl(asl, &options).unwrap();
+        let bundle = bundle_from_import(&imported, Some(&base), None, "test").unwrap();
+        let tree = serde_json::to_value(structure(&bundle.validate().unwrap())).unwrap();
+        let map = &tree["items"][1];
+        assert_eq!(map["kind"], "map", "{tree}");
+        assert_eq!(map["state"], "M");
+        assert_eq!(
+            (map["items"].as_f64(), map["runs"].as_f64()),
+            (Some(100.0), Some(4.0))
+        );
+        assert_eq!(map["distributed"], true);
+        assert_eq!(map["child_execution"], "express");
+        assert_eq!(map["batch_items"], 25.0);
+    }
 
     /// The committed native results that the wasm tests (`tests/common`) compare the module's
     /// results with, exactly: they must be what this build computes natively. The JSON text is
@@ -712,7 +844,7 @@ mod tests {
         }
         let app3 = application(APP3).unwrap();
         let tree = serde_json::to_value(structure(&app3)).unwrap();
-        let function = |id: &str| serde_json::json!({"kind": "function", "id": id});
+        let function = |id: &str| serde_json::json!({"kind": "function", "id": id, "site": null});
         assert_eq!(
             tree,
             serde_json::json!({"kind": "sequence", "items": [

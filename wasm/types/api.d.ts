@@ -40,14 +40,19 @@ export type Architecture = 'x86_64' | 'arm64';
 export type WorkflowBlock =
   | {
       /**
-       * The function's id.
+       * The function's id (the one memory and variant of all its sites).
        */
       id: string;
       kind: 'function';
+      /**
+       * The site's node id when this is a further place the function is invoked from (a
+       * second Task state invoking it); `null` at the function's own node.
+       */
+      site: string | null;
     }
   | {
       /**
-       * Its fixed delay in ms.
+       * Its fixed delay in ms (a service state's or a callback's mean time).
        */
       delay_ms: number;
       /**
@@ -55,12 +60,46 @@ export type WorkflowBlock =
        */
       id: string;
       kind: 'state';
+      /**
+       * Whether `delay_ms` was measured from executions (else given or assumed).
+       */
+      measured: boolean;
+      /**
+       * USD each entry bills (the service's price per request), when it has one.
+       */
+      price_per_request: number | null;
+      /**
+       * A service state's Task `Resource` (`arn:aws:states:::sns:publish`).
+       */
+      resource: string | null;
+      /**
+       * A service state's service and action, short (`sns:publish`,
+       * `dynamodb:putItem`, `states:startExecution.sync:2`, `activity`).
+       */
+      service: string | null;
+      /**
+       * What state it is (`wait`, `pass`, `choice`, `parallel`, `join`, `map`, `service`,
+       * `callback`).
+       */
+      state_kind: StateKind;
     }
   | {
+      /**
+       * A Distributed Map's items per child execution (`ItemBatcher.MaxItemsPerBatch`).
+       */
+      batch_items: number | null;
       /**
        * The iteration body.
        */
       body: WorkflowBlock;
+      /**
+       * A Distributed Map's child executions: `express` or `standard`.
+       */
+      child_execution: ChildExecutionType | null;
+      /**
+       * A Distributed Map (child executions).
+       */
+      distributed: boolean;
       /**
        * Expected items per run of the Map state.
        */
@@ -70,6 +109,15 @@ export type WorkflowBlock =
        * `MaxConcurrency` (0: no limit).
        */
       max_concurrency: number;
+      /**
+       * Runs of the body per run of the Map state: `items`, or the batches of a batched
+       * Distributed Map.
+       */
+      runs: number;
+      /**
+       * The Map state's node id.
+       */
+      state: string | null;
     }
   | {
       /**
@@ -107,6 +155,15 @@ export type WorkflowBlock =
        */
       self_loop: boolean;
     };
+/**
+ * What kind of Step Functions state a [`StateNode`] stands for.
+ */
+export type StateKind =
+  'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map' | 'service' | 'callback';
+/**
+ * The type of a Distributed Map's child executions (`ProcessorConfig.ExecutionType`).
+ */
+export type ChildExecutionType = 'express' | 'standard';
 /**
  * Memory sizes in MB: an explicit list, or an inclusive range with a step.
  */
@@ -224,9 +281,9 @@ export type ProbabilityBasis =
  */
 export type LatencyModel = 'branch_aware' | 'thesis';
 /**
- * What kind of Step Functions state a [`StateNode`] stands for.
+ * How a Map state runs its iterations.
  */
-export type StateKind = 'wait' | 'pass' | 'choice' | 'parallel' | 'join' | 'map';
+export type MapMode = 'inline' | 'distributed';
 /**
  * A family of duration models.
  */
@@ -687,6 +744,11 @@ export interface WorkflowSpec {
    */
   orchestration?: Delays;
   /**
+   * Further places where a function is invoked (a second Task state invoking the same Lambda
+   * function): nodes of the graph whose invocations are their function's.
+   */
+  sites?: Site[];
+  /**
    * Step Functions states that are nodes of the graph without being Lambda functions (a Wait
    * with its delay, the fork of a Parallel or Map state that cannot be folded into edges, …).
    */
@@ -733,9 +795,19 @@ export interface Edge {
  */
 export interface MapBlock {
   /**
+   * A Distributed Map's `ItemBatcher.MaxItemsPerBatch`: each child execution (one run of the
+   * body) takes this many items, so the body runs `ceil(items / batch_items)` times. Left
+   * out: one item per run.
+   */
+  batch_items?: number | null;
+  /**
    * Every node of the iteration body.
    */
   body: string[];
+  /**
+   * A Distributed Map's child executions: `express` (left out) or `standard`.
+   */
+  child_execution?: ChildExecutionType | null;
   /**
    * Expected number of items per execution of the Map state (≥ 1).
    */
@@ -749,6 +821,11 @@ export interface MapBlock {
    * assumed or given.
    */
   measured_runs?: number | null;
+  /**
+   * `inline` (left out) or `distributed`: a Distributed Map runs its body as child
+   * executions, `max_concurrency` of them at a time.
+   */
+  mode?: MapMode | null;
   /**
    * The Map state's node (a [`StateNode`] of kind `map`).
    */
@@ -776,13 +853,32 @@ export interface Delays {
   transition_ms?: number;
 }
 /**
+ * A place in the workflow where a function is invoked besides its own node: a second Task state
+ * invoking the same Lambda function. The site is a node of the graph (edges use its `id`) with
+ * its own position and invocation count; its invocations are the function's, with the
+ * function's one memory and variant, so latency and cost add up over a function's node and its
+ * sites and every optimizer decides per function.
+ */
+export interface Site {
+  /**
+   * The function it invokes.
+   */
+  function: string;
+  /**
+   * Node id used by the edges (an imported state machine's: the Task state's name); must
+   * differ from every function and state node id.
+   */
+  id: string;
+}
+/**
  * A workflow node that is not a Lambda function: a Step Functions state kept in the graph. It is
  * entered like any state (it adds the orchestration delays and, on Standard workflows, its
  * transitions), it takes `delay_ms`, and it is never billed as a Lambda invocation.
  */
 export interface StateNode {
   /**
-   * Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000; 0 otherwise).
+   * Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000, a service state's
+   * or a callback's mean time; 0 otherwise).
    */
   delay_ms?: number;
   /**
@@ -793,6 +889,25 @@ export interface StateNode {
    * What state it is.
    */
   kind: StateKind;
+  /**
+   * Observations `delay_ms` is the mean of (`workflow measure`); left out: given or assumed.
+   */
+  measured?: number | null;
+  /**
+   * USD each entry of the state bills besides Step Functions' own charge (an SNS publish, an
+   * SQS message, DynamoDB request units, a nested execution, …); left out: nothing.
+   */
+  price_per_request?: number | null;
+  /**
+   * The Task's `Resource` (service states), e.g. `arn:aws:states:::sns:publish`.
+   */
+  resource?: string | null;
+  /**
+   * Measured times of the state, ms, as equal-probability bins (each the mean of its bin, so
+   * their mean is `delay_ms`): `simulate` draws one per entry. Left out: the state always
+   * takes `delay_ms`.
+   */
+  samples_ms?: number[];
 }
 /**
  * How much the application runs.
@@ -1055,7 +1170,10 @@ export interface Evaluation {
    */
   latency_ms: number;
   /**
-   * Step Functions charge included in `cost_usd_per_million` (0 without Step Functions pricing).
+   * Orchestration charge included in `cost_usd_per_million`: Step Functions' (0 without Step
+   * Functions pricing), the services its Task states call (their `price_per_request`) and
+   * Distributed Maps' Express child executions (see
+   * [`Application::fixed_cost_per_execution`]).
    */
   orchestration_cost_usd_per_million: number;
 }

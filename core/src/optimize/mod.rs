@@ -857,6 +857,7 @@ pub(crate) mod testing {
                         orchestration: Delays::default(),
                         states: Vec::new(),
                         maps: Vec::new(),
+                        sites: Vec::new(),
                         latency_model: None,
                     },
                     accuracy: Some(AccuracySpec {

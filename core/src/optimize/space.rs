@@ -97,10 +97,7 @@ impl<'a> SearchSpace<'a> {
                 opts
             })
             .collect();
-        let fixed_cost = app
-            .pricing
-            .orchestration_fixed_cost(app.workflow.expected_transitions())
-            * EXECUTIONS_PER_QUOTE;
+        let fixed_cost = app.fixed_cost_per_execution() * EXECUTIONS_PER_QUOTE;
         SearchSpace {
             app,
             options,

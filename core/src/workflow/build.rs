@@ -1,5 +1,19 @@
-//! Building a workflow: validating the edge list, removing self-loops and back edges, and reducing
-//! the de-looped graph with dominators and post-dominators to a [`Structure`] tree.
+//! Building a workflow: validating the edge list, rotating while loops, removing self-loops and
+//! back edges, and reducing the de-looped graph with dominators and post-dominators to a
+//! [`Structure`] tree.
+//!
+//! **Sites.** A function invoked from several places has one node of its own and a [`Site`] node
+//! for each other place. Sites are ordinary nodes for the reduction (each has its own position
+//! and invocation count); once the structure is built, every site leaf becomes its function's
+//! leaf, so that latency, `NI(f)`, costs, the plans and the optimizers see one function with one
+//! memory and variant. [`Workflow::site_structure`] keeps the sites for drawings.
+//!
+//! **While loops.** A loop whose exit is decided at its top (`poll → (choice) → wait → poll`,
+//! the edge back taken with probability 1 and the branch at `poll`) is rotated into the form the
+//! reduction reads: the nodes from the loop's head down to the node that decides are copied, the
+//! edge back enters the copy, and the copy's branch closes the loop with its own probability. The
+//! structure is then `poll → branch(exit | loop(wait → poll′))`, which has the same expected time
+//! and invocations as the loop; copies, like sites, become their originals' leaves.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,8 +24,11 @@ use petgraph::visit::Reversed;
 use super::plan::compile_plans;
 use super::{
     BRANCH_SUM_TOLERANCE, END, Edge, GraphNode, LoopKind, MAX_NESTING, MAX_STRUCTURE_LEAVES,
-    MapBlock, START, StateNode, Structure, Workflow, WorkflowError, WorkflowGraph,
+    MapBlock, START, Site, StateNode, Structure, Workflow, WorkflowError, WorkflowGraph,
 };
+
+/// Most rotations of while loops one workflow may need.
+const MAX_ROTATIONS: usize = 1_000;
 
 struct Adjacency {
     /// (target, probability, edge index), self-loops and back edges included.
@@ -20,7 +37,7 @@ struct Adjacency {
 impl Workflow {
     /// Validates the edge list over `function_ids` and builds the evaluation plan.
     pub fn build(function_ids: &[String], edges: &[Edge]) -> Result<Workflow, WorkflowError> {
-        Workflow::build_with_states(function_ids, &[], &[], edges)
+        Workflow::build_with_sites(function_ids, &[], &[], &[], edges)
     }
 
     /// [`Workflow::build`] with state nodes (non-Lambda states kept in the graph) and Map blocks.
@@ -30,37 +47,83 @@ impl Workflow {
         maps: &[MapBlock],
         edges: &[Edge],
     ) -> Result<Workflow, WorkflowError> {
+        Workflow::build_with_sites(function_ids, states, &[], maps, edges)
+    }
+
+    /// [`Workflow::build_with_states`] with the sites of functions invoked from several places.
+    pub fn build_with_sites(
+        function_ids: &[String],
+        states: &[StateNode],
+        sites: &[Site],
+        maps: &[MapBlock],
+        edges: &[Edge],
+    ) -> Result<Workflow, WorkflowError> {
         if function_ids.is_empty() {
             return Err(WorkflowError::Empty);
         }
         let functions = function_ids.len();
         let mut fixed_ms = Vec::with_capacity(states.len());
+        let mut state_samples = Vec::with_capacity(states.len());
+        let mut state_prices = Vec::with_capacity(states.len());
         for st in states {
+            let bad = |reason: String| WorkflowError::BadState {
+                id: st.id.clone(),
+                reason,
+            };
             if !(st.delay_ms.is_finite() && st.delay_ms >= 0.0) {
-                return Err(WorkflowError::BadState {
-                    id: st.id.clone(),
-                    reason: format!(
-                        "delay_ms must be a finite number ≥ 0, found {}",
-                        st.delay_ms
-                    ),
-                });
+                return Err(bad(format!(
+                    "delay_ms must be a finite number ≥ 0, found {}",
+                    st.delay_ms
+                )));
+            }
+            if let Some(p) = st.price_per_request
+                && !(p.is_finite() && p >= 0.0)
+            {
+                return Err(bad(format!(
+                    "price_per_request must be a finite number ≥ 0, found {p}"
+                )));
+            }
+            if let Some(x) = st
+                .samples_ms
+                .iter()
+                .find(|x| !(x.is_finite() && **x >= 0.0))
+            {
+                return Err(bad(format!(
+                    "samples_ms must be finite numbers ≥ 0, found {x}"
+                )));
             }
             if function_ids.contains(&st.id) {
-                return Err(WorkflowError::BadState {
-                    id: st.id.clone(),
-                    reason: "a function has the same id".to_string(),
-                });
+                return Err(bad("a function has the same id".to_string()));
             }
             fixed_ms.push(st.delay_ms);
+            state_samples.push(st.samples_ms.clone());
+            state_prices.push(st.price_per_request.unwrap_or(0.0));
         }
+        let mut site_functions = Vec::with_capacity(sites.len());
+        for site in sites {
+            match function_ids.iter().position(|f| *f == site.function) {
+                Some(f) => site_functions.push(f),
+                None => {
+                    return Err(WorkflowError::BadSite {
+                        id: site.id.clone(),
+                        reason: format!("'{}' is not a function of the workflow", site.function),
+                    });
+                }
+            }
+            if function_ids.contains(&site.id) || states.iter().any(|st| st.id == site.id) {
+                return Err(WorkflowError::BadSite {
+                    id: site.id.clone(),
+                    reason: "a function or state node has the same id".to_string(),
+                });
+            }
+        }
+        let state_count = states.len();
         let mut all_ids: Vec<String> = function_ids.to_vec();
         all_ids.extend(states.iter().map(|st| st.id.clone()));
-        let function_ids = all_ids.as_slice();
-        let n = function_ids.len();
-        let start = n;
-        let end = n + 1;
+        all_ids.extend(sites.iter().map(|s| s.id.clone()));
+        let n = all_ids.len();
         let mut index: HashMap<&str, usize> = HashMap::new();
-        for (i, id) in function_ids.iter().enumerate() {
+        for (i, id) in all_ids.iter().enumerate() {
             if id == START || id == END {
                 return Err(WorkflowError::ReservedName { id: id.clone() });
             }
@@ -68,15 +131,15 @@ impl Workflow {
                 return Err(WorkflowError::DuplicateFunction { id: id.clone() });
             }
         }
-        index.insert(START, start);
-        index.insert(END, end);
-        let name = |v: usize| -> String {
-            if v == start {
+        index.insert(START, n);
+        index.insert(END, n + 1);
+        let given_name = |v: usize| -> String {
+            if v == n {
                 START.to_string()
-            } else if v == end {
+            } else if v == n + 1 {
                 END.to_string()
             } else {
-                function_ids[v].clone()
+                all_ids[v].clone()
             }
         };
 
@@ -124,10 +187,10 @@ impl Workflow {
                 to: e.to.clone(),
                 reason,
             };
-            if u == end {
+            if u == n + 1 {
                 return Err(endpoint("End has no outgoing edges"));
             }
-            if v == start {
+            if v == n {
                 return Err(endpoint("Start has no incoming edges"));
             }
             if let Some(&first) = seen.get(&(u, v)) {
@@ -158,10 +221,10 @@ impl Workflow {
                 if (sum - 1.0).abs() > BRANCH_SUM_TOLERANCE {
                     let items: Vec<String> = group
                         .iter()
-                        .map(|(v, p, _)| format!("{} ({p})", name(*v)))
+                        .map(|(v, p, _)| format!("{} ({p})", given_name(*v)))
                         .collect();
                     return Err(WorkflowError::BranchSum {
-                        node: name(u),
+                        node: given_name(u),
                         sum,
                         edges: items.join(", "),
                         edge: first.2,
@@ -170,12 +233,13 @@ impl Workflow {
             }
         }
 
-        // Reachability over all edges.
-        let forward = reach(start, n + 2, |u| {
+        // Reachability over all edges (before any rotation, so messages name given nodes).
+        let forward = reach(n, n + 2, |u| {
             adj.out[u].iter().map(|&(v, _, _)| v).collect::<Vec<_>>()
         });
-        let mut unreachable: Vec<String> = (0..n).filter(|&v| !forward[v]).map(name).collect();
-        if !forward[end] {
+        let mut unreachable: Vec<String> =
+            (0..n).filter(|&v| !forward[v]).map(given_name).collect();
+        if !forward[n + 1] {
             unreachable.push(END.to_string());
         }
         if !unreachable.is_empty() {
@@ -187,11 +251,47 @@ impl Workflow {
                 preds[v].push(u);
             }
         }
-        let backward = reach(end, n + 2, |v| preds[v].clone());
-        let stuck: Vec<String> = (0..n).filter(|&v| !backward[v]).map(name).collect();
+        let backward = reach(n + 1, n + 2, |v| preds[v].clone());
+        let stuck: Vec<String> = (0..n).filter(|&v| !backward[v]).map(given_name).collect();
         if !stuck.is_empty() {
             return Err(WorkflowError::CannotReachEnd { nodes: stuck });
         }
+
+        // While loops: copies of the nodes from a loop's head to its decision. Copies are
+        // numbered after the given nodes, Start and End move after them.
+        let Rotated {
+            adj,
+            origin,
+            dispatch,
+            free,
+        } = rotate_while_loops(adj, n, &given_name)?;
+        let given_n = n;
+        let copies = origin.len();
+        let n = n + copies;
+        let start = n;
+        let end = n + 1;
+        // Given node of every node (copies → what they copy).
+        let base = |v: usize| -> usize {
+            if v >= given_n && v < n {
+                origin[v - given_n]
+            } else {
+                v
+            }
+        };
+        let is_dispatch = |v: usize| v >= given_n && v < n && dispatch[v - given_n];
+        let name = |v: usize| -> String {
+            if v == start {
+                START.to_string()
+            } else if v == end {
+                END.to_string()
+            } else if is_dispatch(v) {
+                format!("{} (again)", all_ids[base(v)])
+            } else {
+                all_ids[base(v)].clone()
+            }
+        };
+        let mut ids = all_ids.clone();
+        ids.extend((0..copies).map(|j| name(given_n + j)));
 
         // Self-loops and back edges.
         let mut self_loop = vec![0.0; n + 2];
@@ -352,48 +452,410 @@ impl Workflow {
         let mut structure = reducer.walk_from_start(start)?;
         check_parallel_disjoint(&structure, &name)?;
         for m in maps {
-            apply_map(&mut structure, m, &index, functions)?;
+            // The Map's node, and its copies made by rotating a while loop around it.
+            let body = map_body(m, &index, functions)?;
+            let Some(&node) = index.get(m.state.as_str()) else {
+                continue;
+            };
+            for v in (0..n).filter(|&v| base(v) == node && !is_dispatch(v)) {
+                apply_map(&mut structure, m, v, &body, &base)?;
+            }
         }
 
-        let mut invocations = vec![0.0; n];
-        accumulate_invocations(&structure, 1.0, &mut invocations);
-        // Expected transitions: each node's invocations times the sum of its out-probabilities,
-        // each edge weighted by the transitions it bills (1 unless the edge says otherwise). A
-        // Map state's edges into its body are taken once per item.
+        // Runs of every node (given nodes, sites and copies), for the transitions they bill.
+        let mut runs = vec![0.0; n];
+        accumulate_invocations(&structure, 1.0, &mut runs);
+        // Expected transitions: each node's runs times the sum of its out-probabilities, each
+        // edge weighted by the transitions it bills (1 unless the edge says otherwise). A Map
+        // state's edges into its body are taken once per run of the body. The states inside the
+        // body of a Distributed Map with Express children are billed as those children, not as
+        // transitions.
+        // Body node → its Map's body runs per run of the Map state.
+        let express_body: HashMap<usize, f64> = maps
+            .iter()
+            .filter(|m| m.express_children() > 0.0)
+            .flat_map(|m| {
+                m.body
+                    .iter()
+                    .filter_map(|b| index.get(b.as_str()).map(|&v| (v, m.runs())))
+            })
+            .collect();
         let mut transitions = 0.0;
         for (u, outs) in adj.out.iter().enumerate() {
+            let given = base(u);
+            if let Some(&per_run) = express_body.get(&given) {
+                // Inside a child: only the edge out of the body is the parent's, once per run of
+                // the Map state.
+                let calls = if u < n { runs[u] / per_run } else { 0.0 };
+                transitions += calls
+                    * outs
+                        .iter()
+                        .filter(|&&(v, _, _)| !express_body.contains_key(&base(v)))
+                        .map(|&(_, p, k)| p * edges[k].transitions.unwrap_or(1.0))
+                        .sum::<f64>();
+                continue;
+            }
             let mut calls = if u == start {
                 1.0
             } else if u < n {
-                invocations[u]
+                runs[u]
             } else {
                 0.0
             };
             if let Some(m) = maps
                 .iter()
-                .position(|m| index.get(m.state.as_str()) == Some(&u))
+                .find(|m| index.get(m.state.as_str()) == Some(&given))
             {
-                calls *= maps[m].items;
+                if m.express_children() > 0.0 {
+                    // Into an Express child's body: billed by the child.
+                    transitions += calls
+                        * outs
+                            .iter()
+                            .filter(|&&(v, _, _)| !express_body.contains_key(&base(v)))
+                            .map(|&(_, p, k)| p * edges[k].transitions.unwrap_or(1.0))
+                            .sum::<f64>();
+                    continue;
+                }
+                calls *= m.runs();
             }
             transitions += calls
                 * outs
                     .iter()
+                    .filter(|&&(v, _, _)| !free.contains(&(u, v)))
                     .map(|&(_, p, k)| p * edges[k].transitions.unwrap_or(1.0))
                     .sum::<f64>();
+        }
+
+        // Sites and copies become their functions' (and states') leaves.
+        let given_functions = functions;
+        let site_base = given_functions + state_count;
+        let site_structure = remap(&structure, &|i| (!is_dispatch(i)).then(|| base(i)));
+        let leaf_of = |i: usize| -> usize {
+            let g = base(i);
+            if g >= site_base {
+                site_functions[g - site_base]
+            } else {
+                g
+            }
+        };
+        let structure = remap(&structure, &|i| (!is_dispatch(i)).then(|| leaf_of(i)));
+        let mut invocations = vec![0.0; site_base];
+        accumulate_invocations(&structure, 1.0, &mut invocations);
+        // Runs inside Express children's bodies, per function and state node.
+        let mut express_runs = vec![0.0; site_base];
+        let mut express_children = 0.0;
+        for m in maps.iter().filter(|m| m.express_children() > 0.0) {
+            if let Some(&node) = index.get(m.state.as_str()) {
+                let entries: f64 = (0..n).filter(|&v| base(v) == node).map(|v| runs[v]).sum();
+                express_children += entries * m.express_children();
+            }
+        }
+        for (v, &r) in runs.iter().enumerate() {
+            if express_body.contains_key(&base(v)) && !is_dispatch(v) {
+                express_runs[leaf_of(v)] += r;
+            }
         }
 
         let plans = compile_plans(&structure, functions, &fixed_ms);
         Ok(Workflow {
             functions,
+            states: state_count,
+            site_functions,
             fixed_ms,
-            ids: function_ids.to_vec(),
+            state_samples,
+            state_prices,
+            state_nodes: states.to_vec(),
+            map_blocks: maps.to_vec(),
+            ids,
             graph,
             structure,
+            site_structure,
             plans,
             invocations,
+            express_runs,
+            express_children,
             transitions,
         })
     }
+}
+
+/// The structure with every leaf `i` replaced by `f(i)`, or left out where `f` gives `None`
+/// (a dispatch node: no time).
+fn remap(s: &Structure, f: &dyn Fn(usize) -> Option<usize>) -> Structure {
+    match s {
+        Structure::Function(i) => match f(*i) {
+            Some(j) => Structure::Function(j),
+            None => Structure::Sequence(Vec::new()),
+        },
+        Structure::Sequence(items) => {
+            let mut kept: Vec<Structure> = items
+                .iter()
+                .map(|x| remap(x, f))
+                .filter(|x| !matches!(x, Structure::Sequence(v) if v.is_empty()))
+                .collect();
+            if kept.len() == 1 && items.len() > 1 {
+                kept.pop().unwrap_or(Structure::Sequence(Vec::new()))
+            } else {
+                Structure::Sequence(kept)
+            }
+        }
+        Structure::Parallel(items) => {
+            Structure::Parallel(items.iter().map(|x| remap(x, f)).collect())
+        }
+        Structure::Branch(arms) => {
+            Structure::Branch(arms.iter().map(|(p, a)| (*p, remap(a, f))).collect())
+        }
+        Structure::Repeat {
+            expected_runs,
+            kind,
+            body,
+        } => Structure::Repeat {
+            expected_runs: *expected_runs,
+            kind: *kind,
+            body: Box::new(remap(body, f)),
+        },
+        Structure::Map {
+            items,
+            max_concurrency,
+            waves,
+            body,
+        } => Structure::Map {
+            items: *items,
+            max_concurrency: *max_concurrency,
+            waves: *waves,
+            body: Box::new(remap(body, f)),
+        },
+    }
+}
+
+/// What the rotation of while loops gives.
+struct Rotated {
+    /// The adjacency: the given nodes `0..n`, then the added nodes, then Start and End.
+    adj: Adjacency,
+    /// Per added node: the given node it copies (for a dispatch node, the node whose loop it
+    /// belongs to, for messages).
+    origin: Vec<usize>,
+    /// Per added node: a dispatch node (no state: it only routes the arms that stay in a loop).
+    dispatch: Vec<bool>,
+    /// Edges (from, to) that bill no transition (into a dispatch node).
+    free: HashSet<(usize, usize)>,
+}
+
+/// Rotates every loop whose edge back is taken with probability 1 and whose exit is decided by
+/// one node's branch on the way from its head (see the module documentation). `adj` has the
+/// given nodes `0..n`, Start at `n` and End at `n + 1`. The region from the head down to the
+/// deciding node is copied; the edge back enters the copy of the head. When the decision has
+/// several arms that stay in the loop, they leave it through a dispatch node (no time, no
+/// transition billed), which becomes the rotated loop's head. A loop that cannot be rotated is
+/// refused, naming it.
+fn rotate_while_loops(
+    mut adj: Adjacency,
+    n: usize,
+    name: &dyn Fn(usize) -> String,
+) -> Result<Rotated, WorkflowError> {
+    let mut origin: Vec<usize> = Vec::new();
+    let mut dispatch: Vec<bool> = Vec::new();
+    let mut free: HashSet<(usize, usize)> = HashSet::new();
+    let given = |v: usize, origin: &[usize]| if v >= n + 2 { origin[v - n - 2] } else { v };
+    for _ in 0..MAX_ROTATIONS {
+        let back = back_edges(n, &adj);
+        let Some(&(u, h, _, k)) = back
+            .iter()
+            .find(|&&(u, _, p, _)| p >= 1.0 && adj.out[u].iter().filter(|e| e.0 != u).count() == 1)
+        else {
+            break;
+        };
+        let total = adj.out.len();
+        let refuse = |why: String, origin: &[usize]| WorkflowError::EndlessLoop {
+            edge: k,
+            from: name(given(u, origin)),
+            to: name(given(h, origin)),
+            reason: why,
+        };
+        // The loop: nodes reachable from the head (without the edge back) that reach the latch.
+        let mut from_head = vec![false; total];
+        let mut stack = vec![h];
+        while let Some(v) = stack.pop() {
+            if from_head[v] || v == n + 1 {
+                continue;
+            }
+            from_head[v] = true;
+            if v != u {
+                stack.extend(adj.out[v].iter().map(|e| e.0));
+            }
+        }
+        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); total];
+        for (a, outs) in adj.out.iter().enumerate() {
+            for &(b, _, _) in outs {
+                if !(a == u && b == h) {
+                    preds[b].push(a);
+                }
+            }
+        }
+        let mut to_latch = vec![false; total];
+        let mut stack = vec![u];
+        while let Some(v) = stack.pop() {
+            if to_latch[v] {
+                continue;
+            }
+            to_latch[v] = true;
+            stack.extend(preds[v].iter().copied());
+        }
+        let in_loop = |v: usize| from_head[v] && to_latch[v];
+        let exits: Vec<usize> = (0..total)
+            .filter(|&v| in_loop(v) && adj.out[v].iter().any(|e| e.0 != v && !in_loop(e.0)))
+            .collect();
+        let x = match exits.as_slice() {
+            [x] => *x,
+            [] => {
+                return Err(refuse(
+                    format!(
+                        "this edge closes a cycle back to '{}' with probability 1, and no branch leaves the loop",
+                        name(given(h, &origin))
+                    ),
+                    &origin,
+                ));
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|&v| format!("'{}'", name(given(v, &origin))))
+                    .collect();
+                return Err(refuse(
+                    format!(
+                        "this edge closes a cycle back to '{}' with probability 1, and the loop is left from several places ({}); the reduction reads a loop left from one place",
+                        name(given(h, &origin)),
+                        names.join(", ")
+                    ),
+                    &origin,
+                ));
+            }
+        };
+        let arms: Vec<(usize, f64, usize)> =
+            adj.out[x].iter().copied().filter(|e| e.0 != x).collect();
+        let (stay, leave): (Vec<&(usize, f64, usize)>, Vec<_>) =
+            arms.iter().partition(|e| in_loop(e.0));
+        if arms.iter().any(|e| e.1 >= 1.0) || stay.is_empty() || leave.is_empty() {
+            return Err(refuse(
+                format!(
+                    "this edge closes a cycle back to '{}' with probability 1, and '{}', where the loop is left, does not choose between staying and leaving with a branch",
+                    name(given(h, &origin)),
+                    name(given(x, &origin))
+                ),
+                &origin,
+            ));
+        }
+        // The region from the head to the decision.
+        let mut region = vec![false; total];
+        let mut stack = vec![h];
+        while let Some(v) = stack.pop() {
+            if region[v] || !in_loop(v) {
+                continue;
+            }
+            region[v] = true;
+            if v != x {
+                stack.extend(adj.out[v].iter().map(|e| e.0));
+            }
+        }
+        if region[u] || stay.iter().any(|e| region[e.0]) {
+            return Err(refuse(
+                format!(
+                    "this edge closes a cycle back to '{}' with probability 1, and a way around the loop does not pass '{}', where the loop is left",
+                    name(given(h, &origin)),
+                    name(given(x, &origin))
+                ),
+                &origin,
+            ));
+        }
+        // Copies of the region (nested while loops copy their inner loops again: bounded).
+        let size = region.iter().filter(|&&r| r).count();
+        if origin.len() + size > MAX_STRUCTURE_LEAVES {
+            return Err(WorkflowError::Irreducible {
+                edge: Some(k),
+                reason: format!(
+                    "rotating the loops whose exit is decided at their top (around '{}') would copy more than {MAX_STRUCTURE_LEAVES} nodes",
+                    name(given(h, &origin))
+                ),
+            });
+        }
+        let mut copied: HashMap<usize, usize> = HashMap::new();
+        for v in (0..total).filter(|&v| region[v]) {
+            copied.insert(v, adj.out.len());
+            origin.push(given(v, &origin));
+            dispatch.push(false);
+            adj.out.push(Vec::new());
+        }
+        for (&v, &c) in &copied {
+            let outs: Vec<(usize, f64, usize)> = adj.out[v]
+                .iter()
+                .map(|&(w, p, e)| (copied.get(&w).copied().unwrap_or(w), p, e))
+                .collect();
+            adj.out[c] = outs;
+        }
+        // Several arms stay: through a dispatch node, from the decision and from its copy.
+        if stay.len() > 1 {
+            let d = adj.out.len();
+            origin.push(given(x, &origin));
+            dispatch.push(true);
+            let q: f64 = stay.iter().map(|e| e.1).sum();
+            adj.out
+                .push(stay.iter().map(|&&(w, p, e)| (w, p / q, e)).collect());
+            let first = stay[0].2;
+            for from in [x, copied[&x]] {
+                let keep: Vec<(usize, f64, usize)> = adj.out[from]
+                    .iter()
+                    .copied()
+                    .filter(|e| e.0 == from || !in_loop(e.0))
+                    .collect();
+                adj.out[from] = keep;
+                adj.out[from].push((d, q, first));
+                free.insert((from, d));
+            }
+        }
+        for e in adj.out[u].iter_mut() {
+            if e.0 == h && e.2 == k {
+                e.0 = copied[&h];
+            }
+        }
+    }
+    // Renumber: added nodes right after the given nodes, then Start and End.
+    let added = origin.len();
+    if added == 0 {
+        return Ok(Rotated {
+            adj,
+            origin,
+            dispatch,
+            free,
+        });
+    }
+    let renumber = |v: usize| -> usize {
+        if v < n {
+            v
+        } else if v == n {
+            n + added
+        } else if v == n + 1 {
+            n + added + 1
+        } else {
+            v - 2
+        }
+    };
+    let mut out = vec![Vec::new(); n + added + 2];
+    for (u, edges) in adj.out.into_iter().enumerate() {
+        out[renumber(u)] = edges
+            .into_iter()
+            .map(|(v, p, k)| (renumber(v), p, k))
+            .collect();
+    }
+    let free = free
+        .into_iter()
+        .map(|(a, b)| (renumber(a), renumber(b)))
+        .collect();
+    Ok(Rotated {
+        adj: Adjacency { out },
+        origin,
+        dispatch,
+        free,
+    })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -705,14 +1167,12 @@ fn leaves(s: &Structure, out: &mut HashSet<usize>) {
     }
 }
 
-/// Wraps a Map state's iteration body: the items that follow the Map's node in its sequence and
-/// hold only body nodes, which must be all of them.
-fn apply_map(
-    structure: &mut Structure,
+/// Checks a Map block against the nodes and returns its body's nodes.
+fn map_body(
     m: &MapBlock,
     index: &HashMap<&str, usize>,
     functions: usize,
-) -> Result<(), WorkflowError> {
+) -> Result<HashSet<usize>, WorkflowError> {
     let bad = |reason: String| WorkflowError::BadMap {
         state: m.state.clone(),
         reason,
@@ -729,6 +1189,13 @@ fn apply_map(
         return Err(bad(format!(
             "items must be a finite number ≥ 1, found {}",
             m.items
+        )));
+    }
+    if let Some(b) = m.batch_items
+        && !(b.is_finite() && b >= 1.0)
+    {
+        return Err(bad(format!(
+            "batch_items must be a finite number ≥ 1, found {b}"
         )));
     }
     let mut body = HashSet::new();
@@ -750,7 +1217,29 @@ fn apply_map(
     if body.is_empty() {
         return Err(bad("the body is empty".to_string()));
     }
-    fn find(s: &mut Structure, node: usize, body: &HashSet<usize>, m: &MapBlock) -> Option<bool> {
+    Ok(body)
+}
+
+/// Wraps a Map state's iteration body: the items that follow the Map's node in its sequence and
+/// hold only body nodes, which must be all of them.
+fn apply_map(
+    structure: &mut Structure,
+    m: &MapBlock,
+    node: usize,
+    body: &HashSet<usize>,
+    base: &dyn Fn(usize) -> usize,
+) -> Result<(), WorkflowError> {
+    let bad = |reason: String| WorkflowError::BadMap {
+        state: m.state.clone(),
+        reason,
+    };
+    fn find(
+        s: &mut Structure,
+        node: usize,
+        body: &HashSet<usize>,
+        m: &MapBlock,
+        base: &dyn Fn(usize) -> usize,
+    ) -> Option<bool> {
         match s {
             Structure::Sequence(items) => {
                 if let Some(i) = items
@@ -762,6 +1251,7 @@ fn apply_map(
                     while j < items.len() {
                         let mut set = HashSet::new();
                         leaves(&items[j], &mut set);
+                        let set: HashSet<usize> = set.into_iter().map(base).collect();
                         if !set.is_subset(body) {
                             break;
                         }
@@ -783,7 +1273,7 @@ fn apply_map(
                     items.insert(
                         i + 1,
                         Structure::Map {
-                            items: m.items,
+                            items: m.runs(),
                             max_concurrency: m.max_concurrency,
                             waves: m.waves(),
                             body: Box::new(inner),
@@ -791,17 +1281,21 @@ fn apply_map(
                     );
                     return Some(true);
                 }
-                items.iter_mut().find_map(|x| find(x, node, body, m))
+                items.iter_mut().find_map(|x| find(x, node, body, m, base))
             }
-            Structure::Parallel(items) => items.iter_mut().find_map(|x| find(x, node, body, m)),
-            Structure::Branch(arms) => arms.iter_mut().find_map(|(_, a)| find(a, node, body, m)),
+            Structure::Parallel(items) => {
+                items.iter_mut().find_map(|x| find(x, node, body, m, base))
+            }
+            Structure::Branch(arms) => arms
+                .iter_mut()
+                .find_map(|(_, a)| find(a, node, body, m, base)),
             Structure::Repeat { body: b, .. } | Structure::Map { body: b, .. } => {
-                find(b, node, body, m)
+                find(b, node, body, m, base)
             }
             Structure::Function(_) => None,
         }
     }
-    match find(structure, node, &body, m) {
+    match find(structure, node, body, m, base) {
         Some(true) => Ok(()),
         _ => Err(bad(
             "the body must be exactly the block that follows the Map's node up to the Map's next state"

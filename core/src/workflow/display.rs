@@ -1,4 +1,4 @@
-//! Rendering a reduced structure with function ids.
+//! Rendering a reduced structure with function ids (a site as `function@site`).
 
 use std::fmt;
 
@@ -9,22 +9,42 @@ use super::{Structure, Workflow};
 pub struct DisplayStructure<'a> {
     structure: &'a Structure,
     ids: &'a [String],
+    /// Node ids at or above this index are sites.
+    sites_from: usize,
+    site_functions: &'a [usize],
 }
 
 impl Workflow {
     /// A one-line rendering of the reduced structure.
     pub fn display_structure(&self) -> DisplayStructure<'_> {
         DisplayStructure {
-            structure: &self.structure,
+            structure: &self.site_structure,
             ids: &self.ids,
+            sites_from: self.functions + self.states,
+            site_functions: &self.site_functions,
         }
     }
 }
 
 impl fmt::Display for DisplayStructure<'_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn go(s: &Structure, ids: &[String], out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self;
+        fn go(
+            s: &Structure,
+            d: &DisplayStructure<'_>,
+            out: &mut fmt::Formatter<'_>,
+        ) -> fmt::Result {
+            let ids = d.ids;
             match s {
+                Structure::Function(f) if *f >= d.sites_from => {
+                    let function = d
+                        .site_functions
+                        .get(f - d.sites_from)
+                        .and_then(|&g| ids.get(g))
+                        .map_or("?", String::as_str);
+                    let site = ids.get(*f).map_or("?", String::as_str);
+                    write!(out, "{function}@{site}")
+                }
                 Structure::Function(f) => {
                     write!(out, "{}", ids.get(*f).map(String::as_str).unwrap_or("?"))
                 }
@@ -34,7 +54,7 @@ impl fmt::Display for DisplayStructure<'_> {
                         if i > 0 {
                             write!(out, " → ")?;
                         }
-                        go(it, ids, out)?;
+                        go(it, d, out)?;
                     }
                     Ok(())
                 }
@@ -45,7 +65,7 @@ impl fmt::Display for DisplayStructure<'_> {
                             write!(out, " | ")?;
                         }
                         write!(out, "{p}: ")?;
-                        go(a, ids, out)?;
+                        go(a, d, out)?;
                     }
                     write!(out, ")")
                 }
@@ -55,7 +75,7 @@ impl fmt::Display for DisplayStructure<'_> {
                         if i > 0 {
                             write!(out, " ‖ ")?;
                         }
-                        go(a, ids, out)?;
+                        go(a, d, out)?;
                     }
                     write!(out, ")")
                 }
@@ -65,7 +85,7 @@ impl fmt::Display for DisplayStructure<'_> {
                     ..
                 } => {
                     write!(out, "loop×{expected_runs:.4}(")?;
-                    go(body, ids, out)?;
+                    go(body, d, out)?;
                     write!(out, ")")
                 }
                 Structure::Map {
@@ -79,11 +99,11 @@ impl fmt::Display for DisplayStructure<'_> {
                     } else {
                         write!(out, "map×{items}/{max_concurrency}(")?;
                     }
-                    go(body, ids, out)?;
+                    go(body, d, out)?;
                     write!(out, ")")
                 }
             }
         }
-        go(self.structure, self.ids, out)
+        go(d.structure, d, out)
     }
 }

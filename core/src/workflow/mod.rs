@@ -129,6 +129,17 @@ pub enum StateKind {
     Join,
     /// A Map state: the node before its iteration body (see [`MapBlock`]).
     Map,
+    /// A Task state that calls something other than a Lambda function (an AWS SDK or optimized
+    /// service integration, an activity, a nested execution, a `.sync` or `.waitForTaskToken`
+    /// pattern, or a Lambda function chosen at run time): a timed state, `delay_ms` its mean
+    /// time (measured: `TaskScheduled` → `TaskSucceeded`), billed `price_per_request` per entry.
+    Service,
+    /// The wait of a `lambda:invoke.waitForTaskToken` Task after its function returned, until the
+    /// task token comes back (`TaskSubmitted` → `TaskSucceeded`): the node right after the
+    /// function's site. It is not a state of its own, so `delay_ms` is the measured wait less the
+    /// `state_ms + transition_ms` the model charges every node, and its edge in bills no
+    /// transition.
+    Callback,
 }
 
 /// A workflow node that is not a Lambda function: a Step Functions state kept in the graph. It is
@@ -141,9 +152,77 @@ pub struct StateNode {
     pub id: String,
     /// What state it is.
     pub kind: StateKind,
-    /// Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000; 0 otherwise).
+    /// Fixed time spent in the state, ms (a Wait state's `Seconds` × 1000, a service state's
+    /// or a callback's mean time; 0 otherwise).
     #[serde(default)]
     pub delay_ms: f64,
+    /// The Task's `Resource` (service states), e.g. `arn:aws:states:::sns:publish`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// USD each entry of the state bills besides Step Functions' own charge (an SNS publish, an
+    /// SQS message, DynamoDB request units, a nested execution, …); left out: nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_request: Option<f64>,
+    /// Observations `delay_ms` is the mean of (`workflow measure`); left out: given or assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<u64>,
+    /// Measured times of the state, ms, as equal-probability bins (each the mean of its bin, so
+    /// their mean is `delay_ms`): `simulate` draws one per entry. Left out: the state always
+    /// takes `delay_ms`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples_ms: Vec<f64>,
+}
+
+impl StateNode {
+    /// A state node with a fixed delay and nothing else.
+    pub fn new(id: impl Into<String>, kind: StateKind, delay_ms: f64) -> Self {
+        StateNode {
+            id: id.into(),
+            kind,
+            delay_ms,
+            resource: None,
+            price_per_request: None,
+            measured: None,
+            samples_ms: Vec::new(),
+        }
+    }
+}
+
+/// A place in the workflow where a function is invoked besides its own node: a second Task state
+/// invoking the same Lambda function. The site is a node of the graph (edges use its `id`) with
+/// its own position and invocation count; its invocations are the function's, with the
+/// function's one memory and variant, so latency and cost add up over a function's node and its
+/// sites and every optimizer decides per function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Node id used by the edges (an imported state machine's: the Task state's name); must
+    /// differ from every function and state node id.
+    pub id: String,
+    /// The function it invokes.
+    pub function: String,
+}
+
+/// How a Map state runs its iterations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MapMode {
+    /// In the execution itself (Step Functions' `INLINE`).
+    #[default]
+    Inline,
+    /// As child workflow executions (Step Functions' `DISTRIBUTED`), one per item or per batch.
+    Distributed,
+}
+
+/// The type of a Distributed Map's child executions (`ProcessorConfig.ExecutionType`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildExecutionType {
+    /// Express child executions (billed per request and GB-second; AWS's default).
+    #[default]
+    Express,
+    /// Standard child executions (billed per state transition).
+    Standard,
 }
 
 /// A Map state: its iteration body (the nodes right after the Map's node, up to the Map's next
@@ -171,17 +250,55 @@ pub struct MapBlock {
     /// assumed or given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_runs: Option<u64>,
+    /// `inline` (left out) or `distributed`: a Distributed Map runs its body as child
+    /// executions, `max_concurrency` of them at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<MapMode>,
+    /// A Distributed Map's child executions: `express` (left out) or `standard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_execution: Option<ChildExecutionType>,
+    /// A Distributed Map's `ItemBatcher.MaxItemsPerBatch`: each child execution (one run of the
+    /// body) takes this many items, so the body runs `ceil(items / batch_items)` times. Left
+    /// out: one item per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_items: Option<f64>,
 }
 
 impl MapBlock {
-    /// Waves of the analytic model: `ceil(items / max_concurrency)`, 1 without a limit.
+    /// Is it a Distributed Map?
+    pub fn is_distributed(&self) -> bool {
+        self.mode == Some(MapMode::Distributed)
+    }
+
+    /// Runs of the iteration body per run of the Map state: the items, or the batches of a
+    /// batched Distributed Map (`ceil(items / batch_items)`).
+    pub fn runs(&self) -> f64 {
+        match self.batch_items {
+            Some(b) if b > 1.0 => (self.items / b).ceil().max(1.0),
+            _ => self.items,
+        }
+    }
+
+    /// Waves of the analytic model: `ceil(runs / max_concurrency)`, 1 without a limit.
     pub fn waves(&self) -> f64 {
         if self.max_concurrency == 0 {
             1.0
         } else {
-            (self.items / f64::from(self.max_concurrency))
+            (self.runs() / f64::from(self.max_concurrency))
                 .ceil()
                 .max(1.0)
+        }
+    }
+
+    /// Child executions billed as Express workflows per run of the Map state (0 for an inline
+    /// Map or Standard children).
+    pub fn express_children(&self) -> f64 {
+        if self.is_distributed()
+            && self.child_execution.unwrap_or_default() == ChildExecutionType::Express
+        {
+            self.runs()
+        } else {
+            0.0
         }
     }
 }
@@ -366,6 +483,14 @@ pub enum WorkflowError {
         /// What is wrong.
         reason: String,
     },
+    /// A site that cannot be used as written.
+    #[error("site '{id}': {reason}")]
+    BadSite {
+        /// The site's node id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A Map block that does not match the graph.
     #[error("map '{state}': {reason}")]
     BadMap {
@@ -458,16 +583,38 @@ pub enum Structure {
 /// A built, validated workflow with its evaluation plan.
 #[derive(Debug, Clone)]
 pub struct Workflow {
-    /// Function ids, then state node ids.
+    /// Function ids, then state node ids, then site ids, then the copies a while loop's rotation
+    /// made (named like their originals).
     ids: Vec<String>,
     /// Number of functions (node `i < functions` is a function, above a state node).
     functions: usize,
+    /// Number of state nodes (after the functions).
+    states: usize,
+    /// The function of each site (site `k` is node `functions + states + k`).
+    site_functions: Vec<usize>,
     /// Fixed delay of each state node, ms (index `i - functions`).
     fixed_ms: Vec<f64>,
+    /// Measured time samples of each state node (empty: always `fixed_ms`).
+    state_samples: Vec<Vec<f64>>,
+    /// USD per entry of each state node.
+    state_prices: Vec<f64>,
+    /// The state nodes as given.
+    state_nodes: Vec<StateNode>,
+    /// The Map blocks as given.
+    map_blocks: Vec<MapBlock>,
     graph: WorkflowGraph,
+    /// The reduced structure over functions and state nodes (sites taken as their function).
     structure: Structure,
+    /// The reduced structure with sites kept (leaf `i ≥ functions + states` is a site).
+    site_structure: Structure,
     plans: Plans,
+    /// Expected runs per execution of each function and state node.
     invocations: Vec<f64>,
+    /// Expected runs per execution of each function and state node inside the body of a
+    /// Distributed Map with Express child executions (their time is billed as the children's).
+    express_runs: Vec<f64>,
+    /// Expected Express child executions per execution.
+    express_children: f64,
     transitions: f64,
 }
 
@@ -512,6 +659,70 @@ impl Workflow {
         &self.invocations[self.functions..]
     }
 
+    /// Expected invocations per execution of each function inside the bodies of Distributed
+    /// Maps whose child executions are Express workflows (billed for their duration).
+    pub fn express_invocations(&self) -> &[f64] {
+        &self.express_runs[..self.functions]
+    }
+
+    /// Expected entries per execution of each state node inside such bodies.
+    pub fn express_state_entries(&self) -> &[f64] {
+        &self.express_runs[self.functions..]
+    }
+
+    /// Expected Express child executions of Distributed Maps per execution.
+    pub fn express_children(&self) -> f64 {
+        self.express_children
+    }
+
+    /// USD per entry of each state node (0 where none is given).
+    pub fn state_prices(&self) -> &[f64] {
+        &self.state_prices
+    }
+
+    /// The measured time samples of structure leaf `i` when it is a state node that has some
+    /// (empty otherwise).
+    pub fn state_samples(&self, i: usize) -> &[f64] {
+        i.checked_sub(self.functions)
+            .and_then(|k| self.state_samples.get(k))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Number of state nodes.
+    pub fn state_count(&self) -> usize {
+        self.states
+    }
+
+    /// The state node that node `i` is, as given (kind, delay, resource, price).
+    pub fn state_node(&self, i: usize) -> Option<&StateNode> {
+        i.checked_sub(self.functions)
+            .and_then(|k| self.state_nodes.get(k))
+    }
+
+    /// The Map block whose Map state is node `i`.
+    pub fn map_block(&self, i: usize) -> Option<&MapBlock> {
+        let id = self.ids.get(i)?;
+        self.map_blocks.iter().find(|m| &m.state == id)
+    }
+
+    /// The reduced structure with every site kept as its own leaf: leaf `i` is a function below
+    /// [`Workflow::function_count`], a state node below `function_count() + state_count()`, and
+    /// a site above (see [`Workflow::site_function`]). What a drawing shows.
+    pub fn site_structure(&self) -> &Structure {
+        &self.site_structure
+    }
+
+    /// The function that node `i` invokes: itself for a function, its function for a site,
+    /// `None` for a state node.
+    pub fn site_function(&self, i: usize) -> Option<usize> {
+        if i < self.functions {
+            Some(i)
+        } else {
+            i.checked_sub(self.functions + self.states)
+                .and_then(|k| self.site_functions.get(k).copied())
+        }
+    }
+
     /// Number of functions; structure leaves at or above it are state nodes.
     pub fn function_count(&self) -> usize {
         self.functions
@@ -523,7 +734,8 @@ impl Workflow {
             .and_then(|k| self.fixed_ms.get(k).copied())
     }
 
-    /// Every node id: the functions, then the state nodes.
+    /// Every node id: the functions, then the state nodes, then the sites (then copies of nodes
+    /// that the rotation of a while loop made, named like their originals).
     pub fn node_ids(&self) -> &[String] {
         &self.ids
     }

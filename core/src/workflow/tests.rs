@@ -794,3 +794,205 @@ proptest! {
         prop_assert!(e.error_bound_ms >= 0.0 && e.error_bound_ms < 1e-2 * before.max(1.0), "bound {} on {}", e.error_bound_ms, before);
     }
 }
+
+fn sites(list: &[(&str, &str)]) -> Vec<Site> {
+    list.iter()
+        .map(|&(id, function)| Site {
+            id: id.to_string(),
+            function: function.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_function_used_at_two_sites_is_one_function_with_its_invocations_added() {
+    // a → b → a again (site a2): one function a, invoked twice per execution.
+    let w = Workflow::build_with_sites(
+        &ids(&["a", "b"]),
+        &[],
+        &sites(&[("a2", "a")]),
+        &[],
+        &edges(&[
+            ("Start", "a", 1.0),
+            ("a", "b", 1.0),
+            ("b", "a2", 0.5),
+            ("b", "End", 0.5),
+            ("a2", "End", 1.0),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(w.function_ids(), &ids(&["a", "b"])[..]);
+    assert_eq!(w.invocations(), &[1.5, 1.0]);
+    assert_eq!(
+        w.display_structure().to_string(),
+        "a → b → branch(0.5: a@a2 | 0.5: ∅)"
+    );
+    assert_eq!(w.site_function(2), Some(0));
+    let d = Delays::default();
+    assert_eq!(
+        w.latency_ms(&[100.0, 10.0], d, LatencyModel::Thesis),
+        100.0 + 10.0 + 0.5 * 100.0
+    );
+    // Start → a, a → b, b → (a2 | End), half the time a2 → End.
+    assert_eq!(w.expected_transitions(), 3.5);
+    // A site must name a function, and its id must be free.
+    for (s, want) in [
+        (sites(&[("a2", "zz")]), "site 'a2': 'zz' is not a function"),
+        (
+            sites(&[("b", "a")]),
+            "site 'b': a function or state node has the same id",
+        ),
+    ] {
+        let e = Workflow::build_with_sites(
+            &ids(&["a", "b"]),
+            &[],
+            &s,
+            &[],
+            &edges(&[("Start", "a", 1.0), ("a", "b", 1.0), ("b", "End", 1.0)]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with(want), "{e}");
+    }
+}
+
+#[test]
+fn a_while_loop_decided_at_its_top_is_rotated() {
+    // poll → (75%: wait 1 s → poll again | 25%: End): a polling loop, the edge back taken every
+    // time, the exit decided at `poll`.
+    let wait = [StateNode::new("W", StateKind::Wait, 1000.0)];
+    let w = Workflow::build_with_states(
+        &ids(&["poll"]),
+        &wait,
+        &[],
+        &edges(&[
+            ("Start", "poll", 1.0),
+            ("poll", "W", 0.75),
+            ("poll", "End", 0.25),
+            ("W", "poll", 1.0),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        w.display_structure().to_string(),
+        "poll → branch(0.75: loop×4.0000(W → poll) | 0.25: ∅)"
+    );
+    // Polls until the first exit: geometric with mean 1/0.25; a wait between polls.
+    assert!((w.invocations()[0] - 4.0).abs() < 1e-12);
+    assert!((w.state_entries()[0] - 3.0).abs() < 1e-12);
+    let d = Delays {
+        state_ms: 10.0,
+        transition_ms: 1.0,
+        start_end_ms: Some(0.0),
+    };
+    let lat = w.latency_ms(&[100.0], d, LatencyModel::Thesis);
+    assert!((lat - (4.0 * 111.0 + 3.0 * 1011.0)).abs() < 1e-9, "{lat}");
+    // Both models agree with the simulation's mean (a geometric number of polls).
+    let aware = w.latency_ms(&[100.0], d, LatencyModel::BranchAware);
+    assert!((aware - lat).abs() < 1e-6, "{aware} vs {lat}");
+    // Start → poll, each poll's departure, each wait's.
+    assert!((w.expected_transitions() - 8.0).abs() < 1e-12);
+}
+
+#[test]
+fn a_while_loop_with_several_ways_around_goes_through_a_dispatch_node() {
+    // check → (start → W | W | infer), W → check: two ways around the loop, one out.
+    let wait = [StateNode::new("W", StateKind::Wait, 30_000.0)];
+    let w = Workflow::build_with_states(
+        &ids(&["check", "start", "infer"]),
+        &wait,
+        &[],
+        &edges(&[
+            ("Start", "check", 1.0),
+            ("check", "start", 0.25),
+            ("check", "W", 0.5),
+            ("check", "infer", 0.25),
+            ("start", "W", 1.0),
+            ("W", "check", 1.0),
+            ("infer", "End", 1.0),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        w.display_structure().to_string(),
+        "check → branch(0.25: ∅ | 0.75: loop×4.0000(branch(0.3333333333333333: start | 0.6666666666666666: ∅) → W → check)) → infer"
+    );
+    let ni = w.invocations();
+    assert!((ni[0] - 4.0).abs() < 1e-12, "{ni:?}");
+    assert!((ni[1] - 1.0).abs() < 1e-12, "{ni:?}");
+    assert!((ni[2] - 1.0).abs() < 1e-12, "{ni:?}");
+    // The dispatch node bills no transition: 1 + 4 (checks) + 1 (start) + 3 (W) + 1 (infer).
+    assert!((w.expected_transitions() - 10.0).abs() < 1e-12);
+    // A loop left from two places is refused, naming them.
+    let wait = [StateNode::new("W", StateKind::Wait, 1.0)];
+    let e = Workflow::build_with_states(
+        &ids(&["get", "iter"]),
+        &wait,
+        &[],
+        &edges(&[
+            ("Start", "get", 1.0),
+            ("get", "iter", 0.5),
+            ("get", "End", 0.5),
+            ("iter", "W", 0.5),
+            ("iter", "End", 0.5),
+            ("W", "get", 1.0),
+        ]),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("left from several places ('get', 'iter')"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_distributed_map_runs_its_body_once_per_batch_and_counts_its_express_children() {
+    let states = [StateNode::new("M", StateKind::Map, 0.0)];
+    let map = MapBlock {
+        state: "M".to_string(),
+        body: vec!["f".to_string()],
+        items: 100.0,
+        max_concurrency: 4,
+        measured_runs: None,
+        mode: Some(MapMode::Distributed),
+        child_execution: None,
+        batch_items: Some(25.0),
+    };
+    let w = Workflow::build_with_states(
+        &ids(&["f", "g"]),
+        &states,
+        std::slice::from_ref(&map),
+        &edges(&[
+            ("Start", "M", 1.0),
+            ("M", "f", 1.0),
+            ("f", "g", 1.0),
+            ("g", "End", 1.0),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(w.display_structure().to_string(), "M → map×4/4(f) → g");
+    assert_eq!(w.invocations(), &[4.0, 1.0]);
+    assert_eq!(w.express_children(), 4.0);
+    assert_eq!(w.express_invocations(), &[4.0, 0.0]);
+    // The body's transitions are the children's: Start → M, M → g (after the body), g → End.
+    assert_eq!(w.expected_transitions(), 3.0);
+    // Standard children bill their transitions like an inline Map.
+    let standard = MapBlock {
+        child_execution: Some(ChildExecutionType::Standard),
+        ..map
+    };
+    let w = Workflow::build_with_states(
+        &ids(&["f", "g"]),
+        &states,
+        &[standard],
+        &edges(&[
+            ("Start", "M", 1.0),
+            ("M", "f", 1.0),
+            ("f", "g", 1.0),
+            ("g", "End", 1.0),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(w.express_children(), 0.0);
+    assert_eq!(w.expected_transitions(), 1.0 + 4.0 + 4.0 + 1.0);
+}

@@ -115,8 +115,8 @@ where
                 CloudError::Fatal(format!(
                     "{op} {function}: no AWS credentials could be loaded from aws-config's default \
                      chain (environment variables, shared config and credentials files with \
-                     --profile, SSO, web identity, container and instance roles); run on the \
-                     simulated cloud with --simulate, or point --endpoint-url at an emulator"
+                     --profile, SSO, web identity, container and instance roles); give them, or \
+                     point --endpoint-url at an emulator"
                 ))
             } else {
                 CloudError::Fatal(text)

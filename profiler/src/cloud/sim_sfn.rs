@@ -8,8 +8,14 @@
 //! state's targets, the true item count of each Map, each function's true duration and the true
 //! orchestration delays. Parallel branches run side by side (the join waits for the last); a Map
 //! runs its items in a pool of `MaxConcurrency` slots (an item starts as soon as a slot frees up,
-//! as Step Functions does); Wait states wait `Seconds`. Everything is drawn from one seeded
-//! generator.
+//! as Step Functions does); Wait states wait `Seconds`. A Task that calls another service than
+//! Lambda takes its `[services.STATE]` time between `TaskScheduled` and `TaskSucceeded`
+//! (`Activity…` events for an activity); a `lambda:invoke.waitForTaskToken` Task runs its
+//! function (`TaskStarted` → `TaskSubmitted`) and then waits its `[callbacks.STATE]` time for the
+//! token (→ `TaskSucceeded`). A Distributed Map runs its children (one per batch of
+//! `ItemBatcher.MaxItemsPerBatch` items) in the pool, and its history shows `MapRunStarted` and
+//! `MapRunSucceeded` only: the children's events are their own executions', as on AWS.
+//! Everything is drawn from one seeded generator.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +57,13 @@ pub struct Truth {
     /// Per Map state: its items per run (default 10).
     #[serde(default)]
     pub maps: BTreeMap<String, TruthMap>,
+    /// Per Task state that calls another service than Lambda: its call's time.
+    #[serde(default)]
+    pub services: BTreeMap<String, TruthDelay>,
+    /// Per `lambda:invoke.waitForTaskToken` Task state: the wait for its token after its
+    /// function returned.
+    #[serde(default)]
+    pub callbacks: BTreeMap<String, TruthDelay>,
     /// Orchestration delays.
     #[serde(default)]
     pub orchestration: TruthOrchestration,
@@ -97,6 +110,18 @@ pub struct TruthFunction {
     /// Memory it runs with.
     pub memory_mb: u32,
     /// Coefficient of variation of its duration (default: the file's `noise_cov`).
+    #[serde(default)]
+    pub noise_cov: Option<f64>,
+}
+
+/// `[services.STATE]` and `[callbacks.STATE]`: a mean time, ms, and its noise.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruthDelay {
+    /// Mean, ms (a service's `TaskScheduled` → `TaskSucceeded`; a callback's `TaskSubmitted` →
+    /// `TaskSucceeded`).
+    pub ms: f64,
+    /// Coefficient of variation (default: the file's `noise_cov`).
     #[serde(default)]
     pub noise_cov: Option<f64>,
 }
@@ -285,14 +310,28 @@ impl SimSpec {
             let mut nexts: Vec<&str> = s.get("Next").and_then(Value::as_str).into_iter().collect();
             match kind {
                 "Task" => {
-                    let f =
-                        task_function(s).with_context(|| format!("{sat}: Task state '{name}'"))?;
-                    if !self.functions.contains_key(&f.name) {
-                        bail!(
-                            "{sat}: Task state '{name}' invokes '{}', which the truth file does not describe (add [functions.{}] or functions_from)",
-                            f.name,
-                            f.name
-                        );
+                    match task_kind(s).with_context(|| format!("{sat}: Task state '{name}'"))? {
+                        TaskKind::Lambda(f) => {
+                            if !self.functions.contains_key(&f.name) {
+                                bail!(
+                                    "{sat}: Task state '{name}' invokes '{}', which the truth file does not describe (add [functions.{}] or functions_from)",
+                                    f.name,
+                                    f.name
+                                );
+                            }
+                            if f.callback && !self.truth.callbacks.contains_key(name) {
+                                bail!(
+                                    "{sat}: Task state '{name}' waits for a task token: give its wait as [callbacks.\"{name}\"] ms = …"
+                                );
+                            }
+                        }
+                        TaskKind::Service { resource } => {
+                            if !self.truth.services.contains_key(name) {
+                                bail!(
+                                    "{sat}: Task state '{name}' calls '{resource}': give its time as [services.\"{name}\"] ms = …"
+                                );
+                            }
+                        }
                     }
                 }
                 "Choice" => {
@@ -380,6 +419,19 @@ impl SimSpec {
                 bail!("maps.{n}: the state machine has no Map state '{n}'");
             }
         }
+        for (table, names) in [
+            ("services", self.truth.services.iter().collect::<Vec<_>>()),
+            ("callbacks", self.truth.callbacks.iter().collect()),
+        ] {
+            for (n, d) in names {
+                if !has(n, "Task") {
+                    bail!("{table}.{n}: the state machine has no Task state '{n}'");
+                }
+                if !(d.ms.is_finite() && d.ms >= 0.0) {
+                    bail!("{table}.{n}.ms: {} is not a time ≥ 0", d.ms);
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -389,38 +441,77 @@ struct TaskFunction {
     name: String,
     resource: String,
     integration: bool,
+    /// `lambda:invoke.waitForTaskToken`.
+    callback: bool,
 }
 
-fn task_function(s: &Value) -> anyhow::Result<TaskFunction> {
+/// What a Task state runs.
+enum TaskKind {
+    Lambda(TaskFunction),
+    /// Another service (or a Lambda function chosen at run time): a timed call.
+    Service {
+        resource: String,
+    },
+}
+
+fn task_kind(s: &Value) -> anyhow::Result<TaskKind> {
     let resource = s
         .get("Resource")
         .and_then(Value::as_str)
         .context("Resource: missing")?;
-    if resource.starts_with("arn:aws:states:::lambda:invoke") {
-        let f = s
-            .get("Parameters")
-            .or_else(|| s.get("Arguments"))
+    if let Some(pattern) = resource.strip_prefix("arn:aws:states:::lambda:invoke") {
+        let params = s.get("Parameters").or_else(|| s.get("Arguments"));
+        let Some(f) = params
             .and_then(|p| p.get("FunctionName"))
             .and_then(Value::as_str)
-            .context("Parameters.FunctionName: missing")?;
+            .filter(|f| !f.starts_with("{%"))
+        else {
+            if params.is_some_and(|p| {
+                p.get("FunctionName.$").is_some() || p.get("FunctionName").is_some()
+            }) {
+                return Ok(TaskKind::Service {
+                    resource: resource.to_string(),
+                });
+            }
+            bail!("Parameters.FunctionName: missing");
+        };
         let name = lambda_function_name(f)
             .with_context(|| format!("'{f}' is not a Lambda function name or ARN"))?;
-        return Ok(TaskFunction {
+        return Ok(TaskKind::Lambda(TaskFunction {
             name,
             resource: f.to_string(),
             integration: true,
-        });
+            callback: pattern == ".waitForTaskToken",
+        }));
     }
-    if resource.starts_with("arn:aws:states:") {
-        bail!("'{resource}': the simulated Step Functions runs Lambda tasks only");
+    if resource.starts_with("arn:aws:states:") || !resource.starts_with("arn:aws:lambda:") {
+        return Ok(TaskKind::Service {
+            resource: resource.to_string(),
+        });
     }
     let name = lambda_function_name(resource)
         .with_context(|| format!("'{resource}' is not a Lambda function ARN"))?;
-    Ok(TaskFunction {
+    Ok(TaskKind::Lambda(TaskFunction {
         name,
         resource: resource.to_string(),
         integration: false,
-    })
+        callback: false,
+    }))
+}
+
+/// A service Task's `resourceType` and `resource` as its history events give them:
+/// `arn:aws:states:::sns:publish` → (`sns`, `publish`), an activity → (`activity`, its ARN).
+fn service_parts(resource: &str) -> (String, String) {
+    match resource.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, "states", "", "", rest] => {
+            let rest = rest.strip_prefix("aws-sdk:").unwrap_or(rest);
+            match rest.split_once(':') {
+                Some((t, r)) => (t.to_string(), r.to_string()),
+                None => (rest.to_string(), String::new()),
+            }
+        }
+        _ => ("activity".to_string(), resource.to_string()),
+    }
 }
 
 /// The distinct targets of a Choice state: its rules' `Next`, then `Default`.
@@ -596,67 +687,133 @@ impl Run<'_> {
                 s.get("Next").and_then(Value::as_str).map(str::to_string);
             match kind {
                 "Task" => {
-                    let f = task_function(s)
-                        .map_err(|e| fatal(format!("Task state '{name}': {e:#}")))?;
-                    let b = *self.spec.functions.get(&f.name).ok_or_else(|| {
-                        fatal(format!(
-                            "Task state '{name}': no duration for function '{}'",
-                            f.name
-                        ))
-                    })?;
-                    let own = self.state_delay(&name, true);
-                    let duration = (self.noisy(b.mean_ms, b.cov) * 100.0).round() / 100.0;
-                    let (sched, start, ok) = if f.integration {
-                        let params = json!({"FunctionName": f.resource, "Payload": {}}).to_string();
-                        (
-                            (
-                                "TaskScheduled",
-                                (
+                    match task_kind(s).map_err(|e| fatal(format!("Task state '{name}': {e:#}")))? {
+                        TaskKind::Service { resource } => {
+                            let d = *self.spec.truth.services.get(&name).ok_or_else(|| {
+                                fatal(format!("Task state '{name}': no [services] time"))
+                            })?;
+                            let own = self.state_delay(&name, true);
+                            let call = (self
+                                .noisy(d.ms, d.noise_cov.unwrap_or(self.spec.truth.noise_cov))
+                                * 100.0)
+                                .round()
+                                / 100.0;
+                            let (rtype, rname) = service_parts(&resource);
+                            let activity = rtype == "activity";
+                            let detail = json!({"resourceType": rtype, "resource": rname});
+                            let names = if activity {
+                                ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+                            } else {
+                                ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+                            };
+                            let keys = if activity {
+                                [
+                                    "activityScheduledEventDetails",
+                                    "activityStartedEventDetails",
+                                    "activitySucceededEventDetails",
+                                ]
+                            } else {
+                                [
                                     "taskScheduledEventDetails",
-                                    json!({"resourceType": "lambda", "resource": "invoke", "region": "us-east-1", "parameters": params}),
-                                ),
-                            ),
-                            (
-                                "TaskStarted",
-                                Some((
                                     "taskStartedEventDetails",
-                                    json!({"resourceType": "lambda", "resource": "invoke"}),
-                                )),
-                            ),
-                            (
-                                "TaskSucceeded",
-                                (
                                     "taskSucceededEventDetails",
-                                    json!({"resourceType": "lambda", "resource": "invoke", "output": "{}"}),
-                                ),
-                            ),
-                        )
-                    } else {
-                        (
-                            (
-                                "LambdaFunctionScheduled",
+                                ]
+                            };
+                            t += own * 0.75;
+                            let p =
+                                self.push(t, names[0], Some(e), Some((keys[0], detail.clone())));
+                            let p =
+                                self.push(t, names[1], Some(p), Some((keys[1], detail.clone())));
+                            t += call;
+                            let p = self.push(t, names[2], Some(p), Some((keys[2], detail)));
+                            t += own * 0.25;
+                            last = self.exit_state(t, kind, &name, p, "{}");
+                        }
+                        TaskKind::Lambda(f) => {
+                            let b = *self.spec.functions.get(&f.name).ok_or_else(|| {
+                                fatal(format!(
+                                    "Task state '{name}': no duration for function '{}'",
+                                    f.name
+                                ))
+                            })?;
+                            let own = self.state_delay(&name, true);
+                            let duration = (self.noisy(b.mean_ms, b.cov) * 100.0).round() / 100.0;
+                            let invoke = if f.callback {
+                                "invoke.waitForTaskToken"
+                            } else {
+                                "invoke"
+                            };
+                            let (sched, start, ok) = if f.integration {
+                                let params =
+                                    json!({"FunctionName": f.resource, "Payload": {}}).to_string();
                                 (
-                                    "lambdaFunctionScheduledEventDetails",
-                                    json!({"resource": f.resource, "input": "{}"}),
-                                ),
-                            ),
-                            ("LambdaFunctionStarted", None),
-                            (
-                                "LambdaFunctionSucceeded",
+                                    (
+                                        "TaskScheduled",
+                                        (
+                                            "taskScheduledEventDetails",
+                                            json!({"resourceType": "lambda", "resource": invoke, "region": "us-east-1", "parameters": params}),
+                                        ),
+                                    ),
+                                    (
+                                        "TaskStarted",
+                                        Some((
+                                            "taskStartedEventDetails",
+                                            json!({"resourceType": "lambda", "resource": "invoke"}),
+                                        )),
+                                    ),
+                                    (
+                                        "TaskSucceeded",
+                                        (
+                                            "taskSucceededEventDetails",
+                                            json!({"resourceType": "lambda", "resource": "invoke", "output": "{}"}),
+                                        ),
+                                    ),
+                                )
+                            } else {
                                 (
-                                    "lambdaFunctionSucceededEventDetails",
-                                    json!({"output": "{}"}),
-                                ),
-                            ),
-                        )
-                    };
-                    let p = self.push(t, sched.0, Some(e), Some(sched.1));
-                    t += own * 0.75;
-                    let p = self.push(t, start.0, Some(p), start.1);
-                    t += duration;
-                    let p = self.push(t, ok.0, Some(p), Some(ok.1));
-                    t += own * 0.25;
-                    last = self.exit_state(t, kind, &name, p, "{}");
+                                    (
+                                        "LambdaFunctionScheduled",
+                                        (
+                                            "lambdaFunctionScheduledEventDetails",
+                                            json!({"resource": f.resource, "input": "{}"}),
+                                        ),
+                                    ),
+                                    ("LambdaFunctionStarted", None),
+                                    (
+                                        "LambdaFunctionSucceeded",
+                                        (
+                                            "lambdaFunctionSucceededEventDetails",
+                                            json!({"output": "{}"}),
+                                        ),
+                                    ),
+                                )
+                            };
+                            let p = self.push(t, sched.0, Some(e), Some(sched.1));
+                            t += own * 0.75;
+                            let mut p = self.push(t, start.0, Some(p), start.1);
+                            t += duration;
+                            if f.callback {
+                                // The function returned; the task waits for its token.
+                                p = self.push(
+                            t,
+                            "TaskSubmitted",
+                            Some(p),
+                            Some((
+                                "taskSubmittedEventDetails",
+                                json!({"resourceType": "lambda", "resource": invoke, "output": "{}"}),
+                            )),
+                        );
+                                let d = *self.spec.truth.callbacks.get(&name).ok_or_else(|| {
+                                    fatal(format!("Task state '{name}': no [callbacks] wait"))
+                                })?;
+                                let cov = d.noise_cov.unwrap_or(self.spec.truth.noise_cov);
+                                t += (self.noisy(d.ms, cov) * 100.0).round() / 100.0;
+                            }
+                            let p = self.push(t, ok.0, Some(p), Some(ok.1));
+                            t += own * 0.25;
+                            last = self.exit_state(t, kind, &name, p, "{}");
+                        }
+                    }
                 }
                 "Choice" => {
                     let targets = choice_targets(s);
@@ -714,6 +871,63 @@ impl Run<'_> {
                     }
                     t = end.1 + self.state_delay(&name, false);
                     let p = self.push(t, "ParallelStateSucceeded", Some(end.0), None);
+                    last = self.exit_state(t, kind, &name, p, "[]");
+                }
+                "Map"
+                    if s.get("ItemProcessor")
+                        .and_then(|b| b.get("ProcessorConfig"))
+                        .and_then(|c| c.get("Mode"))
+                        .and_then(Value::as_str)
+                        == Some("DISTRIBUTED") =>
+                {
+                    // Child executions, one per batch, in a pool of MaxConcurrency; their events
+                    // are their own executions', not this history's.
+                    let items = self.spec.truth.maps.get(&name).map_or(10, |m| m.items) as usize;
+                    let batch = s
+                        .get("ItemBatcher")
+                        .and_then(|b| b.get("MaxItemsPerBatch"))
+                        .and_then(Value::as_u64)
+                        .filter(|&b| b > 0)
+                        .map_or(1, |b| b as usize);
+                    let runs = items.div_ceil(batch);
+                    let c = s
+                        .get("MaxConcurrency")
+                        .and_then(Value::as_u64)
+                        .filter(|&c| c > 0)
+                        .map_or(runs.max(1), |c| c as usize);
+                    let body = s.get("ItemProcessor").cloned().unwrap_or(Value::Null);
+                    let map_run = format!(
+                        "arn:aws:states:us-east-1:123456789012:mapRun:{}/{name}:{}",
+                        self.spec.machine.name,
+                        self.events.len()
+                    );
+                    let started = self.push(
+                        t,
+                        "MapRunStarted",
+                        Some(e),
+                        Some(("mapRunStartedEventDetails", json!({"mapRunArn": map_run}))),
+                    );
+                    let mut slots = vec![t; c.min(runs).max(1)];
+                    let mut end = t;
+                    for _ in 0..runs {
+                        let (slot, &start) = slots
+                            .iter()
+                            .enumerate()
+                            .min_by(|a, b| a.1.total_cmp(b.1))
+                            .unwrap_or((0, &t));
+                        let mark = self.events.len();
+                        let outcome = self.scope(&body, "Start", started, start)?;
+                        self.events.truncate(mark);
+                        match outcome {
+                            Outcome::Done(_, tb) => {
+                                slots[slot] = tb;
+                                end = end.max(tb);
+                            }
+                            Outcome::Failed(_, tb) => return Ok(Outcome::Failed(started, tb)),
+                        }
+                    }
+                    t = end + self.state_delay(&name, false);
+                    let p = self.push(t, "MapRunSucceeded", Some(started), None);
                     last = self.exit_state(t, kind, &name, p, "[]");
                 }
                 "Map" => {
@@ -1217,5 +1431,137 @@ mod tests {
         let (status, h) = run_once(&sim).await;
         assert_eq!(status, "FAILED");
         assert_eq!(h.last().unwrap()["type"], "ExecutionFailed");
+    }
+}
+
+#[cfg(test)]
+mod service_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn spec(definition: Value, truth: &str) -> SimSpec {
+        let truth: Truth = toml::from_str(truth).unwrap();
+        let mut functions = BTreeMap::new();
+        for (name, f) in &truth.functions {
+            functions.insert(
+                name.clone(),
+                FunctionBehaviour {
+                    mean_ms: f.alpha_ms,
+                    cov: 0.0,
+                },
+            );
+        }
+        let s = SimSpec {
+            machine: StateMachine {
+                arn: "sm".into(),
+                name: "sm".into(),
+                definition: definition.to_string(),
+                kind: "STANDARD".into(),
+            },
+            definition,
+            functions,
+            truth,
+        };
+        s.check(&s.definition, "$").unwrap();
+        s.check_names().unwrap();
+        s
+    }
+
+    const TRUTH: &str = r#"
+        noise_cov = 0.0
+        [state_machine]
+        definition = "unused.json"
+        [functions.a]
+        alpha_ms = 100.0
+        beta_ms = 0.0
+        gamma_per_mb = 0.0
+        memory_mb = 1024
+        [services.Put]
+        ms = 30.0
+        [services.Review]
+        ms = 500.0
+        [callbacks.Approve]
+        ms = 2000.0
+        [maps.Fan]
+        items = 10
+        [orchestration]
+        state_ms = 0
+        transition_ms = 0
+        noise_cov = 0
+    "#;
+
+    fn latency(history: &[Value]) -> f64 {
+        let t = |k: &str| {
+            history
+                .iter()
+                .find(|e| e["type"] == k)
+                .and_then(|e| e["timestamp"].as_f64())
+                .unwrap()
+        };
+        (t("ExecutionSucceeded") - t("ExecutionStarted")) * 1000.0
+    }
+
+    #[tokio::test]
+    async fn service_tasks_callbacks_and_distributed_maps_write_aws_like_histories() {
+        let def = json!({"StartAt": "Put", "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "Next": "Review"},
+            "Review": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:1:activity:review", "Next": "Approve"},
+            "Approve": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                        "Parameters": {"FunctionName": "a"}, "Next": "Fan"},
+            "Fan": {"Type": "Map", "MaxConcurrency": 2, "ItemBatcher": {"MaxItemsPerBatch": 3}, "End": true,
+                    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "A",
+                                      "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:a", "End": true}}}}}});
+        let sim = SimStepFunctions::new(spec(def, TRUTH)).unwrap();
+        let e = sim.start_execution("sm", "{}").await.unwrap();
+        let h = sim.get_execution_history(&e).await.unwrap();
+        let kinds: Vec<&str> = h.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        for k in [
+            "TaskScheduled",
+            "ActivityScheduled",
+            "ActivitySucceeded",
+            "TaskSubmitted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+        ] {
+            assert!(kinds.contains(&k), "{k} not in {kinds:?}");
+        }
+        // The children's events are not the parent's.
+        assert!(!kinds.contains(&"MapIterationStarted"));
+        assert_eq!(
+            kinds
+                .iter()
+                .filter(|k| **k == "LambdaFunctionScheduled")
+                .count(),
+            0
+        );
+        let put = h
+            .iter()
+            .find(|e| e["taskScheduledEventDetails"]["resourceType"] == "dynamodb")
+            .unwrap();
+        assert_eq!(put["taskScheduledEventDetails"]["resource"], "putItem");
+        // 30 ms put, 500 ms review, 100 ms function + 2 s wait, then 4 batches of 3 items (10
+        // items) of 100 ms each, 2 at a time: 200 ms.
+        assert!((latency(&h) - 2830.0).abs() < 0.01, "{}", latency(&h));
+        // A service state must have its time in the truth file.
+        let def = json!({"StartAt": "Put", "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": true}}});
+        let truth: Truth = toml::from_str(TRUTH).unwrap();
+        let s = SimSpec {
+            machine: StateMachine {
+                arn: "sm".into(),
+                name: "sm".into(),
+                definition: def.to_string(),
+                kind: "STANDARD".into(),
+            },
+            definition: def.clone(),
+            functions: BTreeMap::new(),
+            truth: Truth {
+                services: BTreeMap::new(),
+                ..truth
+            },
+        };
+        let err = s.check(&def, "$").unwrap_err().to_string();
+        assert!(err.contains("give its time as [services.\"Put\"]"), "{err}");
     }
 }

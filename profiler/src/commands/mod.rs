@@ -13,6 +13,7 @@ mod import;
 mod optimize;
 mod pareto;
 mod profile;
+mod restore;
 mod schema;
 mod simulate;
 mod validate;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Profile(a) => profile::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Restore(a) => restore::run(&a),
     }
 }
 

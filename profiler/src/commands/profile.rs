@@ -67,7 +67,15 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
                 Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
                 None => "optiserve profile, AWS Lambda".to_string(),
             };
-            go(&cloud, &plan, args, source, region, RetryPolicy::aws()).await
+            go(&cloud, &plan, args, source, region, RetryPolicy::aws())
+                .await
+                .map_err(|e| {
+                    if format!("{e:#}").contains("no AWS credentials") {
+                        e.context("profiling on AWS needs credentials; without an account, run on the simulated cloud with --simulate")
+                    } else {
+                        e
+                    }
+                })
         }
     })
 }
@@ -91,6 +99,13 @@ async fn go<C: Lambda>(
         .clone()
         .or_else(|| args.resume.clone())
         .unwrap_or_else(|| default_checkpoint(&output));
+    check_paths(plan, args, &output, &checkpoint_path)?;
+    if args.resume.is_none() && !args.discard_checkpoint && checkpoint_path.exists() {
+        anyhow::bail!(
+            "{} holds the checkpoint of an earlier run, which may be the only record of the functions' original configurations: continue it with --resume {0}, put the originals back with `optiserve restore {0}`, or replace it with --discard-checkpoint",
+            checkpoint_path.display()
+        );
+    }
     let resume = args.resume.as_deref().map(Checkpoint::load).transpose()?;
     let mode = match args.format {
         Format::Json => ProgressMode::Json,
@@ -123,6 +138,70 @@ async fn go<C: Lambda>(
     };
     crate::output::emit(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files a run writes (the bundle, the checkpoint) must differ from each other and from every
+/// file it reads (the plan, the workflow bundle, the payload files, a checkpoint resumed from
+/// somewhere else): a collision would overwrite an input or lose the originals.
+fn check_paths(
+    plan: &LoadedPlan,
+    args: &ProfileArgs,
+    output: &Path,
+    checkpoint: &Path,
+) -> anyhow::Result<()> {
+    let base = plan.path.parent().unwrap_or(Path::new("."));
+    let mut inputs: Vec<(String, PathBuf)> = vec![("the plan".into(), plan.path.clone())];
+    if let Some(w) = &args.workflow_from {
+        inputs.push(("--workflow-from".into(), w.clone()));
+    }
+    if let Some(w) = &plan.plan.workflow_from {
+        inputs.push(("the plan's workflow_from".into(), base.join(w)));
+    }
+    for f in &plan.plan.functions {
+        if let Some(p) = &f.payload_file {
+            inputs.push((format!("the payload file of {}", f.id), base.join(p)));
+        }
+    }
+    if let Some(r) = &args.resume
+        && !same_file(r, checkpoint)
+    {
+        inputs.push(("--resume".into(), r.clone()));
+    }
+    if output != Path::new("-") && same_file(output, checkpoint) {
+        anyhow::bail!(
+            "--output and the checkpoint are the same file ({}): the bundle would overwrite the checkpoint and its record of the original configurations; give --checkpoint another path",
+            output.display()
+        );
+    }
+    for (what, input) in &inputs {
+        for (name, written) in [("--output", output), ("the checkpoint", checkpoint)] {
+            if written != Path::new("-") && same_file(written, input) {
+                anyhow::bail!(
+                    "{name} ({}) is {what}: it would be overwritten; write to another path",
+                    written.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Do two paths name the same file (existing or not)?
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn normal(p: &Path) -> PathBuf {
+        if let Ok(c) = p.canonicalize() {
+            return c;
+        }
+        let parent = p
+            .parent()
+            .filter(|x| !x.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match (parent.canonicalize(), p.file_name()) {
+            (Ok(dir), Some(name)) => dir.join(name),
+            _ => p.to_path_buf(),
+        }
+    }
+    normal(a) == normal(b)
 }
 
 fn default_checkpoint(output: &Path) -> PathBuf {

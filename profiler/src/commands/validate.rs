@@ -58,6 +58,42 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                     }
                 )?;
             }
+            // Step Functions states that are timed: services and callbacks, measured or not.
+            use optiserve_core::workflow::StateKind;
+            for (kind, what) in [
+                (
+                    StateKind::Service,
+                    "service states (Tasks calling other services)",
+                ),
+                (StateKind::Callback, "callback waits"),
+            ] {
+                let of_kind: Vec<_> = bundle
+                    .workflow
+                    .states
+                    .iter()
+                    .filter(|st| st.kind == kind)
+                    .collect();
+                let measured = of_kind.iter().filter(|st| st.measured.is_some()).count();
+                if !of_kind.is_empty() {
+                    writeln!(
+                        o,
+                        "  {what}: {} ({measured} measured{})",
+                        of_kind.len(),
+                        if measured < of_kind.len() {
+                            "; the others take their given delay_ms until `optiserve workflow measure` reads them"
+                        } else {
+                            ""
+                        }
+                    )?;
+                }
+            }
+            for site in &bundle.workflow.sites {
+                writeln!(
+                    o,
+                    "  site {} invokes {} (one memory and variant for all its sites)",
+                    site.id, site.function
+                )?;
+            }
         }
     }
     crate::output::emit(&o)?;

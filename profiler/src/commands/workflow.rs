@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt as _;
-use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl};
+use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl, nested_executions};
 use optiserve_core::bundle::Bundle;
 use optiserve_core::pricing::StepFunctionsPricing;
 use optiserve_core::sfn_history::{
@@ -213,6 +213,17 @@ async fn describe<S: StepFunctions>(
 }
 
 pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
+    let mut options = AslOptions::default();
+    for item in &args.nested {
+        let Some((key, file)) = item.split_once('=') else {
+            bail!("--nested {item}: expected STATE=FILE (or ARN=FILE)");
+        };
+        if key.trim().is_empty() {
+            bail!("--nested {item}: name the Task state (or the child's ARN) before '='");
+        }
+        let child = read_text(Path::new(file)).with_context(|| format!("--nested {item}"))?;
+        options.children.insert(key.to_string(), child);
+    }
     let (text, label, described_type) = match (&args.definition, &args.state_machine) {
         (Some(path), _) => (read_text(path)?, path.display().to_string(), None),
         (None, Some(arn)) => {
@@ -220,15 +231,38 @@ pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
             let backend = Backend::open(&args.backend, &rt)?;
             let (policy, stats) = (backend.policy(), RetryStats::default());
             let sm = rt.block_on(describe(&backend, &policy, &stats, arn))?;
+            // The children of nested executions, read the same way (those not given).
+            if let Ok(nested) = nested_executions(&sm.definition) {
+                for n in nested.into_iter().filter(|n| n.sync) {
+                    let Some(child) = n.arn else { continue };
+                    if options.children.contains_key(&n.state)
+                        || options.children.contains_key(&child)
+                        || child == sm.arn
+                    {
+                        continue;
+                    }
+                    match rt.block_on(describe(&backend, &policy, &stats, &child)) {
+                        Ok(c) => {
+                            options.children.insert(child, c.definition);
+                        }
+                        Err(e) => eprintln!(
+                            "note: the child state machine of '{}' ({child}) could not be read: {e:#}; the nested execution is a timed state",
+                            n.state
+                        ),
+                    }
+                }
+            }
             (sm.definition, sm.arn, Some(sm.kind))
         }
         (None, None) => bail!("give a definition file or --state-machine ARN"),
     };
-    let mut options = AslOptions::default();
     for item in &args.map_items {
         let Some((name, n)) = item.split_once('=') else {
             bail!("--map-items {item}: expected STATE=N");
         };
+        if name.trim().is_empty() {
+            bail!("--map-items {item}: name the Map state before '=' (STATE=N)");
+        }
         let n: f64 = n
             .parse()
             .ok()
@@ -236,8 +270,13 @@ pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--map-items {item}: N must be a number ≥ 1"))?;
         options.map_items.insert(name.to_string(), n);
     }
-    let imported =
-        import_asl(&text, &options).with_context(|| format!("in state machine {label}"))?;
+    let imported = import_asl(&text, &options).with_context(|| match &options.map_items {
+        m if !m.is_empty() => format!(
+            "in state machine {label} (with --map-items {})",
+            args.map_items.join(" ")
+        ),
+        _ => format!("in state machine {label}"),
+    })?;
     let base = match &args.functions_from {
         Some(p) => Some(load_bundle(p)?.0),
         None => None,
@@ -291,6 +330,16 @@ pub fn run_import_asl(args: &ImportAslArgs) -> anyhow::Result<ExitCode> {
     }
     for n in &imported.notes {
         writeln!(o, "note: {n}")?;
+    }
+    if base.as_ref().is_some_and(|b| b.accuracy.is_some()) && bundle.accuracy.is_none() {
+        writeln!(
+            o,
+            "note: the accuracy score of {} reads functions this state machine does not invoke: left out (the default score applies)",
+            args.functions_from
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )?;
     }
     let assumed = bundle
         .workflow
@@ -468,6 +517,20 @@ fn human(
         writeln!(
             o,
             "wait {name}: {:.1} ms on average over {} waits",
+            s.mean_ms, s.count
+        )?;
+    }
+    for (name, s) in &m.services {
+        writeln!(
+            o,
+            "service {name}: {:.1} ms per call on average over {} calls (TaskScheduled → TaskSucceeded)",
+            s.mean_ms, s.count
+        )?;
+    }
+    for (name, s) in &m.callbacks {
+        writeln!(
+            o,
+            "callback {name}: {:.1} ms waited for the task token on average over {} callbacks (TaskSubmitted → TaskSucceeded)",
             s.mean_ms, s.count
         )?;
     }

@@ -530,3 +530,63 @@ async fn sampler_quality_on_known_curves() {
         assert!(n < sweep, "{name}: {n} invocations, a sweep takes {sweep}");
     }
 }
+
+/// The budget is a hard limit: whatever `samples` and `concurrency` ask for, no more invocations
+/// reach the cloud than `max_invocations`, and what they are billed stays within `max_cost_usd`
+/// (every invocation is in the checkpoint, so the cloud's count and the recorded cost agree).
+#[tokio::test]
+async fn the_budget_is_never_passed() {
+    for (samples, concurrency, budget) in [
+        (3, 1, "max_invocations = 100"),
+        (50, 4, "max_invocations = 100"),
+        (1000, 64, "max_invocations = 100"),
+        (1000, 64, "max_cost_usd = 0.01"),
+        (7, 2, "max_cost_usd = 0.002"),
+    ] {
+        let plan = app3(|t| {
+            let t = t
+                .lines()
+                .filter(|l| !l.starts_with("max_invocations") && !l.starts_with("max_cost_usd"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            t.replacen("samples = 3", &format!("samples = {samples}\n{budget}"), 1)
+                .replacen(
+                    "concurrency = 2",
+                    &format!("concurrency = {concurrency}"),
+                    1,
+                )
+        });
+        assert_eq!(plan.plan.samples, samples, "the plan took the edit");
+        let sim = plan.sim_cloud(None);
+        let dir_guard = scratch("budget");
+        let mut opts = options(dir_guard.path(), None);
+        // The run may end in an error (a later function has no warm sample left): what matters
+        // is what reached the cloud.
+        let _ = run(&sim, &plan, &mut opts, never()).await;
+        let invoked = sim
+            .events()
+            .iter()
+            .filter(|e| matches!(e, SimEvent::Invoke { .. }))
+            .count() as u64;
+        let checkpoint = Checkpoint::load(&opts.checkpoint_path).unwrap();
+        let recorded: u64 = checkpoint
+            .batches
+            .iter()
+            .map(|b| u64::from(b.batch.warmup.is_some()) + b.batch.invocations.len() as u64)
+            .sum();
+        assert_eq!(invoked, recorded, "{samples}/{concurrency}/{budget}");
+        let cost: f64 = checkpoint
+            .batches
+            .iter()
+            .map(|b| batch_cost(&plan.pricing, b.request.memory_mb, &b.batch))
+            .sum();
+        if let Some(cap) = plan.plan.max_invocations {
+            assert!(invoked <= cap, "{samples}/{concurrency}: {invoked} > {cap}");
+            assert!(invoked >= cap / 2, "the budget was used: {invoked}");
+        }
+        if let Some(cap) = plan.plan.max_cost_usd {
+            assert!(cost <= cap, "{samples}/{concurrency}: ${cost} > ${cap}");
+            assert!(invoked > 0);
+        }
+    }
+}

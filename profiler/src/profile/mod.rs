@@ -15,27 +15,48 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use optiserve_core::bundle::{
-    Bundle, Choice, ColdStart, FitSummary, MemoryOptions, ProfileSample, Provenance,
-};
-use optiserve_core::model::{DurationModel, ExpModel};
 use optiserve_core::sampling::{
     Batch, Invocation, Request, Sampler, SamplingResult, Status, Step, StopReason,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::cloud::report::classify;
 use crate::cloud::{CloudError, FunctionConfig, Lambda, RetryPolicy, RetryStats, configure, retry};
 use crate::plan::{LoadedPlan, Target};
 
+mod budget;
+mod bundle;
+mod checkpoint;
+mod progress;
+mod restore;
+#[cfg(test)]
+mod tests;
+
+use budget::{Budget, MAX_INIT_MS, MAX_TIMEOUT_S, batch_cost, invocation_cost};
+pub use bundle::build_bundle;
+pub use checkpoint::{BatchRecord, Checkpoint};
+pub use progress::{ProgressMode, Reporter};
+pub use restore::restore_all;
+use restore::restore_one;
+
 /// The environment variable set (with a new value) to force fresh instances for a re-measurement.
 pub const EPOCH_VAR: &str = "OPTISERVE_PROFILE_EPOCH";
+
+/// The environment variable that marks a function as under profiling, set to the run's id with
+/// every configuration the run applies (restoring the original removes it): a later run that
+/// finds it refuses to take the function's current settings for its originals.
+pub const MARKER_VAR: &str = "OPTISERVE_PROFILING";
+
+/// A new run id: the time and the process id, enough to tell runs apart in an error message.
+fn new_run_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{secs:x}-{:x}", std::process::id())
+}
 
 /// The run was interrupted (Ctrl-C); the functions were restored.
 #[derive(Debug, thiserror::Error)]
@@ -46,150 +67,6 @@ pub struct Interrupted(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct CloudFailure(#[from] pub CloudError);
-
-/// One measured batch, as recorded in the checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchRecord {
-    pub function: String,
-    pub variant: String,
-    pub request: Request,
-    pub batch: Batch,
-}
-
-/// The checkpoint file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// Format version (1).
-    pub version: u32,
-    /// Digest of the plan text it belongs to.
-    pub plan_digest: String,
-    /// The original configuration of every function, by resource.
-    pub originals: BTreeMap<String, FunctionConfig>,
-    /// Every measured batch, in order.
-    pub batches: Vec<BatchRecord>,
-}
-
-impl Checkpoint {
-    /// Reads a checkpoint file.
-    pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
-        let text = crate::input::read_text(path)?;
-        let c: Checkpoint = serde_json::from_str(&text)
-            .with_context(|| format!("checkpoint {} is not a valid checkpoint", path.display()))?;
-        if c.version != 1 {
-            bail!(
-                "checkpoint {}: version {} (this build reads 1)",
-                path.display(),
-                c.version
-            );
-        }
-        Ok(c)
-    }
-
-    /// Writes atomically: a temporary file beside it, then a rename.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string(self)?;
-        crate::input::write_text(&tmp, &text)?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| anyhow::Error::new(crate::input::FileError::new(path, "write", e)))
-    }
-}
-
-/// How progress is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressMode {
-    /// An indicatif bar on standard error (when it is a terminal).
-    Human,
-    /// One JSON object per batch on standard error.
-    Json,
-    /// Nothing.
-    Quiet,
-}
-
-/// Shows progress.
-#[derive(Debug)]
-pub struct Reporter {
-    mode: ProgressMode,
-    bar: Option<ProgressBar>,
-}
-
-impl Reporter {
-    /// A reporter expecting about `estimate` invocations.
-    pub fn new(mode: ProgressMode, estimate: u64) -> Self {
-        let bar = (mode == ProgressMode::Human).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(estimate), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} calls, ETA {eta} · {msg}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Reporter { mode, bar }
-    }
-
-    fn batch(
-        &self,
-        t: &Target,
-        r: &Request,
-        batch: &Batch,
-        invocations: u64,
-        cost: f64,
-        retries: (u64, u64),
-    ) {
-        match self.mode {
-            ProgressMode::Human => {
-                if let Some(bar) = &self.bar {
-                    if bar.length().is_some_and(|l| invocations >= l) {
-                        bar.set_length(invocations + 8);
-                    }
-                    bar.set_position(invocations);
-                    bar.set_message(format!(
-                        "{}/{} at {} MB · ${cost:.4} spent · {} throttled",
-                        t.function_id, t.variant_name, r.memory_mb, retries.0
-                    ));
-                }
-            }
-            ProgressMode::Json => {
-                let ok = batch
-                    .invocations
-                    .iter()
-                    .filter(|i| i.status == optiserve_core::sampling::Status::Ok)
-                    .count();
-                let line = serde_json::json!({
-                    "event": "batch", "function": t.function_id, "variant": t.variant_name,
-                    "memory_mb": r.memory_mb, "count": r.count, "ok": ok, "warmup": r.warmup,
-                    "invocations": invocations, "cost_usd": cost,
-                    "throttled": retries.0, "transient_retries": retries.1,
-                });
-                eprintln!("{line}");
-            }
-            ProgressMode::Quiet => {}
-        }
-    }
-
-    fn note(&self, message: &str) {
-        match self.mode {
-            ProgressMode::Human => match &self.bar {
-                Some(bar) if !bar.is_hidden() => bar.println(message),
-                _ => eprintln!("{message}"),
-            },
-            ProgressMode::Json => {
-                eprintln!(
-                    "{}",
-                    serde_json::json!({"event": "note", "message": message})
-                );
-            }
-            ProgressMode::Quiet => {}
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
 
 /// Settings of a run.
 #[derive(Debug)]
@@ -226,6 +103,7 @@ pub struct RunOutput {
 
 struct State {
     checkpoint: Checkpoint,
+    budget: Budget,
     outcomes: Vec<TargetOutcome>,
     replayed: usize,
     /// What each function is known to be configured as now (memory, environment).
@@ -259,12 +137,22 @@ pub async fn run<C: Lambda>(
         None => Checkpoint {
             version: 1,
             plan_digest: plan.digest.clone(),
+            run_id: new_run_id(),
             originals: BTreeMap::new(),
             batches: Vec::new(),
         },
     };
+    let mut checkpoint = checkpoint;
+    if checkpoint.run_id.is_empty() {
+        checkpoint.run_id = new_run_id();
+    }
     let mut state = State {
         checkpoint,
+        budget: Budget {
+            max_invocations: plan.plan.max_invocations,
+            max_cost_usd: plan.plan.max_cost_usd,
+            ..Budget::default()
+        },
         outcomes: Vec::new(),
         replayed: 0,
         applied: BTreeMap::new(),
@@ -287,6 +175,15 @@ pub async fn run<C: Lambda>(
                 t.function_id, t.resource
             )
         })?;
+        // A function another run left in a profiling configuration: its current settings are not
+        // its originals, and only that run's checkpoint holds them.
+        if let Some(run) = config.env.get(MARKER_VAR) {
+            bail!(
+                "{} ({}) is still in the profiling configuration of run {run}, which did not finish: put its original configuration back with `optiserve restore <that run's checkpoint>` (by default the output path + .checkpoint.json), or continue that run with --resume",
+                t.function_id,
+                t.resource
+            );
+        }
         state
             .checkpoint
             .originals
@@ -359,8 +256,19 @@ async fn profile_targets<C: Lambda>(
             .cloned()
             .collect();
         for rec in &recorded {
+            let n = u64::from(rec.batch.warmup.is_some()) + rec.batch.invocations.len() as u64;
+            state.budget.started += n;
+            state
+                .budget
+                .spend(batch_cost(&plan.pricing, rec.request.memory_mb, &rec.batch));
             match sampler.next_step() {
-                Step::Measure(r) if r == rec.request => sampler.record(&rec.batch)?,
+                Step::Measure(r) if r == rec.request => match &rec.cut {
+                    Some(stop) => {
+                        state.budget.exhausted = Some(stop.clone());
+                        sampler.record_cut(&rec.batch, stop.clone())?;
+                    }
+                    None => sampler.record(&rec.batch)?,
+                },
                 other => bail!(
                     "the checkpoint does not match the plan at {}/{}: it recorded {:?}, the sampler asks for {other:?}",
                     t.function_id,
@@ -390,12 +298,17 @@ async fn profile_targets<C: Lambda>(
                         t.function_id, t.variant_name, request.memory_mb
                     )
                 })?;
-            sampler.record(&batch)?;
+            let cut = state.budget.exhausted.clone();
+            match &cut {
+                Some(stop) => sampler.record_cut(&batch, stop.clone())?,
+                None => sampler.record(&batch)?,
+            }
             state.checkpoint.batches.push(BatchRecord {
                 function: t.function_id.clone(),
                 variant: t.variant_name.clone(),
                 request,
                 batch: batch.clone(),
+                cut: cut.clone(),
             });
             state.checkpoint.save(&opts.checkpoint_path)?;
             opts.reporter.batch(
@@ -406,8 +319,14 @@ async fn profile_targets<C: Lambda>(
                 spent_cost + sampler.cost_usd(),
                 (stats.throttled.load(Relaxed), stats.transient.load(Relaxed)),
             );
+            if cut.is_some() {
+                break;
+            }
         }
-        let result = sampler.result();
+        let mut result = sampler.result();
+        if let Some(limit) = &state.budget.exhausted {
+            result.stop = limit.clone();
+        }
         spent_invocations += result.invocations;
         spent_cost += result.cost_usd;
         if result.stop.is_error() {
@@ -462,6 +381,7 @@ async fn measure<C: Lambda>(
 ) -> Result<Batch, CloudError> {
     let mut env = original.env.clone();
     env.extend(t.selector.env.clone());
+    env.insert(MARKER_VAR.to_string(), state.checkpoint.run_id.clone());
     if r.fresh {
         state.epoch += 1;
         env.insert(EPOCH_VAR.to_string(), state.epoch.to_string());
@@ -484,10 +404,27 @@ async fn measure<C: Lambda>(
         );
         Ok::<Invocation, CloudError>(check_memory(inv, r.memory_mb, out.log_tail.as_deref()))
     };
-    let warmup = match r.warmup {
-        true => Some(invoke().await?),
+    // The worst case of one invocation here: billed up to the timeout, INIT included.
+    let timeout_ms = f64::from(original.timeout_s.unwrap_or(MAX_TIMEOUT_S)) * 1000.0;
+    let worst = plan
+        .pricing
+        .invocation_cost(f64::from(r.memory_mb), timeout_ms + MAX_INIT_MS);
+    let warmup = match r.warmup && state.budget.allow(1, worst) == 1 {
+        true => {
+            let w = invoke().await?;
+            state
+                .budget
+                .spend(invocation_cost(&plan.pricing, r.memory_mb, &w));
+            Some(w)
+        }
         false => None,
     };
+    if r.warmup && warmup.is_none() {
+        return Ok(Batch {
+            warmup: None,
+            invocations: Vec::new(),
+        });
+    }
     // A warm-up that timed out or ran out of memory says enough about this memory.
     let killed = warmup.as_ref().is_some_and(|w| {
         matches!(
@@ -496,12 +433,19 @@ async fn measure<C: Lambda>(
         )
     });
     let count = if killed { 0 } else { r.count };
+    // Nothing else is in flight between batches: the whole batch is reserved at once.
+    let count = state.budget.allow(count, worst);
     let concurrency = plan.plan.concurrency as usize;
     let invocations: Vec<Invocation> = stream::iter(0..count)
         .map(|_| invoke())
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
+    for inv in &invocations {
+        state
+            .budget
+            .spend(invocation_cost(&plan.pricing, r.memory_mb, inv));
+    }
     Ok(Batch {
         warmup,
         invocations,
@@ -520,63 +464,6 @@ fn check_memory(inv: Invocation, memory_mb: u32, log: Option<&str>) -> Invocatio
         ),
         _ => inv,
     }
-}
-
-/// Puts one function back if it differs; true when it had to.
-async fn restore_one<C: Lambda>(
-    cloud: &C,
-    original: &FunctionConfig,
-    policy: &RetryPolicy,
-    stats: &RetryStats,
-) -> Result<bool, CloudError> {
-    let now = retry(policy, stats, "GetFunctionConfiguration", || {
-        cloud.get_configuration(&original.function)
-    })
-    .await?;
-    if now.same_settings(original) {
-        return Ok(false);
-    }
-    configure(
-        cloud,
-        policy,
-        stats,
-        &original.function,
-        original.memory_mb,
-        &original.env,
-    )
-    .await?;
-    Ok(true)
-}
-
-/// Checks every function and restores those that differ from their original configuration.
-/// Tries every function even when one fails; the error names each failure and its original
-/// configuration.
-pub async fn restore_all<C: Lambda>(
-    cloud: &C,
-    originals: &BTreeMap<String, FunctionConfig>,
-    policy: &RetryPolicy,
-    stats: &RetryStats,
-) -> anyhow::Result<Vec<String>> {
-    let mut restored = Vec::new();
-    let mut failures = Vec::new();
-    for (resource, original) in originals {
-        match restore_one(cloud, original, policy, stats).await {
-            Ok(true) => restored.push(resource.clone()),
-            Ok(false) => {}
-            Err(e) => failures.push(format!(
-                "{resource}: {e} (its original configuration: {} MB, environment {:?})",
-                original.memory_mb, original.env
-            )),
-        }
-    }
-    if !failures.is_empty() {
-        bail!(
-            "could not restore the original configuration of {} function(s); restore them by hand: {}",
-            failures.len(),
-            failures.join("; ")
-        );
-    }
-    Ok(restored)
 }
 
 /// One line about why a search stopped.
@@ -599,168 +486,3 @@ pub fn describe_stop(stop: &StopReason) -> String {
         }
     }
 }
-
-/// RFC 3339 UTC timestamp of now (seconds).
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// The bundle from a run: fitted models, samples, fits, the memory floor, the deployed
-/// configuration as found before profiling.
-pub fn build_bundle(
-    plan: &LoadedPlan,
-    out: &RunOutput,
-    source: String,
-    region: Option<String>,
-) -> anyhow::Result<Bundle> {
-    let by_target: BTreeMap<usize, &SamplingResult> =
-        out.outcomes.iter().map(|o| (o.target, &o.result)).collect();
-    let provenance = Provenance {
-        tool: "optiserve".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: Some(now_rfc3339()),
-        region: region.or_else(|| plan.plan.region.clone()),
-        source: Some(source),
-    };
-    let mut bundle = plan.bundle(
-        |t| {
-            let k = plan
-                .targets
-                .iter()
-                .position(|x| x.function == t.function && x.variant == t.variant);
-            let fit = k
-                .and_then(|k| by_target.get(&k))
-                .and_then(|r| r.fit.as_ref());
-            fit.map_or(DurationModel::Exponential(ExpModel::constant(1.0)), |f| {
-                f.model.clone()
-            })
-        },
-        provenance,
-    );
-    for (k, t) in plan.targets.iter().enumerate() {
-        let r = by_target
-            .get(&k)
-            .ok_or_else(|| anyhow!("{}/{} was not profiled", t.function_id, t.variant_name))?;
-        let f = &mut bundle.functions[t.function];
-        let v = &mut f.variants[t.variant];
-        if let Some(fit) = &r.fit {
-            v.fit = Some(FitSummary {
-                mape_percent: fit.mape_percent,
-                r2: fit.r2,
-                samples: fit.samples,
-            });
-        }
-        for m in &r.memories {
-            for s in m.samples.iter().filter(|s| !s.superseded) {
-                v.samples.push(ProfileSample {
-                    memory_mb: f64::from(m.memory_mb),
-                    duration_ms: s.duration_ms,
-                    billed_duration_ms: s.billed_duration_ms,
-                    cold: s.cold,
-                    max_memory_used_mb: s.max_memory_used_mb,
-                    init_duration_ms: s.init_duration_ms,
-                });
-            }
-        }
-        // The cold starts seen (every configuration change makes one): their mean Init Duration,
-        // with the production share the plan gives (0 when it gives none).
-        let inits: Vec<f64> = r
-            .memories
-            .iter()
-            .flat_map(|m| m.init_durations_ms.iter().copied())
-            .collect();
-        if !inits.is_empty() {
-            v.cold_start = Some(ColdStart {
-                probability: plan.plan.functions[t.function]
-                    .cold_start_probability
-                    .unwrap_or(0.0),
-                init_ms: inits.iter().sum::<f64>() / inits.len() as f64,
-                observed: Some(inits.len() as u64),
-            });
-        }
-    }
-    // Memory options: nothing below the highest floor a variant of the function reached.
-    for (i, f) in bundle.functions.iter_mut().enumerate() {
-        let floor = plan
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.function == i)
-            .filter_map(|(k, _)| by_target.get(&k).map(|r| r.floor_mb))
-            .max()
-            .unwrap_or(0);
-        let sizes = f.memory.sizes();
-        if sizes.first().is_some_and(|&lo| lo < floor) {
-            let kept: Vec<u32> = sizes.into_iter().filter(|&m| m >= floor).collect();
-            if kept.is_empty() {
-                bail!(
-                    "{}: no memory option is at or above its floor {floor} MB",
-                    f.id
-                );
-            }
-            f.memory = MemoryOptions::List(kept);
-        }
-        // The deployed configuration: the original memory, the variant whose env it carried.
-        let Some(original) = f.resource.as_ref().and_then(|r| out.originals.get(r)) else {
-            continue;
-        };
-        let sizes = f.memory.sizes();
-        let (lo, hi) = (
-            sizes.first().copied().unwrap_or(0),
-            sizes.last().copied().unwrap_or(0),
-        );
-        if original.memory_mb < lo || original.memory_mb > hi {
-            continue;
-        }
-        let variant = f
-            .variants
-            .iter()
-            .find(|v| {
-                v.select.as_ref().is_some_and(|s| {
-                    !s.env.is_empty()
-                        && s.env
-                            .iter()
-                            .all(|(k, val)| original.env.get(k) == Some(val))
-                })
-            })
-            .map(|v| v.name.clone());
-        if f.variants.len() > 1 && variant.is_none() {
-            continue;
-        }
-        bundle.deployed.insert(
-            f.id.clone(),
-            Choice {
-                memory_mb: original.memory_mb,
-                variant,
-            },
-        );
-    }
-    bundle
-        .validate()
-        .context("the profiled bundle does not validate")?;
-    Ok(bundle)
-}
-
-#[cfg(test)]
-#[path = "profile_tests.rs"]
-mod tests;

@@ -1,0 +1,175 @@
+//! The profile bundle a run gives.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use optiserve_core::bundle::{
+    Bundle, Choice, ColdStart, FitSummary, MemoryOptions, ProfileSample, Provenance,
+};
+use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::sampling::SamplingResult;
+
+use super::RunOutput;
+use crate::plan::LoadedPlan;
+
+/// RFC 3339 UTC timestamp of now (seconds).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// The bundle from a run: fitted models, samples, fits, the memory floor, the deployed
+/// configuration as found before profiling.
+pub fn build_bundle(
+    plan: &LoadedPlan,
+    out: &RunOutput,
+    source: String,
+    region: Option<String>,
+) -> anyhow::Result<Bundle> {
+    let by_target: BTreeMap<usize, &SamplingResult> =
+        out.outcomes.iter().map(|o| (o.target, &o.result)).collect();
+    let provenance = Provenance {
+        tool: "optiserve".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: Some(now_rfc3339()),
+        region: region.or_else(|| plan.plan.region.clone()),
+        source: Some(source),
+    };
+    let mut bundle = plan.bundle(
+        |t| {
+            let k = plan
+                .targets
+                .iter()
+                .position(|x| x.function == t.function && x.variant == t.variant);
+            let fit = k
+                .and_then(|k| by_target.get(&k))
+                .and_then(|r| r.fit.as_ref());
+            fit.map_or(DurationModel::Exponential(ExpModel::constant(1.0)), |f| {
+                f.model.clone()
+            })
+        },
+        provenance,
+    );
+    for (k, t) in plan.targets.iter().enumerate() {
+        let r = by_target
+            .get(&k)
+            .ok_or_else(|| anyhow!("{}/{} was not profiled", t.function_id, t.variant_name))?;
+        let f = &mut bundle.functions[t.function];
+        let v = &mut f.variants[t.variant];
+        if let Some(fit) = &r.fit {
+            v.fit = Some(FitSummary {
+                mape_percent: fit.mape_percent,
+                r2: fit.r2,
+                samples: fit.samples,
+            });
+        }
+        for m in &r.memories {
+            for s in m.samples.iter().filter(|s| !s.superseded) {
+                v.samples.push(ProfileSample {
+                    memory_mb: f64::from(m.memory_mb),
+                    duration_ms: s.duration_ms,
+                    billed_duration_ms: s.billed_duration_ms,
+                    cold: s.cold,
+                    max_memory_used_mb: s.max_memory_used_mb,
+                    init_duration_ms: s.init_duration_ms,
+                });
+            }
+        }
+        // The cold starts seen (every configuration change makes one): their mean Init Duration,
+        // with the production share the plan gives (0 when it gives none).
+        let inits: Vec<f64> = r
+            .memories
+            .iter()
+            .flat_map(|m| m.init_durations_ms.iter().copied())
+            .collect();
+        if !inits.is_empty() {
+            v.cold_start = Some(ColdStart {
+                probability: plan.plan.functions[t.function]
+                    .cold_start_probability
+                    .unwrap_or(0.0),
+                init_ms: inits.iter().sum::<f64>() / inits.len() as f64,
+                observed: Some(inits.len() as u64),
+            });
+        }
+    }
+    // Memory options: nothing below the highest floor a variant of the function reached.
+    for (i, f) in bundle.functions.iter_mut().enumerate() {
+        let floor = plan
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.function == i)
+            .filter_map(|(k, _)| by_target.get(&k).map(|r| r.floor_mb))
+            .max()
+            .unwrap_or(0);
+        let sizes = f.memory.sizes();
+        if sizes.first().is_some_and(|&lo| lo < floor) {
+            let kept: Vec<u32> = sizes.into_iter().filter(|&m| m >= floor).collect();
+            if kept.is_empty() {
+                bail!(
+                    "{}: no memory option is at or above its floor {floor} MB",
+                    f.id
+                );
+            }
+            f.memory = MemoryOptions::List(kept);
+        }
+        // The deployed configuration: the original memory, the variant whose env it carried.
+        let Some(original) = f.resource.as_ref().and_then(|r| out.originals.get(r)) else {
+            continue;
+        };
+        let sizes = f.memory.sizes();
+        let (lo, hi) = (
+            sizes.first().copied().unwrap_or(0),
+            sizes.last().copied().unwrap_or(0),
+        );
+        if original.memory_mb < lo || original.memory_mb > hi {
+            continue;
+        }
+        let variant = f
+            .variants
+            .iter()
+            .find(|v| {
+                v.select.as_ref().is_some_and(|s| {
+                    !s.env.is_empty()
+                        && s.env
+                            .iter()
+                            .all(|(k, val)| original.env.get(k) == Some(val))
+                })
+            })
+            .map(|v| v.name.clone());
+        if f.variants.len() > 1 && variant.is_none() {
+            continue;
+        }
+        bundle.deployed.insert(
+            f.id.clone(),
+            Choice {
+                memory_mb: original.memory_mb,
+                variant,
+            },
+        );
+    }
+    bundle
+        .validate()
+        .context("the profiled bundle does not validate")?;
+    Ok(bundle)
+}
