@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveStatic } from './static-server.mjs';
 import {
-  DIST, EXAMPLES, ROOT, artifact, assertClose, bundlePath, cli, cliError, cliJson, configTable, launchChromium, pageState, read, tempDir,
+  DIST, EXAMPLES, ROOT, artifact, assertClose, axeViolations, bundlePath, cli, cliError, cliJson, configTable, launchChromium, pageState, read, tempDir,
   typeLimit, waitSettled, watchPage,
 } from './helpers.mjs';
 
@@ -447,6 +447,74 @@ test('Step Functions states and Map blocks are drawn', async () => {
   const s = await state();
   assert.equal(s.evaluation.functions.resnet.invocations, 8);
   await page.locator('#workflow').screenshot({ path: artifact('map-workflow.png') });
+});
+
+test('imported state machines: service states by service, a function reused at two sites, a Distributed Map', async () => {
+  /** The visible text lines of a diagram node (its tooltip left out). */
+  const labels = (sel) => page.$eval(sel, (g) => [...g.querySelectorAll('text')].map((t) => t.textContent).join(' | '));
+  const run = (args) => {
+    const r = cli(args);
+    assert.equal(r.status, 0, `optiserve ${args.join(' ')}: ${r.stderr}`);
+  };
+  // Service integrations (DynamoDB, MediaConvert, SNS), a callback, the publish function twice.
+  const services = join(scratch, 'media-services.bundle.json');
+  run(['workflow', 'import-asl', join(ROOT, 'tests', 'fixtures', 'sfn-sim', 'media-services.asl.json'), '--functions-from', bundlePath('media-pipeline'), '-o', services]);
+  await page.setInputFiles('#file', services);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'media-services.bundle.json');
+  await settle();
+  assert.ok(await page.isHidden('#load-error'));
+  assert.equal(await page.textContent('#structure'), cliJson(['validate', services]).structure);
+  assert.equal(await labels('#diagram [data-state="Notify"]'), 'Notify | sns:publish');
+  assert.equal(await page.textContent('#diagram [data-state="Notify"] title'), 'Notify: arn:aws:states:::sns:publish, $5e-7 per request');
+  assert.equal(await labels('#diagram [data-state="Save Upload"]'), 'Save Upload | dynamodb:putItem');
+  assert.equal(await labels('#diagram [data-state="Start Transcode"]'), 'Start Transcode | mediaconvert:createJob');
+  assert.equal(await page.$$eval('#diagram .state.service', (n) => n.length), 4);
+  assert.equal(await labels('#diagram [data-state="Human Review (callback)"]'), 'Human Review (callback) | callback wait');
+  assert.equal(await labels('#diagram [data-state="Wait For Transcode"]'), 'Wait For Transcode | wait state · 2000 ms');
+  // publish: its own node and its second site, both with its one memory and variant.
+  const publish = (await state()).evaluation.functions.publish;
+  const own = await labels('#diagram .function.reused[data-function="publish"]');
+  const site = await labels('#diagram .function.site[data-site="Publish Final"]');
+  assert.equal(own, `publish | ${publish.memory_mb} MB · ${publish.variant} | NI ${publish.invocations.toFixed(3)} · 2 sites`);
+  assert.equal(site, `publish | ${publish.memory_mb} MB · ${publish.variant} | site Publish Final`);
+  assert.equal(await page.$$eval('#diagram [data-function="publish"]', (n) => n.length), 2);
+  // Every node of the bundle is drawn once.
+  const bundle = JSON.parse(read(services));
+  const nodes = bundle.functions.length + bundle.workflow.states.length + bundle.workflow.sites.length;
+  assert.equal(await page.$$eval('#diagram .function, #diagram .state', (n) => n.length), nodes);
+  assert.deepEqual(await axeViolations(page), []);
+  await page.locator('#workflow').screenshot({ path: artifact('services-sites-workflow.png') });
+
+  // A Distributed Map of 100 items in batches of 25: 4 child executions, 2 at a time.
+  const asl = join(scratch, 'distributed.asl.json');
+  writeFileSync(asl, JSON.stringify({
+    StartAt: 'Ingest',
+    States: {
+      Ingest: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:ingest', Next: 'Each Item' },
+      'Each Item': {
+        Type: 'Map', End: true, MaxConcurrency: 2, ItemBatcher: { MaxItemsPerBatch: 25 },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' },
+          StartAt: 'Classify',
+          States: { Classify: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:classify', End: true } },
+        },
+      },
+    },
+  }));
+  const distributed = join(scratch, 'distributed.bundle.json');
+  run(['workflow', 'import-asl', asl, '--functions-from', bundlePath('media-pipeline'), '--map-items', 'Each Item=100', '-o', distributed]);
+  await page.setInputFiles('#file', distributed);
+  await page.waitForFunction(() => window.optiserveWww.app?.name === 'distributed.bundle.json');
+  await settle();
+  assert.ok(await page.isHidden('#load-error'));
+  assert.equal(await page.textContent('#structure'), cliJson(['validate', distributed]).structure);
+  assert.equal(await page.textContent('#diagram .cluster.map.distributed .cluster-label'), 'Distributed Map ×100 items: 4 express child executions of 25 items, 2 at a time');
+  // The body runs once per batch (a child execution), as the CLI counts it.
+  const invocations = cliJson(['evaluate', distributed]).functions.classify.invocations;
+  assert.equal(invocations, 4);
+  assert.equal((await state()).evaluation.functions.classify.invocations, invocations);
+  assert.deepEqual(await axeViolations(page), []);
+  await page.locator('#workflow').screenshot({ path: artifact('distributed-map-workflow.png') });
 });
 
 test('a 100-point what-if sweep recomputes and re-renders (timed, printed)', async () => {
