@@ -21,6 +21,19 @@ function describe(row, c) {
 }
 
 /**
+ * A slider position as a limit: 6 significant digits, rounded towards the loose side (up for a
+ * maximum, down for a minimum), so that the slider's ends, which are the extremes the solver can
+ * reach, stay reachable (501.0004555 → 501.001, not 501.000).
+ */
+export function sliderLimit(c, x) {
+  const r = fmt.significant(x);
+  const max = c.startsWith('max_');
+  if (x === 0 || !Number.isFinite(x) || (max ? r >= x : r <= x)) return r;
+  const q = 10 ** (Math.floor(Math.log10(Math.abs(x))) - 5);
+  return fmt.significant(max ? r + q : r - q);
+}
+
+/**
  * Wires the limit controls. `onLimit(c, value, phase)` gets a limit (null: none) with phase
  * `preview` (a slider moving) or `commit` (a deliberate change); `onInput()` is told of every
  * input event (so that deferred work waits).
@@ -32,7 +45,7 @@ export function limitControls({ onLimit, onInput }) {
     row.on.addEventListener('change', () => {
       let value = null;
       if (row.on.checked) {
-        value = fmt.significant(Number(row.range.value));
+        value = sliderLimit(c, Number(row.range.value));
         row.number.value = String(value);
       } else {
         row.number.value = '';
@@ -42,12 +55,12 @@ export function limitControls({ onLimit, onInput }) {
     });
     row.range.addEventListener('input', () => {
       onInput();
-      const value = fmt.significant(Number(row.range.value));
+      const value = sliderLimit(c, Number(row.range.value));
       row.number.value = String(value);
       describe(row, c);
       onLimit(c, value, 'preview');
     });
-    row.range.addEventListener('change', () => onLimit(c, fmt.significant(Number(row.range.value)), 'commit'));
+    row.range.addEventListener('change', () => onLimit(c, sliderLimit(c, Number(row.range.value)), 'commit'));
     const apply = () => {
       clearTimeout(timers[c]);
       timers[c] = 0;

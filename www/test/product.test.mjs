@@ -564,6 +564,12 @@ test('on a phone (390×844): cost first on every card, labels next to their cont
   await p.focus('#max_cost_usd_per_million-range');
   await p.keyboard.press('Home');
   await p.waitForFunction((t) => document.querySelector('#sticky-summary').textContent.trim() !== t, before);
+  // The slider's end is the cheapest configuration, and reachable (the limit rounds up).
+  const cheapest = cliJson(['optimize', bundlePath('media-pipeline'), '--objective', 'cost']);
+  const end = await pageState(p);
+  assert.ok(end.view.limits.max_cost_usd_per_million >= cheapest.cost_usd_per_million, `${end.view.limits.max_cost_usd_per_million}`);
+  assert.equal(end.solution.status, 'optimal');
+  assertClose(end.evaluation.cost_usd_per_million, cheapest.cost_usd_per_million);
   await p.screenshot({ path: artifact('media-pipeline-sticky-390.png') });
   assert.deepEqual(await axeViolations(p), []);
   assert.deepEqual(pErrors, []);
