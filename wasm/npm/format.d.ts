@@ -1,6 +1,6 @@
 // Types of `optiserve/format` (format.js): labels, units and number formats of optiserve's
 // figures, and the comparison of two evaluations.
-import type { Bundle, Evaluation, FunctionEvaluation, FunctionCurves, Objective } from './index.js';
+import type { Bundle, Evaluation, FunctionEvaluation, FunctionCurves, Objective, WorkflowBlock } from './index.js';
 
 export type ConstraintKey = 'max_latency_ms' | 'max_cost_usd_per_million' | 'min_accuracy';
 export type QuantityKey = 'latency_ms' | 'p95_ms' | 'cost_usd_per_million' | 'accuracy' | 'monthly_usd';
@@ -99,3 +99,8 @@ export function probabilityBasisText(bundle: Bundle | null | undefined): string;
 export function modelFamily(v: FunctionCurves['variants'][number]): string;
 export function fitText(fit: FunctionCurves['variants'][number]['fit']): string;
 export function classes(lo: number, hi: number, n?: number, digits?: number): { from: number; to: number; label: string }[];
+
+/** A Map block of `Planner.structure()` in words (a Distributed Map with its child executions). */
+export function mapLabel(b: Extract<WorkflowBlock, { kind: 'map' }>): string;
+/** A state node in words: its service and action, a callback's wait, or its kind; with its delay. */
+export function stateLabel(s: { kind?: string; state_kind?: string; service?: string | null; delay_ms: number }): string;

@@ -321,3 +321,26 @@ export function classes(lo, hi, n = 5, digits = 2) {
     return { from, to, label: `${from.toFixed(digits)}–${to.toFixed(digits)}` };
   });
 }
+
+/**
+ * A Map block of `Planner.structure()` in words: its items and concurrency; for a Distributed
+ * Map, its child executions (one per item, or per batch) and their type.
+ */
+export function mapLabel(b) {
+  const at = b.max_concurrency > 0 ? `${b.max_concurrency} at a time` : 'all at once';
+  const items = `×${+b.items.toFixed(2)} items`;
+  if (!b.distributed) return `map ${items}, ${at}`;
+  const runs = b.runs ?? b.items;
+  const children = `${+runs.toFixed(2)} ${b.child_execution ?? 'express'} child execution${runs === 1 ? '' : 's'}`;
+  const batch = b.batch_items ? ` of ${+b.batch_items.toFixed(2)} items` : '';
+  return `Distributed Map ${items}: ${children}${batch}, ${at}`;
+}
+
+/**
+ * What a state node is, in words: a service state by its service and action (`sns:publish`), a
+ * callback's wait, else its kind (`wait state`); with its delay when it has one.
+ */
+export function stateLabel(s) {
+  const what = s.state_kind === 'service' || s.kind === 'service' ? (s.service ?? 'service') : (s.state_kind ?? s.kind) === 'callback' ? 'callback wait' : `${s.state_kind ?? s.kind} state`;
+  return s.delay_ms > 0 ? `${what} · ${+s.delay_ms.toFixed(2)} ms` : what;
+}

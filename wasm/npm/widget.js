@@ -1,6 +1,9 @@
 // <optiserve-planner>: a drop-in planner for a profile bundle. Importing this module defines the
 // element; it loads the WebAssembly module next to it (web/), so one
-// `<script type="module" src=".../optiserve/widget.js">` is all a page needs.
+// `<script type="module" src=".../optiserve/widget.js">` is all a page needs. It shows the plan,
+// its gain against the deployed configuration, the workflow as `core` reduced it (a list: service
+// states by service, each site of a reused function, Distributed Maps with their child
+// executions) and the Pareto front.
 //
 //   <optiserve-planner src="app3.bundle.json" objective="latency"
 //                      max-cost-usd-per-million="800" min-accuracy="1.8"></optiserve-planner>
@@ -77,6 +80,10 @@ details .frame { max-height: 20rem; overflow: auto; }
 .error { color: #b91c1c; white-space: pre-wrap; }
 .why { margin: 0 0 1rem; }
 .basis { margin: 0 0 1rem; font-size: 0.85em; }
+.workflow { margin: 0 0 1rem; font-size: 0.85em; }
+.workflow ol { margin: 0.1rem 0; padding-left: 1.2rem; }
+.workflow .site { font-style: italic; }
+.workflow .state { color: #334155; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 `;
 
@@ -246,8 +253,14 @@ export class OptiservePlanner extends HTMLElement {
     );
 
     const error = el('p', { class: 'error', part: 'error', role: 'alert', hidden: '' });
-    root.append(form, error, summary, gain, live, why, basis, frame, figure);
-    this.#ui = { radios, inputs, hints, fields, deltas, gain, live, why, basis, tbody, chart, scale, data, dataFrame, error };
+    // The workflow as `core` reduced it: functions (each site of a reused one), service states
+    // by service, callbacks, waits, and the blocks (a Distributed Map with its child executions).
+    const workflow = el('details', { class: 'workflow', part: 'workflow' });
+    const workflowSummary = el('summary', {}, 'Workflow');
+    const workflowList = el('ol', { class: 'tree' });
+    workflow.append(workflowSummary, workflowList);
+    root.append(form, error, summary, gain, live, why, basis, workflow, frame, figure);
+    this.#ui = { radios, inputs, hints, fields, deltas, gain, live, why, basis, tbody, chart, scale, data, dataFrame, error, workflowSummary, workflowList };
     this.#applyAttributes();
   }
 
@@ -361,10 +374,60 @@ export class OptiservePlanner extends HTMLElement {
     const parsed = typeof value === 'string' ? JSON.parse(value) : value;
     this.#bundleExecutions = parsed?.workload?.executions_per_month ?? null;
     this.#ui.basis.textContent = fmt.probabilityBasisText(parsed);
+    this.#renderWorkflow(this.#planner.structure());
     this.#bundleModel = this.#planner.latencyModel;
     if (!this.#applyLatencyModel()) return;
     this.#computeFront();
     this.#solve();
+  }
+
+  /** The workflow tree (`Planner.structure()`) as nested lists, and a summary line. */
+  #renderWorkflow(tree) {
+    const counts = { functions: new Set(), sites: 0, services: new Set(), maps: 0 };
+    const item = (b) => {
+      switch (b.kind) {
+        case 'sequence':
+          return b.items.flatMap(item);
+        case 'function': {
+          counts.functions.add(b.id);
+          if (b.site) counts.sites++;
+          const li = el('li', { class: b.site ? 'function site' : 'function', 'data-function': b.id }, b.site ? `${b.id} (again, at ${b.site})` : b.id);
+          if (b.site) li.dataset.site = b.site;
+          return [li];
+        }
+        case 'state': {
+          if (b.state_kind === 'service') counts.services.add(b.id);
+          return [el('li', { class: `state ${b.state_kind}`, 'data-state': b.id, 'data-kind': b.state_kind }, `${b.id}: ${fmt.stateLabel(b)}`)];
+        }
+        case 'branch':
+          return [block('branch', b.arms.map((a) => block(`${+a.probability.toFixed(4)}`, item(a.block))))];
+        case 'parallel':
+          return [block('parallel', b.arms.map((a) => block('arm', item(a))))];
+        case 'loop':
+          return [block(`${b.self_loop ? 'self-loop' : 'cycle'} ×${+b.expected_runs.toFixed(2)} runs`, item(b.body))];
+        case 'map': {
+          counts.maps++;
+          const li = block(fmt.mapLabel(b), item(b.body));
+          li.className = b.distributed ? 'map distributed' : 'map';
+          return [li];
+        }
+        default:
+          return [];
+      }
+    };
+    const block = (label, children) => {
+      const li = el('li', {}, label);
+      const ol = el('ol');
+      ol.append(...children.flat());
+      li.append(ol);
+      return li;
+    };
+    this.#ui.workflowList.replaceChildren(...item(tree));
+    const parts = [`${counts.functions.size} function${counts.functions.size === 1 ? '' : 's'}`];
+    if (counts.sites) parts.push(`${counts.sites} more site${counts.sites === 1 ? '' : 's'} of a reused function`);
+    if (counts.services.size) parts.push(`${counts.services.size} service state${counts.services.size === 1 ? '' : 's'}`);
+    if (counts.maps) parts.push(`${counts.maps} Map state${counts.maps === 1 ? '' : 's'}`);
+    this.#ui.workflowSummary.textContent = `Workflow: ${parts.join(', ')}`;
   }
 
   /** Sets the planner's latency model from the attribute (the bundle's when absent). */

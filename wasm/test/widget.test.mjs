@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, WASM_DIR, assertClose, bundlePath, cliJson, freshProject, launchChromium, serve, watchPage } from './helpers.mjs';
+import { ROOT, WASM_DIR, assertClose, bundlePath, cli, cliJson, freshProject, launchChromium, serve, tempDir, watchPage } from './helpers.mjs';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -295,5 +295,77 @@ test('the widget shows the gain against the deployed configuration as the CLI co
     (await window.axe.run(document, { resultTypes: ['violations'] })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
   assert.deepEqual(violations, []);
   assert.deepEqual(pErrors, []);
+  await p.close();
+});
+
+test('the widget lists the workflow: service states by service, a function reused at two sites, a Distributed Map', async () => {
+  const dir = tempDir('widget-workflow');
+  const imported = join(dir, 'media-services.bundle.json');
+  const run = (args) => {
+    const r = cli(args);
+    assert.equal(r.status, 0, `optiserve ${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['workflow', 'import-asl', join(ROOT, 'tests', 'fixtures', 'sfn-sim', 'media-services.asl.json'), '--functions-from', bundlePath('media-pipeline'), '-o', imported]);
+  const asl = join(dir, 'distributed.asl.json');
+  writeFileSync(asl, JSON.stringify({
+    StartAt: 'Ingest',
+    States: {
+      Ingest: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:ingest', Next: 'Each Item' },
+      'Each Item': {
+        Type: 'Map', End: true, MaxConcurrency: 2, ItemBatcher: { MaxItemsPerBatch: 25 },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' },
+          StartAt: 'Classify',
+          States: { Classify: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:classify', End: true } },
+        },
+      },
+    },
+  }));
+  const distributed = join(dir, 'distributed.bundle.json');
+  run(['workflow', 'import-asl', asl, '--functions-from', bundlePath('media-pipeline'), '--map-items', 'Each Item=100', '-o', distributed]);
+
+  const p = await browser.newPage();
+  const pErrors = watchPage(p);
+  await p.goto(`${server.url}/index.html`);
+  const show = (bundle) => p.evaluate(async (b) => {
+    await customElements.whenDefined('optiserve-planner');
+    const el = document.createElement('optiserve-planner');
+    el.setAttribute('objective', 'cost');
+    document.body.append(el);
+    const changed = new Promise((ok) => el.addEventListener('configchange', () => ok(), { once: true }));
+    const t0 = performance.now();
+    el.bundle = b;
+    const setMs = performance.now() - t0;
+    // The first plan, or an error shown in the widget (the test then says which).
+    await Promise.race([changed, new Promise((ok) => setTimeout(ok, 10_000))]);
+    if (!el.solution) return { error: `${el.shadowRoot.querySelector('[role="alert"]').textContent || 'no plan after 10 s'} (set ${setMs} ms, ${typeof b}, ${Object.keys(b)})` };
+    const root = el.shadowRoot;
+    const text = (sel) => [...root.querySelectorAll(sel)].map((x) => x.firstChild.textContent);
+    const out = {
+      summary: root.querySelector('.workflow summary').textContent,
+      states: text('.workflow [data-state]'),
+      sites: text('.workflow .function.site'),
+      functions: text('.workflow .function'),
+      maps: text('.workflow .map.distributed'),
+    };
+    el.remove();
+    return out;
+  }, JSON.parse(readFileSync(bundle, 'utf8')));
+
+  const services = await show(imported);
+  assert.equal(services.error, undefined);
+  assert.equal(services.summary, 'Workflow: 4 functions, 1 more site of a reused function, 4 service states');
+  assert.ok(services.states.includes('Notify: sns:publish'), services.states.join(' | '));
+  assert.ok(services.states.includes('Human Review (callback): callback wait'), services.states.join(' | '));
+  assert.ok(services.states.includes('Save Upload: dynamodb:putItem'), services.states.join(' | '));
+  assert.ok(services.states.includes('Wait For Transcode: wait state · 2000 ms'), services.states.join(' | '));
+  assert.deepEqual(services.sites, ['publish (again, at Publish Final)']);
+  assert.deepEqual(services.functions.filter((f) => f.startsWith('publish')), ['publish', 'publish (again, at Publish Final)']);
+
+  const map = await show(distributed);
+  assert.equal(map.error, undefined);
+  assert.equal(map.summary, 'Workflow: 2 functions, 1 Map state');
+  assert.deepEqual(map.maps, ['Distributed Map ×100 items: 4 express child executions of 25 items, 2 at a time']);
+  assert.deepEqual(pErrors, [], 'no errors in the page');
   await p.close();
 });

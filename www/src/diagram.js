@@ -9,6 +9,7 @@
 // on screen and its invocations per execution (NI).
 
 import dagre from '@dagrejs/dagre';
+import { mapLabel, stateLabel } from 'optiserve/format';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const NODE_W = 176;
@@ -44,20 +45,6 @@ export function backEdges(edges) {
   };
   visit('Start');
   return back;
-}
-
-/**
- * A Map block's label: its items and concurrency; for a Distributed Map, its child executions
- * (one per item, or per batch of `batch_items`) and their type.
- */
-export function mapLabel(b) {
-  const at = b.max_concurrency > 0 ? `${b.max_concurrency} at a time` : 'all at once';
-  const items = `×${+b.items.toFixed(2)} items`;
-  if (!b.distributed) return `map ${items}, ${at}`;
-  const runs = b.runs ?? b.items;
-  const children = `${+runs.toFixed(2)} ${b.child_execution ?? 'express'} child execution${runs === 1 ? '' : 's'}`;
-  const batch = b.batch_items ? ` of ${+b.batch_items.toFixed(2)} items` : '';
-  return `Distributed Map ${items}: ${children}${batch}, ${at}`;
 }
 
 /**
@@ -257,12 +244,10 @@ export function draw(svg, laid, evaluation, { provenance = () => undefined, desc
       const group = el('g', { class: 'state', 'data-state': id });
       group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 3 }));
       group.append(el('text', { x: n.x, y: n.y - 3, 'text-anchor': 'middle', class: 'fn-id' }, id));
-      const delay = s.delay_ms > 0 ? ` · ${+s.delay_ms.toFixed(2)} ms` : '';
-      const what = s.kind === 'service' ? (s.service ?? 'service') : s.kind === 'callback' ? 'callback wait' : `${s.kind} state`;
       group.setAttribute('class', `state ${s.kind}`);
       group.dataset.kind = s.kind;
       if (s.resource) group.append(el('title', {}, `${id}: ${s.resource}${s.price_per_request ? `, $${s.price_per_request} per request` : ''}`));
-      group.append(el('text', { x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, `${what}${delay}`));
+      group.append(el('text', { x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, stateLabel(s)));
       svg.append(group);
       continue;
     }
