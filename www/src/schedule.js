@@ -3,9 +3,14 @@
 // (a drag ended or paused) and the browser is idle, one piece at a time, so that a slider drag
 // never waits for a chart. Long sweeps run a slice at a time between frames (SweepRunner).
 
-/** Resolves after the browser had a chance to handle pending input and paint. */
-export function yieldToMain() {
-  if (typeof globalThis.scheduler?.yield === 'function') return globalThis.scheduler.yield();
+/**
+ * Yields to everything else the page has to do, a sweep's slices last: a background-priority task
+ * where the browser has `scheduler.postTask` (`scheduler.yield()` would resume ahead of timers,
+ * fetches and other tasks, and keep a typed limit waiting until the sweep ends), else a message
+ * (in turn with the other tasks).
+ */
+export function yieldBackground() {
+  if (typeof globalThis.scheduler?.postTask === 'function') return globalThis.scheduler.postTask(() => {}, { priority: 'background' });
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => resolve();
@@ -115,7 +120,7 @@ export function createSweepRunner({ sliceMs = 12 } = {}) {
           const took = Math.max(performance.now() - started, 0.05);
           size = Math.max(1, Math.min(size * 2, Math.floor((size * sliceMs) / took)));
           progress(out.length, total);
-          await yieldToMain();
+          await yieldBackground();
           if (me !== generation) return null;
         }
         return out;
