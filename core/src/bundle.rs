@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::accuracy::{AccuracyError, EasDefinition, EasScore, Normalization, normalize};
+use crate::limits;
 use crate::model::{CpuShareModel, DurationModel, ExpModel, MeasuredTable, TablePoint};
 use crate::pricing::{PackageType, Pricing};
 use crate::workflow::{
@@ -337,8 +338,10 @@ pub struct RawAccuracy {
 pub struct FitSummary {
     /// Mean absolute percentage error over the samples.
     pub mape_percent: f64,
-    /// Coefficient of determination.
-    pub r2: f64,
+    /// Coefficient of determination; absent when the model has as many free parameters as there
+    /// were samples (it passes through every point, so R² would say nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
     /// Number of samples fitted.
     pub samples: usize,
 }
@@ -675,11 +678,8 @@ impl Application {
             ("transition_ms", o.transition_ms),
             ("start_end_ms", o.start_end_ms.unwrap_or(0.0)),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(invalid(
-                    format!("$.workflow.orchestration.{name}"),
-                    format!("must be a finite number ≥ 0, found {v}"),
-                ));
+            if let Err(message) = limits::ORCHESTRATION_MS.check(v) {
+                return Err(invalid(format!("$.workflow.orchestration.{name}"), message));
             }
         }
         for (k, e) in b.workflow.edges.iter().enumerate() {
@@ -720,15 +720,9 @@ impl Application {
             .map_err(|e| invalid("$.accuracy.score", contract_message(&e)))?;
 
         if let Some(w) = b.workload
-            && !(w.executions_per_month.is_finite() && w.executions_per_month > 0.0)
+            && let Err(message) = limits::EXECUTIONS_PER_MONTH.check(w.executions_per_month)
         {
-            return Err(invalid(
-                "$.workload.executions_per_month",
-                format!(
-                    "must be a finite number > 0, found {}",
-                    w.executions_per_month
-                ),
-            ));
+            return Err(invalid("$.workload.executions_per_month", message));
         }
         if b.workload.is_none()
             && let Some(i) = b
@@ -975,25 +969,16 @@ fn compile_function(
                     format!("must be a number in [0, 1], found {}", c.probability),
                 ));
             }
-            if !(c.init_ms.is_finite() && c.init_ms >= 0.0) {
-                return Err(invalid(
-                    format!("{vat}.cold_start.init_ms"),
-                    format!("must be a finite number ≥ 0, found {}", c.init_ms),
-                ));
+            if let Err(message) = limits::FUNCTION_DURATION_MS.check(c.init_ms) {
+                return Err(invalid(format!("{vat}.cold_start.init_ms"), message));
             }
         }
         for (k, s) in v.samples.iter().enumerate() {
-            if !(s.memory_mb.is_finite() && s.memory_mb > 0.0) {
-                return Err(invalid(
-                    format!("{vat}.samples[{k}].memory_mb"),
-                    format!("must be a positive number, found {}", s.memory_mb),
-                ));
+            if let Err(message) = limits::MEMORY_MB.check(s.memory_mb) {
+                return Err(invalid(format!("{vat}.samples[{k}].memory_mb"), message));
             }
-            if !(s.duration_ms.is_finite() && s.duration_ms >= 0.0) {
-                return Err(invalid(
-                    format!("{vat}.samples[{k}].duration_ms"),
-                    format!("must be a number ≥ 0, found {}", s.duration_ms),
-                ));
+            if let Err(message) = limits::FUNCTION_DURATION_MS.check(s.duration_ms) {
+                return Err(invalid(format!("{vat}.samples[{k}].duration_ms"), message));
             }
         }
         raw.push(v.accuracy.as_ref().map(|a| a.value));
@@ -1116,6 +1101,17 @@ fn check_model(model: &DurationModel, memory: &[u32], path: &str) -> Result<(), 
                 path,
                 format!(
                     "the model predicts a duration of {d} ms at {m} MB; durations must be positive over the memory options"
+                ),
+            ));
+        }
+        if d > limits::FUNCTION_DURATION_MS.max {
+            return Err(invalid(
+                path,
+                format!(
+                    "the model predicts a duration of {} ms at {m} MB, longer than {} ms ({}): such a configuration cannot run; check the model's units, or leave that memory size out of the options",
+                    limits::show(d),
+                    limits::FUNCTION_DURATION_MS.max,
+                    limits::FUNCTION_DURATION_MS.why
                 ),
             ));
         }

@@ -14,6 +14,7 @@ pub mod asl;
 pub mod bundle;
 pub mod evaluate;
 pub mod import;
+pub mod limits;
 pub mod model;
 pub mod optimize;
 pub mod pricing;

@@ -305,50 +305,49 @@ impl Pricing {
     /// Checks that every price is finite and non-negative and the granularity positive.
     /// Returns `(field, message)` for the first problem.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        let nonneg = |name: &'static str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err((name, format!("must be a finite number ≥ 0, found {v}")))
-            }
-        };
-        nonneg("price_per_gb_second", self.price_per_gb_second)?;
-        nonneg("price_per_request", self.price_per_request)?;
+        use crate::limits::{BILLING_GRANULARITY_MS, PRICE_USD, Range};
+        let within =
+            |name: &'static str, range: &Range, v: f64| range.check(v).map_err(|m| (name, m));
+        let price = |name: &'static str, v: f64| within(name, &PRICE_USD, v);
+        price("price_per_gb_second", self.price_per_gb_second)?;
+        price("price_per_request", self.price_per_request)?;
         if let Some(p) = self.provisioned_concurrency_price_per_gb_second {
-            nonneg("provisioned_concurrency_price_per_gb_second", p)?;
+            price("provisioned_concurrency_price_per_gb_second", p)?;
         }
         if let Some(p) = self.provisioned_duration_price_per_gb_second {
-            nonneg("provisioned_duration_price_per_gb_second", p)?;
+            price("provisioned_duration_price_per_gb_second", p)?;
         }
-        if !(self.billing_granularity_ms.is_finite() && self.billing_granularity_ms > 0.0) {
-            return Err((
-                "billing_granularity_ms",
-                format!(
-                    "must be a finite number > 0, found {}",
-                    self.billing_granularity_ms
-                ),
-            ));
-        }
+        within(
+            "billing_granularity_ms",
+            &BILLING_GRANULARITY_MS,
+            self.billing_granularity_ms,
+        )?;
         match self.step_functions {
             None => {}
             Some(StepFunctionsPricing::Standard {
                 price_per_transition,
-            }) => nonneg("step_functions.price_per_transition", price_per_transition)?,
+            }) => price("step_functions.price_per_transition", price_per_transition)?,
             Some(StepFunctionsPricing::Express {
                 price_per_request,
                 price_per_gb_second,
                 memory_mb,
                 billing_granularity_ms,
             }) => {
-                nonneg("step_functions.price_per_request", price_per_request)?;
-                nonneg("step_functions.price_per_gb_second", price_per_gb_second)?;
-                nonneg("step_functions.memory_mb", memory_mb)?;
-                if !(billing_granularity_ms.is_finite() && billing_granularity_ms > 0.0) {
-                    return Err((
-                        "step_functions.billing_granularity_ms",
-                        format!("must be a finite number > 0, found {billing_granularity_ms}"),
-                    ));
-                }
+                price("step_functions.price_per_request", price_per_request)?;
+                price("step_functions.price_per_gb_second", price_per_gb_second)?;
+                within(
+                    "step_functions.memory_mb",
+                    &Range {
+                        min: 0.0,
+                        ..crate::limits::MEMORY_MB
+                    },
+                    memory_mb,
+                )?;
+                within(
+                    "step_functions.billing_granularity_ms",
+                    &BILLING_GRANULARITY_MS,
+                    billing_granularity_ms,
+                )?;
             }
         }
         Ok(())

@@ -185,7 +185,9 @@ pub enum SimulationError {
     Bins(usize),
     /// The simulation would take too many steps (loops that repeat very often, times the runs).
     #[error(
-        "the simulation would take about {expected:.3e} steps ({per_execution:.3e} function invocations and state entries per execution × {runs} runs), more than the {max:.0e} allowed: lower --runs, or check the loop probabilities (a loop taken with probability p repeats 1/(1−p) times on average)"
+        "the simulation would take about {} steps ({} function invocations and state entries per execution × {runs} runs), more than the {max:.0e} allowed: lower --runs, or check the loop probabilities (a loop taken with probability p repeats 1/(1−p) times on average)",
+        crate::limits::approx(*.expected),
+        crate::limits::approx(*.per_execution)
     )]
     TooMuchWork {
         /// Expected steps per execution.

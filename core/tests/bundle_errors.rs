@@ -440,7 +440,7 @@ fn negative_prices_are_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.pricing.price_per_gb_second",
-        "must be a finite number ≥ 0, found -0.0001",
+        "must be a number from 0 to 1 USD (AWS prices per unit are millionths of a dollar), found -0.0001",
     );
 
     let mut v = media();
@@ -448,7 +448,7 @@ fn negative_prices_are_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.pricing.price_per_request",
-        "must be a finite number ≥ 0, found -1",
+        "must be a number from 0 to 1 USD (AWS prices per unit are millionths of a dollar), found -1",
     );
 
     let mut v = media();
@@ -456,7 +456,7 @@ fn negative_prices_are_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.pricing.step_functions.price_per_transition",
-        "must be a finite number ≥ 0, found -0.5",
+        "must be a number from 0 to 1 USD (AWS prices per unit are millionths of a dollar), found -0.5",
     );
 }
 
@@ -467,7 +467,7 @@ fn zero_billing_granularity_is_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.pricing.billing_granularity_ms",
-        "must be a finite number > 0, found 0",
+        "must be a number from 0.001 to 60000 ms (Lambda bills per 1 ms, Step Functions Express per 100 ms), found 0",
     );
 }
 
@@ -777,7 +777,7 @@ fn bad_sample_values_are_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.functions[0].variants[0].samples[4].memory_mb",
-        "must be a positive number, found 0",
+        "must be a number from 1 to 10240 MB (Lambda's largest memory size), found 0",
     );
 
     let mut v = media();
@@ -785,7 +785,7 @@ fn bad_sample_values_are_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.functions[0].variants[0].samples[7].duration_ms",
-        "must be a number ≥ 0, found -12.5",
+        "must be a number from 0 to 900000 ms (Lambda's 15-minute timeout), found -12.5",
     );
 
     let mut v = media();
@@ -1002,7 +1002,7 @@ fn negative_orchestration_delay_is_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.workflow.orchestration.state_ms",
-        "must be a finite number ≥ 0, found -18.81",
+        "must be a number from 0 to 60000 ms (measured delays are tens of milliseconds; a minute is a unit mistake), found -18.81",
     );
 
     let mut v = media();
@@ -1010,7 +1010,7 @@ fn negative_orchestration_delay_is_refused() {
     assert_invalid(
         &validate_error(&v),
         "$.workflow.orchestration.transition_ms",
-        "must be a finite number ≥ 0, found -1",
+        "must be a number from 0 to 60000 ms (measured delays are tens of milliseconds; a minute is a unit mistake), found -1",
     );
 }
 
@@ -1397,7 +1397,7 @@ fn import_validation_errors_point_into_the_spec() {
     assert_invalid(
         &import_error(&s),
         "$.pricing.compute",
-        "must be a finite number ≥ 0, found -1",
+        "must be a number from 0 to 1 USD (AWS prices per unit are millionths of a dollar), found -1",
     );
 
     let mut s = spec();
@@ -1405,7 +1405,7 @@ fn import_validation_errors_point_into_the_spec() {
     assert_invalid(
         &import_error(&s),
         "$.pricing.request",
-        "must be a finite number ≥ 0, found -1",
+        "must be a number from 0 to 1 USD (AWS prices per unit are millionths of a dollar), found -1",
     );
 
     let mut s = spec();

@@ -349,10 +349,10 @@ pub struct SolverArgs {
     #[arg(long, value_enum, default_value = "max")]
     pub bcr: BcrArg,
     /// Greedy: BCR_th of the slope rule.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = finite_non_negative)]
     pub bcr_threshold: f64,
     /// Greedy: weight w of the accuracy shortfall in Algorithm 1.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, value_parser = finite_non_negative)]
     pub accuracy_weight: f64,
     /// Greedy: the thesis' heuristics alone, without the polish phase that follows them.
     #[arg(long)]
@@ -627,4 +627,13 @@ pub struct WorkflowValidateArgs {
 fn model_choice() -> impl TypedValueParser<Value = ModelChoice> {
     PossibleValuesParser::new(ModelChoice::NAMES)
         .map(|name| ModelChoice::from_name(&name).unwrap_or_default())
+}
+
+/// A finite number ≥ 0 (NaN, infinities and negative numbers are a wrong command line).
+fn finite_non_negative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite number ≥ 0, found {v}")),
+        Err(_) => Err(format!("expected a number, found '{s}'")),
+    }
 }

@@ -316,6 +316,9 @@ fn resolve(
     {
         bail!("max_cost_usd: must be a positive number, found {c}");
     }
+    if let Some(Err(e)) = plan.simulate.as_ref().map(SimSettings::check) {
+        bail!("simulate.{e}");
+    }
     let mut ids = BTreeSet::new();
     let mut resources = BTreeSet::new();
     let mut targets = Vec::new();

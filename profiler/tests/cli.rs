@@ -3,28 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::assert_cmd_snapshot;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn optiserve() -> Command {
-    let mut c = Command::new(get_cargo_bin("optiserve"));
-    c.current_dir(root());
-    c
-}
-
-/// A fresh directory, removed when the returned guard drops (also when the test fails).
-fn scratch(tag: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("optiserve-{tag}-"))
-        .tempdir()
-        .unwrap()
-}
+mod common;
+use common::{optiserve, root, scratch};
 
 fn run_json(args: &[&str]) -> serde_json::Value {
     let out = optiserve().args(args).output().unwrap();
@@ -1018,94 +1002,4 @@ fn profile_refuses_paths_that_would_lose_an_input_or_the_originals() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(earlier.exists() && !earlier_checkpoint.exists());
-}
-
-/// Hostile command lines and files: each row is the arguments (with `{BOM}`, `{LATIN1}` standing
-/// for files written here), the exit code and a fragment of the message.
-#[test]
-fn exit_codes_and_decoding_errors_say_what_and_where() {
-    let dir_guard = scratch("hostile");
-    let dir = dir_guard.path();
-    let bom = dir.join("bom.bundle.json");
-    let mut bytes = b"\xEF\xBB\xBF".to_vec();
-    bytes.extend(std::fs::read(root().join("examples/app3.bundle.json")).unwrap());
-    std::fs::write(&bom, bytes).unwrap();
-    let latin1 = dir.join("latin1.bundle.json");
-    std::fs::write(&latin1, b"{\n  \"name\": \"caf\xE9\"\n}").unwrap();
-    let deployed = dir.join("deployed.bundle.json");
-    let mut b: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("examples/app3.bundle.json")).unwrap(),
-    )
-    .unwrap();
-    b["functions"][0]["resource"] = "app3-preprocess".into();
-    std::fs::write(&deployed, b.to_string()).unwrap();
-    let config = dir.join("config.json");
-    std::fs::write(&config, r#"{"f1": {"memory_mb": 320}}"#).unwrap();
-    let s = |p: &Path| p.to_str().unwrap().to_string();
-    let rows: Vec<(Vec<String>, i32, &str)> = vec![
-        (
-            vec!["validate".into(), s(&bom)],
-            0,
-            "valid optiserve.bundle/v1",
-        ),
-        (
-            vec!["validate".into(), s(&latin1)],
-            1,
-            "not UTF-8 text: invalid byte at offset 16 (line 2, column 15)",
-        ),
-        (
-            vec!["validate".into(), "--nope".into(), s(&bom)],
-            64,
-            "unexpected argument '--nope'",
-        ),
-        (
-            vec!["optimize".into(), s(&bom)],
-            64,
-            "--objective <OBJECTIVE>",
-        ),
-        (vec!["frobnicate".into()], 64, "unrecognized subcommand"),
-        (
-            vec!["validate".into(), s(&dir.join("missing.json"))],
-            3,
-            "cannot read",
-        ),
-        (
-            vec![
-                "apply".into(),
-                s(&deployed),
-                "--config".into(),
-                s(&config),
-                "--region".into(),
-                "us-east-1".into(),
-            ],
-            4,
-            "no AWS credentials could be loaded",
-        ),
-    ];
-    for (args, code, fragment) in rows {
-        let out = optiserve()
-            .args(&args)
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_CONFIG_FILE", "/nonexistent/optiserve-test-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/optiserve-test-credentials",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {text}");
-        assert!(text.contains(fragment), "{args:?}: {text}");
-        // No message suggests a flag its command does not have.
-        if args[0] == "apply" {
-            assert!(!text.contains("--simulate"), "{text}");
-        }
-    }
 }

@@ -305,7 +305,7 @@ export function modelFamily(v) {
 export function fitText(fit) {
   if (!fit) return '';
   return fit.source === 'bundle'
-    ? `MAPE ${fit.mape_percent.toFixed(2)}%, R² ${fit.r2.toFixed(3)}, ${fit.samples} samples`
+    ? `MAPE ${fit.mape_percent.toFixed(2)}%, ${fit.r2 == null ? 'no R²' : `R² ${fit.r2.toFixed(3)}`}, ${fit.samples} samples`
     : `MAPE ${fit.mape_percent.toFixed(2)}% over ${fit.samples} warm samples`;
 }
 

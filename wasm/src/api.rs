@@ -24,10 +24,10 @@ use serde::Serialize;
 /// Default search-node budget of [`pareto`]: the default of the CLI's `pareto --node-limit`.
 pub const PARETO_NODE_LIMIT: u64 = 2_000_000;
 
-/// Most grid points one [`what_if`] call solves. Each point's answer is kept in memory and handed
-/// to JavaScript; a larger grid would exhaust the module's memory (which, unlike an error, aborts
-/// the module). The CLI has no such limit.
-pub const MAX_WHAT_IF_POINTS: usize = 100_000;
+/// Most grid points one [`what_if`] call solves (the CLI's limit too). Each point's answer is kept
+/// in memory and handed to JavaScript; a larger grid would exhaust the module's memory (which,
+/// unlike an error, aborts the module).
+pub use optiserve_core::optimize::whatif::MAX_WHAT_IF_POINTS;
 
 /// Most executions one [`simulate`] call runs: their latencies are held in the module's memory
 /// (8 bytes each) for the percentiles. The CLI allows more.
@@ -313,8 +313,9 @@ pub struct VariantCurve {
 pub struct FitError {
     /// Mean absolute percentage error.
     pub mape_percent: f64,
-    /// Coefficient of determination.
-    pub r2: f64,
+    /// Coefficient of determination; absent when the bundle's fit has none (a model with as
+    /// many free parameters as samples).
+    pub r2: Option<f64>,
     /// Number of samples.
     pub samples: usize,
     /// Where the figures come from.
@@ -432,7 +433,7 @@ pub fn function_curves(
                         let (mape_percent, r2) = fit_quality(&variant.model, &warm);
                         FitError {
                             mape_percent,
-                            r2,
+                            r2: Some(r2),
                             samples: warm.len(),
                             source: FitSource::WarmSamples,
                         }

@@ -580,9 +580,10 @@ export interface FitSummary {
    */
   mape_percent: number;
   /**
-   * Coefficient of determination.
+   * Coefficient of determination; absent when the model has as many free parameters as there
+   * were samples (it passes through every point, so R² would say nothing).
    */
-  r2: number;
+  r2?: number | null;
   /**
    * Number of samples fitted.
    */
@@ -947,9 +948,10 @@ export interface Candidate {
    */
   parameters: number;
   /**
-   * In-sample coefficient of determination.
+   * In-sample coefficient of determination; absent when the model has as many free parameters
+   * as there are samples (it passes through every point, whatever they are).
    */
-  r2: number;
+  r2?: number | null;
 }
 /**
  * The answer re-simulated from an independent seed.
@@ -1365,9 +1367,10 @@ export interface ModelSelection {
    */
   model: DurationModel;
   /**
-   * Its coefficient of determination on absolute durations.
+   * Its coefficient of determination on absolute durations; absent when the model has as many
+   * free parameters as there are samples.
    */
-  r2: number;
+  r2?: number | null;
   /**
    * Number of samples.
    */

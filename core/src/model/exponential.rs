@@ -207,6 +207,11 @@ impl Problem {
                 ab = ((svv * suy - suv * svy) / det, b);
             }
         }
+        // α ≥ 0: a function never runs in negative time however much memory it gets. With the
+        // asymptote held at 0 the best b is the one-term least squares.
+        if ab.0 < 0.0 && svv > 0.0 {
+            ab = (0.0, svy / svv);
+        }
         let p = Vector3::new(ab.0, ab.1, g);
         (p, self.cost(&p))
     }
@@ -259,6 +264,7 @@ impl Problem {
             };
             let step = chol.solve(&(-jtr));
             let mut trial = p + step;
+            trial[0] = trial[0].max(0.0);
             trial[1] = trial[1].max(0.0);
             trial[2] = trial[2].max(0.0).min(self.g_max);
             let trial_cost = self.cost(&trial);
@@ -319,6 +325,32 @@ mod tests {
         assert!(rel.samples == 16 && rel.r2 > 0.9 && abs.r2 >= rel.r2);
         let m = rel.model;
         assert!(m.beta_ms >= 0.0 && m.gamma_per_mb >= 0.0 && m.duration_ms(3008.0) > 0.0);
+    }
+
+    #[test]
+    fn no_parameter_is_negative_even_where_the_data_would_pull_it_below_zero() {
+        // Durations that fall faster than any exponential with a positive floor: the
+        // unconstrained fit has α < 0 (negative durations past ~900 MB).
+        for data in [
+            vec![(128.0, 2000.0), (256.0, 900.0), (512.0, 150.0)],
+            vec![
+                (128.0, 5000.0),
+                (192.0, 2000.0),
+                (256.0, 400.0),
+                (320.0, 30.0),
+            ],
+            vec![(128.0, 900.0), (256.0, 500.0), (1024.0, 10.0)],
+        ] {
+            let samples: Vec<Sample> = data.iter().map(|&(m, d)| Sample::new(m, d)).collect();
+            let m = fit_exponential(&samples).unwrap().model;
+            assert!(
+                m.alpha_ms >= 0.0 && m.beta_ms >= 0.0 && m.gamma_per_mb >= 0.0,
+                "{data:?}: {m:?}"
+            );
+            for memory in [128.0, 1024.0, 3008.0, 10240.0] {
+                assert!(m.duration_ms(memory) >= 0.0, "{data:?} at {memory}: {m:?}");
+            }
+        }
     }
 
     #[test]

@@ -74,6 +74,18 @@ pub enum ModelError {
     /// A sample has duration `<= 0`.
     #[error("sample {index}: duration must be positive, got {duration_ms} ms")]
     NonPositiveDuration { index: usize, duration_ms: f64 },
+    /// A sample outside its physical range.
+    #[error("sample {index}: {what} {reason}")]
+    OutOfRange {
+        index: usize,
+        what: &'static str,
+        reason: String,
+    },
+    /// Too few distinct memory sizes to fit a model of three parameters and judge it.
+    #[error(
+        "fitting needs samples at {min} or more distinct memory sizes, found {found}: profile more memory sizes (with fewer, any of the models passes through the points and its R² says nothing)"
+    )]
+    TooFewMemories { found: usize, min: usize },
     /// A measured table has no points.
     #[error("measured table is empty: at least one point is required")]
     EmptyTable,
@@ -227,6 +239,20 @@ pub(crate) fn validate(samples: &[Sample]) -> Result<(), ModelError> {
         }
         if duration_ms <= 0.0 {
             return Err(ModelError::NonPositiveDuration { index, duration_ms });
+        }
+        if let Err(reason) = crate::limits::MEMORY_MB.check(memory_mb) {
+            return Err(ModelError::OutOfRange {
+                index,
+                what: "memory",
+                reason,
+            });
+        }
+        if let Err(reason) = crate::limits::FUNCTION_DURATION_MS.check(duration_ms) {
+            return Err(ModelError::OutOfRange {
+                index,
+                what: "duration",
+                reason,
+            });
         }
     }
     Ok(())

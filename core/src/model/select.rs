@@ -127,8 +127,10 @@ pub struct Candidate {
     pub parameters: usize,
     /// In-sample mean absolute percentage error over the samples (%).
     pub mape_percent: f64,
-    /// In-sample coefficient of determination.
-    pub r2: f64,
+    /// In-sample coefficient of determination; absent when the model has as many free parameters
+    /// as there are samples (it passes through every point, whatever they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
     /// Leave-one-memory-out error (%); absent with fewer than 4 distinct memories.
     pub cv_error_percent: Option<f64>,
     /// The family chosen.
@@ -144,8 +146,10 @@ pub struct ModelSelection {
     pub model: DurationModel,
     /// Its mean absolute percentage error over the samples (%).
     pub mape_percent: f64,
-    /// Its coefficient of determination on absolute durations.
-    pub r2: f64,
+    /// Its coefficient of determination on absolute durations; absent when the model has as many
+    /// free parameters as there are samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
     /// Its leave-one-memory-out error (%), when there were enough memories.
     pub cv_error_percent: Option<f64>,
     /// Number of samples.
@@ -167,8 +171,21 @@ pub fn fit_family(samples: &[Sample], family: ModelFamily) -> Result<DurationMod
     }
 }
 
+/// Fewest distinct memory sizes [`select_model`] fits: the exponential and CPU-share models have
+/// three parameters.
+pub const MIN_FIT_MEMORIES: usize = 3;
+
 /// Fits every family and chooses one (see the module documentation).
+/// The samples must lie at [`MIN_FIT_MEMORIES`] or more distinct memory sizes.
 pub fn select_model(samples: &[Sample], choice: ModelChoice) -> Result<ModelSelection, ModelError> {
+    validate(samples)?;
+    let memories = Folds::new(samples).memories;
+    if memories < MIN_FIT_MEMORIES {
+        return Err(ModelError::TooFewMemories {
+            found: memories,
+            min: MIN_FIT_MEMORIES,
+        });
+    }
     select_from(samples, choice, &ModelFamily::ALL)
 }
 
@@ -199,6 +216,7 @@ pub fn select_from(
         match fitted {
             Ok((model, cv_error_percent)) => {
                 let (mape_percent, r2) = fit_quality(&model, samples);
+                let r2 = (samples.len() > model.parameters()).then_some(r2);
                 candidates.push(Candidate {
                     family,
                     parameters: model.parameters(),

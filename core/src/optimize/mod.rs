@@ -416,6 +416,16 @@ pub enum SolveError {
     /// Too many certification runs.
     #[error("certify_runs: at most {max} executions, found {0}", max = crate::simulate::MAX_RUNS)]
     CertifyRuns(usize),
+    /// A what-if grid with more points than one sweep solves.
+    #[error(
+        "vary: the grid has {points} points, more than the {max} one sweep solves (use fewer steps)"
+    )]
+    TooManyPoints {
+        /// Points asked for (the product of the axes' steps).
+        points: usize,
+        /// The cap.
+        max: usize,
+    },
     /// The greedy heuristics were asked for a tail-aware problem.
     #[error(
         "solver: the greedy heuristics do not handle latency percentiles (p95/p99); use the exact solver or brute force"

@@ -33,9 +33,14 @@ use crate::workflow::Structure;
 /// Most scenarios one problem may sample.
 pub const MAX_SCENARIOS: usize = 1_000_000;
 
-/// Most invocations all scenarios together may hold (their draws and programs are kept in
-/// memory; a loop that rarely exits can make executions long).
-pub const MAX_SLOTS: usize = 20_000_000;
+/// Most invocations all scenarios together may hold: their draws and programs are kept in memory,
+/// and every configuration the search scores is scored on each of them (400 times the default
+/// 5,000 scenarios of a workflow of a few functions; a loop that rarely exits makes executions
+/// long).
+pub const MAX_SLOTS: usize = 2_000_000;
+
+/// Most program steps all scenarios together may hold (state entries without a draw count here).
+const MAX_OPS: usize = 4 * MAX_SLOTS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -52,18 +57,32 @@ enum Op {
 }
 
 /// Why scenarios could not be sampled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScenarioError {
     /// Zero or too many scenarios.
     #[error("scenarios: must be from 1 to {MAX_SCENARIOS}, found {0}")]
     Count(usize),
     /// The executions hold too many invocations.
     #[error(
-        "scenarios: {scenarios} executions hold more than {MAX_SLOTS} function invocations; ask for fewer scenarios"
+        "scenarios: {scenarios} executions hold more than {MAX_SLOTS} function invocations and state entries; ask for fewer scenarios (--scenarios)"
     )]
     TooLong {
         /// Scenarios asked for.
         scenarios: usize,
+    },
+    /// The executions would hold too many invocations on average: refused before sampling.
+    #[error(
+        "scenarios: {scenarios} executions would hold about {} function invocations and state entries ({} per execution), more than the {MAX_SLOTS} kept in memory: ask for fewer scenarios (--scenarios), or check the loop probabilities (a loop taken with probability p repeats 1/(1−p) times on average)",
+        crate::limits::approx(*.expected),
+        crate::limits::approx(*.per_execution)
+    )]
+    TooManyExpected {
+        /// Scenarios asked for.
+        scenarios: usize,
+        /// Expected invocations and state entries per execution.
+        per_execution: f64,
+        /// Expected in all.
+        expected: f64,
     },
 }
 
@@ -89,7 +108,15 @@ struct Recorder<'s> {
 }
 
 impl Recorder<'_> {
+    /// Past the cap the scenario being recorded is abandoned (the caller refuses them all).
+    fn over(&self) -> bool {
+        self.s.draws.len() > MAX_SLOTS || self.s.ops.len() > MAX_OPS
+    }
+
     fn record(&mut self, structure: &Structure) {
+        if self.over() {
+            return;
+        }
         match structure {
             Structure::Function(f) if *f >= self.s.function_slots.len() => {
                 // A state node: a fixed delay, no draw (as in the simulator).
@@ -165,7 +192,7 @@ impl Recorder<'_> {
                 let p_again = 1.0 - 1.0 / expected_runs;
                 self.record(body);
                 let mut k = 1u32;
-                while uniform(&mut self.rng) < p_again {
+                while !self.over() && uniform(&mut self.rng) < p_again {
                     self.record(body);
                     k += 1;
                 }
@@ -180,6 +207,16 @@ impl Scenarios {
     pub fn sample(app: &Application, runs: usize, seed: u64) -> Result<Scenarios, ScenarioError> {
         if !(1..=MAX_SCENARIOS).contains(&runs) {
             return Err(ScenarioError::Count(runs));
+        }
+        let per_execution: f64 = app.workflow.invocations().iter().sum::<f64>()
+            + app.workflow.state_entries().iter().sum::<f64>();
+        let expected = per_execution * runs as f64;
+        if expected.is_nan() || expected > MAX_SLOTS as f64 {
+            return Err(ScenarioError::TooManyExpected {
+                scenarios: runs,
+                per_execution,
+                expected,
+            });
         }
         let mut s = Scenarios {
             runs,
@@ -200,7 +237,7 @@ impl Scenarios {
         for _ in 0..runs {
             r.record(app.workflow.structure());
             r.s.ops.push(Op::End);
-            if r.s.draws.len() > MAX_SLOTS {
+            if r.over() {
                 return Err(ScenarioError::TooLong { scenarios: runs });
             }
         }

@@ -161,6 +161,10 @@ pub struct WhatIfPoint {
     pub solution: Solution,
 }
 
+/// Most points one what-if sweep solves (the product of its axes' steps): checked before any
+/// work, as the points and their answers are held in memory.
+pub const MAX_WHAT_IF_POINTS: usize = 100_000;
+
 /// Solves `objective` at every point of the grid spanned by `sweeps` (the first sweep varies
 /// slowest), with `fixed` constraints added to each. When a point involves a latency percentile,
 /// the scenarios are sampled once (`options.tail`) and shared by every point, and each distinct
@@ -172,6 +176,16 @@ pub fn what_if(
     sweeps: &[Sweep],
     options: &SolveOptions,
 ) -> Result<Vec<WhatIfPoint>, SolveError> {
+    let points = sweeps
+        .iter()
+        .map(|s| s.values.len())
+        .fold(1_usize, usize::saturating_mul);
+    if points > MAX_WHAT_IF_POINTS {
+        return Err(SolveError::TooManyPoints {
+            points,
+            max: MAX_WHAT_IF_POINTS,
+        });
+    }
     let full = SearchSpace::full(app);
     let pruned = full.pruned();
     let mut grid: Vec<Constraints> = vec![fixed];

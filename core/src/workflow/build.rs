@@ -26,6 +26,7 @@ use super::{
     BRANCH_SUM_TOLERANCE, END, Edge, GraphNode, LoopKind, MAX_NESTING, MAX_STRUCTURE_LEAVES,
     MapBlock, START, Site, StateNode, Structure, Workflow, WorkflowError, WorkflowGraph,
 };
+use crate::limits;
 
 /// Most rotations of while loops one workflow may need.
 const MAX_ROTATIONS: usize = 1_000;
@@ -70,27 +71,21 @@ impl Workflow {
                 id: st.id.clone(),
                 reason,
             };
-            if !(st.delay_ms.is_finite() && st.delay_ms >= 0.0) {
-                return Err(bad(format!(
-                    "delay_ms must be a finite number ≥ 0, found {}",
-                    st.delay_ms
-                )));
+            if let Err(m) = limits::STATE_DURATION_MS.check(st.delay_ms) {
+                return Err(bad(format!("delay_ms {m}")));
             }
             if let Some(p) = st.price_per_request
-                && !(p.is_finite() && p >= 0.0)
+                && let Err(m) = limits::PRICE_USD.check(p)
             {
-                return Err(bad(format!(
-                    "price_per_request must be a finite number ≥ 0, found {p}"
-                )));
+                return Err(bad(format!("price_per_request {m}")));
             }
-            if let Some(x) = st
+            if let Some((k, m)) = st
                 .samples_ms
                 .iter()
-                .find(|x| !(x.is_finite() && **x >= 0.0))
+                .enumerate()
+                .find_map(|(k, &x)| limits::STATE_DURATION_MS.check(x).err().map(|m| (k, m)))
             {
-                return Err(bad(format!(
-                    "samples_ms must be finite numbers ≥ 0, found {x}"
-                )));
+                return Err(bad(format!("samples_ms[{k}] {m}")));
             }
             if function_ids.contains(&st.id) {
                 return Err(bad("a function has the same id".to_string()));
@@ -541,6 +536,17 @@ impl Workflow {
         let structure = remap(&structure, &|i| (!is_dispatch(i)).then(|| leaf_of(i)));
         let mut invocations = vec![0.0; site_base];
         accumulate_invocations(&structure, 1.0, &mut invocations);
+        if let Some((i, &r)) = invocations
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !(r.is_finite() && **r <= limits::MAX_RUNS_PER_EXECUTION))
+        {
+            return Err(WorkflowError::TooManyRuns {
+                node: all_ids.get(i).cloned().unwrap_or_default(),
+                runs: r,
+                max: limits::MAX_RUNS_PER_EXECUTION,
+            });
+        }
         // Runs inside Express children's bodies, per function and state node.
         let mut express_runs = vec![0.0; site_base];
         let mut express_children = 0.0;
@@ -1185,18 +1191,13 @@ fn map_body(
             "it names a function; a Map block starts at a state node of kind map".to_string(),
         ));
     }
-    if !(m.items.is_finite() && m.items >= 1.0) {
-        return Err(bad(format!(
-            "items must be a finite number ≥ 1, found {}",
-            m.items
-        )));
+    if let Err(e) = limits::MAP_ITEMS.check(m.items) {
+        return Err(bad(format!("items {e}")));
     }
     if let Some(b) = m.batch_items
-        && !(b.is_finite() && b >= 1.0)
+        && let Err(e) = limits::MAP_ITEMS.check(b)
     {
-        return Err(bad(format!(
-            "batch_items must be a finite number ≥ 1, found {b}"
-        )));
+        return Err(bad(format!("batch_items {e}")));
     }
     let mut body = HashSet::new();
     for id in &m.body {

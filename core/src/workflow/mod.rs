@@ -499,6 +499,20 @@ pub enum WorkflowError {
         /// What is wrong.
         reason: String,
     },
+    /// A node that would run more often per execution than any figure can be trusted for
+    /// (loops and Map states multiply).
+    #[error(
+        "'{node}' would run {} times per execution on average, more than {max:.0e}: loops and Map states multiply (a loop taken with probability p repeats 1/(1−p) times); check the loop probabilities and Map items",
+        crate::limits::approx(*.runs)
+    )]
+    TooManyRuns {
+        /// The node.
+        node: String,
+        /// Its expected runs per execution.
+        runs: f64,
+        /// The cap.
+        max: f64,
+    },
     /// A structure the reduction cannot express (e.g. a loop left from inside a branch, or two
     /// parallel arms that meet at a node other than their join).
     #[error("the workflow cannot be reduced: {reason}")]

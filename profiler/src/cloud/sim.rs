@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use optiserve_core::bundle::{LAMBDA_MAX_MEMORY_MB, LAMBDA_MIN_MEMORY_MB};
+use optiserve_core::limits::{self, Range};
 use optiserve_core::model::{CpuShareModel, ExpModel};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -51,8 +53,50 @@ impl SimTruth {
         }
     }
 
-    /// Exactly one curve is given: the exponential's parameters or `cpu_share`.
+    /// Exactly one curve is given: the exponential's parameters or `cpu_share`, with finite
+    /// numbers in their ranges and a duration within Lambda's timeout from 128 to 10240 MB.
     pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("alpha_ms", self.alpha_ms),
+            ("beta_ms", self.beta_ms),
+            ("gamma_per_mb", self.gamma_per_mb),
+        ] {
+            if !v.is_finite() {
+                return Err(format!("{name}: must be a finite number, found {v}"));
+            }
+        }
+        if self.gamma_per_mb < 0.0 {
+            return Err(format!(
+                "gamma_per_mb: must be ≥ 0, found {}",
+                self.gamma_per_mb
+            ));
+        }
+        if let Some(c) = self.noise_cov
+            && let Err(e) = NOISE_COV.check(c)
+        {
+            return Err(format!("noise_cov: {e}"));
+        }
+        if let Some(i) = self.init_ms
+            && let Err(e) = limits::FUNCTION_DURATION_MS.check(i)
+        {
+            return Err(format!("init_ms: {e}"));
+        }
+        self.check_curve()?;
+        for memory in [LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB] {
+            let d = self.duration_ms(memory);
+            if !(d > 0.0 && d <= limits::FUNCTION_DURATION_MS.max) {
+                return Err(format!(
+                    "the curve gives {} ms at {memory} MB: durations must be positive and at most {} ms ({})",
+                    limits::show(d),
+                    limits::FUNCTION_DURATION_MS.max,
+                    limits::FUNCTION_DURATION_MS.why
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_curve(&self) -> Result<(), String> {
         let exponential = [self.alpha_ms, self.beta_ms, self.gamma_per_mb] != [0.0; 3];
         match (&self.cpu_share, exponential) {
             (Some(_), true) => Err(
@@ -102,6 +146,35 @@ pub struct SimSettings {
     /// After this many invocations every further call fails for good (a crash, for tests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash_after_invocations: Option<u64>,
+}
+
+/// The noise's coefficient of variation.
+const NOISE_COV: Range = Range {
+    min: 0.0,
+    max: 10.0,
+    unit: "",
+    why: "a standard deviation ten times the mean",
+};
+
+impl SimSettings {
+    /// Every probability in [0, 1] and the noise in its range; the error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, p) in [
+            ("cold_start_rate", self.cold_start_rate),
+            ("throttle_rate", self.throttle_rate),
+            ("transient_rate", self.transient_rate),
+            ("failure_rate", self.failure_rate),
+        ] {
+            if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                return Err(format!(
+                    "{name}: must be a probability in [0, 1], found {p}"
+                ));
+            }
+        }
+        NOISE_COV
+            .check(self.noise_cov)
+            .map_err(|e| format!("noise_cov: {e}"))
+    }
 }
 
 impl Default for SimSettings {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use optiserve_core::bundle::parse_json;
+use optiserve_core::limits::{self, Range};
 use optiserve_core::model::{DurationModel, ModelSelection, Sample, SelectedBy, select_model};
 
 use crate::cli::{FitArgs, Format};
@@ -74,15 +75,19 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<Sample>> {
     for record in reader.records() {
         let record = record?;
         let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize, name: &str| -> anyhow::Result<f64> {
+        let field = |i: usize, name: &str, range: &Range| -> anyhow::Result<f64> {
             let raw = record.get(i).unwrap_or("");
-            raw.parse::<f64>().map_err(|_| {
+            let v = raw.parse::<f64>().map_err(|_| {
                 anyhow::anyhow!("line {line}, column {name}: expected a number, found {raw:?}")
-            })
+            })?;
+            range
+                .check(v)
+                .map_err(|e| anyhow::anyhow!("line {line}, column {name}: {e}"))?;
+            Ok(v)
         };
         out.push(Sample {
-            memory_mb: field(m, "memory_mb")?,
-            duration_ms: field(d, "duration_ms")?,
+            memory_mb: field(m, "memory_mb", &limits::MEMORY_MB)?,
+            duration_ms: field(d, "duration_ms", &limits::FUNCTION_DURATION_MS)?,
         });
     }
     Ok(out)
@@ -154,11 +159,21 @@ fn human(o: &mut String, s: &ModelSelection) -> anyhow::Result<()> {
         s.memories
     )?;
     writeln!(o, "{}", formula(&s.model))?;
-    writeln!(
-        o,
-        "MAPE {:.2}%, R² {:.4}, {} samples",
-        s.mape_percent, s.r2, s.samples
-    )?;
+    match s.r2 {
+        Some(r2) => writeln!(
+            o,
+            "MAPE {:.2}%, R² {r2:.4}, {} samples",
+            s.mape_percent, s.samples
+        )?,
+        None => writeln!(
+            o,
+            "MAPE {:.2}%, R² — ({} samples for {} parameters: the model passes through every point; repeat samples or profile more memory sizes to measure the fit), {} samples",
+            s.mape_percent,
+            s.samples,
+            s.model.parameters(),
+            s.samples
+        )?,
+    }
     Ok(())
 }
 

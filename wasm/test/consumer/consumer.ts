@@ -80,11 +80,16 @@ const fastest: number | undefined = front[0]?.latency_ms;
 
 const fit: ModelSelection = fitModel([
   { memory_mb: 128, duration_ms: 2900 },
+  { memory_mb: 512, duration_ms: 900 },
   { memory_mb: 1024, duration_ms: 420 },
 ]);
+const r2: number | undefined = fit.r2;
 const family: ModelFamily = fit.family;
 const knee: number | undefined = fit.model.kind === 'cpu_share' ? fit.model.knee_mb : undefined;
-const forced: ModelSelection = fitModel('[{"memory_mb": 128, "duration_ms": 2900}]', 'cpu-share');
+const forced: ModelSelection = fitModel(
+  '[{"memory_mb": 128, "duration_ms": 2900}, {"memory_mb": 256, "duration_ms": 1500}, {"memory_mb": 512, "duration_ms": 800}]',
+  'cpu-share',
+);
 const expCv: number | null = fit.candidates[0]?.cv_error_percent ?? null;
 
 planner.free();
