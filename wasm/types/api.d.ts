@@ -1273,9 +1273,10 @@ export interface FitError {
    */
   mape_percent: number;
   /**
-   * Coefficient of determination.
+   * Coefficient of determination; absent when the bundle's fit has none (a model with as
+   * many free parameters as samples).
    */
-  r2: number;
+  r2: number | null;
   /**
    * Number of samples.
    */
