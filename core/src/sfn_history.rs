@@ -125,8 +125,47 @@ impl Execution {
     }
 }
 
-/// Reads the executions in one JSON document; `label` names the source in messages.
+/// Reads the executions in one JSON document; `label` names the source in messages. An
+/// execution whose events do not make a valid history refuses the whole document (see
+/// [`parse_histories_skipping`] to leave such executions out instead).
 pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, HistoryError> {
+    read_histories(text, label)?.into_iter().collect()
+}
+
+/// One execution left out by [`parse_histories_skipping`]: where it was and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// The execution (file and index).
+    pub label: String,
+    /// What is wrong with it.
+    pub error: HistoryError,
+}
+
+/// [`parse_histories`], leaving out the executions whose events are not a valid history (each
+/// returned with the reason). A document that is not JSON or not a history is still an error.
+pub fn parse_histories_skipping(
+    text: &str,
+    label: &str,
+) -> Result<(Vec<Execution>, Vec<Skipped>), HistoryError> {
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for (k, r) in read_histories(text, label)?.into_iter().enumerate() {
+        match r {
+            Ok(e) => kept.push(e),
+            Err(error) => skipped.push(Skipped {
+                label: format!("{label}[{k}]"),
+                error,
+            }),
+        }
+    }
+    Ok((kept, skipped))
+}
+
+/// Every execution of the document, each read or refused on its own.
+fn read_histories(
+    text: &str,
+    label: &str,
+) -> Result<Vec<Result<Execution, HistoryError>>, HistoryError> {
     let root: Value = serde_json::from_str(text).map_err(|e| HistoryError::Syntax {
         line: e.line(),
         column: e.column(),
@@ -136,7 +175,7 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
     let mut out = Vec::new();
     match &root {
         Value::Object(o) if o.contains_key("events") => {
-            out.push(execution(&root["events"], "$.events", label)?);
+            out.push(execution(&root["events"], "$.events", label));
         }
         Value::Object(o) if o.contains_key("executions") => {
             let Some(list) = o["executions"].as_array() else {
@@ -148,11 +187,11 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
                     events,
                     &format!("$.executions[{k}]"),
                     &format!("{label}[{k}]"),
-                )?);
+                ));
             }
         }
         Value::Array(list) if list.first().is_some_and(is_event) => {
-            out.push(execution(&root, "$", label)?);
+            out.push(execution(&root, "$", label));
         }
         Value::Array(list) => {
             for (k, h) in list.iter().enumerate() {
@@ -161,7 +200,7 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
                     events,
                     &format!("$[{k}]"),
                     &format!("{label}[{k}]"),
-                )?);
+                ));
             }
         }
         _ => {
@@ -172,6 +211,113 @@ pub fn parse_histories(text: &str, label: &str) -> Result<Vec<Execution>, Histor
         }
     }
     Ok(out)
+}
+
+/// The event types of `GetExecutionHistory` (the API reference's `HistoryEvent.type`), sorted.
+const EVENT_TYPES: &[&str] = &[
+    "ActivityFailed",
+    "ActivityScheduleFailed",
+    "ActivityScheduled",
+    "ActivityStarted",
+    "ActivitySucceeded",
+    "ActivityTimedOut",
+    "ChoiceStateEntered",
+    "ChoiceStateExited",
+    "EvaluationFailed",
+    "ExecutionAborted",
+    "ExecutionFailed",
+    "ExecutionRedriven",
+    "ExecutionStarted",
+    "ExecutionSucceeded",
+    "ExecutionTimedOut",
+    "FailStateEntered",
+    "LambdaFunctionFailed",
+    "LambdaFunctionScheduleFailed",
+    "LambdaFunctionScheduled",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionStarted",
+    "LambdaFunctionSucceeded",
+    "LambdaFunctionTimedOut",
+    "MapIterationAborted",
+    "MapIterationFailed",
+    "MapIterationStarted",
+    "MapIterationSucceeded",
+    "MapRunAborted",
+    "MapRunFailed",
+    "MapRunRedriven",
+    "MapRunStarted",
+    "MapRunSucceeded",
+    "MapStateAborted",
+    "MapStateEntered",
+    "MapStateExited",
+    "MapStateFailed",
+    "MapStateStarted",
+    "MapStateSucceeded",
+    "ParallelStateAborted",
+    "ParallelStateEntered",
+    "ParallelStateExited",
+    "ParallelStateFailed",
+    "ParallelStateStarted",
+    "ParallelStateSucceeded",
+    "PassStateEntered",
+    "PassStateExited",
+    "SucceedStateEntered",
+    "SucceedStateExited",
+    "TaskFailed",
+    "TaskScheduled",
+    "TaskStartFailed",
+    "TaskStarted",
+    "TaskStateAborted",
+    "TaskStateEntered",
+    "TaskStateExited",
+    "TaskSubmitFailed",
+    "TaskSubmitted",
+    "TaskSucceeded",
+    "TaskTimedOut",
+    "WaitStateAborted",
+    "WaitStateEntered",
+    "WaitStateExited",
+];
+
+/// The events make one history: ids from 1 without repeats, each `previousEventId` an earlier
+/// event (or 0), known types, and time that never runs backwards in id order.
+fn check_events(events: &[Event], path: &str) -> Result<(), HistoryError> {
+    let at = |e: &Event| format!("{path}, event id {}", e.id);
+    for (k, e) in events.iter().enumerate() {
+        if e.id < 1 {
+            return invalid(at(e), "event ids start at 1");
+        }
+        if k > 0 && events[k - 1].id == e.id {
+            return invalid(at(e), format!("event id {} appears twice", e.id));
+        }
+        if EVENT_TYPES.binary_search(&e.kind.as_str()).is_err() {
+            return invalid(
+                at(e),
+                format!("'{}' is not a Step Functions history event type", e.kind),
+            );
+        }
+        if let Some(p) = e.previous
+            && (p < 0
+                || p >= e.id
+                || (p > 0 && events[..k].binary_search_by_key(&p, |x| x.id).is_err()))
+        {
+            return invalid(
+                at(e),
+                format!("previousEventId {p} is not an earlier event of this execution"),
+            );
+        }
+        if k > 0 && e.time_ms < events[k - 1].time_ms {
+            return invalid(
+                at(e),
+                format!(
+                    "its timestamp is {} ms before that of event {}: time runs backwards",
+                    crate::limits::approx(events[k - 1].time_ms - e.time_ms),
+                    events[k - 1].id
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn execution(v: &Value, path: &str, label: &str) -> Result<Execution, HistoryError> {
@@ -237,9 +383,7 @@ fn execution(v: &Value, path: &str, label: &str) -> Result<Execution, HistoryErr
         });
     }
     events.sort_by_key(|e| e.id);
-    if let Some(w) = events.windows(2).find(|w| w[0].id == w[1].id) {
-        return invalid(path, format!("event id {} appears twice", w[0].id));
-    }
+    check_events(&events, path)?;
     if !events.iter().any(|e| e.kind == "ExecutionStarted") {
         return invalid(
             path,

@@ -587,6 +587,11 @@ pub struct MeasureArgs {
     #[command(flatten)]
     pub backend: SfnBackendArgs,
     /// The bundle whose workflow the executions ran.
+    /// Leave out the executions whose events are not a valid history (ids, previousEventId, event
+    /// types, timestamps that run backwards), and say how many and why; without it, one such
+    /// execution refuses the file.
+    #[arg(long)]
+    pub skip_invalid: bool,
     #[arg(long)]
     pub bundle: PathBuf,
     /// Where to write the bundle with the measured probabilities and delays (`-` for standard

@@ -461,3 +461,69 @@ fn flags_and_plan_fields_out_of_range_are_refused() {
         ),
     ]);
 }
+
+/// Histories whose events are not a valid history refuse the file with the execution and the
+/// event id; `--skip-invalid` leaves such executions out and says how many and why.
+#[test]
+fn invalid_histories_are_refused_or_skipped_with_a_reason() {
+    let dir_guard = scratch("histories");
+    let dir = dir_guard.path();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let imported = dir.join("imported.bundle.json");
+    let (code, text) = run_offline(&args(&[
+        "workflow",
+        "import-asl",
+        "examples/media-pipeline.asl.json",
+        "--functions-from",
+        "examples/media-pipeline.bundle.json",
+        "-o",
+        &s(&imported),
+    ]));
+    assert_eq!(code, Some(0), "{text}");
+    let histories: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/sfn/media-pipeline.histories.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let broken = |tag: &str, change: &dyn Fn(&mut Value)| {
+        let mut h = histories.clone();
+        change(&mut h[3]["events"]);
+        let path = dir.join(format!("{tag}.json"));
+        std::fs::write(&path, h.to_string()).unwrap();
+        s(&path)
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            broken("backwards", &|e| e[5]["timestamp"] = json!(1714564000.0)),
+            "event id 6: its timestamp is",
+        ),
+        (
+            broken("previous", &|e| e[7]["previousEventId"] = json!(999)),
+            "event id 8: previousEventId 999 is not an earlier event of this execution",
+        ),
+        (
+            broken("type", &|e| e[4]["type"] = json!("TaskStateWobbled")),
+            "event id 5: 'TaskStateWobbled' is not a Step Functions history event type",
+        ),
+        (
+            broken("negative", &|e| e[0]["id"] = json!(-1)),
+            "event id -1: event ids start at 1",
+        ),
+    ];
+    let measure = |file: &str, extra: &[&str]| {
+        let mut a = args(&["workflow", "measure", "--from-history", file, "--bundle"]);
+        a.push(s(&imported));
+        a.extend(args(extra));
+        a
+    };
+    let mut rows = Vec::new();
+    for (file, fragment) in &cases {
+        rows.push((measure(file, &[]), 1, format!("$[3], {fragment}")));
+        rows.push((
+            measure(file, &["--skip-invalid"]),
+            0,
+            format!("--skip-invalid: left out 1 of 10 executions whose events are not a valid history:\n  {}[3]: $[3], {fragment}", file.rsplit('/').next().unwrap()),
+        ));
+    }
+    check_rows(rows);
+}

@@ -14,7 +14,8 @@ use optiserve_core::asl::{AslOptions, bundle_from_import, import_asl, nested_exe
 use optiserve_core::bundle::Bundle;
 use optiserve_core::pricing::StepFunctionsPricing;
 use optiserve_core::sfn_history::{
-    Execution, apply, compare, estimate_costs, measure, parse_histories,
+    Execution, Skipped, apply, compare, estimate_costs, measure, parse_histories,
+    parse_histories_skipping,
 };
 
 use crate::cli::{
@@ -174,6 +175,7 @@ async fn fetch_histories<S: StepFunctions>(
     policy: &RetryPolicy,
     stats: &RetryStats,
     executions: &[String],
+    skipped: Option<&mut Vec<Skipped>>,
 ) -> anyhow::Result<Vec<Execution>> {
     let histories: Vec<anyhow::Result<(&String, Vec<serde_json::Value>)>> =
         futures_util::stream::iter(executions.iter().map(|e| async move {
@@ -189,12 +191,56 @@ async fn fetch_histories<S: StepFunctions>(
         .collect()
         .await;
     let mut out = Vec::with_capacity(executions.len());
+    let mut skipped = skipped;
     for r in histories {
         let (e, events) = r?;
         let text = serde_json::to_string(&serde_json::json!({ "events": events }))?;
-        out.extend(parse_histories(&text, e).with_context(|| format!("in the history of {e}"))?);
+        read_history(&text, e, skipped.as_deref_mut(), &mut out)
+            .with_context(|| format!("in the history of {e}"))?;
     }
     Ok(out)
+}
+
+/// Reads one document of histories into `out`: with `skipped`, an execution whose events are not
+/// a valid history is left out and recorded there; without, it refuses the document.
+fn read_history(
+    text: &str,
+    label: &str,
+    skipped: Option<&mut Vec<Skipped>>,
+    out: &mut Vec<Execution>,
+) -> anyhow::Result<()> {
+    match skipped {
+        Some(skipped) => {
+            let (kept, left) = parse_histories_skipping(text, label)?;
+            out.extend(kept);
+            skipped.extend(left);
+        }
+        None => out.extend(parse_histories(text, label).map_err(|e| {
+            anyhow::anyhow!(
+                "{e} (with --skip-invalid, executions whose events are not a valid history are left out and reported)"
+            )
+        })?),
+    }
+    Ok(())
+}
+
+/// Says which executions were left out and why, on standard error.
+fn report_skipped(skipped: &[Skipped], kept: usize) -> anyhow::Result<()> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "--skip-invalid: left out {} of {} executions whose events are not a valid history:",
+        skipped.len(),
+        skipped.len() + kept
+    );
+    for s in skipped {
+        eprintln!("  {}: {}", s.label, s.error);
+    }
+    if kept == 0 {
+        bail!("no execution left to measure: every one was invalid");
+    }
+    Ok(())
 }
 
 /// The definition of a deployed state machine.
@@ -385,14 +431,15 @@ fn history_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
     let (mut bundle, app) = load_bundle(&args.bundle)?;
     let mut executions: Vec<Execution> = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let skip = args.skip_invalid.then_some(&mut skipped);
     match (&args.state_machine, &args.from_history, args.executions) {
         (None, Some(path), _) => {
+            let mut skip = skip;
             for f in history_files(Path::new(path))? {
                 let text = read_text(&f)?;
-                executions.extend(
-                    parse_histories(&text, &file_name(&f))
-                        .with_context(|| format!("in history {}", f.display()))?,
-                );
+                read_history(&text, &file_name(&f), skip.as_deref_mut(), &mut executions)
+                    .with_context(|| format!("in history {}", f.display()))?;
             }
         }
         (Some(arn), from, n) => {
@@ -434,11 +481,12 @@ pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
                         .await?
                     }
                 };
-                fetch_histories(&backend, &policy, &stats, &arns).await
+                fetch_histories(&backend, &policy, &stats, &arns, skip).await
             })?;
         }
         (None, None, _) => bail!("give --from-history PATH, or --state-machine ARN"),
     }
+    report_skipped(&skipped, executions.len())?;
     let m = measure(&bundle, &executions)
         .with_context(|| format!("measuring {}", args.bundle.display()))?;
     let latencies: Vec<f64> = executions
@@ -456,6 +504,10 @@ pub fn run_measure(args: &MeasureArgs) -> anyhow::Result<ExitCode> {
         write_text(out, &bundle.to_json())?;
     }
     let report = serde_json::json!({
+        "skipped": skipped
+            .iter()
+            .map(|s| serde_json::json!({"execution": s.label, "reason": s.error.to_string()}))
+            .collect::<Vec<_>>(),
         "measurement": m,
         "edges_updated": changed,
         "model_before": before,
@@ -615,7 +667,7 @@ pub fn run_validate(args: &WorkflowValidateArgs) -> anyhow::Result<ExitCode> {
             timeout,
         )
         .await?;
-        fetch_histories(&backend, &policy, &stats, &arns).await
+        fetch_histories(&backend, &policy, &stats, &arns, None).await
     })?;
     let latencies: Vec<f64> = executions
         .iter()
