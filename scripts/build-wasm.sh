@@ -60,7 +60,7 @@ done
 printf '{ "type": "commonjs" }\n' > "$pkg/node/package.json"
 
 step "assemble $pkg"
-cp wasm/npm/package.json wasm/npm/index.d.ts wasm/npm/widget.js wasm/npm/widget.d.ts "$pkg/"
+cp wasm/npm/package.json wasm/npm/index.d.ts wasm/npm/widget.js wasm/npm/widget.d.ts wasm/npm/format.js wasm/npm/format.d.ts "$pkg/"
 cp wasm/npm/web-index.js "$pkg/web/index.js"
 cp wasm/README.md "$pkg/README.md"
 

@@ -8,13 +8,16 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { defineConfig } from 'vite';
 import { viteSingleFile } from 'vite-plugin-singlefile';
 
 const EXAMPLES = fileURLToPath(new URL('../examples', import.meta.url));
 const REAL_AWS = fileURLToPath(new URL('../tests/fixtures/real-aws', import.meta.url));
+/** The example a plain visit shows (`defaultView()` in src/state.js). */
+const DEFAULT_EXAMPLE = 'app3.bundle.json';
 /** The examples the site offers: their names under examples/ and the files they come from. */
 export const EXAMPLE_FILES = {
   'app3.bundle.json': join(EXAMPLES, 'app3.bundle.json'),
@@ -47,7 +50,40 @@ function walk(dir) {
   });
 }
 
-/** Writes dist/sw.js: the service worker, with the list of files to precache and a version. */
+/** Files worth compressing (text and WebAssembly), and the smallest worth it. */
+export const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.wasm', '.svg', '.txt', '.webmanifest']);
+const MIN_COMPRESS_BYTES = 1024;
+
+/**
+ * Writes `<file>.br` (Brotli, quality 11) and `<file>.gz` (gzip -9) next to every compressible
+ * file of the build, when that makes it smaller: a static server can send them as they are
+ * (scripts/serve.mjs does; nginx `gzip_static`/`brotli_static`, and most hosts, do too).
+ */
+function compressFiles(outDir) {
+  const sizes = { raw: 0, br: 0, gz: 0 };
+  for (const path of walk(outDir)) {
+    if (!COMPRESSIBLE.has(extname(path))) continue;
+    const data = readFileSync(path);
+    if (data.length < MIN_COMPRESS_BYTES) continue;
+    const br = brotliCompressSync(data, {
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length },
+    });
+    const gz = gzipSync(data, { level: 9 });
+    sizes.raw += data.length;
+    if (br.length < data.length) writeFileSync(`${path}.br`, br);
+    if (gz.length < data.length) writeFileSync(`${path}.gz`, gz);
+    sizes.br += Math.min(br.length, data.length);
+    sizes.gz += Math.min(gz.length, data.length);
+  }
+  const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+  console.log(`compressed: ${kb(sizes.raw)} → ${kb(sizes.gz)} gzip, ${kb(sizes.br)} brotli (.gz and .br next to each file)`);
+}
+
+/**
+ * Writes dist/sw.js: the service worker, with the list of files to precache and a version; then
+ * the compressed copies of every file (which the service worker does not list: the browser
+ * decompresses what it caches).
+ */
 function serviceWorker() {
   let outDir;
   return {
@@ -59,7 +95,7 @@ function serviceWorker() {
     closeBundle() {
       const files = walk(outDir)
         .map((f) => relative(outDir, f).split(sep).join('/'))
-        .filter((f) => f !== 'sw.js')
+        .filter((f) => f !== 'sw.js' && !f.endsWith('.br') && !f.endsWith('.gz'))
         .sort();
       const hash = createHash('sha256');
       for (const f of files) hash.update(f).update(readFileSync(join(outDir, f)));
@@ -72,6 +108,35 @@ function serviceWorker() {
           .replace('__VERSION__', version)
           .replace('__PRECACHE__', JSON.stringify(precache)),
       );
+      compressFiles(outDir);
+    },
+  };
+}
+
+/**
+ * Starts the downloads the first plan waits for while the page is still being parsed: the
+ * default example, the WebAssembly planner (`<link rel="preload" as="fetch">`, which the package's own `fetch` then
+ * takes from the preload cache) and the package's JavaScript (`modulepreload`), both imported
+ * only once main.js runs.
+ */
+function preloadPlanner() {
+  return {
+    name: 'optiserve-preload-planner',
+    apply: 'build',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      const html = bundle['index.html'];
+      if (!html) return;
+      const wasm = Object.keys(bundle).find((f) => /optiserve_bg-[\w-]+\.wasm$/.test(f));
+      const glue = Object.values(bundle).find((c) => c.type === 'chunk' && c.moduleIds?.some((id) => id.includes('/optiserve/web/')))?.fileName;
+      if (!wasm || !glue) this.error(`index.html: no planner to preload (wasm: ${wasm}, glue: ${glue})`);
+      // The default example (what a plain visit shows) is fetched while the page parses too;
+      // a link to another bundle costs one unused 1-KB fetch.
+      const links =
+        `<link rel="preload" href="./${wasm}" as="fetch" type="application/wasm" crossorigin>\n` +
+        `    <link rel="preload" href="./examples/${DEFAULT_EXAMPLE}" as="fetch" type="application/json" crossorigin>\n` +
+        `    <link rel="modulepreload" crossorigin href="./${glue}">\n  </head>`;
+      html.source = String(html.source).replace('</head>', `    ${links}`);
     },
   };
 }
@@ -143,6 +208,6 @@ export default defineConfig(({ mode }) => {
     optimizeDeps: { exclude: ['optiserve'] },
     plugins: file
       ? [embeddedExamples(true), viteSingleFile(), inlineScriptCsp()]
-      : [embeddedExamples(false), examples(), serviceWorker()],
+      : [embeddedExamples(false), examples(), preloadPlanner(), serviceWorker()],
   };
 });

@@ -5,4 +5,4 @@ import init from './optiserve.js';
 
 await init({ module_or_path: new URL('./optiserve_bg.wasm', import.meta.url) });
 
-export { Planner, fitModel, importOptiserveSpec } from './optiserve.js';
+export { Planner, fitModel, importOptiserveSpec, paretoFilter } from './optiserve.js';

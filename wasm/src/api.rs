@@ -5,12 +5,15 @@
 //!
 //! Errors are the messages the JavaScript `Error`s carry: `$.<path>: <what is wrong>`.
 
-use optiserve_core::bundle::{Application, Bundle, parse_json};
+use optiserve_core::bundle::{Application, Bundle, FitSummary, ResolvedChoice, parse_json};
 use optiserve_core::evaluate::Evaluation;
 use optiserve_core::import::import_optiserve_spec;
-use optiserve_core::model::{ModelChoice, ModelError, ModelSelection, Sample, select_model};
+use optiserve_core::model::{
+    DurationModel, ModelChoice, ModelError, ModelFamily, ModelSelection, Sample, fit_quality,
+    select_model,
+};
 use optiserve_core::optimize::pareto::{ParetoPoint, front};
-use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest, what_if};
+use optiserve_core::optimize::whatif::{Sweep, WhatIfPoint, WhatIfRequest, what_if};
 use optiserve_core::optimize::{OptimizeRequest, SearchSpace, Solution, solve};
 use optiserve_core::report::ValidationReport;
 use optiserve_core::simulate::{SimulateRequest, SimulationReport, simulate as run_simulation};
@@ -52,8 +55,23 @@ fn check_seed(seed: Option<u64>) -> Result<(), String> {
 
 /// Reads and validates a bundle (`Bundle::from_json`, then `validate`).
 pub fn application(text: &str) -> Result<Application, String> {
+    load(text).map(|(app, _)| app)
+}
+
+/// The bundle's fit summaries, per function and variant (bundle order): what [`function_curves`]
+/// reports as a variant's fit error. The evaluation model ([`Application`]) does not keep them.
+pub type FitSummaries = Vec<Vec<Option<FitSummary>>>;
+
+/// Reads and validates a bundle, keeping its fit summaries beside the application.
+pub fn load(text: &str) -> Result<(Application, FitSummaries), String> {
     let bundle = Bundle::from_json(text).map_err(|e| e.to_string())?;
-    bundle.validate().map_err(|e| e.to_string())
+    let app = bundle.validate().map_err(|e| e.to_string())?;
+    let fits = bundle
+        .functions
+        .iter()
+        .map(|f| f.variants.iter().map(|v| v.fit).collect())
+        .collect();
+    Ok((app, fits))
 }
 
 /// What `optiserve validate --format json` prints.
@@ -115,14 +133,130 @@ pub fn simulate(app: &Application, request: &str) -> Result<SimulationReport, St
 
 /// What `optiserve whatif --format json` prints.
 pub fn what_if_sweep(app: &Application, request: &str) -> Result<Vec<WhatIfPoint>, String> {
+    what_if_slice(app, request, None)
+}
+
+/// Some consecutive points of a what-if grid, in the order of the whole sweep (the first swept
+/// constraint varies slowest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WhatIfSlice {
+    /// Index of the first point in the whole grid (0-based).
+    pub start: usize,
+    /// Number of points (fewer when the grid ends first).
+    pub count: usize,
+}
+
+/// [`what_if_sweep`], or only the points of `slice`: the same constraint values, hence the same
+/// answers, as those points of the whole sweep. A long sweep can so be solved a slice at a time,
+/// between frames of a page.
+pub fn what_if_slice(
+    app: &Application,
+    request: &str,
+    slice: Option<WhatIfSlice>,
+) -> Result<Vec<WhatIfPoint>, String> {
     let mut request: WhatIfRequest = parse_json(request).map_err(|e| e.to_string())?;
     check_seed(request.seed)?;
     if request.is_tail() && request.seed.is_none() {
         request.seed = Some(draw_seed()?);
     }
     let sweeps = request.sweeps().map_err(|e| format!("$.{e}"))?;
+    let total = sweeps
+        .iter()
+        .map(|s| s.values.len())
+        .fold(1_usize, usize::saturating_mul);
+    let (start, end) = match slice {
+        None => (0, total),
+        Some(s) => {
+            if s.start >= total {
+                return Err(format!(
+                    "slice.start: the grid has {total} points (0 to {}), found {}",
+                    total - 1,
+                    s.start
+                ));
+            }
+            (s.start, s.start.saturating_add(s.count).min(total))
+        }
+    };
+    if end - start > MAX_WHAT_IF_POINTS {
+        let what = if slice.is_some() {
+            "slice.count"
+        } else {
+            "$.vary"
+        };
+        return Err(format!(
+            "{what}: the grid has {} points; one call solves at most {MAX_WHAT_IF_POINTS} (use fewer steps)",
+            end - start
+        ));
+    }
     let options = request.options().map_err(|e| format!("$.{e}"))?;
-    what_if(app, request.objective, request.fixed, &sweeps, &options).map_err(|e| format!("$.{e}"))
+    let solve = |sweeps: &[Sweep]| {
+        what_if(app, request.objective, request.fixed, sweeps, &options)
+            .map_err(|e| format!("$.{e}"))
+    };
+    if slice.is_none() {
+        return solve(&sweeps);
+    }
+    // One call per row of the grid that the slice touches, with that row's values.
+    let row = sweeps.last().map_or(1, |s| s.values.len());
+    let mut points = Vec::with_capacity(end - start);
+    let mut i = start;
+    while i < end {
+        let (r, from) = (i / row, i % row);
+        let to = row.min(from + (end - i));
+        let mut part: Vec<Sweep> = Vec::with_capacity(sweeps.len());
+        if let [first, _] = sweeps.as_slice() {
+            part.push(Sweep {
+                constraint: first.constraint,
+                values: vec![first.values[r]],
+            });
+        }
+        if let Some(last) = sweeps.last() {
+            part.push(Sweep {
+                constraint: last.constraint,
+                values: last.values[from..to].to_vec(),
+            });
+        }
+        points.extend(solve(&part)?);
+        i += to - from;
+    }
+    Ok(points)
+}
+
+/// The points on the Pareto front among `figures`, a flat list of (latency, cost, accuracy)
+/// triples: the indices of the points that no other point is at least as fast, as cheap and as
+/// accurate as while strictly better in one, each set of equal figures once (its first point),
+/// sorted by latency, then cost. A point with a non-finite figure is left out.
+pub fn pareto_filter(figures: &[f64]) -> Result<Vec<u32>, String> {
+    if !figures.len().is_multiple_of(3) {
+        return Err(format!(
+            "figures: expected (latency, cost, accuracy) triples, found {} numbers",
+            figures.len()
+        ));
+    }
+    let points: Vec<&[f64]> = figures.chunks_exact(3).collect();
+    let dominates = |q: &[f64], p: &[f64]| {
+        q[0] <= p[0] && q[1] <= p[1] && q[2] >= p[2] && (q[0] < p[0] || q[1] < p[1] || q[2] > p[2])
+    };
+    let mut kept: Vec<usize> = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        if !p.iter().all(|x| x.is_finite()) || kept.iter().any(|&k| points[k] == *p) {
+            continue;
+        }
+        if !points
+            .iter()
+            .any(|q| q.iter().all(|x| x.is_finite()) && dominates(q, p))
+        {
+            kept.push(i);
+        }
+    }
+    kept.sort_by(|&a, &b| {
+        points[a][0]
+            .total_cmp(&points[b][0])
+            .then(points[a][1].total_cmp(&points[b][1]))
+    });
+    kept.into_iter()
+        .map(|i| u32::try_from(i).map_err(|_| "figures: too many points".to_string()))
+        .collect()
 }
 
 /// What `optiserve pareto --node-limit N --format json` prints.
@@ -130,6 +264,202 @@ pub fn pareto(app: &Application, node_limit: u64) -> Result<Vec<ParetoPoint>, St
     front(&SearchSpace::full(app).pruned(), node_limit)
         .map(|(points, _)| points)
         .map_err(|e| e.to_string())
+}
+
+/// Memory sizes evenly spaced between a function's smallest and largest offered size that
+/// [`function_curves`] evaluates besides the offered sizes (so that a curve is smooth between few
+/// offered sizes).
+pub const CURVE_POINTS: usize = 64;
+
+/// Most offered memory sizes [`function_curves`] lists (a range with a 1 MB step offers
+/// thousands): beyond it, evenly spaced ones, the smallest and the largest always among them.
+pub const MAX_CURVE_OPTIONS: usize = 256;
+
+/// Every variant of one function against memory: what a chart of execution time and cost
+/// against memory draws.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct FunctionCurves {
+    /// The function's id.
+    pub id: String,
+    /// How many memory sizes the planner may choose from for it.
+    pub memory_options: usize,
+    /// Expected invocations per execution (NI), which the costs include.
+    pub invocations: f64,
+    /// The variants, in bundle order.
+    pub variants: Vec<VariantCurve>,
+}
+
+/// One variant's model against memory, and how well it fits its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct VariantCurve {
+    /// The variant's name.
+    pub name: String,
+    /// The duration model's family.
+    pub family: ModelFamily,
+    /// A CPU-share model's knee (MB): where its single-threaded part stops getting faster.
+    pub knee_mb: Option<f64>,
+    /// A CPU-share model's multi-threaded share (0 when single-threaded).
+    pub parallel_fraction: Option<f64>,
+    /// The fit error: the bundle's fit summary, else computed over the warm samples in the
+    /// offered memory range; absent without either.
+    pub fit: Option<FitError>,
+    /// The model at each memory size (ascending): every offered size (at most
+    /// [`MAX_CURVE_OPTIONS`]) and [`CURVE_POINTS`] evenly spaced sizes between the extremes.
+    pub points: Vec<CurvePoint>,
+}
+
+/// How well a variant's model matches its profiled samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct FitError {
+    /// Mean absolute percentage error.
+    pub mape_percent: f64,
+    /// Coefficient of determination; absent when the bundle's fit has none (a model with as
+    /// many free parameters as samples).
+    pub r2: Option<f64>,
+    /// Number of samples.
+    pub samples: usize,
+    /// Where the figures come from.
+    pub source: FitSource,
+}
+
+/// Where a [`FitError`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FitSource {
+    /// The bundle's `fit` summary (the samples the model was fitted to).
+    Bundle,
+    /// Computed here over the warm samples at memory sizes in the offered range.
+    WarmSamples,
+}
+
+/// One function with one variant at one memory size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+pub struct CurvePoint {
+    /// Memory, MB.
+    pub memory_mb: u32,
+    /// Whether the planner may choose this size.
+    pub offered: bool,
+    /// Expected duration of one invocation, ms (cold starts included, as `evaluate` reports it).
+    pub duration_ms: f64,
+    /// The expected cold-start part of `duration_ms`.
+    pub cold_start_ms: f64,
+    /// The function's cost at this size, USD per million executions (its invocations per
+    /// execution included, as `evaluate` reports it).
+    pub cost_usd_per_million: f64,
+}
+
+/// Every variant of function `id` against memory ([`FunctionCurves`]): the model and the cost
+/// exactly as `evaluate` and the optimizers compute them, and each variant's fit error.
+pub fn function_curves(
+    app: &Application,
+    fits: &FitSummaries,
+    id: &str,
+) -> Result<FunctionCurves, String> {
+    let Some(f) = app.functions.iter().position(|x| x.id == id) else {
+        return Err(format!(
+            "functionId: '{id}' is not a function of this bundle (functions: {})",
+            app.functions
+                .iter()
+                .map(|x| x.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let func = &app.functions[f];
+    let offered = &func.memory_mb;
+    let (Some(&lo), Some(&hi)) = (offered.first(), offered.last()) else {
+        return Err(format!("functionId: '{id}' offers no memory size"));
+    };
+    let mut grid: Vec<u32> = if offered.len() > MAX_CURVE_OPTIONS {
+        (0..MAX_CURVE_OPTIONS)
+            .map(|i| offered[i * (offered.len() - 1) / (MAX_CURVE_OPTIONS - 1)])
+            .collect()
+    } else {
+        offered.clone()
+    };
+    if hi > lo {
+        let span = f64::from(hi - lo);
+        grid.extend((0..CURVE_POINTS).map(|i| {
+            let x = f64::from(lo) + span * i as f64 / (CURVE_POINTS - 1) as f64;
+            // Between lo and hi, both u32: the cast cannot overflow.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let m = x.round() as u32;
+            m
+        }));
+    }
+    grid.sort_unstable();
+    grid.dedup();
+    let variants = func
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(v, variant)| {
+            let points = grid
+                .iter()
+                .map(|&memory_mb| {
+                    let x = app.option_figures(
+                        f,
+                        ResolvedChoice {
+                            memory_mb,
+                            variant: v,
+                        },
+                    );
+                    CurvePoint {
+                        memory_mb,
+                        offered: offered.binary_search(&memory_mb).is_ok(),
+                        duration_ms: x.duration_ms,
+                        cold_start_ms: x.cold_start_ms,
+                        cost_usd_per_million: x.cost_usd_per_million,
+                    }
+                })
+                .collect();
+            let fit = match fits.get(f).and_then(|x| x.get(v)).copied().flatten() {
+                Some(s) => Some(FitError {
+                    mape_percent: s.mape_percent,
+                    r2: s.r2,
+                    samples: s.samples,
+                    source: FitSource::Bundle,
+                }),
+                None => {
+                    let warm: Vec<Sample> = variant
+                        .samples
+                        .iter()
+                        .filter(|s| {
+                            !s.cold && s.memory_mb >= f64::from(lo) && s.memory_mb <= f64::from(hi)
+                        })
+                        .map(|s| Sample::new(s.memory_mb, s.duration_ms))
+                        .collect();
+                    (!warm.is_empty()).then(|| {
+                        let (mape_percent, r2) = fit_quality(&variant.model, &warm);
+                        FitError {
+                            mape_percent,
+                            r2: Some(r2),
+                            samples: warm.len(),
+                            source: FitSource::WarmSamples,
+                        }
+                    })
+                }
+            };
+            let (knee_mb, parallel_fraction) = match &variant.model {
+                DurationModel::CpuShare(m) => (Some(m.knee_mb), Some(m.parallel_fraction)),
+                _ => (None, None),
+            };
+            VariantCurve {
+                name: variant.name.clone(),
+                family: variant.model.family(),
+                knee_mb,
+                parallel_fraction,
+                fit,
+                points,
+            }
+        })
+        .collect();
+    Ok(FunctionCurves {
+        id: func.id.clone(),
+        memory_options: offered.len(),
+        invocations: app.workflow.invocations().get(f).copied().unwrap_or(0.0),
+        variants,
+    })
 }
 
 /// The workflow as `core` reduced it (`validate`'s one-line `structure`, as a tree), with
@@ -523,6 +853,152 @@ mod tests {
                  "body": {"kind": "sequence", "items": [function("f1"), function("resnet")]}},
                 {"kind": "loop", "expected_runs": 1.25, "self_loop": true, "body": function("yolo")},
             ]})
+        );
+    }
+
+    #[test]
+    fn a_sweep_in_slices_has_the_answers_of_the_whole_sweep() {
+        let app = application(MEDIA).unwrap();
+        let request = r#"{"objective": "latency", "vary": [
+            {"constraint": "min_accuracy", "from": 0.5, "to": 1.5, "steps": 3},
+            {"constraint": "max_cost_usd_per_million", "from": 100, "to": 900, "steps": 7}]}"#;
+        let whole = what_if_sweep(&app, request).unwrap();
+        assert_eq!(whole.len(), 21);
+        let mut sliced = Vec::new();
+        for start in (0..21).step_by(5) {
+            let slice = WhatIfSlice { start, count: 5 };
+            sliced.extend(what_if_slice(&app, request, Some(slice)).unwrap());
+        }
+        assert_eq!(sliced.len(), whole.len());
+        for (a, b) in sliced.iter().zip(&whole) {
+            assert_eq!(a.constraints, b.constraints);
+            assert_eq!(a.solution.config, b.solution.config);
+            assert_eq!(a.solution.latency_ms, b.solution.latency_ms);
+        }
+        let slice = WhatIfSlice {
+            start: 21,
+            count: 1,
+        };
+        let e = what_if_slice(&app, request, Some(slice)).unwrap_err();
+        assert!(e.starts_with("slice.start: the grid has 21 points"), "{e}");
+    }
+
+    #[test]
+    fn a_sample_of_the_front_from_a_sweep_is_on_the_exact_front() {
+        let app = application(APP3).unwrap();
+        let exact = pareto(&app, PARETO_NODE_LIMIT).unwrap();
+        let points = what_if_sweep(
+            &app,
+            r#"{"objective": "cost", "vary": [
+                {"constraint": "min_accuracy", "from": 0.75, "to": 3, "steps": 6},
+                {"constraint": "max_latency_ms", "from": 3000, "to": 15000, "steps": 12}]}"#,
+        )
+        .unwrap();
+        let found: Vec<&Solution> = points
+            .iter()
+            .map(|p| &p.solution)
+            .filter(|s| s.config.is_some())
+            .collect();
+        let figures: Vec<f64> = found
+            .iter()
+            .flat_map(|s| {
+                [
+                    s.latency_ms.unwrap(),
+                    s.cost_usd_per_million.unwrap(),
+                    s.accuracy.unwrap(),
+                ]
+            })
+            .collect();
+        let kept = pareto_filter(&figures).unwrap();
+        let sample: Vec<&Solution> = kept.iter().map(|&i| found[i as usize]).collect();
+        assert!(sample.len() > 5, "{}", sample.len());
+        for w in sample.windows(2) {
+            assert!(w[0].latency_ms <= w[1].latency_ms);
+        }
+        for p in &sample {
+            assert!(
+                exact.iter().any(|q| Some(q.latency_ms) == p.latency_ms
+                    && Some(q.cost_usd_per_million) == p.cost_usd_per_million
+                    && Some(q.accuracy) == p.accuracy),
+                "{p:?} is not on the exact front"
+            );
+        }
+    }
+
+    #[test]
+    fn the_pareto_filter_keeps_the_non_dominated_once() {
+        let figures = [
+            10.0,
+            5.0,
+            1.0, // kept
+            10.0,
+            5.0,
+            1.0, // equal: once
+            12.0,
+            6.0,
+            1.0, // dominated
+            8.0,
+            9.0,
+            1.0, // kept
+            f64::NAN,
+            1.0,
+            1.0, // left out
+        ];
+        assert_eq!(pareto_filter(&figures).unwrap(), vec![3, 0]);
+        let e = pareto_filter(&[1.0, 2.0]).unwrap_err();
+        assert!(
+            e.starts_with("figures: expected (latency, cost, accuracy) triples"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn function_curves_are_what_evaluate_computes() {
+        let (app, fits) = load(MEDIA).unwrap();
+        let curves = function_curves(&app, &fits, "classify").unwrap();
+        let f = app
+            .functions
+            .iter()
+            .position(|x| x.id == "classify")
+            .unwrap();
+        assert_eq!(curves.memory_options, app.functions[f].memory_mb.len());
+        for (v, variant) in curves.variants.iter().enumerate() {
+            assert!(variant.fit.is_some());
+            let offered: Vec<u32> = variant
+                .points
+                .iter()
+                .filter(|p| p.offered)
+                .map(|p| p.memory_mb)
+                .collect();
+            assert_eq!(offered, app.functions[f].memory_mb);
+            for p in &variant.points {
+                let mut choices = app.deployed.clone();
+                choices[f] = ResolvedChoice {
+                    memory_mb: p.memory_mb,
+                    variant: v,
+                };
+                let e = app.evaluate(&choices);
+                let fe = &e.functions["classify"];
+                assert_eq!(p.duration_ms, fe.duration_ms);
+                assert_eq!(p.cost_usd_per_million, fe.cost_usd_per_million);
+            }
+        }
+        // No fit summary: the error over the warm samples.
+        let mut bundle: serde_json::Value = serde_json::from_str(MEDIA).unwrap();
+        for func in bundle["functions"].as_array_mut().unwrap() {
+            for v in func["variants"].as_array_mut().unwrap() {
+                v.as_object_mut().unwrap().remove("fit");
+            }
+        }
+        let (app, fits) = load(&bundle.to_string()).unwrap();
+        let curves = function_curves(&app, &fits, "classify").unwrap();
+        let fit = curves.variants[0].fit.unwrap();
+        assert_eq!(fit.source, FitSource::WarmSamples);
+        assert!(fit.mape_percent > 0.0 && fit.samples > 0);
+        let e = function_curves(&app, &fits, "nobody").unwrap_err();
+        assert!(
+            e.starts_with("functionId: 'nobody' is not a function"),
+            "{e}"
         );
     }
 

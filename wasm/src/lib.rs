@@ -1,8 +1,9 @@
 //! # optiserve-wasm
 //!
 //! `optiserve-core` for JavaScript, published as the npm package `optiserve`: a [`Planner`] built
-//! from a profile bundle (`validate`, `evaluate`, `optimize`, `whatIf`, `pareto`, `simulate`) and the free
-//! functions `fitModel` and `importOptiserveSpec`.
+//! from a profile bundle (`validate`, `evaluate`, `optimize`, `whatIf`, `pareto`,
+//! `functionCurves`, `simulate`) and the free functions `fitModel`, `paretoFilter` and
+//! `importOptiserveSpec`.
 //!
 //! This layer converts and nothing else. A JavaScript object is turned into JSON text
 //! (`JSON.stringify`) and parsed by the same `core` functions that read the CLI's files, so an
@@ -145,6 +146,8 @@ fn now_ms() -> Option<f64> {
 #[derive(Debug)]
 pub struct Planner {
     app: Application,
+    /// The bundle's fit summaries (per function and variant), for `functionCurves`.
+    fits: api::FitSummaries,
 }
 
 #[wasm_bindgen]
@@ -157,8 +160,8 @@ impl Planner {
     ) -> Result<Planner, JsError> {
         hook();
         let text = json_text(&bundle, "a profile bundle")?;
-        let app = api::application(&text).map_err(error)?;
-        Ok(Planner { app })
+        let (app, fits) = api::load(&text).map_err(error)?;
+        Ok(Planner { app, fits })
     }
 
     /// How durations compose into the expected latency: `"branch_aware"` (the default: a parallel
@@ -222,14 +225,37 @@ impl Planner {
     }
 
     /// One optimization per point of a grid of constraint values (`optiserve whatif --format
-    /// json`); the first swept constraint varies slowest.
+    /// json`); the first swept constraint varies slowest. With `slice` (`{ start, count }`), only
+    /// those points of the grid, with the same answers: a long sweep solved a slice at a time
+    /// leaves the page responsive between slices.
     #[wasm_bindgen(js_name = whatIf, unchecked_return_type = "WhatIfPoint[]")]
     pub fn what_if(
         &self,
         #[wasm_bindgen(unchecked_param_type = "WhatIfRequest | string")] request: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ start: number; count: number } | null")]
+        slice: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
         let text = json_text(&request, "a what-if request")?;
-        to_js(&api::what_if_sweep(&self.app, &text).map_err(error)?)
+        let slice = match slice.filter(|s| !s.is_null() && !s.is_undefined()) {
+            None => None,
+            Some(s) => Some(api::WhatIfSlice {
+                start: index(&s, "start")?,
+                count: index(&s, "count")?,
+            }),
+        };
+        to_js(&api::what_if_slice(&self.app, &text, slice).map_err(error)?)
+    }
+
+    /// One function's variants against memory: duration and cost (per million executions) at
+    /// every offered memory size and between, exactly as `evaluate` computes them, with each
+    /// variant's model family and fit error (for charts of execution time and cost against
+    /// memory).
+    #[wasm_bindgen(js_name = functionCurves, unchecked_return_type = "FunctionCurves")]
+    pub fn function_curves(
+        &self,
+        #[wasm_bindgen(js_name = functionId)] function_id: &str,
+    ) -> Result<JsValue, JsError> {
+        to_js(&api::function_curves(&self.app, &self.fits, function_id).map_err(error)?)
     }
 
     /// Simulated executions of a configuration (`optiserve simulate --format json`): the latency
@@ -292,6 +318,43 @@ pub fn fit_model(
     hook();
     let text = json_text(&samples, "a list of samples")?;
     to_js(&api::fit(&text, model.as_deref()).map_err(error)?)
+}
+
+/// The Pareto dominance filter: `figures` holds (latency, cost, accuracy) triples, one per point
+/// (`[l0, c0, a0, l1, c1, a1, …]`); the result, the indices of the points on their Pareto front
+/// (no other point at least as fast, as cheap and as accurate, and strictly better in one; equal
+/// figures once), sorted by latency, then cost. Use it on `whatIf` answers to sample the front of
+/// a bundle whose exact front (`pareto`) is too large to enumerate.
+#[wasm_bindgen(js_name = paretoFilter)]
+pub fn pareto_filter(figures: &[f64]) -> Result<Vec<u32>, JsError> {
+    hook();
+    api::pareto_filter(figures).map_err(error)
+}
+
+/// A whole number ≥ 0 in field `name` of a JavaScript object.
+fn index(object: &JsValue, name: &str) -> Result<usize, JsError> {
+    let value = Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+    match value.as_f64() {
+        Some(x) if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= 9.0e15 => {
+            // A whole number below 2^53 that is at least 0: the cast is exact on wasm32's usize
+            // up to usize::MAX, and saturates beyond (no grid is that large).
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = x as usize;
+            Ok(n)
+        }
+        _ => Err(error(format!(
+            "slice.{name}: must be a whole number of at least 0, found {}",
+            describe_value(&value)
+        ))),
+    }
+}
+
+fn describe_value(value: &JsValue) -> String {
+    value
+        .as_f64()
+        .map(|x| x.to_string())
+        .or_else(|| value.as_string().map(|s| format!("{s:?}")))
+        .unwrap_or_else(|| type_name(value))
 }
 
 /// Converts the thesis artifact's workflow spec into a profile bundle (`optiserve import

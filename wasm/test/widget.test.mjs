@@ -4,9 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, assertClose, bundlePath, cliJson, freshProject, launchChromium, serve, watchPage } from './helpers.mjs';
+import { ROOT, WASM_DIR, assertClose, bundlePath, cli, cliJson, freshProject, launchChromium, serve, tempDir, watchPage } from './helpers.mjs';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -24,11 +24,11 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-let server, browser, page, errors;
+let server, browser, page, errors, project;
 const requested = [];
 
 before(async () => {
-  const project = freshProject('widget');
+  project = freshProject('widget');
   copyFileSync(bundlePath('app3'), join(project, 'app3.bundle.json'));
   writeFileSync(join(project, 'index.html'), PAGE);
   server = await serve(project);
@@ -235,4 +235,137 @@ test('the widget says whether branch probabilities were measured, assumed or giv
     'Branch and loop probabilities: 6 measured from 2,000 executions.',
   ]);
   assert.deepEqual(errors, [], 'no errors in the page');
+});
+
+test('the widget shows the gain against the deployed configuration as the CLI computes it, with a monthly cost; 0 axe violations', async () => {
+  const fmt = await import('../npm/format.js');
+  // A page as a site would have it (a main landmark), the widget with a workload.
+  writeFileSync(
+    join(project, 'gain.html'),
+    PAGE.replace('<h1>App3</h1>', '<main><h1>App3</h1>')
+      .replace('objective="latency"\n                     max-cost-usd-per-million="800" min-accuracy="1.8"></optiserve-planner>', 'objective="cost" max-latency-ms="9000" executions-per-month="2500000"></optiserve-planner></main>'),
+  );
+  const p = await browser.newPage();
+  const pErrors = watchPage(p);
+  await p.goto(`${server.url}/gain.html`);
+  await p.waitForFunction(() => {
+    const el = document.querySelector('#planner');
+    return el.solution?.status === 'optimal' && el.comparison && el.shadowRoot.querySelector('.summary [data-delta="cost_usd_per_million"]').textContent;
+  });
+  const deployed = cliJson(['evaluate', bundlePath('app3')]);
+  const solution = cliJson(['optimize', bundlePath('app3'), '--objective', 'cost', '--max-latency-ms', '9000']);
+  const got = await p.locator('#planner').evaluate((el) => {
+    const root = el.shadowRoot;
+    const delta = (k) => root.querySelector(`.summary [data-delta="${k}"]`);
+    return {
+      config: el.solution.config,
+      deltas: Object.fromEntries(['latency_ms', 'cost_usd_per_million', 'monthly_usd', 'accuracy'].map((k) => [k, [delta(k).textContent, delta(k).dataset.verdict]])),
+      monthly: root.querySelector('.summary [data-field="monthly_usd"]').textContent,
+      gain: root.querySelector('.gain').textContent,
+      changes: Object.fromEntries([...root.querySelectorAll('tbody tr')].map((tr) => [tr.dataset.function, tr.querySelector('[data-field="change"]').textContent])),
+    };
+  });
+  assertClose(got.config, solution.config);
+  const monthly = (x) => (x * 2.5e6) / 1e6;
+  const expect = {
+    latency_ms: fmt.delta('latency_ms', deployed.latency_ms, solution.latency_ms),
+    cost_usd_per_million: fmt.delta('cost_usd_per_million', deployed.cost_usd_per_million, solution.cost_usd_per_million),
+    monthly_usd: fmt.delta('monthly_usd', monthly(deployed.cost_usd_per_million), monthly(solution.cost_usd_per_million)),
+    accuracy: fmt.delta('accuracy', deployed.accuracy, solution.accuracy),
+  };
+  for (const [k, d] of Object.entries(expect)) {
+    const rel = d.verdict === 'same' ? 'no change' : fmt.signedPercent(d.percent);
+    assert.ok(got.deltas[k][0].startsWith(`${rel} vs deployed`), `${k}: ${got.deltas[k][0]} (expected ${rel})`);
+    assert.equal(got.deltas[k][1], d.verdict, k);
+  }
+  assert.equal(got.monthly, `${fmt.monthly(monthly(solution.cost_usd_per_million))} at 2,500,000 executions`);
+  assert.ok(got.gain.startsWith(`Against the deployed configuration: ${fmt.deltaText('cost_usd_per_million', expect.cost_usd_per_million)}`), got.gain);
+  for (const [id, to] of Object.entries(solution.config)) {
+    const from = deployed.functions[id];
+    const parts = [];
+    if (from.memory_mb !== to.memory_mb) parts.push(`${fmt.count(from.memory_mb)} → ${fmt.count(to.memory_mb)} MB`);
+    if (from.variant !== to.variant) parts.push(`${from.variant} → ${to.variant}`);
+    assert.equal(got.changes[id], parts.length ? parts.join(', ') : 'unchanged', id);
+  }
+  // axe-core (the npm package, injected through the DevTools protocol) on the page with the widget.
+  const axe = readFileSync(join(WASM_DIR, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await p.evaluate(axe);
+  await p.locator('#planner').evaluate((el) => el.shadowRoot.querySelectorAll('details').forEach((d) => (d.open = true)));
+  const violations = await p.evaluate(async () =>
+    (await window.axe.run(document, { resultTypes: ['violations'] })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  assert.deepEqual(violations, []);
+  assert.deepEqual(pErrors, []);
+  await p.close();
+});
+
+test('the widget lists the workflow: service states by service, a function reused at two sites, a Distributed Map', async () => {
+  const dir = tempDir('widget-workflow');
+  const imported = join(dir, 'media-services.bundle.json');
+  const run = (args) => {
+    const r = cli(args);
+    assert.equal(r.status, 0, `optiserve ${args.join(' ')}: ${r.stderr}`);
+  };
+  run(['workflow', 'import-asl', join(ROOT, 'tests', 'fixtures', 'sfn-sim', 'media-services.asl.json'), '--functions-from', bundlePath('media-pipeline'), '-o', imported]);
+  const asl = join(dir, 'distributed.asl.json');
+  writeFileSync(asl, JSON.stringify({
+    StartAt: 'Ingest',
+    States: {
+      Ingest: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:ingest', Next: 'Each Item' },
+      'Each Item': {
+        Type: 'Map', End: true, MaxConcurrency: 2, ItemBatcher: { MaxItemsPerBatch: 25 },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' },
+          StartAt: 'Classify',
+          States: { Classify: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:1:function:classify', End: true } },
+        },
+      },
+    },
+  }));
+  const distributed = join(dir, 'distributed.bundle.json');
+  run(['workflow', 'import-asl', asl, '--functions-from', bundlePath('media-pipeline'), '--map-items', 'Each Item=100', '-o', distributed]);
+
+  const p = await browser.newPage();
+  const pErrors = watchPage(p);
+  await p.goto(`${server.url}/index.html`);
+  const show = (bundle) => p.evaluate(async (b) => {
+    await customElements.whenDefined('optiserve-planner');
+    const el = document.createElement('optiserve-planner');
+    el.setAttribute('objective', 'cost');
+    document.body.append(el);
+    const changed = new Promise((ok) => el.addEventListener('configchange', () => ok(), { once: true }));
+    const t0 = performance.now();
+    el.bundle = b;
+    const setMs = performance.now() - t0;
+    // The first plan, or an error shown in the widget (the test then says which).
+    await Promise.race([changed, new Promise((ok) => setTimeout(ok, 10_000))]);
+    if (!el.solution) return { error: `${el.shadowRoot.querySelector('[role="alert"]').textContent || 'no plan after 10 s'} (set ${setMs} ms, ${typeof b}, ${Object.keys(b)})` };
+    const root = el.shadowRoot;
+    const text = (sel) => [...root.querySelectorAll(sel)].map((x) => x.firstChild.textContent);
+    const out = {
+      summary: root.querySelector('.workflow summary').textContent,
+      states: text('.workflow [data-state]'),
+      sites: text('.workflow .function.site'),
+      functions: text('.workflow .function'),
+      maps: text('.workflow .map.distributed'),
+    };
+    el.remove();
+    return out;
+  }, JSON.parse(readFileSync(bundle, 'utf8')));
+
+  const services = await show(imported);
+  assert.equal(services.error, undefined);
+  assert.equal(services.summary, 'Workflow: 4 functions, 1 more site of a reused function, 4 service states');
+  assert.ok(services.states.includes('Notify: sns:publish'), services.states.join(' | '));
+  assert.ok(services.states.includes('Human Review (callback): callback wait'), services.states.join(' | '));
+  assert.ok(services.states.includes('Save Upload: dynamodb:putItem'), services.states.join(' | '));
+  assert.ok(services.states.includes('Wait For Transcode: wait state · 2000 ms'), services.states.join(' | '));
+  assert.deepEqual(services.sites, ['publish (again, at Publish Final)']);
+  assert.deepEqual(services.functions.filter((f) => f.startsWith('publish')), ['publish', 'publish (again, at Publish Final)']);
+
+  const map = await show(distributed);
+  assert.equal(map.error, undefined);
+  assert.equal(map.summary, 'Workflow: 2 functions, 1 Map state');
+  assert.deepEqual(map.maps, ['Distributed Map ×100 items: 4 express child executions of 25 items, 2 at a time']);
+  assert.deepEqual(pErrors, [], 'no errors in the page');
+  await p.close();
 });

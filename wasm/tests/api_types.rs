@@ -20,7 +20,7 @@ use optiserve_core::optimize::whatif::{WhatIfPoint, WhatIfRequest};
 use optiserve_core::optimize::{OptimizeRequest, Solution};
 use optiserve_core::report::ValidationReport;
 use optiserve_core::simulate::{SimulateRequest, SimulationReport};
-use optiserve_wasm::api::WorkflowBlock;
+use optiserve_wasm::api::{FunctionCurves, WorkflowBlock};
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
@@ -96,6 +96,7 @@ fn api_schema() -> Value {
     output.subschema_for::<ModelSelection>();
     output.subschema_for::<SimulationReport>();
     output.subschema_for::<WorkflowBlock>();
+    output.subschema_for::<FunctionCurves>();
     merge(&mut defs, &mut output);
 
     // `SimulateRequest.config` is any JSON value to `core`; it reads the forms of

@@ -324,6 +324,10 @@ export type Status = 'optimal' | 'feasible' | 'infeasible' | 'not_found';
  */
 export type DurationSource = 'samples' | 'model';
 /**
+ * Where a [`FitError`] comes from.
+ */
+export type FitSource = 'bundle' | 'warm_samples';
+/**
  * Why the chosen family was chosen.
  */
 export type SelectedBy = 'cross_validation' | 'forced' | 'too_few_memories';
@@ -1243,6 +1247,107 @@ export interface Constraints {
    * Accuracy score at least this.
    */
   min_accuracy?: number | null;
+}
+/**
+ * One function with one variant at one memory size.
+ */
+export interface CurvePoint {
+  /**
+   * The expected cold-start part of `duration_ms`.
+   */
+  cold_start_ms: number;
+  /**
+   * The function's cost at this size, USD per million executions (its invocations per
+   * execution included, as `evaluate` reports it).
+   */
+  cost_usd_per_million: number;
+  /**
+   * Expected duration of one invocation, ms (cold starts included, as `evaluate` reports it).
+   */
+  duration_ms: number;
+  /**
+   * Memory, MB.
+   */
+  memory_mb: number;
+  /**
+   * Whether the planner may choose this size.
+   */
+  offered: boolean;
+}
+/**
+ * How well a variant's model matches its profiled samples.
+ */
+export interface FitError {
+  /**
+   * Mean absolute percentage error.
+   */
+  mape_percent: number;
+  /**
+   * Coefficient of determination; absent when the bundle's fit has none (a model with as
+   * many free parameters as samples).
+   */
+  r2: number | null;
+  /**
+   * Number of samples.
+   */
+  samples: number;
+  /**
+   * Where the figures come from.
+   */
+  source: FitSource;
+}
+/**
+ * Every variant of one function against memory: what a chart of execution time and cost
+ * against memory draws.
+ */
+export interface FunctionCurves {
+  /**
+   * The function's id.
+   */
+  id: string;
+  /**
+   * Expected invocations per execution (NI), which the costs include.
+   */
+  invocations: number;
+  /**
+   * How many memory sizes the planner may choose from for it.
+   */
+  memory_options: number;
+  /**
+   * The variants, in bundle order.
+   */
+  variants: VariantCurve[];
+}
+/**
+ * One variant's model against memory, and how well it fits its samples.
+ */
+export interface VariantCurve {
+  /**
+   * The duration model's family.
+   */
+  family: ModelFamily;
+  /**
+   * The fit error: the bundle's fit summary, else computed over the warm samples in the
+   * offered memory range; absent without either.
+   */
+  fit: FitError | null;
+  /**
+   * A CPU-share model's knee (MB): where its single-threaded part stops getting faster.
+   */
+  knee_mb: number | null;
+  /**
+   * The variant's name.
+   */
+  name: string;
+  /**
+   * A CPU-share model's multi-threaded share (0 when single-threaded).
+   */
+  parallel_fraction: number | null;
+  /**
+   * The model at each memory size (ascending): every offered size (at most
+   * [`MAX_CURVE_OPTIONS`]) and [`CURVE_POINTS`] evenly spaced sizes between the extremes.
+   */
+  points: CurvePoint[];
 }
 /**
  * The chosen model, how well it fits, and every family's errors.

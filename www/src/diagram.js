@@ -1,12 +1,15 @@
 // The workflow diagram: the bundle's edges laid out by dagre, with the blocks `core` reduced the
 // graph to (Planner.structure()) drawn as boxes around their functions: parallel blocks, Map states
 // (items, concurrency) and cycles (with their expected number of runs); self-loops as arcs on their
-// node; Step Functions states that are not functions (Wait, a Map's fork) as grey boxes. Branch
+// node; Step Functions states that are not functions (Wait, a Map's fork, a service integration
+// with its service name, a callback's wait) as grey boxes; a function invoked at several sites
+// once per site (dashed: the further sites); Distributed Maps with their child executions. Branch
 // edges carry their probability (thick when measured, dotted when assumed), parallel fan-out edges
 // a ‖ mark, back edges are dashed. Each function shows its memory and variant in the configuration
 // on screen and its invocations per execution (NI).
 
 import dagre from '@dagrejs/dagre';
+import { mapLabel, stateLabel } from 'optiserve/format';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const NODE_W = 176;
@@ -44,12 +47,33 @@ export function backEdges(edges) {
   return back;
 }
 
+/**
+ * What the structure tree says about nodes that the bundle's lists do not: each state node's
+ * service (`sns:publish`) and each function site's function, by node id.
+ */
+export function nodeInfo(tree) {
+  const states = new Map();
+  const sites = new Map();
+  const walk = (b) => {
+    if (!b) return;
+    if (b.kind === 'state') states.set(b.id, b);
+    else if (b.kind === 'function' && b.site) sites.set(b.site, b.id);
+    if (b.kind === 'sequence') b.items.forEach(walk);
+    else if (b.kind === 'branch') b.arms.forEach((a) => walk(a.block));
+    else if (b.kind === 'parallel') b.arms.forEach(walk);
+    else if (b.kind === 'loop' || b.kind === 'map') walk(b.body);
+  };
+  walk(tree);
+  return { states, sites };
+}
+
 /** Clusters (parallel blocks and multi-node loops) from the structure tree, with their members. */
 export function clusters(tree) {
   const found = [];
   const walk = (b, parent) => {
     switch (b.kind) {
       case 'function':
+        return [b.site ?? b.id];
       case 'state':
         return [b.id];
       case 'sequence':
@@ -74,8 +98,7 @@ export function clusters(tree) {
       }
       case 'map': {
         const id = `cluster-${found.length}`;
-        const at = b.max_concurrency > 0 ? `${b.max_concurrency} at a time` : 'all at once';
-        const c = { id, parent, label: `map ×${+b.items.toFixed(2)} items, ${at}`, kind: 'map', members: [] };
+        const c = { id, parent, label: mapLabel(b), kind: b.distributed ? 'map distributed' : 'map', members: [] };
         found.push(c);
         c.members = walk(b.body, id);
         return c.members;
@@ -98,7 +121,20 @@ export function layout(bundle, tree) {
   g.setNode('End', { width: TERMINAL * 2, height: TERMINAL });
   for (const f of bundle.functions) g.setNode(f.id, { width: NODE_W, height: NODE_H });
   // Step Functions states that are nodes without being Lambda functions (Wait, a Map's fork, …).
-  for (const s of bundle.workflow.states ?? []) g.setNode(s.id, { width: STATE_W, height: STATE_H, state: s });
+  const info = nodeInfo(tree);
+  for (const s of bundle.workflow.states ?? []) {
+    const t = info.states.get(s.id);
+    // Wide enough for its name (bold 11 px: about 7 px a character).
+    const width = Math.max(STATE_W, s.id.length * 7 + 16, (t?.service?.length ?? 0) * 6 + 16);
+    g.setNode(s.id, { width, height: STATE_H, state: { ...s, service: t?.service ?? null } });
+  }
+  // Further sites of a function (a second Task state invoking it): drawn like the function, marked.
+  const sitesOf = new Map();
+  for (const site of bundle.workflow.sites ?? []) {
+    g.setNode(site.id, { width: NODE_W, height: NODE_H, site });
+    sitesOf.set(site.function, [...(sitesOf.get(site.function) ?? []), site.id]);
+  }
+  for (const f of bundle.functions) if (sitesOf.has(f.id)) g.node(f.id).sites = sitesOf.get(f.id);
   const groups = clusters(tree);
   for (const c of groups) g.setNode(c.id, { label: c.label, clusterLabelPos: 'top', paddingTop: 18 });
   // The innermost cluster of each function is its parent (members are listed outermost first).
@@ -208,16 +244,28 @@ export function draw(svg, laid, evaluation, { provenance = () => undefined, desc
       const group = el('g', { class: 'state', 'data-state': id });
       group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 3 }));
       group.append(el('text', { x: n.x, y: n.y - 3, 'text-anchor': 'middle', class: 'fn-id' }, id));
-      const delay = s.delay_ms > 0 ? ` · ${+s.delay_ms.toFixed(2)} ms` : '';
-      group.append(el('text', { x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, `${s.kind} state${delay}`));
+      group.setAttribute('class', `state ${s.kind}`);
+      group.dataset.kind = s.kind;
+      if (s.resource) group.append(el('title', {}, `${id}: ${s.resource}${s.price_per_request ? `, $${s.price_per_request} per request` : ''}`));
+      group.append(el('text', { x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, stateLabel(s)));
       svg.append(group);
       continue;
     }
-    const f = evaluation?.functions?.[id];
-    const [line1, line2] = nodeText(f);
-    const group = el('g', { class: 'function', 'data-function': id });
+    // A site shows its function's one memory and variant.
+    const fnId = n.site ? n.site.function : id;
+    const f = evaluation?.functions?.[fnId];
+    let [line1, line2] = nodeText(f);
+    const group = el('g', { class: n.site ? 'function site' : n.sites ? 'function reused' : 'function', 'data-function': fnId });
+    if (n.site) {
+      group.dataset.site = id;
+      line2 = `site ${id}`;
+      group.append(el('title', {}, `${id}: a further site of ${fnId} (the same memory and variant; its invocations are counted in ${fnId}'s NI)`));
+    } else if (n.sites) {
+      line2 = `${line2} · ${n.sites.length + 1} sites`;
+      group.append(el('title', {}, `${fnId} is invoked at ${n.sites.length + 1} sites: here and at ${n.sites.join(', ')}`));
+    }
     group.append(el('rect', { x: n.x - n.width / 2, y: n.y - n.height / 2, width: n.width, height: n.height, rx: 6 }));
-    group.append(el('text', { x: n.x, y: n.y - 10, 'text-anchor': 'middle', class: 'fn-id' }, id));
+    group.append(el('text', { x: n.x, y: n.y - 10, 'text-anchor': 'middle', class: 'fn-id' }, fnId));
     group.append(el('text', { x: n.x, y: n.y + 7, 'text-anchor': 'middle', class: 'fn-choice' }, line1));
     group.append(el('text', { x: n.x, y: n.y + 22, 'text-anchor': 'middle', class: 'fn-ni' }, line2));
     svg.append(group);

@@ -1,24 +1,25 @@
 // The view as a URL fragment (`#b=example:app3&o=cost&lat=9000&…`), so that a link reproduces it.
 // The fragment never reaches a server. Pure functions: tested in Node (test/state.test.mjs).
+//
+// Sources (`b=`): `example:<name>` (a built-in example), `url:<path>` (a bundle on this site),
+// `local:<hash>` (an upload kept in this browser; `n=` names the file, so that a link opened
+// elsewhere can ask for it) and `z:<data>` (a small bundle carried by the link itself, compressed:
+// share.js).
 
-export const OBJECTIVES = ['latency', 'cost', 'accuracy'];
-export const CONSTRAINTS = ['max_latency_ms', 'max_cost_usd_per_million', 'min_accuracy'];
+import { CONSTRAINTS as CONSTRAINT_INFO, OBJECTIVES as OBJECTIVE_INFO } from 'optiserve/format';
+
+export const OBJECTIVES = OBJECTIVE_INFO.map((o) => o.key);
+export const CONSTRAINTS = CONSTRAINT_INFO.map((c) => c.key);
 /** The latency models (`Planner.latencyModel`); `null` in a view: the bundle's. */
 export const LATENCY_MODELS = ['branch_aware', 'thesis'];
 /** The short names the fragment uses for the constraints. */
 const SHORT = { max_latency_ms: 'lat', max_cost_usd_per_million: 'cost', min_accuracy: 'acc' };
 
 /** The quantity (a field of a solution) each objective optimizes, and the constraint on it. */
-export const OBJECTIVE_FIELD = {
-  latency: 'latency_ms',
-  cost: 'cost_usd_per_million',
-  accuracy: 'accuracy',
-};
-export const OBJECTIVE_CONSTRAINT = {
-  latency: 'max_latency_ms',
-  cost: 'max_cost_usd_per_million',
-  accuracy: 'min_accuracy',
-};
+export const OBJECTIVE_FIELD = Object.fromEntries(OBJECTIVE_INFO.map((o) => [o.key, o.field]));
+export const OBJECTIVE_CONSTRAINT = Object.fromEntries(OBJECTIVE_INFO.map((o) => [o.key, o.constraint]));
+/** The largest executions per month a view takes (a billion a day for a month and then some). */
+export const MAX_EXECUTIONS_PER_MONTH = 1e12;
 
 /** The view shown when the fragment says nothing. */
 export function defaultView() {
@@ -32,6 +33,8 @@ export function defaultView() {
     fn: null,
     pick: null,
     model: null,
+    executions: null,
+    name: null,
   };
 }
 
@@ -88,6 +91,8 @@ export function encodeView(view) {
   if (view.fn) p.set('fn', view.fn);
   if (view.pick) p.set('pick', encodeConfig(view.pick));
   if (view.model) p.set('m', view.model);
+  if (view.executions !== null && view.executions !== undefined) p.set('x', String(view.executions));
+  if (view.name) p.set('n', view.name);
   return p.toString();
 }
 
@@ -97,6 +102,7 @@ export function decodeView(fragment) {
   const view = defaultView();
   const source = p.get('b');
   if (source && /^(example|url|local):./.test(source)) view.source = source;
+  if (source && /^z:[A-Za-z0-9_-]+$/.test(source)) view.source = source;
   const objective = p.get('o');
   if (OBJECTIVES.includes(objective)) view.objective = objective;
   for (const c of CONSTRAINTS) view.limits[c] = finite(p.get(SHORT[c]));
@@ -108,6 +114,10 @@ export function decodeView(fragment) {
   view.pick = p.has('pick') ? decodeConfig(p.get('pick')) : null;
   const model = p.get('m');
   if (LATENCY_MODELS.includes(model)) view.model = model;
+  const executions = finite(p.get('x'));
+  if (executions !== null && executions > 0 && executions <= MAX_EXECUTIONS_PER_MONTH) view.executions = executions;
+  const name = p.get('n');
+  if (name && name.length <= 200) view.name = name;
   return view;
 }
 

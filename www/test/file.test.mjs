@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DIST_FILE, artifact, assertClose, bundlePath, cliJson, launchChromium, watchPage } from './helpers.mjs';
+import { DIST_FILE, artifact, assertClose, bundlePath, cliJson, launchChromium, waitSettled, watchPage } from './helpers.mjs';
 
 const INDEX = join(DIST_FILE, 'index.html');
 let browser;
@@ -32,6 +32,7 @@ async function open(hash = '') {
   await page.goto('about:blank');
   await page.goto(`${pathToFileURL(INDEX).href}${hash}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  await waitSettled(page);
 }
 
 const solution = () => page.evaluate(() => window.optiserveWww.app.solution);
@@ -70,6 +71,7 @@ test('from file://: another embedded example by link, and an upload by file pick
   assertClose(s, expected);
   await page.setInputFiles('#file', bundlePath('six-functions'));
   await page.waitForFunction(() => window.optiserveWww.app?.name === 'six-functions.bundle.json');
+  await waitSettled(page);
   assert.match(await page.textContent('#bundle-summary'), /six-functions \(bundle\): 6 functions/);
 });
 

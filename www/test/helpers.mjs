@@ -118,3 +118,90 @@ export function watchPage(page) {
   });
   return errors;
 }
+
+const AXE_SOURCE = readFileSync(join(WWW, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (the npm package, injected through the DevTools protocol, which the page's
+ * Content Security Policy does not apply to) on the whole page, every <details> opened first so
+ * that the charts' data tables are checked too. Returns the violations, each with up to 5 nodes.
+ */
+export async function axeViolations(page, { openDetails = true } = {}) {
+  if (openDetails) {
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
+    await page.waitForTimeout(50);
+  }
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`),
+    }));
+  });
+}
+
+/** Opens `url` in `page` (a fresh document) and waits for the first plan. */
+export async function openPage(page, url, { settled = false } = {}) {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  if (settled) await waitSettled(page);
+}
+
+/** Waits until every deferred chart, simulation and sweep of the page is done. */
+export async function waitSettled(page) {
+  await page.evaluate(() => window.optiserveWww.settled());
+}
+
+/** The page's state: the view, the plan, the source and the size of the front. */
+export function pageState(page) {
+  return page.evaluate(() => {
+    const { app, view } = window.optiserveWww;
+    return {
+      view: JSON.parse(JSON.stringify(view)),
+      solution: app?.solution ?? null,
+      evaluation: app?.evaluation ?? null,
+      source: app?.source ?? null,
+      front: app?.front?.length ?? null,
+    };
+  });
+}
+
+/** The configuration table as `{id: {memory_mb, variant, change, invocations, duration_ms, cost, share}}`. */
+export function configTable(page) {
+  return page.$$eval('#config-table tbody tr', (rows) =>
+    Object.fromEntries(
+      rows.map((r) => {
+        const f = (k) => r.querySelector(`[data-field="${k}"]`).textContent;
+        return [
+          f('function'),
+          {
+            memory_mb: Number(f('memory_mb')),
+            variant: f('variant'),
+            change: f('change'),
+            invocations: Number(f('invocations')),
+            duration_ms: Number(f('duration_ms')),
+            cost: Number(f('cost_usd_per_million')),
+            share: f('share'),
+          },
+        ];
+      }),
+    ),
+  );
+}
+
+/** Types a limit into its number field and applies it (Enter). */
+export async function typeLimit(page, constraint, value) {
+  await page.fill(`#${constraint}-number`, String(value));
+  await page.press(`#${constraint}-number`, 'Enter');
+}
+
+/** The median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

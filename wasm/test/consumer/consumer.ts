@@ -83,7 +83,7 @@ const fit: ModelSelection = fitModel([
   { memory_mb: 512, duration_ms: 900 },
   { memory_mb: 1024, duration_ms: 420 },
 ]);
-const r2: number | undefined = fit.r2;
+const r2: number | null | undefined = fit.r2; // absent when the model has as many parameters as samples
 const family: ModelFamily = fit.family;
 const knee: number | undefined = fit.model.kind === 'cpu_share' ? fit.model.knee_mb : undefined;
 const forced: ModelSelection = fitModel(
