@@ -215,12 +215,18 @@ pub fn fit_cpu_share(samples: &[Sample], multi_thread: bool) -> Result<CpuShareM
         }
     }
     let c = fit.1;
-    if knee >= hi && hi < VCPU_MB {
-        knee = VCPU_MB; // no plateau observed: put the knee where the CPU share stops growing
-    }
     let cpu = c[1] + c[2];
     let p = if cpu > 0.0 { c[2] / cpu } else { 0.0 };
-    finish(CpuShareModel::new(c[0] * y_max, cpu * y_max, knee).with_parallel_fraction(p))
+    let model = |knee: f64| {
+        CpuShareModel::new(c[0] * y_max, cpu * y_max, knee).with_parallel_fraction(p)
+    };
+    // No plateau observed: put the knee where the CPU share stops growing, unless the fitted
+    // intercept would then make durations negative past the samples (the fit kept them positive
+    // with the knee at the largest sampled memory).
+    if knee >= hi && hi < VCPU_MB && model(VCPU_MB).duration_ms(problem.top) > 0.0 {
+        knee = VCPU_MB;
+    }
+    finish(model(knee))
 }
 
 /// The minimum of `f` over `[a, b]` by golden-section search down to 0.5 MB (the loss between two
