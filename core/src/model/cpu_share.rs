@@ -217,9 +217,8 @@ pub fn fit_cpu_share(samples: &[Sample], multi_thread: bool) -> Result<CpuShareM
     let c = fit.1;
     let cpu = c[1] + c[2];
     let p = if cpu > 0.0 { c[2] / cpu } else { 0.0 };
-    let model = |knee: f64| {
-        CpuShareModel::new(c[0] * y_max, cpu * y_max, knee).with_parallel_fraction(p)
-    };
+    let model =
+        |knee: f64| CpuShareModel::new(c[0] * y_max, cpu * y_max, knee).with_parallel_fraction(p);
     // No plateau observed: put the knee where the CPU share stops growing, unless the fitted
     // intercept would then make durations negative past the samples (the fit kept them positive
     // with the knee at the largest sampled memory).
