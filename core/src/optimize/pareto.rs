@@ -76,8 +76,8 @@ pub(crate) fn front_with(
     }
     let (found, nodes) = match units.then(|| by_units(space, node_limit)).flatten() {
         Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(e),
-        None => by_search(space, node_limit)?,
+        // Past the budget by units: the search may still finish within it (its cuts differ).
+        Some(Err(_)) | None => by_search(space, node_limit)?,
     };
     let mut points: Vec<(Vec<usize>, Metrics)> = found
         .into_iter()
@@ -147,7 +147,8 @@ fn nondominated<T>(points: &mut Vec<T>, key: impl Fn(&T) -> (f64, f64, f64)) {
 type Partial = (f64, f64, f64, u32, u32);
 
 /// The front's candidate configurations built unit by unit (see the module notes); `None` when
-/// the layout is not additive with every unit enumerated under a summed score.
+/// the layout is not additive with every unit enumerated under a summed score, an error when
+/// the combinations would pass `node_limit` (counted before they are formed).
 #[allow(clippy::type_complexity)]
 fn by_units(
     space: &SearchSpace,
@@ -175,6 +176,15 @@ fn by_units(
     let mut stages: Vec<Vec<Partial>> = Vec::with_capacity(layout.vars.len());
     let mut front: Vec<Partial> = vec![(layout.fastest_latency, space.fixed_cost, constant, 0, 0)];
     for v in &layout.vars {
+        // Counted before the combinations are formed, so that a front past the budget is never
+        // allocated.
+        nodes = nodes.saturating_add((front.len() as u64).saturating_mul(v.options.len() as u64));
+        if nodes > node_limit {
+            return Some(Err(FrontTooLarge {
+                node_limit,
+                points: front.len(),
+            }));
+        }
         let mut next = Vec::with_capacity(front.len() * v.options.len());
         for (i, p) in front.iter().enumerate() {
             for (j, o) in v.options.iter().enumerate() {
@@ -186,13 +196,6 @@ fn by_units(
                     j as u32,
                 ));
             }
-        }
-        nodes += next.len() as u64;
-        if nodes > node_limit {
-            return Some(Err(FrontTooLarge {
-                node_limit,
-                points: front.len(),
-            }));
         }
         // The Express duration charge is nondecreasing in the latency: dominance on the summed
         // cost carries over.
@@ -329,6 +332,9 @@ mod tests {
         assert!(!units.is_empty());
         // Far below the 2-million-node default that the search needed more than.
         assert!(nodes < 2_000_000, "{nodes} combinations");
+        // A budget too small: refused before the combinations are formed, and by the search.
+        assert!(matches!(by_units(&space, 1_000), Some(Err(_))));
+        assert!(front(&space, 1_000).is_err());
         let app3 = Bundle::from_json(include_str!("../../../examples/app3.bundle.json"))
             .unwrap()
             .validate()
