@@ -106,6 +106,12 @@ pub trait Scoring<'a> {
     /// set option or its corner: exact when every function is set. NaN for a scoring without
     /// percentiles.
     fn percentiles(&mut self, p95: bool, p99: bool) -> (f64, f64);
+    /// Is the lower bound of the p99 (`p99`) or p95 at least `t`? The answer of
+    /// [`Scoring::percentiles`] compared with `t`; a scoring may stop as soon as it is known.
+    fn percentile_at_least(&mut self, p99: bool, t: f64) -> bool {
+        let (a, b) = self.percentiles(!p99, p99);
+        if p99 { b >= t } else { a >= t }
+    }
     /// Every figure of a complete pick, computed afresh.
     fn evaluate(&mut self, pick: &[usize]) -> Figures;
 }

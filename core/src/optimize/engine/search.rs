@@ -362,6 +362,17 @@ impl<'p> Search<'p> {
             for (&f, &p) in functions.iter().zip(&picks) {
                 scoring.set(f, Some(p));
             }
+            // The objective's percentile cannot beat the incumbent: cut, often after a few of
+            // the scenarios (the same cut as below, decided sooner).
+            if self.tail_objective
+                && let Some((_, best)) = &self.best
+                && scoring.percentile_at_least(
+                    self.problem.objective == Objective::P99Latency,
+                    value(self.problem, best),
+                )
+            {
+                return (Trial::Cut, node);
+            }
             (bound.p95_ms, bound.p99_ms) = scoring.percentiles(self.need.0, self.need.1);
             if !admits(c, &bound) {
                 return (Trial::Cut, node);
