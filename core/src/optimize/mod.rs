@@ -998,7 +998,13 @@ mod tests {
     }
 
     fn same_front(app: &Application) {
-        let (points, _) = pareto::front(&SearchSpace::full(app).pruned(), u64::MAX).unwrap();
+        same_front_with(app, true);
+        same_front_with(app, false);
+    }
+
+    fn same_front_with(app: &Application, units: bool) {
+        let (points, _) =
+            pareto::front_with(&SearchSpace::full(app).pruned(), u64::MAX, units).unwrap();
         let got: Vec<(f64, f64, f64)> = points
             .iter()
             .map(|p| (p.latency_ms, p.cost_usd_per_million, p.accuracy))

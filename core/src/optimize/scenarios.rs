@@ -272,6 +272,18 @@ impl Scenarios {
     /// Each scenario's end-to-end latency when slot `i` takes `durations[i]` ms (one entry per
     /// slot), into `out` (cleared first).
     pub fn latencies(&self, durations: &[f64], out: &mut Vec<f64>, stack: &mut Vec<f64>) {
+        self.latencies_while(durations, out, stack, |_| true);
+    }
+
+    /// [`Scenarios::latencies`], stopping after the first scenario for which `go_on` (called
+    /// with each latency in turn) says `false`; `true` when every scenario was computed.
+    pub fn latencies_while(
+        &self,
+        durations: &[f64],
+        out: &mut Vec<f64>,
+        stack: &mut Vec<f64>,
+        mut go_on: impl FnMut(f64) -> bool,
+    ) -> bool {
         out.clear();
         stack.clear();
         for op in &self.ops {
@@ -290,9 +302,16 @@ impl Scenarios {
                     stack.truncate(at);
                     stack.push(s);
                 }
-                Op::End => out.push(stack.pop().unwrap_or(0.0) + self.fixed_ms),
+                Op::End => {
+                    let l = stack.pop().unwrap_or(0.0) + self.fixed_ms;
+                    out.push(l);
+                    if !go_on(l) {
+                        return false;
+                    }
+                }
             }
         }
+        true
     }
 }
 

@@ -252,6 +252,11 @@ impl<'a> TailSpace<'a> {
     fn percentiles(&self, s: &mut TailScratch, p95: bool, p99: bool) -> (f64, f64) {
         self.scenarios
             .latencies(&s.slot, &mut s.latencies, &mut s.stack);
+        Self::select(s, p95, p99)
+    }
+
+    /// The percentiles of the latencies in `s` (see [`TailSpace::percentiles`]).
+    fn select(s: &mut TailScratch, p95: bool, p99: bool) -> (f64, f64) {
         s.select.clear();
         s.select.extend_from_slice(&s.latencies);
         let n = s.select.len();
@@ -358,6 +363,8 @@ pub struct TailScoring<'t, 'a> {
     ts: &'t TailSpace<'a>,
     scratch: TailScratch,
     full: TailScratch,
+    /// `scratch.latencies` holds every scenario's latency with the slots as they are.
+    fresh: bool,
 }
 
 impl<'t, 'a> TailScoring<'t, 'a> {
@@ -374,6 +381,7 @@ impl<'t, 'a> TailScoring<'t, 'a> {
                 ..TailScratch::default()
             },
             full: TailScratch::default(),
+            fresh: false,
         }
     }
 }
@@ -391,9 +399,39 @@ impl<'a> Scoring<'a> for TailScoring<'_, 'a> {
             None => &self.ts.fastest[f],
         };
         self.ts.set(&mut self.scratch.slot, f, durations);
+        self.fresh = false;
     }
     fn percentiles(&mut self, p95: bool, p99: bool) -> (f64, f64) {
-        self.ts.percentiles(&mut self.scratch, p95, p99)
+        if self.fresh {
+            TailSpace::select(&mut self.scratch, p95, p99)
+        } else {
+            self.ts.percentiles(&mut self.scratch, p95, p99)
+        }
+    }
+    fn percentile_at_least(&mut self, p99: bool, t: f64) -> bool {
+        // The nearest-rank percentile is the `k`-th smallest latency (from 0): at least `t`
+        // when at most `k` latencies are below `t`, known once `n − k` are not.
+        let n = self.ts.scenarios.runs();
+        if n == 0 {
+            let (a, b) = self.percentiles(!p99, p99);
+            return if p99 { b >= t } else { a >= t };
+        }
+        let k = rank(if p99 { 0.99 } else { 0.95 }, n);
+        let (mut below, mut rest) = (0usize, 0usize);
+        let s = &mut self.scratch;
+        let done =
+            self.ts
+                .scenarios
+                .latencies_while(&s.slot, &mut s.latencies, &mut s.stack, |l| {
+                    if l < t {
+                        below += 1;
+                    } else {
+                        rest += 1;
+                    }
+                    rest < n - k
+                });
+        self.fresh = done;
+        !done || below <= k
     }
     fn evaluate(&mut self, pick: &[usize]) -> Figures {
         self.ts.evaluate(pick, &mut self.full)
