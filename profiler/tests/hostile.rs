@@ -412,6 +412,11 @@ fn flags_and_plan_fields_out_of_range_are_refused() {
         "simulate = { alpha_ms = 180.0,",
         "simulate = { alpha_ms = nan,",
     );
+    let memory = edited(
+        "memory",
+        "memory = { min_mb = 128, max_mb = 3008, step_mb = 64 }",
+        "memory = { min_mb = 128, max_mb = 4000000000, step_mb = 1 }",
+    );
     let out = dir.join("out.bundle.json");
     let out = out.to_str().unwrap();
     let profile = |plan: &str| {
@@ -441,6 +446,11 @@ fn flags_and_plan_fields_out_of_range_are_refused() {
             args(&["optimize", app3, "--objective", "latency", "--accuracy-weight=-1"]),
             64,
             "must be a finite number ≥ 0, found -1".to_string(),
+        ),
+        (
+            profile(&memory),
+            1,
+            "memory.max_mb: 4000000000 MB is outside what Lambda allows (128–10240 MB)".to_string(),
         ),
         (profile(&throttle), 1, "simulate.throttle_rate: must be a probability in [0, 1], found -1".to_string()),
         (profile(&throttle_nan), 1, "simulate.throttle_rate: must be a probability in [0, 1]".to_string()),
