@@ -125,7 +125,7 @@ pub fn planner_matches_core(text: &str, pareto: bool) {
             "fixed": { "max_latency_ms": 1.0e9 }
         });
         assert_same(
-            &planner.what_if(js(&request)).unwrap(),
+            &planner.what_if(js(&request), None).unwrap(),
             &serde_json::to_value(api::what_if_sweep(&app, &request.to_string()).unwrap()).unwrap(),
             "whatIf",
         );
@@ -245,7 +245,7 @@ pub fn bad_input_is_an_error_with_its_path() {
     }
     let e = message(
         planner
-            .what_if(js(&json!({"objective": "cost", "vary": []})))
+            .what_if(js(&json!({"objective": "cost", "vary": []})), None)
             .unwrap_err(),
     );
     assert!(e.starts_with("$.vary: give one or two"), "{e}");
