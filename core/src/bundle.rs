@@ -678,9 +678,11 @@ impl Application {
             ("transition_ms", o.transition_ms),
             ("start_end_ms", o.start_end_ms.unwrap_or(0.0)),
         ] {
-            if let Err(message) = limits::ORCHESTRATION_MS.check(v) {
-                return Err(invalid(format!("$.workflow.orchestration.{name}"), message));
-            }
+            in_range(
+                &limits::ORCHESTRATION_MS,
+                v,
+                format!("$.workflow.orchestration.{name}"),
+            )?;
         }
         for (k, e) in b.workflow.edges.iter().enumerate() {
             if let Some(ProbabilityBasis::Measured { taken, out_of, .. }) = e.basis
@@ -719,10 +721,12 @@ impl Application {
             .check_contract(&options)
             .map_err(|e| invalid("$.accuracy.score", contract_message(&e)))?;
 
-        if let Some(w) = b.workload
-            && let Err(message) = limits::EXECUTIONS_PER_MONTH.check(w.executions_per_month)
-        {
-            return Err(invalid("$.workload.executions_per_month", message));
+        if let Some(w) = b.workload {
+            in_range(
+                &limits::EXECUTIONS_PER_MONTH,
+                w.executions_per_month,
+                "$.workload.executions_per_month",
+            )?;
         }
         if b.workload.is_none()
             && let Some(i) = b
@@ -969,17 +973,23 @@ fn compile_function(
                     format!("must be a number in [0, 1], found {}", c.probability),
                 ));
             }
-            if let Err(message) = limits::FUNCTION_DURATION_MS.check(c.init_ms) {
-                return Err(invalid(format!("{vat}.cold_start.init_ms"), message));
-            }
+            in_range(
+                &limits::FUNCTION_DURATION_MS,
+                c.init_ms,
+                format!("{vat}.cold_start.init_ms"),
+            )?;
         }
         for (k, s) in v.samples.iter().enumerate() {
-            if let Err(message) = limits::MEMORY_MB.check(s.memory_mb) {
-                return Err(invalid(format!("{vat}.samples[{k}].memory_mb"), message));
-            }
-            if let Err(message) = limits::FUNCTION_DURATION_MS.check(s.duration_ms) {
-                return Err(invalid(format!("{vat}.samples[{k}].duration_ms"), message));
-            }
+            in_range(
+                &limits::MEMORY_MB,
+                s.memory_mb,
+                format!("{vat}.samples[{k}].memory_mb"),
+            )?;
+            in_range(
+                &limits::FUNCTION_DURATION_MS,
+                s.duration_ms,
+                format!("{vat}.samples[{k}].duration_ms"),
+            )?;
         }
         raw.push(v.accuracy.as_ref().map(|a| a.value));
     }
@@ -1014,6 +1024,11 @@ fn compile_function(
         package: f.package.unwrap_or_default(),
         provisioned: f.provisioned_concurrency.map_or(0, |p| p.instances),
     })
+}
+
+/// `v` within `range`, or the error at `path` that says the range.
+fn in_range(range: &limits::Range, v: f64, path: impl Into<String>) -> Result<(), BundleError> {
+    range.check(v).map_err(|message| invalid(path, message))
 }
 
 fn check_memory(m: &MemoryOptions, path: &str) -> Result<Vec<u32>, BundleError> {

@@ -435,9 +435,7 @@ pub fn simulate(
     if !(1..=10_000).contains(&request.bins) {
         return Err(SimulationError::Bins(request.bins));
     }
-    let per_execution: f64 = app.workflow.invocations().iter().sum::<f64>()
-        + app.workflow.state_entries().iter().sum::<f64>()
-        + 1.0;
+    let per_execution = app.workflow.expected_steps() + 1.0;
     let expected = per_execution * request.runs as f64;
     if expected.is_nan() || expected > MAX_STEPS {
         return Err(SimulationError::TooMuchWork {

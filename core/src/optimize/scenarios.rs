@@ -208,8 +208,7 @@ impl Scenarios {
         if !(1..=MAX_SCENARIOS).contains(&runs) {
             return Err(ScenarioError::Count(runs));
         }
-        let per_execution: f64 = app.workflow.invocations().iter().sum::<f64>()
-            + app.workflow.state_entries().iter().sum::<f64>();
+        let per_execution = app.workflow.expected_steps();
         let expected = per_execution * runs as f64;
         if expected.is_nan() || expected > MAX_SLOTS as f64 {
             return Err(ScenarioError::TooManyExpected {

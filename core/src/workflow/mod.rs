@@ -673,6 +673,12 @@ impl Workflow {
         &self.invocations[self.functions..]
     }
 
+    /// Expected function invocations and state entries per execution, together: the steps one
+    /// simulated execution takes on average.
+    pub fn expected_steps(&self) -> f64 {
+        self.invocations.iter().sum()
+    }
+
     /// Expected invocations per execution of each function inside the bodies of Distributed
     /// Maps whose child executions are Express workflows (billed for their duration).
     pub fn express_invocations(&self) -> &[f64] {
