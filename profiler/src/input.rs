@@ -23,13 +23,8 @@ pub const EXIT_USAGE: u8 = 64;
 /// Reads a whole file as UTF-8 (a leading byte-order mark is skipped), naming it on failure; text
 /// that is not UTF-8 is invalid input, with the byte offset of the first bad byte.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    let bytes = fs::read(path).map_err(|e| {
-        anyhow::Error::new(FileError {
-            path: path.to_path_buf(),
-            action: "read",
-            source: e,
-        })
-    })?;
+    let bytes =
+        read_bytes(path).map_err(|e| anyhow::Error::new(FileError::new(path, "read", e)))?;
     let (skipped, text) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (3, rest),
         None => (0, bytes.as_slice()),
@@ -43,6 +38,39 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
             line_column(text, e.valid_up_to())
         ),
     }
+}
+
+/// The largest file any command reads (1 GiB; the largest real input, a month of Step Functions
+/// histories, is tens of megabytes).
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// A file's bytes: at most [`MAX_INPUT_BYTES`], and never from a device (`/dev/zero` or
+/// `/dev/urandom` named as an input would otherwise be read until memory runs out). Pipes and
+/// process substitutions are read as files.
+fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("a folder, not a file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = meta.file_type();
+        if kind.is_char_device() || kind.is_block_device() {
+            return Err(std::io::Error::other("a device, not a file"));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB, the most any input may hold",
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// ` (line L, column C)` of a byte offset in text that is valid UTF-8 up to it.

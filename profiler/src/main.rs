@@ -2,38 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
-mod cli;
-mod cloud;
-mod commands;
-mod input;
-mod output;
-mod plan;
-mod profile;
-
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        // --help and --version print and succeed; a usage error exits 64 (EX_USAGE), apart from
-        // every code a command's own outcome uses (0–4, 130).
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(input::EXIT_USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    match commands::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::from(input::exit_code(&err))
-        }
-    }
+    optiserve_profiler::run()
 }

@@ -318,6 +318,19 @@ fn exit_codes_and_decoding_errors_say_what_and_where() {
             3,
             "cannot read",
         ),
+        // A device or a folder named as an input is refused before anything is read (reading
+        // /dev/zero would never end).
+        (
+            vec!["validate".into(), "/dev/zero".into()],
+            3,
+            "cannot read /dev/zero: a device, not a file",
+        ),
+        (
+            vec!["simulate".into(), "/dev/urandom".into()],
+            3,
+            "cannot read /dev/urandom: a device, not a file",
+        ),
+        (vec!["validate".into(), s(dir)], 3, "a folder, not a file"),
         (
             vec![
                 "apply".into(),
@@ -417,6 +430,11 @@ fn flags_and_plan_fields_out_of_range_are_refused() {
         "memory = { min_mb = 128, max_mb = 3008, step_mb = 64 }",
         "memory = { min_mb = 128, max_mb = 4000000000, step_mb = 1 }",
     );
+    let payload_device = edited(
+        "payload-device",
+        "payload = { bucket = \"example-images\", key = \"cat.jpg\" }",
+        "payload_file = \"/dev/zero\"",
+    );
     let out = dir.join("out.bundle.json");
     let out = out.to_str().unwrap();
     let profile = |plan: &str| {
@@ -452,6 +470,7 @@ fn flags_and_plan_fields_out_of_range_are_refused() {
             1,
             "memory.max_mb: 4000000000 MB is outside what Lambda allows (128–10240 MB)".to_string(),
         ),
+        (profile(&payload_device), 3, "cannot read /dev/zero: a device, not a file".to_string()),
         (profile(&throttle), 1, "simulate.throttle_rate: must be a probability in [0, 1], found -1".to_string()),
         (profile(&throttle_nan), 1, "simulate.throttle_rate: must be a probability in [0, 1]".to_string()),
         (

@@ -1,13 +1,14 @@
 //! Replays every fuzz target on its committed inputs (`fuzz/seeds/<target>/` and the crashes
 //! found and fixed, `fuzz/regressions/<target>/`), so a fixed crash stays fixed in every
-//! `cargo test` without libFuzzer.
+//! `cargo test` without libFuzzer. Core's targets and the profiler's (the plan parser) alike.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::Path;
 
 use optiserve_core::bundle::Bundle;
-use optiserve_core::fuzzing::TARGETS;
+use optiserve_core::fuzzing::TARGETS as CORE_TARGETS;
+use optiserve_profiler::fuzzing::TARGETS as PROFILER_TARGETS;
 
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -21,7 +22,7 @@ fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn every_fuzz_target_survives_its_seeds_and_regressions() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    for (name, target) in TARGETS {
+    for (name, target) in CORE_TARGETS.iter().chain(PROFILER_TARGETS) {
         let seeds = inputs(&fuzz.join("seeds").join(name));
         assert!(!seeds.is_empty(), "fuzz/seeds/{name}/ has no inputs");
         let regressions = inputs(&fuzz.join("regressions").join(name));
