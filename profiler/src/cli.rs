@@ -6,7 +6,10 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use optiserve_core::bundle::Application;
 use optiserve_core::model::ModelChoice;
+use optiserve_core::optimize::request::{BcrRule, DEFAULT_BCR_THRESHOLD, check_non_negative};
 use optiserve_core::optimize::synthetic::SyntheticScore;
+use optiserve_core::optimize::{Named, Objective, SolverKind};
+use optiserve_core::simulate::DurationSource;
 use optiserve_core::workflow::LatencyModel;
 
 /// Plan AWS Lambda memory sizes and ML model variants for a Step Functions workflow, from a JSON
@@ -300,38 +303,6 @@ pub struct GenerateArgs {
     pub output: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ObjectiveArg {
-    /// Minimise the expected end-to-end latency.
-    Latency,
-    /// Minimise the cost per million executions.
-    Cost,
-    /// Maximise the accuracy score.
-    Accuracy,
-    /// Minimise the 95th percentile of latency over sampled executions (see --scenarios).
-    P95Latency,
-    /// Minimise the 99th percentile of latency over sampled executions (see --scenarios).
-    P99Latency,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum SolverArg {
-    /// Dominance pruning plus branch and bound: proven optimum or proven infeasibility.
-    Exact,
-    /// The thesis' greedy heuristics (not proven optimal).
-    Greedy,
-    /// Every configuration of the grid.
-    BruteForce,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum BcrArg {
-    /// Largest |ΔEET/ΔC| (BCR_max).
-    Max,
-    /// Slope rule with --bcr-threshold (BCR_slope).
-    Slope,
-}
-
 /// The constraints; each may be left out.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct ConstraintArgs {
@@ -367,25 +338,25 @@ pub struct TailArgs {
     #[arg(long, default_value_t = optiserve_core::optimize::tail::DEFAULT_CERTIFY_RUNS)]
     pub certify_runs: usize,
     /// Where sampled durations come from.
-    #[arg(long, value_enum, default_value = "samples")]
-    pub durations: DurationsArg,
+    #[arg(long, value_parser = named::<DurationSource>(), default_value = "samples")]
+    pub durations: DurationSource,
 }
 
 /// Solver settings shared by optimize and whatif.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct SolverArgs {
     /// Which solver.
-    #[arg(long, value_enum, default_value = "exact")]
-    pub solver: SolverArg,
+    #[arg(long, value_parser = named::<SolverKind>(), default_value = "exact")]
+    pub solver: SolverKind,
     /// Search-node budget of the exact solver; past it the best configuration found is returned
     /// with status `feasible`.
     #[arg(long, default_value_t = 50_000_000)]
     pub node_limit: u64,
     /// Greedy: benefit-cost rule for memory moves.
-    #[arg(long, value_enum, default_value = "max")]
-    pub bcr: BcrArg,
+    #[arg(long, value_parser = named::<BcrRule>(), default_value = "max")]
+    pub bcr: BcrRule,
     /// Greedy: BCR_th of the slope rule.
-    #[arg(long, default_value_t = 0.1, value_parser = finite_non_negative)]
+    #[arg(long, default_value_t = DEFAULT_BCR_THRESHOLD, value_parser = finite_non_negative)]
     pub bcr_threshold: f64,
     /// Greedy: weight w of the accuracy shortfall in Algorithm 1.
     #[arg(long, default_value_t = 100.0, value_parser = finite_non_negative)]
@@ -400,8 +371,8 @@ pub struct OptimizeArgs {
     /// The profile bundle (JSON).
     pub bundle: PathBuf,
     /// What to optimize.
-    #[arg(long, value_enum)]
-    pub objective: ObjectiveArg,
+    #[arg(long, value_parser = named::<Objective>())]
+    pub objective: Objective,
     #[command(flatten)]
     pub constraints: ConstraintArgs,
     #[command(flatten)]
@@ -430,8 +401,8 @@ pub struct WhatIfArgs {
     /// The profile bundle (JSON).
     pub bundle: PathBuf,
     /// What to optimize at each point.
-    #[arg(long, value_enum)]
-    pub objective: ObjectiveArg,
+    #[arg(long, value_parser = named::<Objective>())]
+    pub objective: Objective,
     /// A constraint to sweep: `NAME=FROM:TO:STEPS` with NAME one of max-latency-ms,
     /// max-cost-usd-per-million, min-accuracy, max-p95-latency-ms, max-p99-latency-ms (e.g.
     /// `max-cost-usd-per-million=100:900:10`).
@@ -503,15 +474,6 @@ pub enum HarnessFormat {
     Csv,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum DurationsArg {
-    /// Profiled samples at the configured memory when there are some, else the model with the
-    /// measured dispersion.
-    Samples,
-    /// Always the model times a bootstrapped residual ratio.
-    Model,
-}
-
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The profile bundle (JSON).
@@ -526,8 +488,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Where durations come from.
-    #[arg(long, value_enum, default_value = "samples")]
-    pub durations: DurationsArg,
+    #[arg(long, value_parser = named::<DurationSource>(), default_value = "samples")]
+    pub durations: DurationSource,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]
@@ -686,8 +648,56 @@ fn model_choice() -> impl TypedValueParser<Value = ModelChoice> {
 /// A finite number ≥ 0 (NaN, infinities and negative numbers are a wrong command line).
 fn finite_non_negative(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        Ok(v) => Err(format!("must be a finite number ≥ 0, found {v}")),
+        Ok(v) => check_non_negative(v),
         Err(_) => Err(format!("expected a number, found '{s}'")),
+    }
+}
+
+/// The values of one of core's name tables ([`Named`]): the command line offers core's
+/// spellings with core's help, so objective, constraint, solver and source names have one
+/// definition.
+fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|v| clap::builder::PossibleValue::new(v.flag_value()).help(v.help())),
+    )
+    .try_map(|s| T::parse(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+    use optiserve_core::optimize::ConstraintKind;
+
+    use super::*;
+
+    /// The constraint flags are core's names: every constraint of core's table is a flag of
+    /// `optimize`, and `whatif --vary` takes the same names.
+    #[test]
+    fn constraint_flags_are_cores_names() {
+        let cli = Cli::command();
+        let optimize = cli.find_subcommand("optimize").expect("optimize");
+        for kind in ConstraintKind::ALL {
+            assert!(
+                optimize
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(kind.flag_value())),
+                "--{} is not a flag of optimize",
+                kind.flag_value()
+            );
+            assert_eq!(ConstraintKind::parse(kind.flag_value()), Ok(kind));
+        }
+        let objective = optimize
+            .get_arguments()
+            .find(|a| a.get_long() == Some("objective"))
+            .expect("--objective");
+        let offered: Vec<String> = objective
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let core: Vec<&str> = Objective::ALL.iter().map(|o| o.flag_value()).collect();
+        assert_eq!(offered, core);
     }
 }

@@ -34,6 +34,11 @@ export type EasDefinition =
  */
 export type Architecture = 'x86_64' | 'arm64';
 /**
+ * The greedy heuristics' benefit-cost rule, as requests name it (the slope rule's threshold is
+ * [`GreedyRequest::bcr_threshold`]).
+ */
+export type BcrRule = 'max' | 'slope';
+/**
  * The workflow as `core` reduced it (`validate`'s one-line `structure`, as a tree), with
  * functions named by id: for drawing the workflow.
  */
@@ -1350,6 +1355,28 @@ export interface VariantCurve {
   points: CurvePoint[];
 }
 /**
+ * Settings of the greedy heuristics, as a request gives them (each optional).
+ */
+export interface GreedyRequest {
+  /**
+   * Weight `w` of the accuracy shortfall in Algorithm 1 (default 100).
+   */
+  accuracy_weight?: number | null;
+  /**
+   * Benefit-cost rule for memory moves (default `max`).
+   */
+  bcr?: BcrRule | null;
+  /**
+   * BCR_th of the slope rule (default 0.1).
+   */
+  bcr_threshold?: number | null;
+  /**
+   * Run the polish phase after the thesis' heuristics (default `true`; `false` is the
+   * thesis' heuristics alone).
+   */
+  polish?: boolean | null;
+}
+/**
  * The chosen model, how well it fits, and every family's errors.
  */
 export interface ModelSelection {
@@ -1392,7 +1419,7 @@ export interface ModelSelection {
   selected_by: SelectedBy;
 }
 /**
- * An optimization request (the wasm package's `optimize` argument).
+ * An optimization request (the wasm package's `optimize` argument; the CLI builds the same).
  */
 export interface OptimizeRequest {
   /**
@@ -1407,6 +1434,15 @@ export interface OptimizeRequest {
    * Tail-aware problems: where durations come from (default `samples`).
    */
   durations?: DurationSource | null;
+  /**
+   * Settings of the greedy heuristics.
+   */
+  greedy?: GreedyRequest | null;
+  /**
+   * The exact solver's search-node budget (default 50,000,000); past it the best configuration
+   * found is returned as `feasible` with its certified gap.
+   */
+  node_limit?: number | null;
   /**
    * What to optimize.
    */
@@ -1652,6 +1688,14 @@ export interface WhatIfRequest {
    * Constraints held at one value.
    */
   fixed?: Constraints;
+  /**
+   * Settings of the greedy heuristics.
+   */
+  greedy?: GreedyRequest | null;
+  /**
+   * The exact solver's search-node budget per point (default 50,000,000).
+   */
+  node_limit?: number | null;
   /**
    * What to optimize at each point.
    */

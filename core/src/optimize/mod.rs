@@ -10,7 +10,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Application, Configuration};
-use crate::simulate::DurationSource;
 use crate::workflow::LatencyModel;
 use scenarios::ScenarioError;
 use tail::{Prepared, TailReport, TailSettings};
@@ -22,6 +21,7 @@ pub mod exact;
 pub mod greedy;
 pub mod harness;
 pub mod pareto;
+pub mod request;
 pub mod scenarios;
 pub mod space;
 pub mod synthetic;
@@ -29,6 +29,7 @@ pub mod tail;
 pub mod whatif;
 
 pub use analytic::Analytic;
+pub use request::{Named, OptimizeRequest, TailRequest};
 pub use space::{Metrics, OptionPoint, SearchSpace};
 
 /// Relative slack when checking a constraint, so that a configuration sitting exactly on a limit
@@ -227,94 +228,6 @@ impl Problem {
             Objective::Cost => m.cost_usd_per_million,
             Objective::Accuracy => m.accuracy,
         }
-    }
-}
-
-/// An optimization request (the wasm package's `optimize` argument).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OptimizeRequest {
-    /// What to optimize.
-    pub objective: Objective,
-    /// The limits.
-    #[serde(default)]
-    pub constraints: Constraints,
-    /// Which solver (default `exact`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solver: Option<SolverKind>,
-    /// Tail-aware problems: executions sampled once and shared by every configuration (default
-    /// 5,000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scenarios: Option<usize>,
-    /// Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
-    /// the CLI and the wasm package draw one when it is left out and report it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Tail-aware problems: where durations come from (default `samples`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub durations: Option<DurationSource>,
-    /// Tail-aware problems: executions of the certification run (default 100,000; 0: none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certify_runs: Option<usize>,
-}
-
-/// The settings of tail-aware problems as a request gives them (each optional).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct TailRequest {
-    /// Number of scenarios.
-    pub scenarios: Option<usize>,
-    /// Seed.
-    pub seed: Option<u64>,
-    /// Duration source.
-    pub durations: Option<DurationSource>,
-    /// Certification runs.
-    pub certify_runs: Option<usize>,
-}
-
-impl TailRequest {
-    /// The settings; `tail` says whether the problem needs them (then a seed is required).
-    pub fn settings(&self, tail: bool) -> Result<TailSettings, String> {
-        let d = TailSettings::default();
-        let seed = match (self.seed, tail) {
-            (Some(s), _) => s,
-            (None, false) => 0,
-            (None, true) => {
-                return Err(
-                    "seed: a tail-latency problem needs a seed (the caller draws one)".to_string(),
-                );
-            }
-        };
-        Ok(TailSettings {
-            scenarios: self.scenarios.unwrap_or(d.scenarios),
-            seed,
-            durations: self.durations.unwrap_or(d.durations),
-            certify_runs: self.certify_runs.unwrap_or(d.certify_runs),
-        })
-    }
-}
-
-impl OptimizeRequest {
-    /// The problem and solver settings, after checking the limits.
-    pub fn parts(&self) -> Result<(Problem, SolveOptions), String> {
-        self.constraints
-            .check()
-            .map_err(|e| format!("constraints.{e}"))?;
-        let problem = Problem {
-            objective: self.objective,
-            constraints: self.constraints,
-        };
-        let options = SolveOptions {
-            solver: self.solver.unwrap_or(SolverKind::Exact),
-            tail: TailRequest {
-                scenarios: self.scenarios,
-                seed: self.seed,
-                durations: self.durations,
-                certify_runs: self.certify_runs,
-            }
-            .settings(problem.is_tail())?,
-            ..SolveOptions::default()
-        };
-        Ok((problem, options))
     }
 }
 

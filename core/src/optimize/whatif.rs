@@ -2,15 +2,15 @@
 //! The pruned search space is built once and shared by every point.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use super::request::{SweepSpec, WhatIfRequest};
 use super::tail::Prepared;
 use super::{
     Analytic, ConstraintKind, Constraints, Objective, Problem, Solution, SolveError, SolveOptions,
-    SolverKind, TailRequest,
+    SolverKind,
 };
 use crate::bundle::Application;
-use crate::simulate::DurationSource;
 
 /// One constraint swept over values.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,107 +32,6 @@ impl Sweep {
                 .collect(),
         };
         Sweep { constraint, values }
-    }
-}
-
-/// One swept constraint, as requests spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SweepSpec {
-    /// Which constraint.
-    pub constraint: ConstraintKind,
-    /// First value.
-    pub from: f64,
-    /// Last value.
-    pub to: f64,
-    /// Number of values (1 to 10,000), evenly spaced, both ends included.
-    pub steps: usize,
-}
-
-/// A what-if request (the wasm package's `whatIf` argument; the CLI builds the same).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WhatIfRequest {
-    /// What to optimize at each point.
-    pub objective: Objective,
-    /// One or two constraints to sweep; the first varies slowest.
-    pub vary: Vec<SweepSpec>,
-    /// Constraints held at one value.
-    #[serde(default)]
-    pub fixed: Constraints,
-    /// Which solver (default `exact`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub solver: Option<SolverKind>,
-    /// Tail-aware problems: executions sampled once and shared by every configuration (default
-    /// 5,000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scenarios: Option<usize>,
-    /// Tail-aware problems: seed of the scenarios. `core` requires one for a tail-aware problem;
-    /// the CLI and the wasm package draw one when it is left out and report it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Tail-aware problems: where durations come from (default `samples`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub durations: Option<DurationSource>,
-    /// Tail-aware problems: executions of the certification run (default 100,000; 0: none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certify_runs: Option<usize>,
-}
-
-impl WhatIfRequest {
-    /// The sweeps, after checking them; the error names the field (`vary[1].steps: …`).
-    pub fn sweeps(&self) -> Result<Vec<Sweep>, String> {
-        if self.vary.is_empty() || self.vary.len() > 2 {
-            return Err(format!(
-                "vary: give one or two constraints to sweep, found {}",
-                self.vary.len()
-            ));
-        }
-        self.fixed.check().map_err(|e| format!("fixed.{e}"))?;
-        self.vary
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                for (name, x) in [("from", v.from), ("to", v.to)] {
-                    if !x.is_finite() {
-                        return Err(format!(
-                            "vary[{i}].{name}: must be a finite number, found {x}"
-                        ));
-                    }
-                }
-                if !(1..=10_000).contains(&v.steps) {
-                    return Err(format!(
-                        "vary[{i}].steps: must be from 1 to 10000, found {}",
-                        v.steps
-                    ));
-                }
-                Ok(Sweep::linear(v.constraint, v.from, v.to, v.steps))
-            })
-            .collect()
-    }
-
-    /// Does any point of the sweep involve a latency percentile?
-    pub fn is_tail(&self) -> bool {
-        is_tail(
-            self.objective,
-            &self.fixed,
-            self.vary.iter().map(|v| v.constraint),
-        )
-    }
-
-    /// The solver settings (the tail settings checked; a seed is required when [`Self::is_tail`]).
-    pub fn options(&self) -> Result<SolveOptions, String> {
-        Ok(SolveOptions {
-            solver: self.solver.unwrap_or(SolverKind::Exact),
-            tail: TailRequest {
-                scenarios: self.scenarios,
-                seed: self.seed,
-                durations: self.durations,
-                certify_runs: self.certify_runs,
-            }
-            .settings(self.is_tail())?,
-            ..SolveOptions::default()
-        })
     }
 }
 

@@ -13,7 +13,7 @@ use crate::input::load_bundle;
 pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
     let (_, mut app) = load_bundle(&args.bundle)?;
     args.model.apply(&mut app);
-    let options = super::optimize::solve_options(&args.solver);
+    let options = super::optimize::solve_options(&args.solver)?;
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64() * 1e3;
     let report = run_timed(&app, usize::from(args.grid), &options, Some(&clock));

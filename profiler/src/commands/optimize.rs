@@ -4,88 +4,74 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use optiserve_core::optimize::tail::{TailReport, TailSettings, Verdict};
+use optiserve_core::optimize::request::{GreedyRequest, with_flag_names};
+use optiserve_core::optimize::tail::{TailReport, Verdict};
 use optiserve_core::optimize::{
-    Bcr, Constraints, GreedyOptions, Objective, Problem, SolveOptions, SolverKind, Status, solve,
+    Constraints, Named, Objective, OptimizeRequest, SolveOptions, SolverKind, Status, solve,
 };
-use optiserve_core::simulate::DurationSource;
 
-use crate::cli::{
-    BcrArg, ConstraintArgs, DurationsArg, Format, ObjectiveArg, OptimizeArgs, SolverArg,
-    SolverArgs, TailArgs,
-};
+use crate::cli::{ConstraintArgs, Format, OptimizeArgs, SolverArgs};
 use crate::input::{EXIT_INFEASIBLE, load_bundle};
 
-pub fn objective(o: ObjectiveArg) -> Objective {
-    match o {
-        ObjectiveArg::Latency => Objective::Latency,
-        ObjectiveArg::Cost => Objective::Cost,
-        ObjectiveArg::Accuracy => Objective::Accuracy,
-        ObjectiveArg::P95Latency => Objective::P95Latency,
-        ObjectiveArg::P99Latency => Objective::P99Latency,
-    }
-}
-
-pub fn constraints(c: &ConstraintArgs) -> anyhow::Result<Constraints> {
-    let out = Constraints {
+/// The limits the flags give (checked when the request is).
+pub fn constraints(c: &ConstraintArgs) -> Constraints {
+    Constraints {
         max_latency_ms: c.max_latency_ms,
         max_cost_usd_per_million: c.max_cost_usd_per_million,
         min_accuracy: c.min_accuracy,
         max_p95_latency_ms: c.max_p95_latency_ms,
         max_p99_latency_ms: c.max_p99_latency_ms,
-    };
-    out.check()
-        .map_err(|e| anyhow::anyhow!("--{}", e.replace('_', "-")))?;
-    Ok(out)
-}
-
-pub fn solve_options(a: &SolverArgs) -> SolveOptions {
-    SolveOptions {
-        solver: match a.solver {
-            SolverArg::Exact => SolverKind::Exact,
-            SolverArg::Greedy => SolverKind::Greedy,
-            SolverArg::BruteForce => SolverKind::BruteForce,
-        },
-        node_limit: a.node_limit,
-        tail: TailSettings::default(),
-        greedy: GreedyOptions {
-            accuracy_weight: a.accuracy_weight,
-            polish: !a.greedy_faithful,
-            bcr: match a.bcr {
-                BcrArg::Max => Bcr::Max,
-                BcrArg::Slope => Bcr::Slope {
-                    threshold: a.bcr_threshold,
-                },
-            },
-        },
     }
 }
 
-/// The tail settings; a seed is drawn when `needed` and none was given.
-pub fn tail_settings(t: &TailArgs, needed: bool) -> anyhow::Result<TailSettings> {
-    let seed = match t.seed {
-        Some(s) => s,
-        None if needed => super::simulate::draw_seed()?,
-        None => 0,
+/// The greedy settings the flags give.
+pub fn greedy(a: &SolverArgs) -> GreedyRequest {
+    GreedyRequest {
+        accuracy_weight: Some(a.accuracy_weight),
+        bcr: Some(a.bcr),
+        bcr_threshold: Some(a.bcr_threshold),
+        polish: Some(!a.greedy_faithful),
+    }
+}
+
+/// A message of core's about a request or a solve, with its fields named as flags.
+pub fn flag_error(message: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}", with_flag_names(&message.to_string()))
+}
+
+/// The solver settings of the flags, as a request builds them (no tail-aware problem).
+pub fn solve_options(a: &SolverArgs) -> anyhow::Result<SolveOptions> {
+    let mut request = OptimizeRequest::new(Objective::Cost);
+    request.solver = Some(a.solver);
+    request.node_limit = Some(a.node_limit);
+    request.greedy = Some(greedy(a));
+    Ok(request.parts().map_err(flag_error)?.1)
+}
+
+/// The request the arguments make, as the wasm package's JSON makes one; a tail-aware problem
+/// without `--seed` gets a random one (the report says which).
+pub fn request(args: &OptimizeArgs) -> anyhow::Result<OptimizeRequest> {
+    let mut request = OptimizeRequest {
+        objective: args.objective,
+        constraints: constraints(&args.constraints),
+        solver: Some(args.solver.solver),
+        node_limit: Some(args.solver.node_limit),
+        greedy: Some(greedy(&args.solver)),
+        scenarios: Some(args.tail.scenarios),
+        seed: args.tail.seed,
+        durations: Some(args.tail.durations),
+        certify_runs: Some(args.tail.certify_runs),
     };
-    Ok(TailSettings {
-        scenarios: t.scenarios,
-        seed,
-        durations: match t.durations {
-            DurationsArg::Samples => DurationSource::Samples,
-            DurationsArg::Model => DurationSource::Model,
-        },
-        certify_runs: t.certify_runs,
-    })
+    if request.is_tail() && request.seed.is_none() {
+        request.seed = Some(super::simulate::draw_seed()?);
+    }
+    Ok(request)
 }
 
 /// The tail-latency part of an answer, for people.
 pub fn print_tail(o: &mut String, bundle: &std::path::Path, t: &TailReport) -> std::fmt::Result {
     use std::fmt::Write as _;
-    let durations = match t.durations {
-        DurationSource::Samples => "samples",
-        DurationSource::Model => "model",
-    };
+    let durations = t.durations.flag_value();
     if let (Some(p95), Some(p99)) = (t.p95_ms, t.p99_ms) {
         writeln!(
             o,
@@ -195,16 +181,10 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
     let (_, mut app) = load_bundle(&args.bundle)?;
     args.model.apply(&mut app);
-    let problem = Problem {
-        objective: objective(args.objective),
-        constraints: constraints(&args.constraints)?,
-    };
-    let mut options = solve_options(&args.solver);
-    options.tail = tail_settings(&args.tail, problem.is_tail())?;
+    let (problem, options) = request(args)?.parts().map_err(flag_error)?;
     refuse_huge_brute_force(&app, &options)?;
     let started = Instant::now();
-    let mut solution = solve(&app, &problem, &options)
-        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().replace('_', "-")))?;
+    let mut solution = solve(&app, &problem, &options).map_err(flag_error)?;
     solution.elapsed_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     match args.format {
         Format::Json => o.push_str(&super::to_json(&solution)?),
@@ -213,11 +193,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<ExitCode> {
             writeln!(
                 o,
                 "status    {status}  [{} solver, {} evaluations, {:.2} ms]",
-                match solution.solver {
-                    SolverKind::Exact => "exact",
-                    SolverKind::Greedy => "greedy",
-                    SolverKind::BruteForce => "brute-force",
-                },
+                solution.solver.flag_value(),
                 solution.evaluations,
                 solution.elapsed_ms.unwrap_or(0.0)
             )?;

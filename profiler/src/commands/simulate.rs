@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use optiserve_core::simulate::{DurationSource, SimulationRequest, simulate};
+use optiserve_core::simulate::{SimulationRequest, simulate};
 
-use crate::cli::{DurationsArg, Format, SimulateArgs};
+use crate::cli::{Format, SimulateArgs};
 use crate::input::{load_bundle, load_choices};
 
 /// A random seed below 2^53, so that it survives a trip through a JavaScript number (the wasm
@@ -26,10 +26,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let request = SimulationRequest {
         runs: args.runs,
         seed,
-        durations: match args.durations {
-            DurationsArg::Samples => DurationSource::Samples,
-            DurationsArg::Model => DurationSource::Model,
-        },
+        durations: args.durations,
         bins: 40,
     };
     let r = simulate(&app, &choices, &request)?;

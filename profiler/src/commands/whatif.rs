@@ -4,23 +4,16 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use optiserve_core::optimize::whatif::{Sweep, WhatIfPoint, what_if};
-use optiserve_core::optimize::{ConstraintKind, Constraints, Status};
+use optiserve_core::optimize::request::{MAX_SWEEP_STEPS, SweepSpec, WhatIfRequest};
+use optiserve_core::optimize::whatif::{WhatIfPoint, what_if};
+use optiserve_core::optimize::{ConstraintKind, Constraints, Named, Status};
 
+use super::optimize::flag_error;
 use crate::cli::{TableFormat, WhatIfArgs};
 use crate::input::load_bundle;
 
 fn constraint_kind(name: &str) -> anyhow::Result<ConstraintKind> {
-    Ok(match name.trim().replace('_', "-").as_str() {
-        "max-latency-ms" => ConstraintKind::MaxLatencyMs,
-        "max-cost-usd-per-million" => ConstraintKind::MaxCostUsdPerMillion,
-        "min-accuracy" => ConstraintKind::MinAccuracy,
-        "max-p95-latency-ms" => ConstraintKind::MaxP95LatencyMs,
-        "max-p99-latency-ms" => ConstraintKind::MaxP99LatencyMs,
-        other => bail!(
-            "unknown constraint '{other}' (expected max-latency-ms, max-cost-usd-per-million, min-accuracy, max-p95-latency-ms or max-p99-latency-ms)"
-        ),
-    })
+    ConstraintKind::parse(name).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn number(s: &str, what: &str) -> anyhow::Result<f64> {
@@ -34,29 +27,26 @@ fn number(s: &str, what: &str) -> anyhow::Result<f64> {
     Ok(v)
 }
 
-/// Parses `NAME=FROM:TO:STEPS`.
-pub fn parse_sweep(spec: &str) -> anyhow::Result<Sweep> {
+/// Parses `NAME=FROM:TO:STEPS` (the number of steps is checked with the request).
+pub fn parse_sweep(spec: &str) -> anyhow::Result<SweepSpec> {
     let context = || format!("--vary {spec}");
     let (name, range) = spec
         .split_once('=')
         .with_context(|| format!("--vary {spec}: expected NAME=FROM:TO:STEPS"))?;
-    let kind = constraint_kind(name).with_context(context)?;
+    let constraint = constraint_kind(name).with_context(context)?;
     let parts: Vec<&str> = range.split(':').collect();
     let [from, to, steps] = parts.as_slice() else {
         bail!("--vary {spec}: expected NAME=FROM:TO:STEPS, e.g. min-accuracy=0:1:11");
     };
-    let steps: usize = steps
-        .trim()
-        .parse()
-        .ok()
-        .filter(|&s| (1..=10_000).contains(&s))
-        .with_context(|| format!("--vary {spec}: STEPS must be a whole number from 1 to 10000"))?;
-    Ok(Sweep::linear(
-        kind,
-        number(from, &format!("--vary {spec}: FROM"))?,
-        number(to, &format!("--vary {spec}: TO"))?,
+    let steps: usize = steps.trim().parse().ok().with_context(|| {
+        format!("--vary {spec}: STEPS must be a whole number from 1 to {MAX_SWEEP_STEPS}")
+    })?;
+    Ok(SweepSpec {
+        constraint,
+        from: number(from, &format!("--vary {spec}: FROM"))?,
+        to: number(to, &format!("--vary {spec}: TO"))?,
         steps,
-    ))
+    })
 }
 
 fn parse_fixed(specs: &[String]) -> anyhow::Result<Constraints> {
@@ -69,6 +59,31 @@ fn parse_fixed(specs: &[String]) -> anyhow::Result<Constraints> {
         c.set(kind, Some(number(value, &format!("--fixed {spec}"))?));
     }
     Ok(c)
+}
+
+/// The request the arguments make, as the wasm package's JSON makes one; a tail-aware sweep
+/// without `--seed` gets a random one.
+fn request(args: &WhatIfArgs) -> anyhow::Result<WhatIfRequest> {
+    let mut request = WhatIfRequest {
+        objective: args.objective,
+        vary: args
+            .vary
+            .iter()
+            .map(|s| parse_sweep(s))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        fixed: parse_fixed(&args.fixed)?,
+        solver: Some(args.solver.solver),
+        node_limit: Some(args.solver.node_limit),
+        greedy: Some(super::optimize::greedy(&args.solver)),
+        scenarios: Some(args.tail.scenarios),
+        seed: args.tail.seed,
+        durations: Some(args.tail.durations),
+        certify_runs: Some(args.tail.certify_runs),
+    };
+    if request.is_tail() && request.seed.is_none() {
+        request.seed = Some(super::simulate::draw_seed()?);
+    }
+    Ok(request)
 }
 
 fn status_name(s: Status) -> &'static str {
@@ -88,26 +103,13 @@ pub fn run(args: &WhatIfArgs) -> anyhow::Result<ExitCode> {
     let mut o = String::new();
     let (_, mut app) = load_bundle(&args.bundle)?;
     args.model.apply(&mut app);
-    if args.vary.len() > 2 {
-        bail!("--vary: give one or two constraints to sweep");
-    }
-    let sweeps = args
-        .vary
-        .iter()
-        .map(|s| parse_sweep(s))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let fixed = parse_fixed(&args.fixed)?;
-    let objective = super::optimize::objective(args.objective);
-    let mut options = super::optimize::solve_options(&args.solver);
-    let tail = optiserve_core::optimize::whatif::is_tail(
-        objective,
-        &fixed,
-        sweeps.iter().map(|s| s.constraint),
-    );
-    options.tail = super::optimize::tail_settings(&args.tail, tail)?;
+    let request = request(args)?;
+    let sweeps = request.sweeps().map_err(flag_error)?;
+    let options = request.options().map_err(flag_error)?;
+    let tail = request.is_tail();
     super::optimize::refuse_huge_brute_force(&app, &options)?;
-    let points = what_if(&app, objective, fixed, &sweeps, &options)
-        .map_err(|e| anyhow::anyhow!("--{}", e.to_string().replace('_', "-")))?;
+    let points =
+        what_if(&app, request.objective, request.fixed, &sweeps, &options).map_err(flag_error)?;
     if tail && args.format != TableFormat::Json {
         // The JSON carries the seed in every point; the table and CSV say it once, on stderr.
         eprintln!(
