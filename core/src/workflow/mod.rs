@@ -31,7 +31,10 @@ use serde::{Deserialize, Serialize};
 mod build;
 mod display;
 mod distribution;
+mod loops;
+mod maps;
 mod plan;
+mod reduce;
 #[cfg(test)]
 mod tests;
 
