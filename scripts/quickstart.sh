@@ -11,9 +11,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "==> building the optiserve command (cargo build --locked -p optiserve-profiler)"
+cargo build --locked -p optiserve-profiler
+optiserve="$PWD/target/debug/optiserve"
+echo
 echo "==> optiserve optimize examples/app3.bundle.json --objective latency --max-cost-usd-per-million 800 --min-accuracy 1.8"
-cargo run -q --locked -p optiserve-profiler -- optimize examples/app3.bundle.json \
+"$optiserve" optimize examples/app3.bundle.json \
     --objective latency --max-cost-usd-per-million 800 --min-accuracy 1.8
+echo
+echo "optiserve is at $optiserve (to put it on your PATH: cargo install --locked --path profiler)"
 [ "${1:-}" = --no-serve ] && exit 0
 
 echo
