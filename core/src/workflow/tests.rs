@@ -15,32 +15,59 @@ fn build(names: &[&str], list: &[(&str, &str, f64)]) -> Result<Workflow, Workflo
     Workflow::build(&ids(names), &edges(list))
 }
 
-const ARTIFACT_EDGES: &[(&str, &str, f64)] = &[
-    ("Start", "1", 1.0),
-    ("1", "2", 0.2),
-    ("1", "3", 0.8),
-    ("1", "4", 1.0),
-    ("2", "5", 1.0),
-    ("3", "5", 1.0),
-    ("4", "5", 1.0),
-    ("5", "6", 0.7),
-    ("5", "1", 0.3),
-    ("6", "6", 0.2),
-    ("6", "End", 0.8),
-];
+/// Edges written as a list: `"Start→a, a→b 0.25, a→c 0.75, b→End, c→End"`. Each edge is
+/// `from→to`, followed by its probability where that is not 1.
+fn flow(list: &str) -> Vec<Edge> {
+    list.split(',')
+        .map(|edge| {
+            let edge = edge.trim();
+            let (nodes, p) = edge.split_once(' ').unwrap_or((edge, "1.0"));
+            let (from, to) = nodes
+                .split_once('→')
+                .unwrap_or_else(|| panic!("{edge:?} is not from→to"));
+            let p = p
+                .parse()
+                .unwrap_or_else(|e| panic!("{edge:?}: probability: {e}"));
+            Edge::new(from, to, p)
+        })
+        .collect()
+}
+
+/// The workflow of functions `names` and edges `list` (see [`flow`]), which must be valid.
+fn workflow(names: &[&str], list: &str) -> Workflow {
+    Workflow::build(&ids(names), &flow(list)).unwrap_or_else(|e| panic!("{list}: {e}"))
+}
+
+/// The error that refuses the workflow of functions `names` and edges `list` (see [`flow`]).
+fn err(names: &[&str], list: &str) -> WorkflowError {
+    match Workflow::build(&ids(names), &flow(list)) {
+        Ok(_) => panic!("{list}: the workflow was built, but an error was expected"),
+        Err(e) => e,
+    }
+}
+
+/// The thesis' latency of `w` with durations `d`, without orchestration delays.
+fn thesis(w: &Workflow, d: &[f64]) -> f64 {
+    w.latency_ms(d, Delays::default(), LatencyModel::Thesis)
+}
+
+/// The branch-aware latency of `w` with durations `d`, without orchestration delays.
+fn aware(w: &Workflow, d: &[f64]) -> f64 {
+    w.latency_ms(d, Delays::default(), LatencyModel::BranchAware)
+}
+
+/// The artifact's test case: a cycle around a branch inside a parallel block, and a self-loop.
+const ARTIFACT: &str =
+    "Start→1, 1→2 0.2, 1→3 0.8, 1→4, 2→5, 3→5, 4→5, 5→6 0.7, 5→1 0.3, 6→6 0.2, 6→End 0.8";
 
 #[test]
 fn reproduces_the_artifact_test_case() {
-    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    let w = workflow(&["1", "2", "3", "4", "5", "6"], ARTIFACT);
     let expected = [1.428571, 0.285714, 1.142857, 1.428571, 1.428571, 1.25];
     for (got, want) in w.invocations().iter().zip(expected) {
         assert!((got - want).abs() < 1e-6, "NI {got} vs {want}");
     }
-    let eet = w.latency_ms(
-        &[100.0, 500.0, 1000.0, 210.0, 130.0, 100.0],
-        Delays::default(),
-        LatencyModel::Thesis,
-    );
+    let eet = thesis(&w, &[100.0, 500.0, 1000.0, 210.0, 130.0, 100.0]);
     assert!((eet - 1739.285714).abs() < 1e-6, "EET {eet}");
     assert_eq!(
         w.display_structure().to_string(),
@@ -62,7 +89,7 @@ fn artifact_case_with_step_functions_delays() {
     // Per iteration of the cycle: states 1, (2|3 ‖ 4), 5 on the path: 3 × (18.81 + 1) ms,
     // times 1/(1 − 0.3) iterations; the self-loop on 6: 19.81 ms × 1.25; Start and End:
     // 2 × 18.81 ms and the transition into End, 1 ms.
-    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    let w = workflow(&["1", "2", "3", "4", "5", "6"], ARTIFACT);
     let eet = w.latency_ms(
         &[100.0, 500.0, 1000.0, 210.0, 130.0, 100.0],
         Delays::step_functions_artifact(),
@@ -74,11 +101,7 @@ fn artifact_case_with_step_functions_delays() {
 
 #[test]
 fn chain_with_delays_counts_states_and_transitions() {
-    let w = build(
-        &["a", "b"],
-        &[("Start", "a", 1.0), ("a", "b", 1.0), ("b", "End", 1.0)],
-    )
-    .unwrap();
+    let w = workflow(&["a", "b"], "Start→a, a→b, b→End");
     let d = Delays {
         state_ms: 10.0,
         transition_ms: 1.0,
@@ -104,13 +127,7 @@ fn chain_with_delays_counts_states_and_transitions() {
 #[test]
 fn edges_weight_the_transitions_they_bill() {
     // a → (Choice folded) → b or c at 0.25 / 0.75 → (Succeed folded) → End.
-    let mut list = edges(&[
-        ("Start", "a", 1.0),
-        ("a", "b", 0.25),
-        ("a", "c", 0.75),
-        ("b", "End", 1.0),
-        ("c", "End", 1.0),
-    ]);
+    let mut list = flow("Start→a, a→b 0.25, a→c 0.75, b→End, c→End");
     for e in &mut list[1..] {
         e.transitions = Some(2.0);
     }
@@ -127,74 +144,29 @@ fn edges_weight_the_transitions_they_bill() {
 
 #[test]
 fn hand_computed_branch() {
-    let w = build(
+    let w = workflow(
         &["a", "b", "c", "d"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 0.25),
-            ("a", "c", 0.75),
-            ("b", "d", 1.0),
-            ("c", "d", 1.0),
-            ("d", "End", 1.0),
-        ],
-    )
-    .unwrap();
-    // 10 + 0.25·200 + 0.75·40 + 5 = 95
-    assert!(
-        (w.latency_ms(
-            &[10.0, 200.0, 40.0, 5.0],
-            Delays::default(),
-            LatencyModel::Thesis
-        ) - 95.0)
-            .abs()
-            < 1e-12
+        "Start→a, a→b 0.25, a→c 0.75, b→d, c→d, d→End",
     );
+    // 10 + 0.25·200 + 0.75·40 + 5 = 95
+    assert!((thesis(&w, &[10.0, 200.0, 40.0, 5.0]) - 95.0).abs() < 1e-12);
     assert_eq!(w.invocations(), &[1.0, 0.25, 0.75, 1.0]);
 }
 
 #[test]
 fn branch_arm_may_skip_straight_to_the_join() {
-    let w = build(
-        &["a", "b", "c"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 0.4),
-            ("a", "c", 0.6),
-            ("b", "c", 1.0),
-            ("c", "End", 1.0),
-        ],
-    )
-    .unwrap();
-    assert!(
-        (w.latency_ms(&[1.0, 100.0, 2.0], Delays::default(), LatencyModel::Thesis) - 43.0).abs()
-            < 1e-12
-    );
+    let w = workflow(&["a", "b", "c"], "Start→a, a→b 0.4, a→c 0.6, b→c, c→End");
+    assert!((thesis(&w, &[1.0, 100.0, 2.0]) - 43.0).abs() < 1e-12);
 }
 
 #[test]
 fn hand_computed_parallel() {
-    let w = build(
+    let w = workflow(
         &["a", "b", "c", "d", "e"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("a", "c", 1.0),
-            ("c", "d", 1.0),
-            ("b", "e", 1.0),
-            ("d", "e", 1.0),
-            ("e", "End", 1.0),
-        ],
-    )
-    .unwrap();
-    // a + max(b, c + d) + e = 10 + max(300, 100 + 150) + 20
-    assert_eq!(
-        w.latency_ms(
-            &[10.0, 300.0, 100.0, 150.0, 20.0],
-            Delays::default(),
-            LatencyModel::Thesis
-        ),
-        330.0
+        "Start→a, a→b, a→c, c→d, b→e, d→e, e→End",
     );
+    // a + max(b, c + d) + e = 10 + max(300, 100 + 150) + 20
+    assert_eq!(thesis(&w, &[10.0, 300.0, 100.0, 150.0, 20.0]), 330.0);
     assert_eq!(w.invocations(), &[1.0; 5]);
     assert_eq!(w.expected_transitions(), 7.0);
 }
@@ -202,23 +174,12 @@ fn hand_computed_parallel() {
 #[test]
 fn hand_computed_cycle_and_self_loop() {
     // a → b → (0.25 back to a | 0.75 on to c), c loops on itself with 0.5.
-    let w = build(
+    let w = workflow(
         &["a", "b", "c"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("b", "a", 0.25),
-            ("b", "c", 0.75),
-            ("c", "c", 0.5),
-            ("c", "End", 0.5),
-        ],
-    )
-    .unwrap();
-    // (10 + 20) / 0.75 + 30 / 0.5 = 40 + 60
-    assert!(
-        (w.latency_ms(&[10.0, 20.0, 30.0], Delays::default(), LatencyModel::Thesis) - 100.0).abs()
-            < 1e-12
+        "Start→a, a→b, b→a 0.25, b→c 0.75, c→c 0.5, c→End 0.5",
     );
+    // (10 + 20) / 0.75 + 30 / 0.5 = 40 + 60
+    assert!((thesis(&w, &[10.0, 20.0, 30.0]) - 100.0).abs() < 1e-12);
     let ni = w.invocations();
     assert!((ni[0] - 4.0 / 3.0).abs() < 1e-12 && (ni[1] - 4.0 / 3.0).abs() < 1e-12);
     assert!((ni[2] - 2.0).abs() < 1e-12);
@@ -230,109 +191,53 @@ fn hand_computed_cycle_and_self_loop() {
 fn self_loop_on_a_latch_shares_its_branch_group() {
     // b: 0.2 again, 0.3 back to a, 0.5 out. Leaving the self-loop, the cycle is taken with
     // probability 0.3 / 0.8.
-    let w = build(
-        &["a", "b"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("b", "b", 0.2),
-            ("b", "a", 0.3),
-            ("b", "End", 0.5),
-        ],
-    )
-    .unwrap();
+    let w = workflow(&["a", "b"], "Start→a, a→b, b→b 0.2, b→a 0.3, b→End 0.5");
     let runs = 1.0 / (1.0 - 0.375);
     let expected = runs * (10.0 + 20.0 / 0.8);
-    assert!(
-        (w.latency_ms(&[10.0, 20.0], Delays::default(), LatencyModel::Thesis) - expected).abs()
-            < 1e-9
-    );
+    assert!((thesis(&w, &[10.0, 20.0]) - expected).abs() < 1e-9);
     assert!((w.invocations()[1] - runs / 0.8).abs() < 1e-12);
 }
 
 #[test]
 fn nested_loops() {
     // Outer loop a..c (back 0.5), inner loop b..b2 (back 0.2).
-    let w = build(
+    let w = workflow(
         &["a", "b", "b2", "c"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("b", "b2", 1.0),
-            ("b2", "b", 0.2),
-            ("b2", "c", 0.8),
-            ("c", "a", 0.5),
-            ("c", "End", 0.5),
-        ],
-    )
-    .unwrap();
-    let expected = 2.0 * (1.0 + (10.0 + 100.0) / 0.8 + 1000.0);
-    assert!(
-        (w.latency_ms(
-            &[1.0, 10.0, 100.0, 1000.0],
-            Delays::default(),
-            LatencyModel::Thesis
-        ) - expected)
-            .abs()
-            < 1e-9
+        "Start→a, a→b, b→b2, b2→b 0.2, b2→c 0.8, c→a 0.5, c→End 0.5",
     );
+    let expected = 2.0 * (1.0 + (10.0 + 100.0) / 0.8 + 1000.0);
+    assert!((thesis(&w, &[1.0, 10.0, 100.0, 1000.0]) - expected).abs() < 1e-9);
 }
 
 #[test]
 fn branch_group_beside_parallel_edges_and_shared_branch_paths() {
     // Two branch arms that meet before the join are unfolded: d is reached either way.
-    let w = build(
+    let w = workflow(
         &["a", "b", "c", "d"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 0.5),
-            ("a", "c", 0.5),
-            ("b", "d", 0.5),
-            ("b", "End", 0.5),
-            ("c", "d", 1.0),
-            ("d", "End", 1.0),
-        ],
-    )
-    .unwrap();
-    let t = w.latency_ms(
-        &[1.0, 10.0, 100.0, 1000.0],
-        Delays::default(),
-        LatencyModel::Thesis,
+        "Start→a, a→b 0.5, a→c 0.5, b→d 0.5, b→End 0.5, c→d, d→End",
     );
+    let t = thesis(&w, &[1.0, 10.0, 100.0, 1000.0]);
     // paths: a b d (0.25), a b (0.25), a c d (0.5)
     let expected = 0.25 * 1011.0 + 0.25 * 11.0 + 0.5 * 1101.0;
     assert!((t - expected).abs() < 1e-9, "{t}");
     assert_eq!(w.invocations()[3], 0.75);
 }
 
-fn err(names: &[&str], list: &[(&str, &str, f64)]) -> WorkflowError {
-    build(names, list).unwrap_err()
-}
-
 #[test]
 fn every_validation_error_names_its_place() {
-    let e = err(&["a"], &[("Start", "a", 1.0), ("a", "x", 1.0)]);
+    let e = err(&["a"], "Start→a, a→x");
     assert_eq!(e.to_string(), "edge 1 (a → x): unknown node 'x'");
     assert_eq!(e.edge_index(), Some(1));
 
-    let e = err(&["a"], &[("Start", "a", 1.5), ("a", "End", 1.0)]);
+    let e = err(&["a"], "Start→a 1.5, a→End");
     assert_eq!(
         e.to_string(),
         "edge 0 (Start → a): probability 1.5 is outside (0, 1]"
     );
-    let e = err(&["a"], &[("Start", "a", 0.0), ("a", "End", 1.0)]);
+    let e = err(&["a"], "Start→a 0.0, a→End");
     assert!(e.to_string().contains("probability 0 is outside (0, 1]"));
 
-    let e = err(
-        &["a", "b", "c"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 0.5),
-            ("a", "c", 0.4),
-            ("b", "End", 1.0),
-            ("c", "End", 1.0),
-        ],
-    );
+    let e = err(&["a", "b", "c"], "Start→a, a→b 0.5, a→c 0.4, b→End, c→End");
     assert!(
         e.to_string()
             .starts_with("the branch out of 'a' sums to 0.9"),
@@ -341,68 +246,36 @@ fn every_validation_error_names_its_place() {
     assert!(e.to_string().contains("b (0.5), c (0.4)"));
     assert_eq!(e.edge_index(), Some(1));
 
-    let e = err(
-        &["a", "b"],
-        &[("Start", "a", 1.0), ("a", "End", 1.0), ("b", "End", 1.0)],
-    );
+    let e = err(&["a", "b"], "Start→a, a→End, b→End");
     assert_eq!(e.to_string(), "unreachable from Start: b");
 
-    let e = err(
-        &["a", "b"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "End", 0.5),
-            ("a", "b", 0.5),
-            ("b", "b", 0.5),
-            ("b", "a", 0.5),
-        ],
-    );
+    let e = err(&["a", "b"], "Start→a, a→End 0.5, a→b 0.5, b→b 0.5, b→a 0.5");
     // b can only go back to a: fine, it reaches End through a. Now a sink:
     drop(e);
-    let e = err(
-        &["a", "b"],
-        &[("Start", "a", 1.0), ("a", "End", 1.0), ("a", "b", 1.0)],
-    );
+    let e = err(&["a", "b"], "Start→a, a→End, a→b");
     assert_eq!(e.to_string(), "no path to End from: b");
 
-    let e = err(
-        &["a"],
-        &[("Start", "a", 1.0), ("a", "a", 1.0), ("a", "End", 1.0)],
-    );
+    let e = err(&["a"], "Start→a, a→a, a→End");
     assert!(
         e.to_string().starts_with("the loop a → a can never exit"),
         "{e}"
     );
 
-    let e = err(
-        &["a", "b"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("b", "a", 1.0),
-            ("b", "End", 1.0),
-        ],
-    );
+    let e = err(&["a", "b"], "Start→a, a→b, b→a, b→End");
     assert!(
         e.to_string().starts_with("the loop b → a can never exit"),
         "{e}"
     );
 
-    let e = err(
-        &["a"],
-        &[("Start", "a", 1.0), ("a", "End", 1.0), ("End", "a", 1.0)],
-    );
+    let e = err(&["a"], "Start→a, a→End, End→a");
     assert_eq!(e.to_string(), "edge 2 (End → a): End has no outgoing edges");
-    let e = err(&["a"], &[("Start", "a", 1.0), ("a", "Start", 1.0)]);
+    let e = err(&["a"], "Start→a, a→Start");
     assert_eq!(
         e.to_string(),
         "edge 1 (a → Start): Start has no incoming edges"
     );
 
-    let e = err(
-        &["a"],
-        &[("Start", "a", 1.0), ("a", "End", 1.0), ("a", "End", 1.0)],
-    );
+    let e = err(&["a"], "Start→a, a→End, a→End");
     assert_eq!(e.to_string(), "edge 2 (a → End) duplicates edge 1");
 
     let e = Workflow::build(&ids(&["a", "a"]), &[]).unwrap_err();
@@ -456,16 +329,7 @@ fn irreducible_structures_are_refused_with_the_nodes() {
     // Two parallel arms that meet at c before their join d.
     let e = err(
         &["a", "b", "c", "d", "x"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("a", "x", 1.0),
-            ("b", "c", 1.0),
-            ("b", "d", 1.0),
-            ("x", "c", 1.0),
-            ("c", "End", 1.0),
-            ("d", "End", 1.0),
-        ],
+        "Start→a, a→b, a→x, b→c, b→d, x→c, c→End, d→End",
     );
     assert!(
         e.to_string()
@@ -476,15 +340,7 @@ fn irreducible_structures_are_refused_with_the_nodes() {
     // A loop that exits from inside a branch arm.
     let e = err(
         &["h", "a", "b", "x"],
-        &[
-            ("Start", "h", 1.0),
-            ("h", "a", 0.5),
-            ("h", "b", 0.5),
-            ("a", "h", 0.3),
-            ("a", "x", 0.7),
-            ("b", "x", 1.0),
-            ("x", "End", 1.0),
-        ],
+        "Start→h, h→a 0.5, h→b 0.5, a→h 0.3, a→x 0.7, b→x, x→End",
     );
     assert!(
         e.to_string()
@@ -620,12 +476,12 @@ proptest! {
             None => e.edges.push(Edge::new(&b, END, 1.0)),
         }
         let w = Workflow::build(&e.names, &e.edges).unwrap();
-        let got = w.latency_ms(&e.t, Delays::default(), LatencyModel::Thesis);
+        let got = thesis(&w, &e.t);
         prop_assert!((got - expected).abs() <= 1e-9 * expected.max(1.0), "{} vs {}", got, expected);
         // Latency is monotone in every duration.
         let mut slower = e.t.clone();
         slower[0] += 50.0;
-        prop_assert!(w.latency_ms(&slower, Delays::default(), LatencyModel::Thesis) >= got - 1e-9);
+        prop_assert!(thesis(&w, &slower) >= got - 1e-9);
     }
 
     #[test]
@@ -638,13 +494,13 @@ proptest! {
         es.push(Edge::new(names.last().unwrap(), END, 1.0));
         let w = Workflow::build(&names, &es).unwrap();
         let sum: f64 = ts.iter().sum();
-        prop_assert!((w.latency_ms(&ts, Delays::default(), LatencyModel::Thesis) - sum).abs() < 1e-6);
+        prop_assert!((thesis(&w, &ts) - sum).abs() < 1e-6);
     }
 
     #[test]
     fn a_self_loop_scales_by_one_over_one_minus_p(t in 1.0f64..5000.0, p in 0.01f64..0.99) {
         let w = build(&["a"], &[("Start", "a", 1.0), ("a", "a", p), ("a", "End", 1.0 - p)]).unwrap();
-        prop_assert!((w.latency_ms(&[t], Delays::default(), LatencyModel::Thesis) - t / (1.0 - p)).abs() < 1e-6 * t / (1.0 - p));
+        prop_assert!((thesis(&w, &[t]) - t / (1.0 - p)).abs() < 1e-6 * t / (1.0 - p));
         prop_assert!((w.invocations()[0] - 1.0 / (1.0 - p)).abs() < 1e-9 / (1.0 - p));
     }
 }
@@ -652,30 +508,20 @@ proptest! {
 #[test]
 fn a_parallel_block_whose_longer_arm_depends_on_a_branch() {
     // f0 → parallel(f1 → branch(0.3: f2 | 0.7: f3) ‖ f4) → End.
-    let w = build(
+    let w = workflow(
         &["f0", "f1", "f2", "f3", "f4"],
-        &[
-            ("Start", "f0", 1.0),
-            ("f0", "f1", 1.0),
-            ("f0", "f4", 1.0),
-            ("f1", "f2", 0.3),
-            ("f1", "f3", 0.7),
-            ("f2", "End", 1.0),
-            ("f3", "End", 1.0),
-            ("f4", "End", 1.0),
-        ],
-    )
-    .unwrap();
+        "Start→f0, f0→f1, f0→f4, f1→f2 0.3, f1→f3 0.7, f2→End, f3→End, f4→End",
+    );
     let d = [10.0, 20.0, 100.0, 300.0, 250.0];
     // Arm 1 takes 20 + 100 = 120 ms (0.3) or 20 + 300 = 320 ms (0.7); arm 2 takes 250 ms.
     // E[max] = 0.3·max(120, 250) + 0.7·max(320, 250) = 75 + 224 = 299.
-    let aware = w.latency_ms(&d, Delays::default(), LatencyModel::BranchAware);
+    let aware = aware(&w, &d);
     assert!(
         (aware - (10.0 + 0.3 * 250.0 + 0.7 * 320.0)).abs() < 1e-9,
         "{aware}"
     );
     // The thesis: max(0.3·120 + 0.7·320, 250) = max(260, 250).
-    let thesis = w.latency_ms(&d, Delays::default(), LatencyModel::Thesis);
+    let thesis = thesis(&w, &d);
     assert!((thesis - (10.0 + 260.0)).abs() < 1e-9, "{thesis}");
     assert!(w.has_random_blocks());
     let e = w.latency_estimate(&d, Delays::default(), LatencyModel::BranchAware);
@@ -695,54 +541,29 @@ fn a_parallel_block_whose_longer_arm_depends_on_a_branch() {
 #[test]
 fn nested_parallel_blocks_and_maps_with_branches() {
     // f0 → parallel(f1 → parallel(f2 ‖ f3 → branch(0.5: f4 | 0.5: End)) ‖ f5) → End.
-    let w = build(
+    let w = workflow(
         &["f0", "f1", "f2", "f3", "f4", "f5"],
-        &[
-            ("Start", "f0", 1.0),
-            ("f0", "f1", 1.0),
-            ("f0", "f5", 1.0),
-            ("f1", "f2", 1.0),
-            ("f1", "f3", 1.0),
-            ("f3", "f4", 0.5),
-            ("f3", "End", 0.5),
-            ("f2", "End", 1.0),
-            ("f4", "End", 1.0),
-            ("f5", "End", 1.0),
-        ],
-    )
-    .unwrap();
+        "Start→f0, f0→f1, f0→f5, f1→f2, f1→f3, f3→f4 0.5, f3→End 0.5, f2→End, f4→End, f5→End",
+    );
     let d = [0.0, 10.0, 50.0, 20.0, 100.0, 70.0];
     // Inner block: max(50, 20) = 50 or max(50, 120) = 120, each 0.5; arm 1: 10 + that;
     // outer: 0.5·max(60, 70) + 0.5·max(130, 70) = 35 + 65 = 100.
-    let aware = w.latency_ms(&d, Delays::default(), LatencyModel::BranchAware);
+    let aware = aware(&w, &d);
     assert!((aware - 100.0).abs() < 1e-9, "{aware}");
     // The thesis: inner max(50, 20 + 50) = 70, arm 1: 80, outer max(80, 70) = 80.
-    let thesis = w.latency_ms(&d, Delays::default(), LatencyModel::Thesis);
+    let thesis = thesis(&w, &d);
     assert!((thesis - 80.0).abs() < 1e-9, "{thesis}");
 }
 
 #[test]
 fn without_random_blocks_both_models_are_one_plan() {
-    let w = build(&["1", "2", "3", "4", "5", "6"], ARTIFACT_EDGES).unwrap();
+    let w = workflow(&["1", "2", "3", "4", "5", "6"], ARTIFACT);
     // The artifact's case has a branch inside a parallel arm: the models differ there.
     assert!(w.has_random_blocks());
-    let chain = build(
-        &["a", "b", "c"],
-        &[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("a", "c", 1.0),
-            ("b", "End", 1.0),
-            ("c", "End", 1.0),
-        ],
-    )
-    .unwrap();
+    let chain = workflow(&["a", "b", "c"], "Start→a, a→b, a→c, b→End, c→End");
     assert!(!chain.has_random_blocks());
     let d = [1.0, 2.0, 3.0];
-    assert_eq!(
-        chain.latency_ms(&d, Delays::default(), LatencyModel::BranchAware),
-        chain.latency_ms(&d, Delays::default(), LatencyModel::Thesis)
-    );
+    assert_eq!(aware(&chain, &d), thesis(&chain, &d));
 }
 
 proptest! {
@@ -812,13 +633,7 @@ fn a_function_used_at_two_sites_is_one_function_with_its_invocations_added() {
         &[],
         &sites(&[("a2", "a")]),
         &[],
-        &edges(&[
-            ("Start", "a", 1.0),
-            ("a", "b", 1.0),
-            ("b", "a2", 0.5),
-            ("b", "End", 0.5),
-            ("a2", "End", 1.0),
-        ]),
+        &flow("Start→a, a→b, b→a2 0.5, b→End 0.5, a2→End"),
     )
     .unwrap();
     assert_eq!(w.function_ids(), &ids(&["a", "b"])[..]);
@@ -848,7 +663,7 @@ fn a_function_used_at_two_sites_is_one_function_with_its_invocations_added() {
             &[],
             &s,
             &[],
-            &edges(&[("Start", "a", 1.0), ("a", "b", 1.0), ("b", "End", 1.0)]),
+            &flow("Start→a, a→b, b→End"),
         )
         .unwrap_err();
         assert!(e.to_string().starts_with(want), "{e}");
@@ -864,12 +679,7 @@ fn a_while_loop_decided_at_its_top_is_rotated() {
         &ids(&["poll"]),
         &wait,
         &[],
-        &edges(&[
-            ("Start", "poll", 1.0),
-            ("poll", "W", 0.75),
-            ("poll", "End", 0.25),
-            ("W", "poll", 1.0),
-        ]),
+        &flow("Start→poll, poll→W 0.75, poll→End 0.25, W→poll"),
     )
     .unwrap();
     assert_eq!(
@@ -901,15 +711,7 @@ fn a_while_loop_with_several_ways_around_goes_through_a_dispatch_node() {
         &ids(&["check", "start", "infer"]),
         &wait,
         &[],
-        &edges(&[
-            ("Start", "check", 1.0),
-            ("check", "start", 0.25),
-            ("check", "W", 0.5),
-            ("check", "infer", 0.25),
-            ("start", "W", 1.0),
-            ("W", "check", 1.0),
-            ("infer", "End", 1.0),
-        ]),
+        &flow("Start→check, check→start 0.25, check→W 0.5, check→infer 0.25, start→W, W→check, infer→End"),
     )
     .unwrap();
     assert_eq!(
@@ -928,14 +730,7 @@ fn a_while_loop_with_several_ways_around_goes_through_a_dispatch_node() {
         &ids(&["get", "iter"]),
         &wait,
         &[],
-        &edges(&[
-            ("Start", "get", 1.0),
-            ("get", "iter", 0.5),
-            ("get", "End", 0.5),
-            ("iter", "W", 0.5),
-            ("iter", "End", 0.5),
-            ("W", "get", 1.0),
-        ]),
+        &flow("Start→get, get→iter 0.5, get→End 0.5, iter→W 0.5, iter→End 0.5, W→get"),
     )
     .unwrap_err();
     assert!(
@@ -958,18 +753,11 @@ fn a_distributed_map_runs_its_body_once_per_batch_and_counts_its_express_childre
         child_execution: None,
         batch_items: Some(25.0),
     };
-    let w = Workflow::build_with_states(
-        &ids(&["f", "g"]),
-        &states,
-        std::slice::from_ref(&map),
-        &edges(&[
-            ("Start", "M", 1.0),
-            ("M", "f", 1.0),
-            ("f", "g", 1.0),
-            ("g", "End", 1.0),
-        ]),
-    )
-    .unwrap();
+    let with_map = |map: MapBlock| {
+        let list = flow("Start→M, M→f, f→g, g→End");
+        Workflow::build_with_states(&ids(&["f", "g"]), &states, &[map], &list).unwrap()
+    };
+    let w = with_map(map.clone());
     assert_eq!(w.display_structure().to_string(), "M → map×4/4(f) → g");
     assert_eq!(w.invocations(), &[4.0, 1.0]);
     assert_eq!(w.express_children(), 4.0);
@@ -981,18 +769,7 @@ fn a_distributed_map_runs_its_body_once_per_batch_and_counts_its_express_childre
         child_execution: Some(ChildExecutionType::Standard),
         ..map
     };
-    let w = Workflow::build_with_states(
-        &ids(&["f", "g"]),
-        &states,
-        &[standard],
-        &edges(&[
-            ("Start", "M", 1.0),
-            ("M", "f", 1.0),
-            ("f", "g", 1.0),
-            ("g", "End", 1.0),
-        ]),
-    )
-    .unwrap();
+    let w = with_map(standard);
     assert_eq!(w.express_children(), 0.0);
     assert_eq!(w.expected_transitions(), 1.0 + 4.0 + 4.0 + 1.0);
 }
