@@ -20,6 +20,7 @@ pub mod limits;
 pub mod model;
 pub mod optimize;
 pub mod pricing;
+pub mod regions;
 pub mod report;
 pub mod sampling;
 pub mod sfn_history;

@@ -11,7 +11,8 @@ use optiserve_core::bundle::{
     Variant, VariantSelector, WorkflowSpec,
 };
 use optiserve_core::model::{DurationModel, ExpModel, ModelChoice};
-use optiserve_core::pricing::{Architecture, Pricing};
+use optiserve_core::pricing::{Architecture, Pricing, StepFunctionsPricing};
+use optiserve_core::regions::{Orchestration, Overrides, pricing_for};
 use optiserve_core::sampling::SamplerSettings;
 use optiserve_core::workflow::Edge;
 use serde::Deserialize;
@@ -29,9 +30,14 @@ pub struct Plan {
     /// Free text (goes into the bundle).
     #[serde(default)]
     pub description: Option<String>,
-    /// AWS region of the functions (else `--region` or the default chain).
+    /// AWS region of the functions (else `--region` or the default chain). It selects the prices
+    /// from the built-in region table (`optiserve_core::regions`); a region or figure the table
+    /// cannot source is an error unless `[pricing]` gives it.
     #[serde(default)]
     pub region: Option<String>,
+    /// Prices that replace the region table's (or that it lacks).
+    #[serde(default)]
+    pub pricing: PlanPricing,
     /// Lambda architecture, for the prices (`x86_64` or `arm64`).
     #[serde(default = "default_architecture")]
     pub architecture: Architecture,
@@ -79,6 +85,65 @@ fn default_samples() -> u32 {
 }
 fn default_concurrency() -> u32 {
     1
+}
+
+/// The plan's `[pricing]` table: each figure given replaces the region table's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPricing {
+    /// Lambda USD per GB-second, for the plan's architecture.
+    pub price_per_gb_second: Option<f64>,
+    /// Lambda USD per request.
+    pub price_per_request: Option<f64>,
+    /// The Step Functions charge to add: `standard` or `express` (default: the `workflow_from`
+    /// bundle's, else none).
+    pub step_functions: Option<PlanOrchestration>,
+    /// Step Functions Standard USD per state transition.
+    pub price_per_transition: Option<f64>,
+    /// Step Functions Express USD per request.
+    pub express_price_per_request: Option<f64>,
+    /// Step Functions Express USD per GB-second.
+    pub express_price_per_gb_second: Option<f64>,
+}
+
+/// A Step Functions workflow type, for its prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOrchestration {
+    Standard,
+    Express,
+}
+
+impl PlanPricing {
+    fn check(&self) -> anyhow::Result<()> {
+        for (key, v) in [
+            ("price_per_gb_second", self.price_per_gb_second),
+            ("price_per_request", self.price_per_request),
+            ("price_per_transition", self.price_per_transition),
+            ("express_price_per_request", self.express_price_per_request),
+            (
+                "express_price_per_gb_second",
+                self.express_price_per_gb_second,
+            ),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && (0.0..1.0).contains(&v))
+            {
+                bail!("pricing.{key}: must be a price in USD, at least 0 and below 1, found {v}");
+            }
+        }
+        Ok(())
+    }
+
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            price_per_gb_second: self.price_per_gb_second,
+            price_per_request: self.price_per_request,
+            price_per_transition: self.price_per_transition,
+            express_price_per_request: self.express_price_per_request,
+            express_price_per_gb_second: self.express_price_per_gb_second,
+        }
+    }
 }
 
 /// Optional settings of the sampling strategy.
@@ -212,6 +277,27 @@ pub struct LoadedPlan {
     pub workflow: WorkflowSpec,
     pub accuracy: Option<AccuracySpec>,
     pub pricing: Pricing,
+    /// The Step Functions charge priced (the plan's `pricing.step_functions`, else the
+    /// `workflow_from` bundle's).
+    pub orchestration: Option<Orchestration>,
+}
+
+/// The region a plan without `region` is priced for until the run learns the real one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The prices of `region` for the plan: the region table's, replaced by the plan's `[pricing]`.
+fn region_pricing(
+    plan: &Plan,
+    region: &str,
+    orchestration: Option<Orchestration>,
+) -> anyhow::Result<Pricing> {
+    pricing_for(
+        region,
+        plan.architecture,
+        orchestration,
+        &plan.pricing.overrides(),
+    )
+    .map_err(|e| anyhow!("region: {e}"))
 }
 
 /// FNV-1a, 64 bits, as hex.
@@ -319,6 +405,7 @@ fn resolve(
     if let Some(Err(e)) = plan.simulate.as_ref().map(SimSettings::check) {
         bail!("simulate.{e}");
     }
+    plan.pricing.check()?;
     let mut ids = BTreeSet::new();
     let mut resources = BTreeSet::new();
     let mut targets = Vec::new();
@@ -426,6 +513,7 @@ fn resolve(
     let from = workflow_from
         .map(Path::to_path_buf)
         .or_else(|| plan.workflow_from.as_ref().map(|p| base.join(p)));
+    let mut orchestration_from = None;
     let (workflow, accuracy) = match (&from, &plan.workflow) {
         (Some(_), Some(_)) if workflow_from.is_none() => {
             bail!("workflow: give workflow or workflow_from, not both")
@@ -434,6 +522,10 @@ fn resolve(
             let text = read_text(file)?;
             let b = Bundle::from_json(&text)
                 .with_context(|| format!("workflow_from: in bundle {}", file.display()))?;
+            orchestration_from = b.pricing.step_functions.map(|s| match s {
+                StepFunctionsPricing::Standard { .. } => Orchestration::Standard,
+                StepFunctionsPricing::Express { .. } => Orchestration::Express,
+            });
             (b.workflow, plan.accuracy.clone().or(b.accuracy))
         }
         (None, Some(w)) => (w.clone(), plan.accuracy.clone()),
@@ -458,12 +550,16 @@ fn resolve(
             )
         }
     };
-    let mut pricing = Pricing::aws(plan.architecture);
-    if let Some(r) = &plan.region {
-        pricing.region = r.clone();
-    }
+    let orchestration = match plan.pricing.step_functions {
+        Some(PlanOrchestration::Standard) => Some(Orchestration::Standard),
+        Some(PlanOrchestration::Express) => Some(Orchestration::Express),
+        None => orchestration_from,
+    };
+    let region = plan.region.clone().unwrap_or_else(|| DEFAULT_REGION.into());
+    let pricing = region_pricing(&plan, &region, orchestration)?;
     let loaded = LoadedPlan {
         digest: digest(text),
+        orchestration,
         path: path.to_path_buf(),
         targets,
         workflow,
@@ -491,6 +587,14 @@ fn resolve(
 }
 
 impl LoadedPlan {
+    /// Prices the plan for `region` (the one the AWS configuration resolved, for a plan that
+    /// names none).
+    pub fn set_region(&mut self, region: &str) -> anyhow::Result<()> {
+        self.pricing = region_pricing(&self.plan, region, self.orchestration)
+            .with_context(|| format!("in plan {}", self.path.display()))?;
+        Ok(())
+    }
+
     /// The simulated cloud of a plan: each function starts at its largest memory (at most
     /// 3008 MB) with its first variant selected.
     pub fn sim_cloud(&self, seed: Option<u64>) -> SimCloud {
@@ -576,5 +680,72 @@ impl LoadedPlan {
             deployed: BTreeMap::new(),
             workload: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use optiserve_core::regions::TABLE_SOURCE;
+
+    fn load(extra: &str) -> anyhow::Result<LoadedPlan> {
+        let text = format!("{extra}\n[[functions]]\nid = \"f\"\n");
+        parse(&text, Path::new("plan.toml"), None, false)
+    }
+
+    #[test]
+    fn the_region_selects_the_prices_and_the_bundle_keeps_them() {
+        let p = load("region = \"sa-east-1\"\narchitecture = \"arm64\"\n[pricing]\nstep_functions = \"standard\"").unwrap();
+        assert_eq!(p.pricing.region, "sa-east-1");
+        assert_eq!(p.pricing.price_per_gb_second, 0.000_013_333_4);
+        assert_eq!(
+            p.pricing.step_functions,
+            Some(StepFunctionsPricing::Standard {
+                price_per_transition: 0.0375 / 1000.0
+            })
+        );
+        let b = p.bundle(
+            |_| DurationModel::Exponential(ExpModel::constant(1.0)),
+            Provenance {
+                tool: "t".into(),
+                tool_version: "0".into(),
+                created_at: None,
+                region: None,
+                source: None,
+            },
+        );
+        let back = Bundle::from_json(&b.to_json()).unwrap();
+        assert_eq!(back.pricing, p.pricing);
+        assert_eq!(back.pricing.source.as_deref(), Some(TABLE_SOURCE));
+        // No region: us-east-1 until the run resolves one.
+        let mut p = load("").unwrap();
+        assert_eq!(p.pricing.region, "us-east-1");
+        p.set_region("af-south-1").unwrap_err();
+        p.set_region("eu-west-3").unwrap();
+        assert_eq!(p.pricing.region, "eu-west-3");
+    }
+
+    #[test]
+    fn an_unpriced_region_asks_for_the_prices_and_the_plan_can_give_them() {
+        let e = format!("{:#}", load("region = \"il-central-1\"").unwrap_err());
+        assert!(
+            e.contains("il-central-1")
+                && e.contains("price_per_gb_second")
+                && e.contains("[pricing]"),
+            "{e}"
+        );
+        let e = format!("{:#}", load("region = \"eu-south-1\"").unwrap_err());
+        assert!(e.contains("price_per_request"), "{e}");
+        let p = load("region = \"il-central-1\"\n[pricing]\nprice_per_gb_second = 0.00002\nprice_per_request = 2.5e-7").unwrap();
+        assert_eq!(
+            (p.pricing.price_per_gb_second, p.pricing.price_per_request),
+            (0.00002, 2.5e-7)
+        );
+        let e = format!(
+            "{:#}",
+            load("[pricing]\nprice_per_request = -1.0").unwrap_err()
+        );
+        assert!(e.contains("pricing.price_per_request"), "{e}");
     }
 }

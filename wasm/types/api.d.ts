@@ -691,6 +691,11 @@ export interface Pricing {
    */
   region: string;
   /**
+   * Where the figures come from (e.g. the built-in region table with its sources and date, or
+   * the plan); left out in bundles written before it was recorded.
+   */
+  source?: string | null;
+  /**
    * Optional Step Functions charge added to every workflow execution.
    */
   step_functions?: StepFunctionsPricing | null;

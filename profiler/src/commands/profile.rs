@@ -63,6 +63,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
             };
             let cloud = AwsLambda::connect(&options).await;
             let region = cloud.region().map(str::to_string);
+            // A plan without a region is priced for the region the run resolved.
+            if plan.plan.region.is_none()
+                && let Some(r) = region.as_deref().or(args.cloud.region.as_deref())
+            {
+                plan.set_region(r)?;
+            }
             let source = match &options.endpoint_url {
                 Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
                 None => "optiserve profile, AWS Lambda".to_string(),
