@@ -181,6 +181,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
                 samples: Vec::new(),
                 select: None,
                 cold_start: None,
+                payloads: Vec::new(),
             });
         }
         let first_variant = variants.first().map(|v| v.name.clone());

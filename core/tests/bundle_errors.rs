@@ -1470,3 +1470,34 @@ fn import_validation_errors_point_into_the_spec() {
         &["has no variants"],
     );
 }
+
+#[test]
+fn weighted_payloads_name_the_bad_weight_or_name() {
+    let mut v = app3();
+    let sample = json!({"memory_mb": 1024.0, "duration_ms": 100.0});
+    v["functions"][0]["variants"][0]["payloads"] = json!([
+        {"name": "small", "weight": 0.75, "samples": [sample]},
+        {"name": "large", "weight": 0.25}
+    ]);
+    Bundle::from_json(&text(&v)).unwrap().validate().unwrap();
+    let mut bad = v.clone();
+    bad["functions"][0]["variants"][0]["payloads"][1]["weight"] = json!(0.5);
+    let e = validate_error(&bad);
+    assert_error(&e, "$.functions[0].variants[0].payloads", &["sum to 1"]);
+    let mut bad = v.clone();
+    bad["functions"][0]["variants"][0]["payloads"][1]["name"] = json!("small");
+    let e = validate_error(&bad);
+    assert_error(
+        &e,
+        "$.functions[0].variants[0].payloads[1].name",
+        &["small"],
+    );
+    let mut bad = v;
+    bad["functions"][0]["variants"][0]["payloads"][0]["samples"][0]["duration_ms"] = json!(-1.0);
+    let e = validate_error(&bad);
+    assert_error(
+        &e,
+        "$.functions[0].variants[0].payloads[0].samples[0].duration_ms",
+        &[],
+    );
+}

@@ -73,6 +73,10 @@ pub enum Command {
     /// figure the table cannot source is an error naming the `[pricing]` key to give
     /// (price_per_gb_second, price_per_request, price_per_transition, express_price_per_request,
     /// express_price_per_gb_second); those keys also replace the table's figures.
+    ///
+    /// Weighted payloads: a function's `payloads = [{name, weight, payload | payload_file}, …]`
+    /// measures every memory in rounds of one invocation per payload and fits the model to the
+    /// rounds' weighted mean durations; the bundle keeps each payload's samples.
     Profile(ProfileArgs),
     /// Apply a configuration to the deployed functions: a diff per function, then update, wait and
     /// verify; optionally publish versions and move an alias.

@@ -176,6 +176,11 @@ pub struct PlanFunction {
     /// Or a JSON file holding it (relative to the plan).
     #[serde(default)]
     pub payload_file: Option<PathBuf>,
+    /// Or several payloads with weights (their shares of production invocations): every memory
+    /// is measured in rounds of one invocation per payload, the model fitted to the rounds'
+    /// weighted mean durations, and each payload's samples kept in the bundle.
+    #[serde(default)]
+    pub payloads: Vec<PlanPayload>,
     /// Memory sizes (default: the plan's).
     #[serde(default)]
     pub memory: Option<MemoryOptions>,
@@ -193,6 +198,33 @@ pub struct PlanFunction {
     /// starts, so the share it sees is not this). Left out: 0 (`init_ms` is still recorded).
     #[serde(default)]
     pub cold_start_probability: Option<f64>,
+}
+
+/// One of a function's weighted payloads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPayload {
+    /// Its name in the bundle (default `payload-<i>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its relative share of production invocations (default 1; the weights are scaled to sum
+    /// to 1).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// The payload (any TOML value, sent as JSON).
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Or a JSON file holding it (relative to the plan).
+    #[serde(default)]
+    pub payload_file: Option<PathBuf>,
+    /// For `--simulate`: this payload's durations are the variant's true curve times this
+    /// (default 1).
+    #[serde(default)]
+    pub simulate_scale: Option<f64>,
+}
+
+fn default_weight() -> f64 {
+    1.0
 }
 
 /// One model variant.
@@ -224,10 +256,61 @@ pub struct Target {
     pub resource: String,
     pub candidates: Vec<u32>,
     pub selector: VariantSelector,
-    /// The payload with the variant's fields merged in, as JSON bytes.
-    pub payload: Vec<u8>,
+    /// The payloads, each with the variant's fields merged in (one for a plan without
+    /// `payloads`).
+    pub payloads: Vec<TargetPayload>,
     pub truth: Option<SimTruth>,
 }
+
+/// One payload of a target.
+#[derive(Debug, Clone)]
+pub struct TargetPayload {
+    /// Its name (`default` for a function with one payload).
+    pub name: String,
+    /// Its weight; a target's weights sum to 1.
+    pub weight: f64,
+    /// The payload with the variant's fields merged in, as JSON bytes.
+    pub body: Vec<u8>,
+    /// The payload as the plan gives it (before the variant's fields), for the simulated cloud.
+    pub given: serde_json::Value,
+    /// For `--simulate`: the scale of the true curve.
+    pub simulate_scale: f64,
+}
+
+impl Target {
+    /// The payloads' weights, in order.
+    pub fn weights(&self) -> Vec<f64> {
+        self.payloads.iter().map(|p| p.weight).collect()
+    }
+
+    /// Profiled with more than one payload.
+    pub fn weighted(&self) -> bool {
+        self.payloads.len() > 1
+    }
+}
+
+/// Reads a payload given inline or as a file.
+fn read_payload(
+    inline: Option<&serde_json::Value>,
+    file: Option<&PathBuf>,
+    base: &Path,
+    at: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(match (inline, file) {
+        (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
+        (Some(p), None) => p.clone(),
+        (None, Some(file)) => {
+            let file = base.join(file);
+            let text = read_text(&file)?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{at}.payload_file: {} is not JSON", file.display()))?
+        }
+        (None, None) => serde_json::json!({}),
+    })
+}
+
+/// Most payloads one function may be profiled with.
+pub const MAX_PAYLOADS: usize = 16;
 
 /// Most warm samples per memory a plan may ask for.
 pub const MAX_SAMPLES: u32 = 1000;
@@ -428,16 +511,44 @@ fn resolve(
                 "{at}.resource: '{resource}' is profiled twice; one function id per Lambda function"
             );
         }
-        let payload = match (&f.payload, &f.payload_file) {
-            (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
-            (Some(p), None) => p.clone(),
-            (None, Some(file)) => {
-                let file = base.join(file);
-                let text = read_text(&file)?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{at}.payload_file: {} is not JSON", file.display()))?
+        // (name, weight, payload, simulate scale)
+        let payloads: Vec<(String, f64, serde_json::Value, f64)> = if f.payloads.is_empty() {
+            let p = read_payload(f.payload.as_ref(), f.payload_file.as_ref(), base, &at)?;
+            vec![("default".into(), 1.0, p, 1.0)]
+        } else {
+            if f.payload.is_some() || f.payload_file.is_some() {
+                bail!("{at}: give payload (or payload_file) or payloads, not both");
             }
-            (None, None) => serde_json::json!({}),
+            if f.payloads.len() > MAX_PAYLOADS {
+                bail!(
+                    "{at}.payloads: at most {MAX_PAYLOADS} payloads per function, found {}",
+                    f.payloads.len()
+                );
+            }
+            let mut names = BTreeSet::new();
+            let mut out = Vec::new();
+            for (k, p) in f.payloads.iter().enumerate() {
+                let pat = format!("{at}.payloads[{k}]");
+                let name = p.name.clone().unwrap_or_else(|| format!("payload-{k}"));
+                if name.is_empty() || !names.insert(name.clone()) {
+                    bail!(
+                        "{pat}.name: '{name}' must be a name no other payload of '{}' has",
+                        f.id
+                    );
+                }
+                if !(p.weight.is_finite() && p.weight > 0.0) {
+                    bail!("{pat}.weight: must be a number > 0, found {}", p.weight);
+                }
+                let scale = p.simulate_scale.unwrap_or(1.0);
+                if !(scale.is_finite() && (0.01..=100.0).contains(&scale)) {
+                    bail!("{pat}.simulate_scale: must be a number in [0.01, 100], found {scale}");
+                }
+                let body = read_payload(p.payload.as_ref(), p.payload_file.as_ref(), base, &pat)?;
+                out.push((name, p.weight, body, scale));
+            }
+            let total: f64 = out.iter().map(|p| p.1).sum();
+            out.iter_mut().for_each(|p| p.1 /= total);
+            out
         };
         if let Some(m) = &f.memory {
             check_memory_options(m, &format!("{at}.memory"))?;
@@ -471,14 +582,24 @@ fn resolve(
                     v.name
                 );
             }
-            let mut p = payload.clone();
-            if let Some(fields) = &v.payload {
-                match p.as_object_mut() {
-                    Some(obj) => obj.extend(fields.clone()),
-                    None => bail!(
-                        "{vat}.payload: the variant sets payload fields but the function's payload is not a JSON object"
-                    ),
+            let mut target_payloads = Vec::new();
+            for (name, weight, given, scale) in &payloads {
+                let mut p = given.clone();
+                if let Some(fields) = &v.payload {
+                    match p.as_object_mut() {
+                        Some(obj) => obj.extend(fields.clone()),
+                        None => bail!(
+                            "{vat}.payload: the variant sets payload fields but the function's payload '{name}' is not a JSON object"
+                        ),
+                    }
                 }
+                target_payloads.push(TargetPayload {
+                    name: name.clone(),
+                    weight: *weight,
+                    body: serde_json::to_vec(&p)?,
+                    given: given.clone(),
+                    simulate_scale: *scale,
+                });
             }
             if simulate && v.simulate.is_none() {
                 bail!(
@@ -504,7 +625,7 @@ fn resolve(
                     env: v.env.clone(),
                     payload: v.payload.clone(),
                 },
-                payload: serde_json::to_vec(&p)?,
+                payloads: target_payloads,
                 truth: v.simulate.clone(),
             });
         }
@@ -619,6 +740,12 @@ impl LoadedPlan {
                     env: t.selector.env.clone(),
                     timeout_s: f.simulate_timeout_s.unwrap_or(30),
                     variants: Vec::new(),
+                    payload_scales: t
+                        .payloads
+                        .iter()
+                        .filter(|_| t.weighted())
+                        .map(|p| (p.given.clone(), p.simulate_scale))
+                        .collect(),
                 });
             }
             if let (Some(f), Some(truth)) = (functions.last_mut(), &t.truth) {
@@ -665,6 +792,7 @@ impl LoadedPlan {
                     samples: Vec::new(),
                     select,
                     cold_start: None,
+                    payloads: Vec::new(),
                 });
             }
         }

@@ -531,6 +531,12 @@ export interface Variant {
    */
   name: string;
   /**
+   * The weighted payloads the variant was profiled with, each with its own samples (left out:
+   * one payload). `samples` then holds the weighted mixes the model was fitted to: per round of
+   * invocations (one per payload, at one memory) the weighted mean of their durations.
+   */
+  payloads?: PayloadProfile[];
+  /**
    * The profiled invocations the model was fitted from.
    */
   samples?: ProfileSample[];
@@ -601,6 +607,23 @@ export interface TablePoint {
    * Memory (MB), finite and positive.
    */
   memory_mb: number;
+}
+/**
+ * One payload of a variant profiled with several, and what it measured.
+ */
+export interface PayloadProfile {
+  /**
+   * Its name in the plan.
+   */
+  name: string;
+  /**
+   * The invocations made with it.
+   */
+  samples?: ProfileSample[];
+  /**
+   * Its share of production invocations, in (0, 1]; the weights of a variant sum to 1.
+   */
+  weight: number;
 }
 /**
  * One profiled invocation.

@@ -675,6 +675,7 @@ pub(crate) mod testing {
                                 model: model(family, a, b, g, acc),
                                 fit: None,
                                 samples: vec![],
+                                payloads: vec![],
                                 select: None,
                                 cold_start: (cold > 0.3).then_some(ColdStart {
                                     probability: cold - 0.3,

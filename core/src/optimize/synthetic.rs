@@ -158,6 +158,7 @@ impl Gen {
                 samples: Vec::new(),
                 select: None,
                 cold_start: cold(self),
+                payloads: Vec::new(),
             })
             .collect()
         } else {
@@ -173,6 +174,7 @@ impl Gen {
                 samples: Vec::new(),
                 select: None,
                 cold_start: cold(self),
+                payloads: Vec::new(),
             }]
         };
         if ml {

@@ -213,6 +213,10 @@ pub struct SimFunction {
     pub timeout_s: u32,
     /// Variants: how each is selected and how it behaves.
     pub variants: Vec<(Selector, SimTruth)>,
+    /// Payloads that scale the true curve: an invocation whose payload carries every field of
+    /// the first entry it matches (an object; any other value must be equal) runs the variant's
+    /// curve times the entry's scale (1 when none matches).
+    pub payload_scales: Vec<(serde_json::Value, f64)>,
 }
 
 /// Something the simulated cloud was asked to do (for tests).
@@ -444,7 +448,19 @@ impl SimCloud {
             });
         };
         let cov = truth.noise_cov.unwrap_or(self.settings.noise_cov);
-        let duration = (truth.duration_ms(m) * (1.0 + cov * normal(rng)).max(0.05)).max(0.5);
+        let scale = f
+            .spec
+            .payload_scales
+            .iter()
+            .find(|(given, _)| match given {
+                serde_json::Value::Object(want) => {
+                    want.iter().all(|(k, v)| payload.get(k) == Some(v))
+                }
+                other => &payload == other,
+            })
+            .map_or(1.0, |(_, s)| *s);
+        let duration =
+            (scale * truth.duration_ms(m) * (1.0 + cov * normal(rng)).max(0.05)).max(0.5);
         let duration = (duration * 100.0).round() / 100.0;
         let init =
             cold.then(|| truth.init_ms.unwrap_or(250.0) * (1.0 + 0.1 * normal(rng)).max(0.2));

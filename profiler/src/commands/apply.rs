@@ -384,6 +384,7 @@ mod tests {
                     env: env(&[("MODEL", "small"), ("KEEP", "1")]),
                     timeout_s: 30,
                     variants: vec![],
+                    payload_scales: vec![],
                 },
                 SimFunction {
                     name: "fn-b".into(),
@@ -391,6 +392,7 @@ mod tests {
                     env: env(&[]),
                     timeout_s: 30,
                     variants: vec![],
+                    payload_scales: vec![],
                 },
             ],
         )

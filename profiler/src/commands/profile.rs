@@ -167,6 +167,14 @@ fn check_paths(
         if let Some(p) = &f.payload_file {
             inputs.push((format!("the payload file of {}", f.id), base.join(p)));
         }
+        for (k, p) in f.payloads.iter().enumerate() {
+            if let Some(file) = &p.payload_file {
+                inputs.push((
+                    format!("the payload file of {} payloads[{k}]", f.id),
+                    base.join(file),
+                ));
+            }
+        }
     }
     if let Some(r) = &args.resume
         && !same_file(r, checkpoint)
