@@ -117,6 +117,21 @@ pub struct Function {
     /// the provisioned concurrency price, shared over `workload.executions_per_month`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_concurrency: Option<ProvisionedConcurrency>,
+    /// Where a Step Functions state machine passes the function its payload: how a variant
+    /// selected by payload fields is found deployed (`profile`) and switched (`apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine: Option<StateMachineSite>,
+}
+
+/// The Task states of a state machine that invoke a function, with the payload they pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachineSite {
+    /// The state machine's ARN.
+    pub arn: String,
+    /// The Task states whose `Parameters.Payload` (or `Arguments.Payload`) carries the variant's
+    /// payload fields.
+    pub states: Vec<String>,
 }
 
 /// A function's provisioned concurrency.

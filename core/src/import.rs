@@ -201,6 +201,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
             variants,
             package: None,
             provisioned_concurrency: None,
+            state_machine: None,
         });
     }
 

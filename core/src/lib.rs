@@ -19,6 +19,7 @@ pub mod import;
 pub mod limits;
 pub mod model;
 pub mod optimize;
+pub mod payload_site;
 pub mod payloads;
 pub mod pricing;
 pub mod regions;

@@ -79,7 +79,9 @@ pub enum Command {
     /// rounds' weighted mean durations; the bundle keeps each payload's samples.
     Profile(ProfileArgs),
     /// Apply a configuration to the deployed functions: a diff per function, then update, wait and
-    /// verify; optionally publish versions and move an alias.
+    /// verify; optionally publish versions and move an alias. A variant selected by payload fields
+    /// is switched in the Task states the function's `state_machine` names (UpdateStateMachine,
+    /// waited for and verified); a failed update puts back everything already changed.
     Apply(ApplyArgs),
     /// Check a configuration against service-level objectives; exits 2 when one is missed.
     Check(CheckArgs),

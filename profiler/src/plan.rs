@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use optiserve_core::bundle::{
     AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
-    Variant, VariantSelector, WorkflowSpec,
+    StateMachineSite, Variant, VariantSelector, WorkflowSpec,
 };
 use optiserve_core::model::{DurationModel, ExpModel, ModelChoice};
 use optiserve_core::pricing::{Architecture, Pricing, StepFunctionsPricing};
@@ -17,7 +17,7 @@ use optiserve_core::sampling::SamplerSettings;
 use optiserve_core::workflow::Edge;
 use serde::Deserialize;
 
-use crate::cloud::sim::{Selector, SimCloud, SimFunction, SimSettings, SimTruth};
+use crate::cloud::sim::{Selector, SimCloud, SimFunction, SimSettings, SimStateMachines, SimTruth};
 use crate::input::read_text;
 
 /// A plan as written.
@@ -193,6 +193,11 @@ pub struct PlanFunction {
     /// Timeout of the simulated function in seconds (default 30).
     #[serde(default)]
     pub simulate_timeout_s: Option<u32>,
+    /// The Step Functions state machine that passes this function its payload, and its Task
+    /// states that do (`{arn = "…", states = ["Detect"]}`): where a variant selected by payload
+    /// fields is read as deployed and where `apply` switches it.
+    #[serde(default)]
+    pub state_machine: Option<StateMachineSite>,
     /// Share of production invocations that are cold starts, in [0, 1], written into the
     /// bundle's `cold_start` with the Init Duration the run measured (profiling forces cold
     /// starts, so the share it sees is not this). Left out: 0 (`init_ms` is still recorded).
@@ -505,6 +510,13 @@ fn resolve(
         {
             bail!("{at}.cold_start_probability: must be a number in [0, 1], found {p}");
         }
+        if let Some(site) = &f.state_machine
+            && (site.arn.is_empty() || site.states.is_empty())
+        {
+            bail!(
+                "{at}.state_machine: give the state machine's arn and the Task states that pass the payload (states = [\"…\"])"
+            );
+        }
         let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
         if !resources.insert(resource.clone()) {
             bail!(
@@ -723,6 +735,49 @@ impl LoadedPlan {
         SimCloud::new(settings, functions)
     }
 
+    /// The simulated state machines of the functions that name one: each named Task state passes
+    /// the function's payload with its first variant's fields (as [`LoadedPlan::sim_cloud`]
+    /// starts every function with its first variant), the states one after the other.
+    pub fn sim_state_machines(&self) -> SimStateMachines {
+        let mut machines: BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+            BTreeMap::new();
+        for t in self.targets.iter().filter(|t| t.variant == 0) {
+            let Some(site) = &self.plan.functions[t.function].state_machine else {
+                continue;
+            };
+            let payload: serde_json::Value = t
+                .payloads
+                .first()
+                .and_then(|p| serde_json::from_slice(&p.body).ok())
+                .unwrap_or_default();
+            let states = machines.entry(site.arn.clone()).or_default();
+            for name in &site.states {
+                states.insert(
+                    name.clone(),
+                    serde_json::json!({
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": t.resource, "Payload": payload},
+                    }),
+                );
+            }
+        }
+        SimStateMachines::new(machines.into_iter().map(|(arn, mut states)| {
+            let names: Vec<String> = states.keys().cloned().collect();
+            for (i, n) in names.iter().enumerate() {
+                if let Some(s) = states.get_mut(n).and_then(|s| s.as_object_mut()) {
+                    match names.get(i + 1) {
+                        Some(next) => s.insert("Next".into(), next.clone().into()),
+                        None => s.insert("End".into(), true.into()),
+                    };
+                }
+            }
+            let start = names.first().cloned().unwrap_or_default();
+            let definition = serde_json::json!({"StartAt": start, "States": states});
+            (arn, definition.to_string())
+        }))
+    }
+
     /// The settings and functions of [`LoadedPlan::sim_cloud`].
     pub fn sim_parts(&self, seed: Option<u64>) -> (SimSettings, Vec<SimFunction>) {
         let plan = self;
@@ -778,6 +833,7 @@ impl LoadedPlan {
                     variants: Vec::new(),
                     package: None,
                     provisioned_concurrency: None,
+                    state_machine: f.state_machine.clone(),
                 });
             }
             let accuracy = f.variants.get(t.variant).and_then(|v| v.accuracy.clone());

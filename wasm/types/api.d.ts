@@ -475,6 +475,11 @@ export interface BundleFunction {
    */
   resource?: string | null;
   /**
+   * Where a Step Functions state machine passes the function its payload: how a variant
+   * selected by payload fields is found deployed (`profile`) and switched (`apply`).
+   */
+  state_machine?: StateMachineSite | null;
+  /**
    * The model variants (one for a function without an ML model).
    */
   variants: Variant[];
@@ -504,6 +509,20 @@ export interface ProvisionedConcurrency {
    * Execution environments kept initialized (≥ 1).
    */
   instances: number;
+}
+/**
+ * The Task states of a state machine that invoke a function, with the payload they pass.
+ */
+export interface StateMachineSite {
+  /**
+   * The state machine's ARN.
+   */
+  arn: string;
+  /**
+   * The Task states whose `Parameters.Payload` (or `Arguments.Payload`) carries the variant's
+   * payload fields.
+   */
+  states: string[];
 }
 /**
  * One model variant of a function (the only one, for a function without an ML model).

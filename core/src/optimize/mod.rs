@@ -687,6 +687,7 @@ pub(crate) mod testing {
                         package: (i % 2 == 1).then_some(PackageType::Image),
                         provisioned_concurrency: (i == pc)
                             .then_some(ProvisionedConcurrency { instances: 2 }),
+                        state_machine: None,
                     })
                     .collect();
                 let n = ids.len();

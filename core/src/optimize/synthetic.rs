@@ -188,6 +188,7 @@ impl Gen {
             variants,
             package: None,
             provisioned_concurrency: None,
+            state_machine: None,
         });
         id
     }

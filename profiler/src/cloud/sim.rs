@@ -677,3 +677,70 @@ impl Lambda for SimCloud {
         Ok(before)
     }
 }
+
+/// Simulated state machine definitions (for `profile` and `apply` on the simulated cloud): a map
+/// from ARN to definition; an update of `fail_update_of` is refused, as AWS refuses an invalid
+/// definition.
+#[derive(Debug, Default)]
+pub struct SimStateMachines {
+    definitions: Mutex<BTreeMap<String, String>>,
+    /// Refuse every update of this ARN.
+    pub fail_update_of: Option<String>,
+    updates: Mutex<Vec<String>>,
+}
+
+impl SimStateMachines {
+    /// State machines with these definitions.
+    pub fn new(definitions: impl IntoIterator<Item = (String, String)>) -> Self {
+        SimStateMachines {
+            definitions: Mutex::new(definitions.into_iter().collect()),
+            ..SimStateMachines::default()
+        }
+    }
+
+    /// The definition now.
+    pub fn get(&self, arn: &str) -> Option<String> {
+        self.definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(arn)
+            .cloned()
+    }
+
+    /// The ARNs updated, in order.
+    #[cfg(test)]
+    pub fn updates(&self) -> Vec<String> {
+        self.updates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl super::Definitions for SimStateMachines {
+    async fn definition(&self, arn: &str) -> Result<String, CloudError> {
+        self.get(arn)
+            .ok_or_else(|| CloudError::NotFound(format!("state machine {arn}")))
+    }
+
+    async fn update_definition(&self, arn: &str, definition: &str) -> Result<(), CloudError> {
+        if self.fail_update_of.as_deref() == Some(arn) {
+            return Err(CloudError::Fatal(format!(
+                "InvalidDefinition: {arn} (simulated)"
+            )));
+        }
+        let mut d = self
+            .definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = d
+            .get_mut(arn)
+            .ok_or_else(|| CloudError::NotFound(format!("state machine {arn}")))?;
+        *slot = definition.to_string();
+        self.updates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(arn.to_string());
+        Ok(())
+    }
+}

@@ -8,6 +8,7 @@ use optiserve_core::bundle::{
     Bundle, Choice, ColdStart, FitSummary, MemoryOptions, PayloadProfile, ProfileSample, Provenance,
 };
 use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::payload_site::{carries, task_payload};
 use optiserve_core::payloads::{mean_billed_ms, mix};
 use optiserve_core::sampling::SamplingResult;
 use optiserve_core::sampling::{Invocation, Status};
@@ -40,13 +41,27 @@ pub fn now_rfc3339() -> String {
     )
 }
 
-/// The bundle from a run: fitted models, samples, fits, the memory floor, the deployed
+/// The bundle from a run (no state machine definitions; see [`build_bundle_with`]): fitted models, samples, fits, the memory floor, the deployed
 /// configuration as found before profiling.
+#[cfg(test)]
 pub fn build_bundle(
     plan: &LoadedPlan,
     out: &RunOutput,
     source: String,
     region: Option<String>,
+) -> anyhow::Result<Bundle> {
+    build_bundle_with(plan, out, source, region, &BTreeMap::new())
+}
+
+/// [`build_bundle`], with the definitions of the state machines that pass payloads (ARN →
+/// definition, read before the run): a function whose variant is selected by payload fields is
+/// recorded in `deployed` with the variant its state machine's Task states pass.
+pub fn build_bundle_with(
+    plan: &LoadedPlan,
+    out: &RunOutput,
+    source: String,
+    region: Option<String>,
+    definitions: &BTreeMap<String, String>,
 ) -> anyhow::Result<Bundle> {
     let by_target: BTreeMap<usize, &SamplingResult> =
         out.outcomes.iter().map(|o| (o.target, &o.result)).collect();
@@ -202,15 +217,29 @@ pub fn build_bundle(
         if original.memory_mb < lo || original.memory_mb > hi {
             continue;
         }
+        // The payloads the state machine's Task states pass (when the plan names them).
+        let passed: Option<Vec<_>> = f.state_machine.as_ref().and_then(|site| {
+            let d = definitions.get(&site.arn)?;
+            site.states
+                .iter()
+                .map(|st| task_payload(d, st).ok())
+                .collect()
+        });
         let variant = f
             .variants
             .iter()
             .find(|v| {
                 v.select.as_ref().is_some_and(|s| {
-                    !s.env.is_empty()
-                        && s.env
-                            .iter()
-                            .all(|(k, val)| original.env.get(k) == Some(val))
+                    let env = s
+                        .env
+                        .iter()
+                        .all(|(k, val)| original.env.get(k) == Some(val));
+                    let payload = match (&s.payload, &passed) {
+                        (None, _) => true,
+                        (Some(fields), Some(all)) => all.iter().all(|p| carries(p, fields)),
+                        (Some(_), None) => false,
+                    };
+                    (!s.env.is_empty() || s.payload.is_some()) && env && payload
                 })
             })
             .map(|v| v.name.clone());

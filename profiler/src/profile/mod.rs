@@ -38,7 +38,9 @@ mod restore;
 mod tests;
 
 use budget::{Budget, MAX_INIT_MS, MAX_TIMEOUT_S, batch_cost, invocation_cost};
+#[cfg(test)]
 pub use bundle::build_bundle;
+pub use bundle::build_bundle_with;
 pub use checkpoint::{BatchRecord, Checkpoint};
 pub use progress::{ProgressMode, Reporter};
 pub use restore::restore_all;
@@ -515,6 +517,36 @@ async fn measure<C: Lambda>(
         },
         rounds,
     ))
+}
+
+/// The definitions of the state machines the plan's functions name (`state_machine`), read before
+/// anything runs; each named Task state must pass an object payload.
+pub async fn read_definitions<D: crate::cloud::Definitions>(
+    defs: &D,
+    plan: &LoadedPlan,
+    policy: &RetryPolicy,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let stats = RetryStats::default();
+    let mut out = BTreeMap::new();
+    for f in &plan.plan.functions {
+        let Some(site) = &f.state_machine else {
+            continue;
+        };
+        if !out.contains_key(&site.arn) {
+            let d = retry(policy, &stats, "DescribeStateMachine", || {
+                defs.definition(&site.arn)
+            })
+            .await
+            .map_err(CloudFailure)
+            .with_context(|| format!("reading the state machine of {} ({})", f.id, site.arn))?;
+            out.insert(site.arn.clone(), d);
+        }
+        for st in &site.states {
+            optiserve_core::payload_site::task_payload(&out[&site.arn], st)
+                .with_context(|| format!("{}.state_machine ({})", f.id, site.arn))?;
+        }
+    }
+    Ok(out)
 }
 
 /// A report whose Memory Size is not the configured memory is not a sample at that memory.

@@ -207,3 +207,76 @@ fn plan_errors_name_the_payload() {
     let e = bad("id = \"f\"", "id = \"f\"\npayload = { a = 1 }");
     assert!(e.contains("not both"), "{e}");
 }
+
+#[tokio::test]
+async fn a_payload_selected_variant_is_recorded_as_deployed_from_its_state_machine() {
+    let text = r#"
+name = "sfn"
+samples = 3
+[simulate]
+seed = 5
+[[functions]]
+id = "yolo"
+resource = "fn-y"
+memory = [1024, 2048, 3008]
+payload = { image = "a.jpg" }
+state_machine = { arn = "arn:aws:states:us-east-1:1:stateMachine:app", states = ["Detect"] }
+  [[functions.variants]]
+  name = "yolo-n"
+  payload = { model = "n" }
+  simulate = { alpha_ms = 100.0, beta_ms = 900.0, gamma_per_mb = 0.001 }
+  [[functions.variants]]
+  name = "yolo-s"
+  payload = { model = "s" }
+  simulate = { alpha_ms = 200.0, beta_ms = 1800.0, gamma_per_mb = 0.001 }
+"#;
+    let arn = "arn:aws:states:us-east-1:1:stateMachine:app";
+    let plan = plan(text);
+    let definition = serde_json::json!({
+        "StartAt": "Detect",
+        "States": {"Detect": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "fn-y", "Payload": {"model": "s", "image.$": "$.image"}},
+            "End": true}}
+    })
+    .to_string();
+    let defs = crate::cloud::sim::SimStateMachines::new([(arn.to_string(), definition)]);
+    let definitions = read_definitions(&defs, &plan, &RetryPolicy::instant())
+        .await
+        .unwrap();
+    let sim = plan.sim_cloud(None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &sim,
+        &plan,
+        &mut options(dir.path(), None),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    // Without the definition the variant in place is unknown and left out (as before) …
+    let b = build_bundle(&plan, &out, "test".into(), None).unwrap();
+    assert!(b.deployed.is_empty());
+    // … with it, the variant the state machine passes, at the function's memory.
+    let b = build_bundle_with(&plan, &out, "test".into(), None, &definitions).unwrap();
+    let d = &b.deployed["yolo"];
+    assert_eq!((d.memory_mb, d.variant.as_deref()), (3008, Some("yolo-s")));
+    assert_eq!(
+        b.functions[0]
+            .state_machine
+            .as_ref()
+            .map(|s| s.arn.as_str()),
+        Some(arn)
+    );
+    let app = b.validate().unwrap();
+    assert_eq!(app.deployed[0].variant, 1, "evaluate uses yolo-s");
+    // A named state that passes no payload object is refused before anything runs.
+    let bad = plan_err(&text.replace("states = [\"Detect\"]", "states = [\"Nope\"]"));
+    let e = read_definitions(&defs, &bad, &RetryPolicy::instant())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("no state named 'Nope'"), "{e:#}");
+}
+
+fn plan_err(text: &str) -> LoadedPlan {
+    plan(text)
+}
