@@ -675,8 +675,8 @@ export interface ProfileSample {
 }
 /**
  * How a variant is selected on the deployed function: environment variables set on it, and/or
- * fields merged into the invocation payload (usable when profiling; `apply` sets only the
- * environment).
+ * fields merged into the invocation payload (`apply` sets payload fields where the function's
+ * `state_machine` passes the payload).
  */
 export interface VariantSelector {
   /**
