@@ -1971,6 +1971,7 @@ pub fn bundle_from_import(
                 variants: Vec::new(),
                 package: None,
                 provisioned_concurrency: None,
+                state_machine: None,
             }),
         }
     }

@@ -117,6 +117,21 @@ pub struct Function {
     /// the provisioned concurrency price, shared over `workload.executions_per_month`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_concurrency: Option<ProvisionedConcurrency>,
+    /// Where a Step Functions state machine passes the function its payload: how a variant
+    /// selected by payload fields is found deployed (`profile`) and switched (`apply`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine: Option<StateMachineSite>,
+}
+
+/// The Task states of a state machine that invoke a function, with the payload they pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachineSite {
+    /// The state machine's ARN.
+    pub arn: String,
+    /// The Task states whose `Parameters.Payload` (or `Arguments.Payload`) carries the variant's
+    /// payload fields.
+    pub states: Vec<String>,
 }
 
 /// A function's provisioned concurrency.
@@ -197,6 +212,24 @@ pub struct Variant {
     /// INIT phase takes (left out: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start: Option<ColdStart>,
+    /// The weighted payloads the variant was profiled with, each with its own samples (left out:
+    /// one payload). `samples` then holds the weighted mixes the model was fitted to: per round of
+    /// invocations (one per payload, at one memory) the weighted mean of their durations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<PayloadProfile>,
+}
+
+/// One payload of a variant profiled with several, and what it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadProfile {
+    /// Its name in the plan.
+    pub name: String,
+    /// Its share of production invocations, in (0, 1]; the weights of a variant sum to 1.
+    pub weight: f64,
+    /// The invocations made with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<ProfileSample>,
 }
 
 /// Cold starts of a variant, measured or given. Each cold invocation adds `init_ms` to its latency
@@ -215,8 +248,8 @@ pub struct ColdStart {
 }
 
 /// How a variant is selected on the deployed function: environment variables set on it, and/or
-/// fields merged into the invocation payload (usable when profiling; `apply` sets only the
-/// environment).
+/// fields merged into the invocation payload (`apply` sets payload fields where the function's
+/// `state_machine` passes the payload).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantSelector {
@@ -979,17 +1012,33 @@ fn compile_function(
                 format!("{vat}.cold_start.init_ms"),
             )?;
         }
-        for (k, s) in v.samples.iter().enumerate() {
-            in_range(
-                &limits::MEMORY_MB,
-                s.memory_mb,
-                format!("{vat}.samples[{k}].memory_mb"),
-            )?;
-            in_range(
-                &limits::FUNCTION_DURATION_MS,
-                s.duration_ms,
-                format!("{vat}.samples[{k}].duration_ms"),
-            )?;
+        check_samples(&v.samples, &format!("{vat}.samples"))?;
+        let mut names = std::collections::BTreeSet::new();
+        for (k, p) in v.payloads.iter().enumerate() {
+            let pat = format!("{vat}.payloads[{k}]");
+            if p.name.is_empty() || !names.insert(p.name.as_str()) {
+                return Err(invalid(
+                    format!("{pat}.name"),
+                    format!(
+                        "'{}' must be a name no other payload of the variant has",
+                        p.name
+                    ),
+                ));
+            }
+            if !(p.weight.is_finite() && p.weight > 0.0 && p.weight <= 1.0) {
+                return Err(invalid(
+                    format!("{pat}.weight"),
+                    format!("must be a number in (0, 1], found {}", p.weight),
+                ));
+            }
+            check_samples(&p.samples, &format!("{pat}.samples"))?;
+        }
+        let total: f64 = v.payloads.iter().map(|p| p.weight).sum();
+        if !v.payloads.is_empty() && (total - 1.0).abs() > 1e-6 {
+            return Err(invalid(
+                format!("{vat}.payloads"),
+                format!("the weights must sum to 1, found {total}"),
+            ));
         }
         raw.push(v.accuracy.as_ref().map(|a| a.value));
     }
@@ -1024,6 +1073,23 @@ fn compile_function(
         package: f.package.unwrap_or_default(),
         provisioned: f.provisioned_concurrency.map_or(0, |p| p.instances),
     })
+}
+
+/// Every sample's memory and duration within range.
+fn check_samples(samples: &[ProfileSample], at: &str) -> Result<(), BundleError> {
+    for (k, s) in samples.iter().enumerate() {
+        in_range(
+            &limits::MEMORY_MB,
+            s.memory_mb,
+            format!("{at}[{k}].memory_mb"),
+        )?;
+        in_range(
+            &limits::FUNCTION_DURATION_MS,
+            s.duration_ms,
+            format!("{at}[{k}].duration_ms"),
+        )?;
+    }
+    Ok(())
 }
 
 /// `v` within `range`, or the error at `path` that says the range.

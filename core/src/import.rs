@@ -181,6 +181,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
                 samples: Vec::new(),
                 select: None,
                 cold_start: None,
+                payloads: Vec::new(),
             });
         }
         let first_variant = variants.first().map(|v| v.name.clone());
@@ -200,6 +201,7 @@ pub fn import_optiserve_spec(text: &str) -> Result<Bundle, BundleError> {
             variants,
             package: None,
             provisioned_concurrency: None,
+            state_machine: None,
         });
     }
 

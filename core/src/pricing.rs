@@ -152,6 +152,10 @@ pub struct Pricing {
     /// x86_64, $0.0000077778 on arm64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_duration_price_per_gb_second: Option<f64>,
+    /// Where the figures come from (e.g. the built-in region table with its sources and date, or
+    /// the plan); left out in bundles written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 fn default_granularity() -> f64 {
@@ -181,6 +185,7 @@ impl Pricing {
             init_billing: InitBilling::Always,
             provisioned_concurrency_price_per_gb_second: None,
             provisioned_duration_price_per_gb_second: None,
+            source: None,
         }
     }
 

@@ -139,6 +139,41 @@ macro_rules! price {
 // ---- The table ----
 
 const CASES: &[Case] = &[
+    // ---- Weighted payloads ----
+    Case {
+        name: "payloads: weights that do not sum to 1",
+        base: App3,
+        edit: Json(|v| {
+            v["functions"][0]["variants"][0]["payloads"] = json!([
+                {"name": "small", "weight": 0.75}, {"name": "large", "weight": 0.5}]);
+        }),
+        stage: Validate,
+        path: "$.functions[0].variants[0].payloads",
+        says: Pieces(&["sum to 1"]),
+    },
+    Case {
+        name: "payloads: a name given twice",
+        base: App3,
+        edit: Json(|v| {
+            v["functions"][0]["variants"][0]["payloads"] = json!([
+                {"name": "small", "weight": 0.75}, {"name": "small", "weight": 0.25}]);
+        }),
+        stage: Validate,
+        path: "$.functions[0].variants[0].payloads[1].name",
+        says: Pieces(&["small"]),
+    },
+    Case {
+        name: "payloads: a negative sample",
+        base: App3,
+        edit: Json(|v| {
+            v["functions"][0]["variants"][0]["payloads"] = json!([
+                {"name": "small", "weight": 0.75, "samples": [{"memory_mb": 1024.0, "duration_ms": -1.0}]},
+                {"name": "large", "weight": 0.25}]);
+        }),
+        stage: Validate,
+        path: "$.functions[0].variants[0].payloads[0].samples[0].duration_ms",
+        says: Pieces(&[]),
+    },
     // ---- Reading: shape and schema ----
     Case {
         name: "table model: wrong type in a point",
@@ -1643,4 +1678,16 @@ fn resolve_refuses_memory_out_of_range() {
     assert_eq!(resolved[4].memory_mb, 8192);
     assert_eq!(resolved[4].variant, 2);
     assert_eq!(resolved[1], app.deployed[1]);
+}
+
+
+/// Weighted payloads with their samples validate (the table's payload rows each break one thing).
+#[test]
+fn weighted_payloads_validate() {
+    let mut v: Value = serde_json::from_str(APP3).unwrap();
+    v["functions"][0]["variants"][0]["payloads"] = json!([
+        {"name": "small", "weight": 0.75, "samples": [{"memory_mb": 1024.0, "duration_ms": 100.0}]},
+        {"name": "large", "weight": 0.25}
+    ]);
+    Bundle::from_json(&text(&v)).unwrap().validate().unwrap();
 }

@@ -68,9 +68,23 @@ pub enum Command {
     /// Profile Lambda functions (on AWS, an emulator, or the simulated cloud) following a plan,
     /// fit their models and write a profile bundle. Every function's original configuration is
     /// restored on success, on error and on Ctrl-C.
+    ///
+    /// Prices: the plan's `region` (else the region the run resolves; us-east-1 on the simulated
+    /// cloud) selects Lambda's x86_64/arm64 price per GB-second and request fee, and with
+    /// `[pricing] step_functions = "standard"|"express"` the Step Functions prices, from the
+    /// built-in table of every public AWS region (sources and dates in core/src/regions.rs). A
+    /// figure the table cannot source is an error naming the `[pricing]` key to give
+    /// (price_per_gb_second, price_per_request, price_per_transition, express_price_per_request,
+    /// express_price_per_gb_second); those keys also replace the table's figures.
+    ///
+    /// Weighted payloads: a function's `payloads = [{name, weight, payload | payload_file}, …]`
+    /// measures every memory in rounds of one invocation per payload and fits the model to the
+    /// rounds' weighted mean durations; the bundle keeps each payload's samples.
     Profile(ProfileArgs),
     /// Apply a configuration to the deployed functions: a diff per function, then update, wait and
-    /// verify; optionally publish versions and move an alias.
+    /// verify; optionally publish versions and move an alias. A variant selected by payload fields
+    /// is switched in the Task states the function's `state_machine` names (UpdateStateMachine,
+    /// waited for and verified); a failed update puts back everything already changed.
     Apply(ApplyArgs),
     /// Check a configuration against service-level objectives; exits 2 when one is missed.
     Check(CheckArgs),

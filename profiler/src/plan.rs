@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use optiserve_core::bundle::{
     AccuracySpec, Bundle, Function, MemoryOptions, MemoryRange, Provenance, RawAccuracy, SCHEMA_V1,
-    Variant, VariantSelector, WorkflowSpec,
+    StateMachineSite, Variant, VariantSelector, WorkflowSpec,
 };
 use optiserve_core::model::{DurationModel, ExpModel, ModelChoice};
-use optiserve_core::pricing::{Architecture, Pricing};
+use optiserve_core::pricing::{Architecture, Pricing, StepFunctionsPricing};
+use optiserve_core::regions::{Orchestration, Overrides, pricing_for};
 use optiserve_core::sampling::SamplerSettings;
 use optiserve_core::workflow::Edge;
 use serde::Deserialize;
 
-use crate::cloud::sim::{Selector, SimCloud, SimFunction, SimSettings, SimTruth};
+use crate::cloud::sim::{Selector, SimCloud, SimFunction, SimSettings, SimStateMachines, SimTruth};
 use crate::input::read_text;
 
 /// A plan as written.
@@ -29,9 +30,14 @@ pub struct Plan {
     /// Free text (goes into the bundle).
     #[serde(default)]
     pub description: Option<String>,
-    /// AWS region of the functions (else `--region` or the default chain).
+    /// AWS region of the functions (else `--region` or the default chain). It selects the prices
+    /// from the built-in region table (`optiserve_core::regions`); a region or figure the table
+    /// cannot source is an error unless `[pricing]` gives it.
     #[serde(default)]
     pub region: Option<String>,
+    /// Prices that replace the region table's (or that it lacks).
+    #[serde(default)]
+    pub pricing: PlanPricing,
     /// Lambda architecture, for the prices (`x86_64` or `arm64`).
     #[serde(default = "default_architecture")]
     pub architecture: Architecture,
@@ -81,6 +87,65 @@ fn default_concurrency() -> u32 {
     1
 }
 
+/// The plan's `[pricing]` table: each figure given replaces the region table's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPricing {
+    /// Lambda USD per GB-second, for the plan's architecture.
+    pub price_per_gb_second: Option<f64>,
+    /// Lambda USD per request.
+    pub price_per_request: Option<f64>,
+    /// The Step Functions charge to add: `standard` or `express` (default: the `workflow_from`
+    /// bundle's, else none).
+    pub step_functions: Option<PlanOrchestration>,
+    /// Step Functions Standard USD per state transition.
+    pub price_per_transition: Option<f64>,
+    /// Step Functions Express USD per request.
+    pub express_price_per_request: Option<f64>,
+    /// Step Functions Express USD per GB-second.
+    pub express_price_per_gb_second: Option<f64>,
+}
+
+/// A Step Functions workflow type, for its prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOrchestration {
+    Standard,
+    Express,
+}
+
+impl PlanPricing {
+    fn check(&self) -> anyhow::Result<()> {
+        for (key, v) in [
+            ("price_per_gb_second", self.price_per_gb_second),
+            ("price_per_request", self.price_per_request),
+            ("price_per_transition", self.price_per_transition),
+            ("express_price_per_request", self.express_price_per_request),
+            (
+                "express_price_per_gb_second",
+                self.express_price_per_gb_second,
+            ),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && (0.0..1.0).contains(&v))
+            {
+                bail!("pricing.{key}: must be a price in USD, at least 0 and below 1, found {v}");
+            }
+        }
+        Ok(())
+    }
+
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            price_per_gb_second: self.price_per_gb_second,
+            price_per_request: self.price_per_request,
+            price_per_transition: self.price_per_transition,
+            express_price_per_request: self.express_price_per_request,
+            express_price_per_gb_second: self.express_price_per_gb_second,
+        }
+    }
+}
+
 /// Optional settings of the sampling strategy.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +176,11 @@ pub struct PlanFunction {
     /// Or a JSON file holding it (relative to the plan).
     #[serde(default)]
     pub payload_file: Option<PathBuf>,
+    /// Or several payloads with weights (their shares of production invocations): every memory
+    /// is measured in rounds of one invocation per payload, the model fitted to the rounds'
+    /// weighted mean durations, and each payload's samples kept in the bundle.
+    #[serde(default)]
+    pub payloads: Vec<PlanPayload>,
     /// Memory sizes (default: the plan's).
     #[serde(default)]
     pub memory: Option<MemoryOptions>,
@@ -123,11 +193,43 @@ pub struct PlanFunction {
     /// Timeout of the simulated function in seconds (default 30).
     #[serde(default)]
     pub simulate_timeout_s: Option<u32>,
+    /// The Step Functions state machine that passes this function its payload, and its Task
+    /// states that do (`{arn = "…", states = ["Detect"]}`): where a variant selected by payload
+    /// fields is read as deployed and where `apply` switches it.
+    #[serde(default)]
+    pub state_machine: Option<StateMachineSite>,
     /// Share of production invocations that are cold starts, in [0, 1], written into the
     /// bundle's `cold_start` with the Init Duration the run measured (profiling forces cold
     /// starts, so the share it sees is not this). Left out: 0 (`init_ms` is still recorded).
     #[serde(default)]
     pub cold_start_probability: Option<f64>,
+}
+
+/// One of a function's weighted payloads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPayload {
+    /// Its name in the bundle (default `payload-<i>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its relative share of production invocations (default 1; the weights are scaled to sum
+    /// to 1).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// The payload (any TOML value, sent as JSON).
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+    /// Or a JSON file holding it (relative to the plan).
+    #[serde(default)]
+    pub payload_file: Option<PathBuf>,
+    /// For `--simulate`: this payload's durations are the variant's true curve times this
+    /// (default 1).
+    #[serde(default)]
+    pub simulate_scale: Option<f64>,
+}
+
+fn default_weight() -> f64 {
+    1.0
 }
 
 /// One model variant.
@@ -159,10 +261,61 @@ pub struct Target {
     pub resource: String,
     pub candidates: Vec<u32>,
     pub selector: VariantSelector,
-    /// The payload with the variant's fields merged in, as JSON bytes.
-    pub payload: Vec<u8>,
+    /// The payloads, each with the variant's fields merged in (one for a plan without
+    /// `payloads`).
+    pub payloads: Vec<TargetPayload>,
     pub truth: Option<SimTruth>,
 }
+
+/// One payload of a target.
+#[derive(Debug, Clone)]
+pub struct TargetPayload {
+    /// Its name (`default` for a function with one payload).
+    pub name: String,
+    /// Its weight; a target's weights sum to 1.
+    pub weight: f64,
+    /// The payload with the variant's fields merged in, as JSON bytes.
+    pub body: Vec<u8>,
+    /// The payload as the plan gives it (before the variant's fields), for the simulated cloud.
+    pub given: serde_json::Value,
+    /// For `--simulate`: the scale of the true curve.
+    pub simulate_scale: f64,
+}
+
+impl Target {
+    /// The payloads' weights, in order.
+    pub fn weights(&self) -> Vec<f64> {
+        self.payloads.iter().map(|p| p.weight).collect()
+    }
+
+    /// Profiled with more than one payload.
+    pub fn weighted(&self) -> bool {
+        self.payloads.len() > 1
+    }
+}
+
+/// Reads a payload given inline or as a file.
+fn read_payload(
+    inline: Option<&serde_json::Value>,
+    file: Option<&PathBuf>,
+    base: &Path,
+    at: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(match (inline, file) {
+        (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
+        (Some(p), None) => p.clone(),
+        (None, Some(file)) => {
+            let file = base.join(file);
+            let text = read_text(&file)?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{at}.payload_file: {} is not JSON", file.display()))?
+        }
+        (None, None) => serde_json::json!({}),
+    })
+}
+
+/// Most payloads one function may be profiled with.
+pub const MAX_PAYLOADS: usize = 16;
 
 /// Most warm samples per memory a plan may ask for.
 pub const MAX_SAMPLES: u32 = 1000;
@@ -212,6 +365,27 @@ pub struct LoadedPlan {
     pub workflow: WorkflowSpec,
     pub accuracy: Option<AccuracySpec>,
     pub pricing: Pricing,
+    /// The Step Functions charge priced (the plan's `pricing.step_functions`, else the
+    /// `workflow_from` bundle's).
+    pub orchestration: Option<Orchestration>,
+}
+
+/// The region a plan without `region` is priced for until the run learns the real one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// The prices of `region` for the plan: the region table's, replaced by the plan's `[pricing]`.
+fn region_pricing(
+    plan: &Plan,
+    region: &str,
+    orchestration: Option<Orchestration>,
+) -> anyhow::Result<Pricing> {
+    pricing_for(
+        region,
+        plan.architecture,
+        orchestration,
+        &plan.pricing.overrides(),
+    )
+    .map_err(|e| anyhow!("region: {e}"))
 }
 
 /// FNV-1a, 64 bits, as hex.
@@ -319,6 +493,7 @@ fn resolve(
     if let Some(Err(e)) = plan.simulate.as_ref().map(SimSettings::check) {
         bail!("simulate.{e}");
     }
+    plan.pricing.check()?;
     let mut ids = BTreeSet::new();
     let mut resources = BTreeSet::new();
     let mut targets = Vec::new();
@@ -335,22 +510,57 @@ fn resolve(
         {
             bail!("{at}.cold_start_probability: must be a number in [0, 1], found {p}");
         }
+        if let Some(site) = &f.state_machine
+            && (site.arn.is_empty() || site.states.is_empty())
+        {
+            bail!(
+                "{at}.state_machine: give the state machine's arn and the Task states that pass the payload (states = [\"…\"])"
+            );
+        }
         let resource = f.resource.clone().unwrap_or_else(|| f.id.clone());
         if !resources.insert(resource.clone()) {
             bail!(
                 "{at}.resource: '{resource}' is profiled twice; one function id per Lambda function"
             );
         }
-        let payload = match (&f.payload, &f.payload_file) {
-            (Some(_), Some(_)) => bail!("{at}: give payload or payload_file, not both"),
-            (Some(p), None) => p.clone(),
-            (None, Some(file)) => {
-                let file = base.join(file);
-                let text = read_text(&file)?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{at}.payload_file: {} is not JSON", file.display()))?
+        // (name, weight, payload, simulate scale)
+        let payloads: Vec<(String, f64, serde_json::Value, f64)> = if f.payloads.is_empty() {
+            let p = read_payload(f.payload.as_ref(), f.payload_file.as_ref(), base, &at)?;
+            vec![("default".into(), 1.0, p, 1.0)]
+        } else {
+            if f.payload.is_some() || f.payload_file.is_some() {
+                bail!("{at}: give payload (or payload_file) or payloads, not both");
             }
-            (None, None) => serde_json::json!({}),
+            if f.payloads.len() > MAX_PAYLOADS {
+                bail!(
+                    "{at}.payloads: at most {MAX_PAYLOADS} payloads per function, found {}",
+                    f.payloads.len()
+                );
+            }
+            let mut names = BTreeSet::new();
+            let mut out = Vec::new();
+            for (k, p) in f.payloads.iter().enumerate() {
+                let pat = format!("{at}.payloads[{k}]");
+                let name = p.name.clone().unwrap_or_else(|| format!("payload-{k}"));
+                if name.is_empty() || !names.insert(name.clone()) {
+                    bail!(
+                        "{pat}.name: '{name}' must be a name no other payload of '{}' has",
+                        f.id
+                    );
+                }
+                if !(p.weight.is_finite() && p.weight > 0.0) {
+                    bail!("{pat}.weight: must be a number > 0, found {}", p.weight);
+                }
+                let scale = p.simulate_scale.unwrap_or(1.0);
+                if !(scale.is_finite() && (0.01..=100.0).contains(&scale)) {
+                    bail!("{pat}.simulate_scale: must be a number in [0.01, 100], found {scale}");
+                }
+                let body = read_payload(p.payload.as_ref(), p.payload_file.as_ref(), base, &pat)?;
+                out.push((name, p.weight, body, scale));
+            }
+            let total: f64 = out.iter().map(|p| p.1).sum();
+            out.iter_mut().for_each(|p| p.1 /= total);
+            out
         };
         if let Some(m) = &f.memory {
             check_memory_options(m, &format!("{at}.memory"))?;
@@ -384,14 +594,24 @@ fn resolve(
                     v.name
                 );
             }
-            let mut p = payload.clone();
-            if let Some(fields) = &v.payload {
-                match p.as_object_mut() {
-                    Some(obj) => obj.extend(fields.clone()),
-                    None => bail!(
-                        "{vat}.payload: the variant sets payload fields but the function's payload is not a JSON object"
-                    ),
+            let mut target_payloads = Vec::new();
+            for (name, weight, given, scale) in &payloads {
+                let mut p = given.clone();
+                if let Some(fields) = &v.payload {
+                    match p.as_object_mut() {
+                        Some(obj) => obj.extend(fields.clone()),
+                        None => bail!(
+                            "{vat}.payload: the variant sets payload fields but the function's payload '{name}' is not a JSON object"
+                        ),
+                    }
                 }
+                target_payloads.push(TargetPayload {
+                    name: name.clone(),
+                    weight: *weight,
+                    body: serde_json::to_vec(&p)?,
+                    given: given.clone(),
+                    simulate_scale: *scale,
+                });
             }
             if simulate && v.simulate.is_none() {
                 bail!(
@@ -417,7 +637,7 @@ fn resolve(
                     env: v.env.clone(),
                     payload: v.payload.clone(),
                 },
-                payload: serde_json::to_vec(&p)?,
+                payloads: target_payloads,
                 truth: v.simulate.clone(),
             });
         }
@@ -426,6 +646,7 @@ fn resolve(
     let from = workflow_from
         .map(Path::to_path_buf)
         .or_else(|| plan.workflow_from.as_ref().map(|p| base.join(p)));
+    let mut orchestration_from = None;
     let (workflow, accuracy) = match (&from, &plan.workflow) {
         (Some(_), Some(_)) if workflow_from.is_none() => {
             bail!("workflow: give workflow or workflow_from, not both")
@@ -434,6 +655,10 @@ fn resolve(
             let text = read_text(file)?;
             let b = Bundle::from_json(&text)
                 .with_context(|| format!("workflow_from: in bundle {}", file.display()))?;
+            orchestration_from = b.pricing.step_functions.map(|s| match s {
+                StepFunctionsPricing::Standard { .. } => Orchestration::Standard,
+                StepFunctionsPricing::Express { .. } => Orchestration::Express,
+            });
             (b.workflow, plan.accuracy.clone().or(b.accuracy))
         }
         (None, Some(w)) => (w.clone(), plan.accuracy.clone()),
@@ -458,12 +683,16 @@ fn resolve(
             )
         }
     };
-    let mut pricing = Pricing::aws(plan.architecture);
-    if let Some(r) = &plan.region {
-        pricing.region = r.clone();
-    }
+    let orchestration = match plan.pricing.step_functions {
+        Some(PlanOrchestration::Standard) => Some(Orchestration::Standard),
+        Some(PlanOrchestration::Express) => Some(Orchestration::Express),
+        None => orchestration_from,
+    };
+    let region = plan.region.clone().unwrap_or_else(|| DEFAULT_REGION.into());
+    let pricing = region_pricing(&plan, &region, orchestration)?;
     let loaded = LoadedPlan {
         digest: digest(text),
+        orchestration,
         path: path.to_path_buf(),
         targets,
         workflow,
@@ -491,11 +720,62 @@ fn resolve(
 }
 
 impl LoadedPlan {
+    /// Prices the plan for `region` (the one the AWS configuration resolved, for a plan that
+    /// names none).
+    pub fn set_region(&mut self, region: &str) -> anyhow::Result<()> {
+        self.pricing = region_pricing(&self.plan, region, self.orchestration)
+            .with_context(|| format!("in plan {}", self.path.display()))?;
+        Ok(())
+    }
+
     /// The simulated cloud of a plan: each function starts at its largest memory (at most
     /// 3008 MB) with its first variant selected.
     pub fn sim_cloud(&self, seed: Option<u64>) -> SimCloud {
         let (settings, functions) = self.sim_parts(seed);
         SimCloud::new(settings, functions)
+    }
+
+    /// The simulated state machines of the functions that name one: each named Task state passes
+    /// the function's payload with its first variant's fields (as [`LoadedPlan::sim_cloud`]
+    /// starts every function with its first variant), the states one after the other.
+    pub fn sim_state_machines(&self) -> SimStateMachines {
+        let mut machines: BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+            BTreeMap::new();
+        for t in self.targets.iter().filter(|t| t.variant == 0) {
+            let Some(site) = &self.plan.functions[t.function].state_machine else {
+                continue;
+            };
+            let payload: serde_json::Value = t
+                .payloads
+                .first()
+                .and_then(|p| serde_json::from_slice(&p.body).ok())
+                .unwrap_or_default();
+            let states = machines.entry(site.arn.clone()).or_default();
+            for name in &site.states {
+                states.insert(
+                    name.clone(),
+                    serde_json::json!({
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": t.resource, "Payload": payload},
+                    }),
+                );
+            }
+        }
+        SimStateMachines::new(machines.into_iter().map(|(arn, mut states)| {
+            let names: Vec<String> = states.keys().cloned().collect();
+            for (i, n) in names.iter().enumerate() {
+                if let Some(s) = states.get_mut(n).and_then(|s| s.as_object_mut()) {
+                    match names.get(i + 1) {
+                        Some(next) => s.insert("Next".into(), next.clone().into()),
+                        None => s.insert("End".into(), true.into()),
+                    };
+                }
+            }
+            let start = names.first().cloned().unwrap_or_default();
+            let definition = serde_json::json!({"StartAt": start, "States": states});
+            (arn, definition.to_string())
+        }))
     }
 
     /// The settings and functions of [`LoadedPlan::sim_cloud`].
@@ -515,6 +795,12 @@ impl LoadedPlan {
                     env: t.selector.env.clone(),
                     timeout_s: f.simulate_timeout_s.unwrap_or(30),
                     variants: Vec::new(),
+                    payload_scales: t
+                        .payloads
+                        .iter()
+                        .filter(|_| t.weighted())
+                        .map(|p| (p.given.clone(), p.simulate_scale))
+                        .collect(),
                 });
             }
             if let (Some(f), Some(truth)) = (functions.last_mut(), &t.truth) {
@@ -547,6 +833,7 @@ impl LoadedPlan {
                     variants: Vec::new(),
                     package: None,
                     provisioned_concurrency: None,
+                    state_machine: f.state_machine.clone(),
                 });
             }
             let accuracy = f.variants.get(t.variant).and_then(|v| v.accuracy.clone());
@@ -561,6 +848,7 @@ impl LoadedPlan {
                     samples: Vec::new(),
                     select,
                     cold_start: None,
+                    payloads: Vec::new(),
                 });
             }
         }
@@ -576,5 +864,72 @@ impl LoadedPlan {
             deployed: BTreeMap::new(),
             workload: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use optiserve_core::regions::TABLE_SOURCE;
+
+    fn load(extra: &str) -> anyhow::Result<LoadedPlan> {
+        let text = format!("{extra}\n[[functions]]\nid = \"f\"\n");
+        parse(&text, Path::new("plan.toml"), None, false)
+    }
+
+    #[test]
+    fn the_region_selects_the_prices_and_the_bundle_keeps_them() {
+        let p = load("region = \"sa-east-1\"\narchitecture = \"arm64\"\n[pricing]\nstep_functions = \"standard\"").unwrap();
+        assert_eq!(p.pricing.region, "sa-east-1");
+        assert_eq!(p.pricing.price_per_gb_second, 0.000_013_333_4);
+        assert_eq!(
+            p.pricing.step_functions,
+            Some(StepFunctionsPricing::Standard {
+                price_per_transition: 0.0375 / 1000.0
+            })
+        );
+        let b = p.bundle(
+            |_| DurationModel::Exponential(ExpModel::constant(1.0)),
+            Provenance {
+                tool: "t".into(),
+                tool_version: "0".into(),
+                created_at: None,
+                region: None,
+                source: None,
+            },
+        );
+        let back = Bundle::from_json(&b.to_json()).unwrap();
+        assert_eq!(back.pricing, p.pricing);
+        assert_eq!(back.pricing.source.as_deref(), Some(TABLE_SOURCE));
+        // No region: us-east-1 until the run resolves one.
+        let mut p = load("").unwrap();
+        assert_eq!(p.pricing.region, "us-east-1");
+        p.set_region("af-south-1").unwrap_err();
+        p.set_region("eu-west-3").unwrap();
+        assert_eq!(p.pricing.region, "eu-west-3");
+    }
+
+    #[test]
+    fn an_unpriced_region_asks_for_the_prices_and_the_plan_can_give_them() {
+        let e = format!("{:#}", load("region = \"il-central-1\"").unwrap_err());
+        assert!(
+            e.contains("il-central-1")
+                && e.contains("price_per_gb_second")
+                && e.contains("[pricing]"),
+            "{e}"
+        );
+        let e = format!("{:#}", load("region = \"eu-south-1\"").unwrap_err());
+        assert!(e.contains("price_per_request"), "{e}");
+        let p = load("region = \"il-central-1\"\n[pricing]\nprice_per_gb_second = 0.00002\nprice_per_request = 2.5e-7").unwrap();
+        assert_eq!(
+            (p.pricing.price_per_gb_second, p.pricing.price_per_request),
+            (0.00002, 2.5e-7)
+        );
+        let e = format!(
+            "{:#}",
+            load("[pricing]\nprice_per_request = -1.0").unwrap_err()
+        );
+        assert!(e.contains("pricing.price_per_request"), "{e}");
     }
 }

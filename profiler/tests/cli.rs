@@ -576,6 +576,99 @@ fn profile_the_example_plan_on_the_simulated_cloud() {
     ]);
 }
 
+/// `profile --simulate` of a plan with weighted payloads, a payload-selected variant and the state
+/// machine that passes it, priced for another region: the bundle keeps each payload's samples,
+/// the deployed variant (the simulated state machine passes the first), and the region's prices.
+#[test]
+fn profile_weighted_payloads_in_a_region_on_the_simulated_cloud() {
+    let dir_guard = scratch("profile-weighted");
+    let dir = dir_guard.path();
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        r#"
+region = "sa-east-1"
+samples = 3
+[pricing]
+step_functions = "standard"
+[simulate]
+seed = 4
+[[functions]]
+id = "detect"
+memory = { min_mb = 512, max_mb = 3008, step_mb = 256 }
+state_machine = { arn = "arn:aws:states:sa-east-1:1:stateMachine:app", states = ["Detect"] }
+payloads = [
+  { name = "small", weight = 2, payload = { size = "s" } },
+  { name = "large", weight = 1, payload = { size = "l" }, simulate_scale = 2.5 },
+]
+  [[functions.variants]]
+  name = "n"
+  payload = { model = "n" }
+  simulate = { alpha_ms = 100.0, beta_ms = 900.0, gamma_per_mb = 0.001 }
+  [[functions.variants]]
+  name = "s"
+  payload = { model = "s" }
+  simulate = { alpha_ms = 250.0, beta_ms = 2000.0, gamma_per_mb = 0.001 }
+"#,
+    )
+    .unwrap();
+    let bundle = dir.join("out.json");
+    run_json(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--simulate",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(b["pricing"]["region"], "sa-east-1");
+    assert_eq!(
+        b["pricing"]["step_functions"]["price_per_transition"],
+        0.0375 / 1000.0
+    );
+    assert!(
+        b["pricing"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("region table")
+    );
+    assert_eq!(b["deployed"]["detect"]["variant"], "n");
+    for v in b["functions"][0]["variants"].as_array().unwrap() {
+        let p = v["payloads"].as_array().unwrap();
+        assert_eq!(p.len(), 2);
+        assert!((p[0]["weight"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    }
+    let v = run_json(&["validate", bundle.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(v["functions"], 1);
+    // A region the table cannot price is refused before anything runs.
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("sa-east-1\"\nsamples", "il-central-1\"\nsamples");
+    std::fs::write(&plan, text).unwrap();
+    let out = optiserve()
+        .args([
+            "profile",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--simulate",
+            "-o",
+        ])
+        .arg(dir.join("never.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("il-central-1") && err.contains("[pricing]"),
+        "{err}"
+    );
+    assert!(!dir.join("never.json").exists());
+}
+
 /// `workflow import-asl` then `workflow measure` on the media pipeline's state machine and its
 /// committed execution histories: the imported structure is the example's, the measured one has
 /// the histories' probabilities, and the skeleton without profiles is explained by `validate`.

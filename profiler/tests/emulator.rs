@@ -823,3 +823,101 @@ async fn measure_and_validate_read_real_executions_of_the_emulator() {
     assert!(v["comparison"]["measured_latency_ms"].as_f64().unwrap() > 0.0);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Weighted payloads and a variant selected by a payload field that a state machine passes:
+/// `profile` fits the weighted mix and records the variant the state machine passes as deployed;
+/// `apply` switches it through UpdateStateMachine (and the memory through Lambda).
+#[tokio::test]
+#[ignore = "needs the emulator: scripts/emulator.sh test"]
+async fn weighted_payloads_and_a_variant_passed_by_a_state_machine() {
+    let name = "optiserve-emu-detect";
+    let definition = |model: &str| {
+        serde_json::json!({
+            "StartAt": "Detect",
+            "States": {"Detect": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": name,
+                               "Payload": {"model": model, "image.$": "$.key"}},
+                "End": true}}
+        })
+        .to_string()
+    };
+    let arn = create_state_machine("optiserve-emu-detect", &definition("s")).await;
+    let plan = format!(
+        "samples = 3\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
+         [[functions]]\nid = \"detect\"\nresource = \"{name}\"\n\
+         state_machine = {{ arn = \"{arn}\", states = [\"Detect\"] }}\n\
+         payloads = [{{ name = \"small\", weight = 3, payload = {{ emu_scale = 1.0 }} }}, \
+                     {{ name = \"large\", weight = 1, payload = {{ emu_scale = 3.0 }} }}]\n\
+         [[functions.variants]]\nname = \"n\"\npayload = {{ model = \"n\" }}\n\
+         [[functions.variants]]\nname = \"s\"\npayload = {{ model = \"s\" }}\n"
+    );
+    let env = [
+        ("EMU_CURVE_n", "100,3000,0.002"),
+        ("EMU_CURVE_s", "300,9000,0.002"),
+    ];
+    let deployed = deploy(name, 2048, &env, &plan).await;
+    let (before, dir, plan) = (deployed.before.clone(), deployed.dir.path(), &deployed.plan);
+    let bundle = dir.join("bundle.json");
+    ok(&run(&[
+        "profile",
+        "--plan",
+        plan.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--model",
+        "exponential",
+        "--endpoint-url",
+        &url(),
+    ]));
+    assert_eq!(config_of(name).await, before, "the function is restored");
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    let variants = b["functions"][0]["variants"].as_array().unwrap();
+    // The weighted mix: 0.75·ET + 0.25·3·ET = 1.5·ET.
+    for (v, (a, bb, g)) in variants
+        .iter()
+        .zip([(100.0, 3000.0, 0.002), (300.0, 9000.0, 0.002)])
+    {
+        let e = model_error(v, (1.5 * a, 1.5 * bb, g));
+        assert!(e < 5.0, "{}: {e:.2}% off the weighted mix", v["name"]);
+        let p = v["payloads"].as_array().unwrap();
+        assert_eq!(
+            (p[0]["name"].as_str(), p[0]["weight"].as_f64()),
+            (Some("small"), Some(0.75))
+        );
+        assert_eq!(
+            p[1]["samples"].as_array().unwrap().len(),
+            v["samples"].as_array().unwrap().len()
+        );
+    }
+    assert_eq!(b["deployed"]["detect"]["variant"], "s");
+    assert_eq!(b["deployed"]["detect"]["memory_mb"], 2048);
+    // apply: variant n at 1024 MB.
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"detect": {"memory_mb": 1024, "variant": "n"}}"#,
+    )
+    .unwrap();
+    let text = ok(&run(&[
+        "apply",
+        bundle.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--endpoint-url",
+        &url(),
+    ]));
+    assert!(text.contains("variant s → n"), "{text}");
+    assert_eq!(config_of(name).await.0, 1024);
+    let now = sfn_client()
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_str(now.definition()).unwrap();
+    let payload = &d["States"]["Detect"]["Parameters"]["Payload"];
+    assert_eq!(payload["model"], "n");
+    assert_eq!(payload["image.$"], "$.key");
+}

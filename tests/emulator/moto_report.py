@@ -9,7 +9,9 @@ configured memory, so that a test can check that `optiserve profile` recovers it
     Duration(m) = alpha + beta * exp(-gamma * m)   (ms, m in MB), times (1 + noise * N(0, 1))
 
 The curve is read from the function's own environment: `EMU_CURVE="alpha,beta,gamma"` (or
-`EMU_CURVE_<value>` when `MODEL_NAME=<value>` is set, for variants), `EMU_NOISE` (default 0.03),
+`EMU_CURVE_<value>` when `MODEL_NAME=<value>` is set, or when the JSON payload has the field
+`"model": "<value>"`, for variants), times the payload's `"emu_scale"` (default 1; for weighted
+payloads), `EMU_NOISE` (default 0.03),
 `EMU_MIN_MEMORY` (below it the call is killed for lack of memory). The first call after a
 configuration change is a cold start (an Init Duration), and so is a fraction `EMU_COLD_RATE`
 (default 0) of the others. Nothing else of moto's answer changes.
@@ -20,6 +22,8 @@ Usage: python moto_report.py --port PORT   (then POST {"lambda": {"use_docker": 
 
 import argparse
 import base64
+import io
+import json
 import math
 import random
 import re
@@ -40,8 +44,10 @@ _last_config = {}  # function name -> (memory, env items): a change means a cold
 _rng = random.Random(20261128)
 
 
-def _curve(env):
+def _curve(env, payload):
     model = env.get("MODEL_NAME")
+    if isinstance(payload, dict) and isinstance(payload.get("model"), str):
+        model = payload["model"]
     text = env.get(f"EMU_CURVE_{model}") if model else None
     text = text or env.get("EMU_CURVE") or "200,3000,0.003"
     alpha, beta, gamma = (float(x) for x in text.split(","))
@@ -53,11 +59,12 @@ def _find(name, region):
     return get_backend(ACCOUNT, region).get_function(name)
 
 
-def _log_tail(name, region):
+def _log_tail(name, region, payload):
     fn = _find(name, region)
     memory = int(fn.memory_size)
     env = dict(fn.environment_vars or {})
-    alpha, beta, gamma = _curve(env)
+    alpha, beta, gamma = _curve(env, payload)
+    scale = float(payload.get("emu_scale", 1.0)) if isinstance(payload, dict) else 1.0
     noise = float(env.get("EMU_NOISE", "0.03"))
     min_memory = int(env.get("EMU_MIN_MEMORY", "0"))
     request_id = str(uuid.uuid4())
@@ -67,7 +74,7 @@ def _log_tail(name, region):
         _last_config[name] = key
         factor = max(0.05, 1.0 + noise * _rng.gauss(0.0, 1.0))
         init = 180.0 * max(0.2, 1.0 + 0.1 * _rng.gauss(0.0, 1.0))
-    duration = round((alpha + beta * math.exp(-gamma * memory)) * factor, 2)
+    duration = round(scale * (alpha + beta * math.exp(-gamma * memory)) * factor, 2)
     lines = [f"START RequestId: {request_id} Version: $LATEST"]
     error = None
     if memory < min_memory:
@@ -100,6 +107,14 @@ class ReportLines:
         tail = environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail"
         if environ.get("REQUEST_METHOD") != "POST" or not match or not tail:
             return self.app(environ, start_response)
+        # Read the payload (and hand moto the same bytes).
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            payload = None
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -112,7 +127,7 @@ class ReportLines:
             name = match.group(1).replace("%3A", ":").split(":")[-1]
             found = REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
             region = found.group(1) if found else "us-east-1"
-            log, error = _log_tail(name, region)
+            log, error = _log_tail(name, region, payload)
             drop = {"x-amz-log-result", "x-amz-function-error"}
             headers = [(k, v) for k, v in headers if k.lower() not in drop]
             headers.append(("X-Amz-Log-Result", base64.b64encode(log.encode()[-4096:]).decode()))

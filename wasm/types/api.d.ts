@@ -480,6 +480,11 @@ export interface BundleFunction {
    */
   resource?: string | null;
   /**
+   * Where a Step Functions state machine passes the function its payload: how a variant
+   * selected by payload fields is found deployed (`profile`) and switched (`apply`).
+   */
+  state_machine?: StateMachineSite | null;
+  /**
    * The model variants (one for a function without an ML model).
    */
   variants: Variant[];
@@ -511,6 +516,20 @@ export interface ProvisionedConcurrency {
   instances: number;
 }
 /**
+ * The Task states of a state machine that invoke a function, with the payload they pass.
+ */
+export interface StateMachineSite {
+  /**
+   * The state machine's ARN.
+   */
+  arn: string;
+  /**
+   * The Task states whose `Parameters.Payload` (or `Arguments.Payload`) carries the variant's
+   * payload fields.
+   */
+  states: string[];
+}
+/**
  * One model variant of a function (the only one, for a function without an ML model).
  */
 export interface Variant {
@@ -535,6 +554,12 @@ export interface Variant {
    * Name, e.g. `resnet-50`; `default` for a function without variants.
    */
   name: string;
+  /**
+   * The weighted payloads the variant was profiled with, each with its own samples (left out:
+   * one payload). `samples` then holds the weighted mixes the model was fitted to: per round of
+   * invocations (one per payload, at one memory) the weighted mean of their durations.
+   */
+  payloads?: PayloadProfile[];
   /**
    * The profiled invocations the model was fitted from.
    */
@@ -608,6 +633,23 @@ export interface TablePoint {
   memory_mb: number;
 }
 /**
+ * One payload of a variant profiled with several, and what it measured.
+ */
+export interface PayloadProfile {
+  /**
+   * Its name in the plan.
+   */
+  name: string;
+  /**
+   * The invocations made with it.
+   */
+  samples?: ProfileSample[];
+  /**
+   * Its share of production invocations, in (0, 1]; the weights of a variant sum to 1.
+   */
+  weight: number;
+}
+/**
  * One profiled invocation.
  */
 export interface ProfileSample {
@@ -638,8 +680,8 @@ export interface ProfileSample {
 }
 /**
  * How a variant is selected on the deployed function: environment variables set on it, and/or
- * fields merged into the invocation payload (usable when profiling; `apply` sets only the
- * environment).
+ * fields merged into the invocation payload (`apply` sets payload fields where the function's
+ * `state_machine` passes the payload).
  */
 export interface VariantSelector {
   /**
@@ -695,6 +737,11 @@ export interface Pricing {
    * AWS region the prices are for, e.g. `us-east-1`.
    */
   region: string;
+  /**
+   * Where the figures come from (e.g. the built-in region table with its sources and date, or
+   * the plan); left out in bundles written before it was recorded.
+   */
+  source?: string | null;
   /**
    * Optional Step Functions charge added to every workflow execution.
    */

@@ -588,6 +588,7 @@ pub(crate) mod testing {
                                 model: model(family, a, b, g, acc),
                                 fit: None,
                                 samples: vec![],
+                                payloads: vec![],
                                 select: None,
                                 cold_start: (cold > 0.3).then_some(ColdStart {
                                     probability: cold - 0.3,
@@ -599,6 +600,7 @@ pub(crate) mod testing {
                         package: (i % 2 == 1).then_some(PackageType::Image),
                         provisioned_concurrency: (i == pc)
                             .then_some(ProvisionedConcurrency { instances: 2 }),
+                        state_machine: None,
                     })
                     .collect();
                 let n = ids.len();

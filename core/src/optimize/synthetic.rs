@@ -158,6 +158,7 @@ impl Gen {
                 samples: Vec::new(),
                 select: None,
                 cold_start: cold(self),
+                payloads: Vec::new(),
             })
             .collect()
         } else {
@@ -173,6 +174,7 @@ impl Gen {
                 samples: Vec::new(),
                 select: None,
                 cold_start: cold(self),
+                payloads: Vec::new(),
             }]
         };
         if ml {
@@ -186,6 +188,7 @@ impl Gen {
             variants,
             package: None,
             provisioned_concurrency: None,
+            state_machine: None,
         });
         id
     }

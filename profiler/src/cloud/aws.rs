@@ -353,6 +353,23 @@ pub fn history_event_json(e: &aws_sdk_sfn::types::HistoryEvent) -> serde_json::V
     v
 }
 
+impl super::Definitions for AwsStepFunctions {
+    async fn definition(&self, arn: &str) -> Result<String, CloudError> {
+        Ok(self.describe_state_machine(arn).await?.definition)
+    }
+
+    async fn update_definition(&self, arn: &str, definition: &str) -> Result<(), CloudError> {
+        self.client
+            .update_state_machine()
+            .state_machine_arn(arn)
+            .definition(definition)
+            .send()
+            .await
+            .map_err(|e| map_err("UpdateStateMachine", arn, e))?;
+        Ok(())
+    }
+}
+
 impl StepFunctions for AwsStepFunctions {
     async fn describe_state_machine(&self, arn: &str) -> Result<StateMachine, CloudError> {
         let out = self

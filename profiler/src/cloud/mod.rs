@@ -163,6 +163,48 @@ pub trait StepFunctions: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
 }
 
+/// Reading and replacing a state machine's definition: `profile` reads which payload-selected
+/// variant a state machine passes, `apply` switches it. Every method is one API call.
+pub trait Definitions: Send + Sync {
+    /// DescribeStateMachine's definition (JSON text).
+    fn definition(&self, arn: &str) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// UpdateStateMachine with a new definition.
+    fn update_definition(
+        &self,
+        arn: &str,
+        definition: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+/// Replaces a state machine's definition, then polls it until the new one is what
+/// DescribeStateMachine returns (`policy.update_polls` polls) and verifies it.
+pub async fn update_definition_and_wait<D: Definitions>(
+    defs: &D,
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    arn: &str,
+    definition: &str,
+) -> Result<(), CloudError> {
+    retry(policy, stats, "UpdateStateMachine", || {
+        defs.update_definition(arn, definition)
+    })
+    .await?;
+    for _ in 0..policy.update_polls.max(1) {
+        let now = retry(policy, stats, "DescribeStateMachine", || {
+            defs.definition(arn)
+        })
+        .await?;
+        if optiserve_core::payload_site::same_definition(&now, definition) {
+            return Ok(());
+        }
+        tokio::time::sleep(policy.poll_delay).await;
+    }
+    Err(CloudError::Fatal(format!(
+        "{arn}: after the update the state machine's definition is still not the new one ({} polls)",
+        policy.update_polls
+    )))
+}
+
 /// Backoff between retries.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {

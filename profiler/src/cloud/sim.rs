@@ -213,6 +213,10 @@ pub struct SimFunction {
     pub timeout_s: u32,
     /// Variants: how each is selected and how it behaves.
     pub variants: Vec<(Selector, SimTruth)>,
+    /// Payloads that scale the true curve: an invocation whose payload carries every field of
+    /// the first entry it matches (an object; any other value must be equal) runs the variant's
+    /// curve times the entry's scale (1 when none matches).
+    pub payload_scales: Vec<(serde_json::Value, f64)>,
 }
 
 /// Something the simulated cloud was asked to do (for tests).
@@ -444,7 +448,19 @@ impl SimCloud {
             });
         };
         let cov = truth.noise_cov.unwrap_or(self.settings.noise_cov);
-        let duration = (truth.duration_ms(m) * (1.0 + cov * normal(rng)).max(0.05)).max(0.5);
+        let scale = f
+            .spec
+            .payload_scales
+            .iter()
+            .find(|(given, _)| match given {
+                serde_json::Value::Object(want) => {
+                    want.iter().all(|(k, v)| payload.get(k) == Some(v))
+                }
+                other => &payload == other,
+            })
+            .map_or(1.0, |(_, s)| *s);
+        let duration =
+            (scale * truth.duration_ms(m) * (1.0 + cov * normal(rng)).max(0.05)).max(0.5);
         let duration = (duration * 100.0).round() / 100.0;
         let init =
             cold.then(|| truth.init_ms.unwrap_or(250.0) * (1.0 + 0.1 * normal(rng)).max(0.2));
@@ -659,5 +675,72 @@ impl Lambda for SimCloud {
             version: version.into(),
         });
         Ok(before)
+    }
+}
+
+/// Simulated state machine definitions (for `profile` and `apply` on the simulated cloud): a map
+/// from ARN to definition; an update of `fail_update_of` is refused, as AWS refuses an invalid
+/// definition.
+#[derive(Debug, Default)]
+pub struct SimStateMachines {
+    definitions: Mutex<BTreeMap<String, String>>,
+    /// Refuse every update of this ARN.
+    pub fail_update_of: Option<String>,
+    updates: Mutex<Vec<String>>,
+}
+
+impl SimStateMachines {
+    /// State machines with these definitions.
+    pub fn new(definitions: impl IntoIterator<Item = (String, String)>) -> Self {
+        SimStateMachines {
+            definitions: Mutex::new(definitions.into_iter().collect()),
+            ..SimStateMachines::default()
+        }
+    }
+
+    /// The definition now.
+    pub fn get(&self, arn: &str) -> Option<String> {
+        self.definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(arn)
+            .cloned()
+    }
+
+    /// The ARNs updated, in order.
+    #[cfg(test)]
+    pub fn updates(&self) -> Vec<String> {
+        self.updates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl super::Definitions for SimStateMachines {
+    async fn definition(&self, arn: &str) -> Result<String, CloudError> {
+        self.get(arn)
+            .ok_or_else(|| CloudError::NotFound(format!("state machine {arn}")))
+    }
+
+    async fn update_definition(&self, arn: &str, definition: &str) -> Result<(), CloudError> {
+        if self.fail_update_of.as_deref() == Some(arn) {
+            return Err(CloudError::Fatal(format!(
+                "InvalidDefinition: {arn} (simulated)"
+            )));
+        }
+        let mut d = self
+            .definitions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = d
+            .get_mut(arn)
+            .ok_or_else(|| CloudError::NotFound(format!("state machine {arn}")))?;
+        *slot = definition.to_string();
+        self.updates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(arn.to_string());
+        Ok(())
     }
 }

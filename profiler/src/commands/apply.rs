@@ -15,10 +15,14 @@ use optiserve_core::bundle::{Application, Bundle, ResolvedChoice};
 use serde::Serialize;
 
 use crate::cli::{ApplyArgs, Format};
-use crate::cloud::aws::{AwsLambda, AwsOptions};
-use crate::cloud::{FunctionConfig, Lambda, RetryPolicy, RetryStats, configure, retry};
+use crate::cloud::aws::{AwsLambda, AwsOptions, AwsStepFunctions};
+use crate::cloud::{
+    Definitions, FunctionConfig, Lambda, RetryPolicy, RetryStats, configure, retry,
+    update_definition_and_wait,
+};
 use crate::input::{load_bundle, read_text};
 use crate::profile::CloudFailure;
+use optiserve_core::payload_site::{carries, same_definition, task_payload, with_payload_fields};
 
 /// One function's change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,10 +38,29 @@ pub struct Change {
     pub version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_was: Option<String>,
+    /// The state machine whose Task states pass the variant's payload fields, when the variant is
+    /// selected by them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine: Option<String>,
     #[serde(skip)]
     before: FunctionConfig,
     #[serde(skip)]
     env_after: BTreeMap<String, String>,
+    /// The Lambda configuration (memory, environment) changes.
+    #[serde(skip)]
+    lambda_changed: bool,
+}
+
+/// One state machine's change: the Task states' payload fields of the functions it serves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineChange {
+    pub arn: String,
+    pub functions: Vec<String>,
+    pub changed: bool,
+    #[serde(skip)]
+    before: String,
+    #[serde(skip)]
+    after: String,
 }
 
 /// What apply did.
@@ -46,6 +69,9 @@ pub struct ApplyReport {
     pub dry_run: bool,
     pub alias: Option<String>,
     pub changes: Vec<Change>,
+    /// State machines whose Parameters carry a variant's payload fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub state_machines: Vec<MachineChange>,
 }
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -76,8 +102,10 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             endpoint_url: args.cloud.endpoint_url.clone(),
         };
         let cloud = AwsLambda::connect(&options).await;
+        let sfn = AwsStepFunctions::connect(&options).await;
         apply(
             &cloud,
+            &sfn,
             &plan,
             args.dry_run,
             args.alias.as_deref(),
@@ -117,6 +145,21 @@ pub struct Target {
     pub selector_keys: BTreeSet<String>,
     /// Every variant's env, to recognise the one in place.
     pub variants: Vec<(String, BTreeMap<String, String>)>,
+    /// For a variant selected by payload fields: where a state machine passes them.
+    pub site: Option<PayloadTarget>,
+}
+
+/// The payload fields to put in a state machine's Task states.
+#[derive(Debug, Clone)]
+pub struct PayloadTarget {
+    pub arn: String,
+    pub states: Vec<String>,
+    /// The chosen variant's fields.
+    pub set: serde_json::Map<String, serde_json::Value>,
+    /// The payload keys any variant of the function selects by.
+    pub keys: Vec<String>,
+    /// Every variant's payload fields, to recognise the one in place.
+    pub variants: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
 }
 
 /// Resolves the named functions of a configuration into targets, refusing what apply cannot do.
@@ -142,14 +185,38 @@ pub fn targets(
             .get(c.variant)
             .ok_or_else(|| anyhow!("{}: variant {} out of range", f.id, c.variant))?;
         let select = variant.select.clone().unwrap_or_default();
-        if f.variants.len() > 1 && select.env.is_empty() {
+        let site = match (&select.payload, &f.state_machine) {
+            (Some(fields), Some(sm)) => {
+                let payloads: Vec<(String, serde_json::Map<String, serde_json::Value>)> = f
+                    .variants
+                    .iter()
+                    .filter_map(|v| {
+                        let p = v.select.as_ref()?.payload.clone()?;
+                        Some((v.name.clone(), p))
+                    })
+                    .collect();
+                let keys: BTreeSet<String> = payloads
+                    .iter()
+                    .flat_map(|(_, p)| p.keys().cloned())
+                    .collect();
+                Some(PayloadTarget {
+                    arn: sm.arn.clone(),
+                    states: sm.states.clone(),
+                    set: fields.clone(),
+                    keys: keys.into_iter().collect(),
+                    variants: payloads,
+                })
+            }
+            _ => None,
+        };
+        if f.variants.len() > 1 && select.env.is_empty() && site.is_none() {
             bail!(
                 "$.functions[{i}].variants[{}].select: variant '{}' of '{}' is not selected by an environment variable{}; apply cannot switch it",
                 c.variant,
                 variant.name,
                 f.id,
                 if select.payload.is_some() {
-                    " (only by the payload)"
+                    " (only by the payload, and the function names no state_machine that passes it)"
                 } else {
                     ""
                 }
@@ -172,6 +239,7 @@ pub fn targets(
                 .iter()
                 .map(|v| (v.name.clone(), v.select.clone().unwrap_or_default().env))
                 .collect(),
+            site,
         });
     }
     let _ = app;
@@ -181,16 +249,39 @@ pub fn targets(
     Ok(out)
 }
 
-/// Diffs, applies (unless `dry_run`), verifies, and moves `alias`. On a failed update the
-/// functions already changed are put back.
-pub async fn apply<C: Lambda>(
+/// Diffs, applies (unless `dry_run`), verifies, and moves `alias`. Functions are updated first,
+/// then the state machines that pass payload-selected variants (UpdateStateMachine, polled until
+/// DescribeStateMachine returns the new definition). On a failed update every function and state
+/// machine already changed is put back.
+pub async fn apply<C: Lambda, D: Definitions>(
     cloud: &C,
+    defs: &D,
     targets: &[Target],
     dry_run: bool,
     alias: Option<&str>,
     policy: &RetryPolicy,
 ) -> anyhow::Result<ApplyReport> {
     let stats = RetryStats::default();
+    // The state machines, read once, with every function's payload fields applied in turn.
+    let mut machines: Vec<MachineChange> = Vec::new();
+    for site in targets.iter().filter_map(|t| t.site.as_ref()) {
+        if machines.iter().any(|m| m.arn == site.arn) {
+            continue;
+        }
+        let d = retry(policy, &stats, "DescribeStateMachine", || {
+            defs.definition(&site.arn)
+        })
+        .await
+        .map_err(CloudFailure)
+        .with_context(|| format!("reading the state machine {}", site.arn))?;
+        machines.push(MachineChange {
+            arn: site.arn.clone(),
+            functions: Vec::new(),
+            changed: false,
+            before: d.clone(),
+            after: d,
+        });
+    }
     let mut changes = Vec::new();
     for t in targets {
         let before = retry(policy, &stats, "GetFunctionConfiguration", || {
@@ -214,17 +305,42 @@ pub async fn apply<C: Lambda>(
             })
             .map(|(n, _)| n.clone())
             .or_else(|| (t.variants.len() == 1).then(|| t.variant.clone()));
-        let changed = before.memory_mb != t.memory_mb || before.env != env_after;
+        let lambda_changed = before.memory_mb != t.memory_mb || before.env != env_after;
+        let (mut variant_before, mut site_changed) = (variant_before, false);
+        if let Some(site) = &t.site
+            && let Some(m) = machines.iter_mut().find(|m| m.arn == site.arn)
+        {
+            let passed = site
+                .states
+                .iter()
+                .map(|st| task_payload(&m.before, st))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("{}: state machine {}", t.function, site.arn))?;
+            variant_before = site
+                .variants
+                .iter()
+                .find(|(_, p)| passed.iter().all(|x| carries(x, p)))
+                .map(|(n, _)| n.clone());
+            let (after, changed) =
+                with_payload_fields(&m.after, &site.states, &site.set, &site.keys)
+                    .with_context(|| format!("{}: state machine {}", t.function, site.arn))?;
+            m.after = after;
+            m.changed |= changed;
+            site_changed = changed;
+            m.functions.push(t.function.clone());
+        }
         changes.push(Change {
             function: t.function.clone(),
             resource: t.resource.clone(),
             memory_mb: [before.memory_mb, t.memory_mb],
             variant: [variant_before, Some(t.variant.clone())],
-            changed,
+            changed: lambda_changed || site_changed,
             version: None,
             alias_was: None,
+            state_machine: t.site.as_ref().map(|s| s.arn.clone()),
             before,
             env_after,
+            lambda_changed,
         });
     }
     if dry_run {
@@ -232,10 +348,11 @@ pub async fn apply<C: Lambda>(
             dry_run,
             alias: alias.map(str::to_string),
             changes,
+            state_machines: machines,
         });
     }
     for k in 0..changes.len() {
-        if !changes[k].changed {
+        if !changes[k].lambda_changed {
             continue;
         }
         let c = &changes[k];
@@ -251,7 +368,7 @@ pub async fn apply<C: Lambda>(
         {
             // Put back what was already changed (this one included: it may be half-applied).
             let mut rollback = Vec::new();
-            for done in changes[..=k].iter().filter(|c| c.changed) {
+            for done in changes[..=k].iter().filter(|c| c.lambda_changed) {
                 let b = &done.before;
                 if let Err(re) =
                     configure(cloud, policy, &stats, &b.function, b.memory_mb, &b.env).await
@@ -269,6 +386,52 @@ pub async fn apply<C: Lambda>(
             };
             return Err(anyhow::Error::new(CloudFailure(e))
                 .context(format!("applying {} ({}); {tail}", c.function, c.resource)));
+        }
+    }
+    for k in 0..machines.len() {
+        if !machines[k].changed {
+            continue;
+        }
+        let m = &machines[k];
+        if let Err(e) = update_definition_and_wait(defs, policy, &stats, &m.arn, &m.after).await {
+            // Put back the state machines already changed (this one too) and every function.
+            let mut rollback = Vec::new();
+            for done in machines[..=k].iter().filter(|m| m.changed) {
+                // A refused update may have left the definition as it was: put back only what
+                // differs.
+                let now = retry(policy, &stats, "DescribeStateMachine", || {
+                    defs.definition(&done.arn)
+                })
+                .await;
+                if let Ok(now) = &now
+                    && same_definition(now, &done.before)
+                {
+                    continue;
+                }
+                if let Err(re) =
+                    update_definition_and_wait(defs, policy, &stats, &done.arn, &done.before).await
+                {
+                    rollback.push(format!("{}: {re}", done.arn));
+                }
+            }
+            for done in changes.iter().filter(|c| c.lambda_changed) {
+                let b = &done.before;
+                if let Err(re) =
+                    configure(cloud, policy, &stats, &b.function, b.memory_mb, &b.env).await
+                {
+                    rollback.push(format!("{}: {re}", done.resource));
+                }
+            }
+            let tail = if rollback.is_empty() {
+                "every function and state machine changed before it was put back".to_string()
+            } else {
+                format!(
+                    "and putting back failed too, restore by hand: {}",
+                    rollback.join("; ")
+                )
+            };
+            return Err(anyhow::Error::new(CloudFailure(e))
+                .context(format!("updating the state machine {}; {tail}", m.arn)));
         }
     }
     if let Some(alias) = alias {
@@ -299,6 +462,7 @@ pub async fn apply<C: Lambda>(
         dry_run,
         alias: alias.map(str::to_string),
         changes,
+        state_machines: machines,
     })
 }
 
@@ -333,6 +497,9 @@ fn human(r: &ApplyReport) -> anyhow::Result<String> {
             parts.join(", ")
         };
         write!(o, "{:<w$}  {}  {what}", c.function, c.resource)?;
+        if let Some(arn) = &c.state_machine {
+            write!(o, " (variant passed by {arn})")?;
+        }
         if let Some(ver) = &c.version {
             write!(
                 o,
@@ -345,6 +512,19 @@ fn human(r: &ApplyReport) -> anyhow::Result<String> {
             )?;
         }
         writeln!(o)?;
+    }
+    for m in r.state_machines.iter().filter(|m| m.changed) {
+        writeln!(
+            o,
+            "state machine {}: payload fields of {} {}",
+            m.arn,
+            m.functions.join(", "),
+            if r.dry_run {
+                "would change"
+            } else {
+                "changed, verified"
+            }
+        )?;
     }
     let n = r.changes.iter().filter(|c| c.changed).count();
     if r.dry_run {
@@ -365,7 +545,7 @@ fn human(r: &ApplyReport) -> anyhow::Result<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::cloud::sim::{SimCloud, SimEvent, SimFunction, SimSettings};
+    use crate::cloud::sim::{SimCloud, SimEvent, SimFunction, SimSettings, SimStateMachines};
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -384,6 +564,7 @@ mod tests {
                     env: env(&[("MODEL", "small"), ("KEEP", "1")]),
                     timeout_s: 30,
                     variants: vec![],
+                    payload_scales: vec![],
                 },
                 SimFunction {
                     name: "fn-b".into(),
@@ -391,6 +572,7 @@ mod tests {
                     env: env(&[]),
                     timeout_s: 30,
                     variants: vec![],
+                    payload_scales: vec![],
                 },
             ],
         )
@@ -409,6 +591,7 @@ mod tests {
                     ("small".into(), env(&[("MODEL", "small")])),
                     ("large".into(), env(&[("MODEL", "large")])),
                 ],
+                site: None,
             },
             Target {
                 function: "b".into(),
@@ -418,6 +601,7 @@ mod tests {
                 env: env(&[]),
                 selector_keys: BTreeSet::new(),
                 variants: vec![("default".into(), env(&[]))],
+                site: None,
             },
         ]
     }
@@ -425,9 +609,16 @@ mod tests {
     #[tokio::test]
     async fn diff_then_apply_verify_and_move_an_alias() {
         let sim = cloud(SimSettings::default());
-        let dry = apply(&sim, &targets(), true, None, &RetryPolicy::instant())
-            .await
-            .unwrap();
+        let dry = apply(
+            &sim,
+            &SimStateMachines::default(),
+            &targets(),
+            true,
+            None,
+            &RetryPolicy::instant(),
+        )
+        .await
+        .unwrap();
         assert_eq!(dry.changes[0].memory_mb, [512, 2048]);
         assert_eq!(
             dry.changes[0].variant,
@@ -437,6 +628,7 @@ mod tests {
         assert!(sim.events().is_empty(), "a dry run changes nothing");
         let done = apply(
             &sim,
+            &SimStateMachines::default(),
             &targets(),
             false,
             Some("live"),
@@ -465,9 +657,16 @@ mod tests {
         let sim = cloud(SimSettings::default());
         let mut t = targets();
         t[1].memory_mb = 20_000; // refused by Lambda
-        let e = apply(&sim, &t, false, None, &RetryPolicy::instant())
-            .await
-            .unwrap_err();
+        let e = apply(
+            &sim,
+            &SimStateMachines::default(),
+            &t,
+            false,
+            None,
+            &RetryPolicy::instant(),
+        )
+        .await
+        .unwrap_err();
         let msg = format!("{e:#}");
         assert!(
             msg.contains("applying b (fn-b)") && msg.contains("put back"),
@@ -486,15 +685,119 @@ mod tests {
             throttle_rate: 0.4,
             ..SimSettings::default()
         });
-        apply(&sim, &targets(), false, None, &RetryPolicy::instant())
-            .await
-            .unwrap();
+        apply(
+            &sim,
+            &SimStateMachines::default(),
+            &targets(),
+            false,
+            None,
+            &RetryPolicy::instant(),
+        )
+        .await
+        .unwrap();
         assert_eq!(sim.config("fn-a").unwrap().memory_mb, 2048);
         assert!(
             sim.events()
                 .iter()
                 .any(|e| matches!(e, SimEvent::Throttled))
         );
+    }
+
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:app";
+
+    fn definition(model: &str) -> String {
+        serde_json::json!({
+            "StartAt": "Detect",
+            "States": {"Detect": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "fn-b",
+                               "Payload": {"model": model, "image.$": "$.key"}},
+                "End": true}}
+        })
+        .to_string()
+    }
+
+    fn payload_target(model: &str) -> Target {
+        let fields = |m: &str| {
+            serde_json::json!({ "model": m })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        Target {
+            function: "b".into(),
+            resource: "fn-b".into(),
+            memory_mb: 512,
+            variant: format!("yolo-{model}"),
+            env: env(&[]),
+            selector_keys: BTreeSet::new(),
+            variants: vec![("yolo-n".into(), env(&[])), ("yolo-s".into(), env(&[]))],
+            site: Some(PayloadTarget {
+                arn: ARN.into(),
+                states: vec!["Detect".into()],
+                set: fields(model),
+                keys: vec!["model".into()],
+                variants: vec![
+                    ("yolo-n".into(), fields("n")),
+                    ("yolo-s".into(), fields("s")),
+                ],
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payload_selected_variant_is_switched_in_the_state_machine() {
+        let sim = cloud(SimSettings::default());
+        let sfn = SimStateMachines::new([(ARN.to_string(), definition("n"))]);
+        let t = vec![targets().remove(0), payload_target("s")];
+        let dry = apply(&sim, &sfn, &t, true, None, &RetryPolicy::instant())
+            .await
+            .unwrap();
+        assert_eq!(
+            dry.changes[1].variant,
+            [Some("yolo-n".into()), Some("yolo-s".into())]
+        );
+        assert!(dry.changes[1].changed && dry.state_machines[0].changed);
+        assert!(human(&dry).unwrap().contains("would change"));
+        assert!(sfn.updates().is_empty(), "a dry run changes nothing");
+        apply(&sim, &sfn, &t, false, None, &RetryPolicy::instant())
+            .await
+            .unwrap();
+        assert_eq!(sfn.updates(), [ARN]);
+        let now = sfn.get(ARN).unwrap();
+        let p = task_payload(&now, "Detect").unwrap();
+        assert_eq!(p.get("model"), Some(&serde_json::json!("s")));
+        assert_eq!(p.get("image.$"), Some(&serde_json::json!("$.key")));
+        // fn-b's memory (256 → 512) changed too; applied again, nothing changes.
+        assert_eq!(sim.config("fn-b").unwrap().memory_mb, 512);
+        let again = apply(&sim, &sfn, &t, false, None, &RetryPolicy::instant())
+            .await
+            .unwrap();
+        assert!(again.changes.iter().all(|c| !c.changed));
+        assert_eq!(sfn.updates().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_state_machine_update_puts_everything_back() {
+        let sim = cloud(SimSettings::default());
+        let mut sfn = SimStateMachines::new([(ARN.to_string(), definition("n"))]);
+        sfn.fail_update_of = Some(ARN.into());
+        let t = vec![targets().remove(0), payload_target("s")];
+        let e = apply(&sim, &sfn, &t, false, None, &RetryPolicy::instant())
+            .await
+            .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("updating the state machine") && msg.contains("put back"),
+            "{msg}"
+        );
+        let a = sim.config("fn-a").unwrap();
+        assert_eq!(
+            (a.memory_mb, a.env),
+            (512, env(&[("MODEL", "small"), ("KEEP", "1")]))
+        );
+        assert_eq!(sim.config("fn-b").unwrap().memory_mb, 256);
+        assert!(same_definition(&sfn.get(ARN).unwrap(), &definition("n")));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::cloud::aws::{AwsLambda, AwsOptions};
 use crate::cloud::{Lambda, RetryPolicy, RetryStats, retry};
 use crate::plan::{LoadedPlan, Target};
 use crate::profile::{
-    Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle,
+    Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle_with,
     describe_stop,
 };
 
@@ -49,6 +49,12 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
                 source,
                 plan.plan.region.clone(),
                 RetryPolicy::instant(),
+                crate::profile::read_definitions(
+                    &plan.sim_state_machines(),
+                    &plan,
+                    &RetryPolicy::instant(),
+                )
+                .await?,
             )
             .await
         } else {
@@ -63,11 +69,23 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
             };
             let cloud = AwsLambda::connect(&options).await;
             let region = cloud.region().map(str::to_string);
+            // A plan without a region is priced for the region the run resolved.
+            if plan.plan.region.is_none()
+                && let Some(r) = region.as_deref().or(args.cloud.region.as_deref())
+            {
+                plan.set_region(r)?;
+            }
             let source = match &options.endpoint_url {
                 Some(u) => format!("optiserve profile, AWS Lambda API at {u}"),
                 None => "optiserve profile, AWS Lambda".to_string(),
             };
-            go(&cloud, &plan, args, source, region, RetryPolicy::aws())
+            let definitions = if plan.plan.functions.iter().any(|f| f.state_machine.is_some()) {
+                let sfn = crate::cloud::aws::AwsStepFunctions::connect(&options).await;
+                crate::profile::read_definitions(&sfn, &plan, &RetryPolicy::aws()).await?
+            } else {
+                BTreeMap::new()
+            };
+            go(&cloud, &plan, args, source, region, RetryPolicy::aws(), definitions)
                 .await
                 .map_err(|e| {
                     if format!("{e:#}").contains("no AWS credentials") {
@@ -87,6 +105,7 @@ async fn go<C: Lambda>(
     source: String,
     region: Option<String>,
     policy: RetryPolicy,
+    definitions: BTreeMap<String, String>,
 ) -> anyhow::Result<ExitCode> {
     if args.dry_run {
         let text = dry_run(cloud, plan, args, &policy).await?;
@@ -127,7 +146,7 @@ async fn go<C: Lambda>(
         }
     };
     let out = crate::profile::run(cloud, plan, &mut opts, ctrl_c).await?;
-    let bundle = build_bundle(plan, &out, source, region)?;
+    let bundle = build_bundle_with(plan, &out, source, region, &definitions)?;
     crate::input::write_text(&output, &bundle.to_json())?;
     // The run is complete: the checkpoint has served its purpose.
     let _ = std::fs::remove_file(&checkpoint_path);
@@ -160,6 +179,14 @@ fn check_paths(
     for f in &plan.plan.functions {
         if let Some(p) = &f.payload_file {
             inputs.push((format!("the payload file of {}", f.id), base.join(p)));
+        }
+        for (k, p) in f.payloads.iter().enumerate() {
+            if let Some(file) = &p.payload_file {
+                inputs.push((
+                    format!("the payload file of {} payloads[{k}]", f.id),
+                    base.join(file),
+                ));
+            }
         }
     }
     if let Some(r) = &args.resume

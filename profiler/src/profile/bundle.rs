@@ -5,10 +5,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use optiserve_core::bundle::{
-    Bundle, Choice, ColdStart, FitSummary, MemoryOptions, ProfileSample, Provenance,
+    Bundle, Choice, ColdStart, FitSummary, MemoryOptions, PayloadProfile, ProfileSample, Provenance,
 };
 use optiserve_core::model::{DurationModel, ExpModel};
+use optiserve_core::payload_site::{carries, task_payload};
+use optiserve_core::payloads::{mean_billed_ms, mix};
 use optiserve_core::sampling::SamplingResult;
+use optiserve_core::sampling::{Invocation, Status};
 
 use super::RunOutput;
 use crate::plan::LoadedPlan;
@@ -38,16 +41,35 @@ pub fn now_rfc3339() -> String {
     )
 }
 
-/// The bundle from a run: fitted models, samples, fits, the memory floor, the deployed
+/// The bundle from a run (no state machine definitions; see [`build_bundle_with`]): fitted models, samples, fits, the memory floor, the deployed
 /// configuration as found before profiling.
+#[cfg(test)]
 pub fn build_bundle(
     plan: &LoadedPlan,
     out: &RunOutput,
     source: String,
     region: Option<String>,
 ) -> anyhow::Result<Bundle> {
+    build_bundle_with(plan, out, source, region, &BTreeMap::new())
+}
+
+/// [`build_bundle`], with the definitions of the state machines that pass payloads (ARN →
+/// definition, read before the run): a function whose variant is selected by payload fields is
+/// recorded in `deployed` with the variant its state machine's Task states pass.
+pub fn build_bundle_with(
+    plan: &LoadedPlan,
+    out: &RunOutput,
+    source: String,
+    region: Option<String>,
+    definitions: &BTreeMap<String, String>,
+) -> anyhow::Result<Bundle> {
     let by_target: BTreeMap<usize, &SamplingResult> =
         out.outcomes.iter().map(|o| (o.target, &o.result)).collect();
+    let rounds_of: BTreeMap<usize, &[(u32, Vec<Invocation>)]> = out
+        .outcomes
+        .iter()
+        .map(|o| (o.target, o.rounds.as_slice()))
+        .collect();
     let provenance = Provenance {
         tool: "optiserve".into(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -83,16 +105,66 @@ pub fn build_bundle(
                 samples: fit.samples,
             });
         }
+        let weights = t.weights();
+        if t.weighted() {
+            v.payloads = t
+                .payloads
+                .iter()
+                .map(|p| PayloadProfile {
+                    name: p.name.clone(),
+                    weight: p.weight,
+                    samples: Vec::new(),
+                })
+                .collect();
+        }
+        let rounds = rounds_of.get(&k).copied().unwrap_or_default();
         for m in &r.memories {
-            for s in m.samples.iter().filter(|s| !s.superseded) {
+            // With several payloads the sampler's samples are the successful rounds' mixes at
+            // this memory, in the order the rounds were made.
+            let mut ok_rounds = rounds
+                .iter()
+                .filter(|(mem, round)| {
+                    *mem == m.memory_mb
+                        && mix(round, &weights, *mem).effective_status(*mem) == Status::Ok
+                })
+                .map(|(_, round)| round);
+            for s in &m.samples {
+                let round = if t.weighted() {
+                    Some(ok_rounds.next().ok_or_else(|| {
+                        anyhow!(
+                            "{}/{}: the run's rounds at {} MB do not match its samples",
+                            t.function_id,
+                            t.variant_name,
+                            m.memory_mb
+                        )
+                    })?)
+                } else {
+                    None
+                };
+                if s.superseded {
+                    continue;
+                }
                 v.samples.push(ProfileSample {
                     memory_mb: f64::from(m.memory_mb),
                     duration_ms: s.duration_ms,
-                    billed_duration_ms: s.billed_duration_ms,
+                    billed_duration_ms: match round {
+                        Some(round) => Some(mean_billed_ms(round, &weights)),
+                        None => s.billed_duration_ms,
+                    },
                     cold: s.cold,
                     max_memory_used_mb: s.max_memory_used_mb,
                     init_duration_ms: s.init_duration_ms,
                 });
+                for (p, inv) in v.payloads.iter_mut().zip(round.into_iter().flatten()) {
+                    p.samples.push(ProfileSample {
+                        memory_mb: f64::from(m.memory_mb),
+                        duration_ms: inv.duration_ms.unwrap_or(0.0),
+                        billed_duration_ms: inv.billed_duration_ms,
+                        cold: inv.is_cold(),
+                        max_memory_used_mb: inv.max_memory_used_mb,
+                        init_duration_ms: inv.init_duration_ms,
+                    });
+                }
             }
         }
         // The cold starts seen (every configuration change makes one): their mean Init Duration,
@@ -145,15 +217,29 @@ pub fn build_bundle(
         if original.memory_mb < lo || original.memory_mb > hi {
             continue;
         }
+        // The payloads the state machine's Task states pass (when the plan names them).
+        let passed: Option<Vec<_>> = f.state_machine.as_ref().and_then(|site| {
+            let d = definitions.get(&site.arn)?;
+            site.states
+                .iter()
+                .map(|st| task_payload(d, st).ok())
+                .collect()
+        });
         let variant = f
             .variants
             .iter()
             .find(|v| {
                 v.select.as_ref().is_some_and(|s| {
-                    !s.env.is_empty()
-                        && s.env
-                            .iter()
-                            .all(|(k, val)| original.env.get(k) == Some(val))
+                    let env = s
+                        .env
+                        .iter()
+                        .all(|(k, val)| original.env.get(k) == Some(val));
+                    let payload = match (&s.payload, &passed) {
+                        (None, _) => true,
+                        (Some(fields), Some(all)) => all.iter().all(|p| carries(p, fields)),
+                        (Some(_), None) => false,
+                    };
+                    (!s.env.is_empty() || s.payload.is_some()) && env && payload
                 })
             })
             .map(|v| v.name.clone());

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use optiserve_core::sampling::{Batch, Request, StopReason};
+use optiserve_core::sampling::{Batch, Invocation, Request, StopReason};
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::FunctionConfig;
@@ -20,6 +20,10 @@ pub struct BatchRecord {
     /// search stopped here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut: Option<StopReason>,
+    /// For a target with several payloads: every round's invocations, one per payload in plan
+    /// order (`batch.invocations` holds their weighted mixes, what the sampler saw).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Vec<Invocation>>,
 }
 
 /// The checkpoint file.

@@ -30,13 +30,17 @@ use crate::plan::{LoadedPlan, Target};
 mod budget;
 mod bundle;
 mod checkpoint;
+#[cfg(test)]
+mod payload_tests;
 mod progress;
 mod restore;
 #[cfg(test)]
 mod tests;
 
 use budget::{Budget, MAX_INIT_MS, MAX_TIMEOUT_S, batch_cost, invocation_cost};
+#[cfg(test)]
 pub use bundle::build_bundle;
+pub use bundle::build_bundle_with;
 pub use checkpoint::{BatchRecord, Checkpoint};
 pub use progress::{ProgressMode, Reporter};
 pub use restore::restore_all;
@@ -86,6 +90,23 @@ pub struct RunOptions {
 pub struct TargetOutcome {
     pub target: usize,
     pub result: SamplingResult,
+    /// For a target with several payloads: every measured round (warm-ups excluded), in order,
+    /// with its memory; each round holds one invocation per payload.
+    pub rounds: Vec<(u32, Vec<Invocation>)>,
+}
+
+/// Invocations a recorded batch made and what they were billed: with several payloads, each
+/// round counts one invocation per payload.
+fn batch_spend(pricing: &optiserve_core::pricing::Pricing, rec: &BatchRecord) -> (u64, f64) {
+    let m = rec.request.memory_mb;
+    if rec.rounds.is_empty() {
+        let n = u64::from(rec.batch.warmup.is_some()) + rec.batch.invocations.len() as u64;
+        return (n, batch_cost(pricing, m, &rec.batch));
+    }
+    let raw = rec.batch.warmup.iter().chain(rec.rounds.iter().flatten());
+    raw.fold((0, 0.0), |(n, c), i| {
+        (n + 1, c + invocation_cost(pricing, m, i))
+    })
 }
 
 /// What a run gave.
@@ -240,10 +261,12 @@ async fn profile_targets<C: Lambda>(
     let (mut spent_invocations, mut spent_cost) = (0u64, 0.0f64);
     for (k, t) in plan.targets.iter().enumerate() {
         let mut settings = plan.plan.sampler_settings();
+        // With several payloads each of the sampler's invocations is a round of one per payload.
+        let per_round = t.payloads.len().max(1) as u64;
         settings.max_invocations = plan
             .plan
             .max_invocations
-            .map(|c| c.saturating_sub(spent_invocations));
+            .map(|c| c.saturating_sub(spent_invocations) / per_round);
         settings.max_cost_usd = plan.plan.max_cost_usd.map(|c| (c - spent_cost).max(1e-12));
         let mut sampler = Sampler::new(t.candidates.clone(), plan.pricing.clone(), settings)
             .with_context(|| format!("{}/{}", t.function_id, t.variant_name))?;
@@ -255,12 +278,18 @@ async fn profile_targets<C: Lambda>(
             .filter(|b| b.function == t.function_id && b.variant == t.variant_name)
             .cloned()
             .collect();
+        let mut rounds: Vec<(u32, Vec<Invocation>)> = Vec::new();
+        let (mut target_calls, mut target_cost) = (0u64, 0.0f64);
         for rec in &recorded {
-            let n = u64::from(rec.batch.warmup.is_some()) + rec.batch.invocations.len() as u64;
+            let (n, cost) = batch_spend(&plan.pricing, rec);
             state.budget.started += n;
-            state
-                .budget
-                .spend(batch_cost(&plan.pricing, rec.request.memory_mb, &rec.batch));
+            state.budget.spend(cost);
+            (target_calls, target_cost) = (target_calls + n, target_cost + cost);
+            rounds.extend(
+                rec.rounds
+                    .iter()
+                    .map(|r| (rec.request.memory_mb, r.clone())),
+            );
             match sampler.next_step() {
                 Step::Measure(r) if r == rec.request => match &rec.cut {
                     Some(stop) => {
@@ -289,34 +318,40 @@ async fn profile_targets<C: Lambda>(
                 Step::Done(_) => break,
                 Step::Measure(r) => r,
             };
-            let batch = measure(cloud, plan, t, request, &original, state, opts, stats)
-                .await
-                .map_err(CloudFailure)
-                .with_context(|| {
-                    format!(
-                        "profiling {}/{} at {} MB",
-                        t.function_id, t.variant_name, request.memory_mb
-                    )
-                })?;
+            let (batch, batch_rounds) =
+                measure(cloud, plan, t, request, &original, state, opts, stats)
+                    .await
+                    .map_err(CloudFailure)
+                    .with_context(|| {
+                        format!(
+                            "profiling {}/{} at {} MB",
+                            t.function_id, t.variant_name, request.memory_mb
+                        )
+                    })?;
             let cut = state.budget.exhausted.clone();
             match &cut {
                 Some(stop) => sampler.record_cut(&batch, stop.clone())?,
                 None => sampler.record(&batch)?,
             }
-            state.checkpoint.batches.push(BatchRecord {
+            let rec = BatchRecord {
                 function: t.function_id.clone(),
                 variant: t.variant_name.clone(),
                 request,
                 batch: batch.clone(),
                 cut: cut.clone(),
-            });
+                rounds: batch_rounds,
+            };
+            let (n, cost) = batch_spend(&plan.pricing, &rec);
+            (target_calls, target_cost) = (target_calls + n, target_cost + cost);
+            rounds.extend(rec.rounds.iter().map(|r| (request.memory_mb, r.clone())));
+            state.checkpoint.batches.push(rec);
             state.checkpoint.save(&opts.checkpoint_path)?;
             opts.reporter.batch(
                 t,
                 &request,
                 &batch,
-                spent_invocations + sampler.invocations(),
-                spent_cost + sampler.cost_usd(),
+                spent_invocations + target_calls,
+                spent_cost + target_cost,
                 (stats.throttled.load(Relaxed), stats.transient.load(Relaxed)),
             );
             if cut.is_some() {
@@ -326,6 +361,10 @@ async fn profile_targets<C: Lambda>(
         let mut result = sampler.result();
         if let Some(limit) = &state.budget.exhausted {
             result.stop = limit.clone();
+        }
+        if t.weighted() {
+            // The sampler counted rounds; the run made one invocation per payload in each.
+            (result.invocations, result.cost_usd) = (target_calls, target_cost);
         }
         spent_invocations += result.invocations;
         spent_cost += result.cost_usd;
@@ -345,7 +384,11 @@ async fn profile_targets<C: Lambda>(
                 describe_stop(&result.stop)
             );
         }
-        state.outcomes.push(TargetOutcome { target: k, result });
+        state.outcomes.push(TargetOutcome {
+            target: k,
+            result,
+            rounds,
+        });
         // The function's last variant: put it back now.
         let last_of_function = plan
             .targets
@@ -378,7 +421,7 @@ async fn measure<C: Lambda>(
     state: &mut State,
     opts: &RunOptions,
     stats: &RetryStats,
-) -> Result<Batch, CloudError> {
+) -> Result<(Batch, Vec<Vec<Invocation>>), CloudError> {
     let mut env = original.env.clone();
     env.extend(t.selector.env.clone());
     env.insert(MARKER_VAR.to_string(), state.checkpoint.run_id.clone());
@@ -391,9 +434,9 @@ async fn measure<C: Lambda>(
         configure(cloud, &opts.retry, stats, &t.resource, r.memory_mb, &env).await?;
         state.applied.insert(t.resource.clone(), wanted);
     }
-    let invoke = || async {
+    let invoke = |p: usize| async move {
         let out = retry(&opts.retry, stats, "Invoke", || {
-            cloud.invoke(&t.resource, &t.payload)
+            cloud.invoke(&t.resource, &t.payloads[p].body)
         })
         .await?;
         tokio::task::yield_now().await;
@@ -411,7 +454,7 @@ async fn measure<C: Lambda>(
         .invocation_cost(f64::from(r.memory_mb), timeout_ms + MAX_INIT_MS);
     let warmup = match r.warmup && state.budget.allow(1, worst) == 1 {
         true => {
-            let w = invoke().await?;
+            let w = invoke(0).await?;
             state
                 .budget
                 .spend(invocation_cost(&plan.pricing, r.memory_mb, &w));
@@ -420,10 +463,13 @@ async fn measure<C: Lambda>(
         false => None,
     };
     if r.warmup && warmup.is_none() {
-        return Ok(Batch {
-            warmup: None,
-            invocations: Vec::new(),
-        });
+        return Ok((
+            Batch {
+                warmup: None,
+                invocations: Vec::new(),
+            },
+            Vec::new(),
+        ));
     }
     // A warm-up that timed out or ran out of memory says enough about this memory.
     let killed = warmup.as_ref().is_some_and(|w| {
@@ -433,23 +479,74 @@ async fn measure<C: Lambda>(
         )
     });
     let count = if killed { 0 } else { r.count };
-    // Nothing else is in flight between batches: the whole batch is reserved at once.
-    let count = state.budget.allow(count, worst);
+    // Nothing else is in flight between batches: the whole batch is reserved at once. With
+    // several payloads the sampler's invocations are rounds of one per payload: only whole rounds
+    // are made, and what the budget reserved for a partial one is given back.
+    let k = t.payloads.len().max(1) as u32;
+    let calls = state.budget.allow(count.saturating_mul(k), worst);
+    let count = calls / k;
+    state.budget.started -= u64::from(calls - count * k);
     let concurrency = plan.plan.concurrency as usize;
-    let invocations: Vec<Invocation> = stream::iter(0..count)
-        .map(|_| invoke())
+    let raw: Vec<Invocation> = stream::iter(0..count * k)
+        .map(|i| invoke((i % k) as usize))
         .buffered(concurrency.max(1))
         .try_collect()
         .await?;
-    for inv in &invocations {
+    for inv in &raw {
         state
             .budget
             .spend(invocation_cost(&plan.pricing, r.memory_mb, inv));
     }
-    Ok(Batch {
-        warmup,
-        invocations,
-    })
+    if !t.weighted() {
+        let batch = Batch {
+            warmup,
+            invocations: raw,
+        };
+        return Ok((batch, Vec::new()));
+    }
+    let weights = t.weights();
+    let rounds: Vec<Vec<Invocation>> = raw.chunks(k as usize).map(<[_]>::to_vec).collect();
+    let invocations = rounds
+        .iter()
+        .map(|round| optiserve_core::payloads::mix(round, &weights, r.memory_mb))
+        .collect();
+    Ok((
+        Batch {
+            warmup,
+            invocations,
+        },
+        rounds,
+    ))
+}
+
+/// The definitions of the state machines the plan's functions name (`state_machine`), read before
+/// anything runs; each named Task state must pass an object payload.
+pub async fn read_definitions<D: crate::cloud::Definitions>(
+    defs: &D,
+    plan: &LoadedPlan,
+    policy: &RetryPolicy,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let stats = RetryStats::default();
+    let mut out = BTreeMap::new();
+    for f in &plan.plan.functions {
+        let Some(site) = &f.state_machine else {
+            continue;
+        };
+        if !out.contains_key(&site.arn) {
+            let d = retry(policy, &stats, "DescribeStateMachine", || {
+                defs.definition(&site.arn)
+            })
+            .await
+            .map_err(CloudFailure)
+            .with_context(|| format!("reading the state machine of {} ({})", f.id, site.arn))?;
+            out.insert(site.arn.clone(), d);
+        }
+        for st in &site.states {
+            optiserve_core::payload_site::task_payload(&out[&site.arn], st)
+                .with_context(|| format!("{}.state_machine ({})", f.id, site.arn))?;
+        }
+    }
+    Ok(out)
 }
 
 /// A report whose Memory Size is not the configured memory is not a sample at that memory.
