@@ -462,8 +462,21 @@ pub struct ParetoArgs {
 
 #[derive(Debug, Args)]
 pub struct HarnessArgs {
-    /// The profile bundle (JSON).
-    pub bundle: PathBuf,
+    /// The profile bundle (JSON); or --bundle-size.
+    #[arg(required_unless_present = "bundle_size")]
+    pub bundle: Option<PathBuf>,
+    /// Run the protocol on a generated workflow of this many functions instead of a bundle (the
+    /// generator of `optiserve generate`, weighted-sum score, Standard pricing). Past brute
+    /// force's reach the answers are scored against the exact search's certified bounds.
+    #[arg(long, conflicts_with = "bundle", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub bundle_size: Option<u32>,
+    /// The generator's seed (with --bundle-size).
+    #[arg(long, default_value_t = 1, requires = "bundle_size")]
+    pub bundle_seed: u64,
+    /// Score the exact solver only (the greedy heuristics' polish takes seconds a problem on
+    /// workflows with thousands of paths).
+    #[arg(long)]
+    pub no_greedy: bool,
     /// Constraint values per axis (the thesis protocol uses 10: 300 problems).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub grid: u16,

@@ -5,7 +5,7 @@
 //! command may write there) and the test fixtures, in the document's order, so a command can use
 //! what an earlier one wrote. A command must end with exit code 0, or 2 where the docs show an
 //! infeasible answer or a missed objective. A command marked `# on AWS` (it needs an account),
-//! `# template` (it names your own files) or `# minutes` (a long run the benchmarks cover) is not
+//! `# template` (it names your own files) or `# slow` (a long run the benchmarks cover) is not
 //! run.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -120,7 +120,7 @@ fn every_command_in_the_readme_and_the_docs_runs_as_shown() {
                 exports.push('\n');
                 continue;
             }
-            if ["# on AWS", "# template", "# minutes"]
+            if ["# on AWS", "# template", "# slow"]
                 .iter()
                 .any(|mark| command.contains(mark))
             {

@@ -131,8 +131,9 @@ pub struct ObjectiveReport {
     pub objective: Objective,
     /// The exact solver.
     pub exact: SolverScore,
-    /// The greedy heuristics.
-    pub greedy: SolverScore,
+    /// The greedy heuristics (absent when the run left them out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<SolverScore>,
 }
 
 /// One solver's answer to one problem of the protocol.
@@ -145,7 +146,7 @@ pub struct Answer {
     /// An unproven answer's certified bound on the optimum.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bound: Option<f64>,
-    /// Its distance from the bound, % of the answer.
+    /// Its distance from the bound, % of the answer (absent for an answer of 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap_percent: Option<f64>,
     /// Search nodes or configurations evaluated.
@@ -158,8 +159,11 @@ pub struct Answer {
 impl Answer {
     fn of(problem: &Problem, o: &Outcome, time_ms: Option<f64>) -> Answer {
         let value = o.best.as_ref().map(|(_, m)| problem.value(m));
+        // No relative gap for an answer of 0 against a positive bound.
         let gap = match (value, o.bound, o.proven) {
-            (Some(v), Some(b), false) => Some(super::engine::finish::gap_percent(v, b)),
+            (Some(v), Some(b), false) => {
+                Some(super::engine::finish::gap_percent(v, b)).filter(|g| g.is_finite())
+            }
             _ => None,
         };
         Answer {
@@ -186,8 +190,9 @@ pub struct ProblemRecord {
     pub optimum: Option<f64>,
     /// The exact solver's answer.
     pub exact: Answer,
-    /// The greedy heuristics' answer.
-    pub greedy: Answer,
+    /// The greedy heuristics' answer (absent when the run left them out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<Answer>,
 }
 
 /// The whole report.
@@ -203,6 +208,105 @@ pub struct HarnessReport {
     pub objectives: Vec<ObjectiveReport>,
     /// Per problem, in the protocol's order.
     pub problems: Vec<ProblemRecord>,
+    /// Without brute force (a grid past [`BRUTE_FORCE_LIMIT`]), each solver's answers against
+    /// the exact search's certified bounds, per objective (empty with brute force: the scores
+    /// above are then against the true optimum).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certified: Vec<CertifiedScore>,
+}
+
+/// One solver's answers to one objective's problems against the certified bounds: the best
+/// value any configuration could reach is the exact search's bound (its answer when proven), so
+/// an answer's distance from it bounds the answer's distance from the optimum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertifiedScore {
+    /// The objective.
+    pub objective: Objective,
+    /// `exact` or `greedy`.
+    pub solver: &'static str,
+    /// Problems with a feasible configuration found (by either solver) or not excluded by a
+    /// finished proof.
+    pub problems: usize,
+    /// Of those, answered by this solver.
+    pub answered: usize,
+    /// Of those, proven optimal (the exact solver only).
+    pub proven: usize,
+    /// Of those, within 1% of the certified bound.
+    pub within_1_percent: usize,
+    /// The largest certified gap over the answers, % of the answer (0 when all are proven),
+    /// leaving out the answers counted in `no_relative_gap`.
+    pub worst_gap_percent: f64,
+    /// Their median certified gap, %.
+    pub median_gap_percent: f64,
+    /// Answers of 0 against a positive bound: no relative gap (an accuracy of 0 where some
+    /// configuration might score more).
+    pub no_relative_gap: usize,
+}
+
+/// Picks one solver's answer out of a problem's record.
+type AnswerOf = fn(&ProblemRecord) -> Option<&Answer>;
+
+/// The certified scores of `problems` (see [`CertifiedScore`]).
+pub fn certified(problems: &[ProblemRecord]) -> Vec<CertifiedScore> {
+    let mut out = Vec::new();
+    for objective in [Objective::Latency, Objective::Cost, Objective::Accuracy] {
+        let of: Vec<&ProblemRecord> = problems
+            .iter()
+            .filter(|p| p.objective == objective)
+            .collect();
+        let solvers: [(&'static str, AnswerOf); 2] = [
+            ("exact", |p| Some(&p.exact)),
+            ("greedy", |p| p.greedy.as_ref()),
+        ];
+        for (solver, answer) in solvers {
+            if of.iter().all(|p| answer(p).is_none()) {
+                continue;
+            }
+            let mut card = CertifiedScore {
+                objective,
+                solver,
+                problems: 0,
+                answered: 0,
+                proven: 0,
+                within_1_percent: 0,
+                worst_gap_percent: 0.0,
+                median_gap_percent: 0.0,
+                no_relative_gap: 0,
+            };
+            let mut gaps = Vec::new();
+            for p in &of {
+                // The best value any configuration could reach: the proven answer, or the
+                // bound of an unfinished search; none for a problem proven infeasible.
+                let bound = if p.exact.proven {
+                    p.exact.value
+                } else {
+                    p.exact.bound
+                };
+                let Some(bound) = bound else { continue };
+                card.problems += 1;
+                let Some(a) = answer(p) else { continue };
+                let Some(v) = a.value else { continue };
+                card.answered += 1;
+                if solver == "exact" && a.proven {
+                    card.proven += 1;
+                }
+                let gap = super::engine::finish::gap_percent(v, bound);
+                if !gap.is_finite() {
+                    card.no_relative_gap += 1;
+                    continue;
+                }
+                if gap <= 1.0 {
+                    card.within_1_percent += 1;
+                }
+                gaps.push(gap);
+            }
+            gaps.sort_by(f64::total_cmp);
+            card.worst_gap_percent = gaps.last().copied().unwrap_or(0.0);
+            card.median_gap_percent = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0);
+            out.push(card);
+        }
+    }
+    out
 }
 
 /// The thesis' score of `s` against the optimum `o`.
@@ -272,6 +376,18 @@ pub fn run_timed(
     options: &SolveOptions,
     clock: Option<&dyn Fn() -> f64>,
 ) -> HarnessReport {
+    run_with(app, grid, options, clock, true)
+}
+
+/// [`run_timed`], with the greedy heuristics left out when `greedy` is false (their polish takes
+/// seconds a problem on workflows with thousands of paths).
+pub fn run_with(
+    app: &Application,
+    grid: usize,
+    options: &SolveOptions,
+    clock: Option<&dyn Fn() -> f64>,
+    greedy: bool,
+) -> HarnessReport {
     let now = || clock.map(|c| c());
     let since = |t: Option<f64>| t.zip(now()).map(|(a, b)| b - a);
     let mut records = Vec::new();
@@ -288,10 +404,10 @@ pub fn run_timed(
                     worst_score: 100.0,
                     ..Default::default()
                 },
-                greedy: SolverScore {
+                greedy: greedy.then(|| SolverScore {
                     worst_score: 100.0,
                     ..Default::default()
-                },
+                }),
             })
             .collect();
     for problem in problems(&ext, grid) {
@@ -303,9 +419,11 @@ pub fn run_timed(
         } else {
             exact_answer.best.clone()
         };
-        let t = now();
-        let greedy_answer = super::greedy_outcome(full, &problem, options);
-        let greedy_ms = since(t);
+        let greedy_answer = greedy.then(|| {
+            let t = now();
+            let o = super::greedy_outcome(full, &problem, options);
+            (o, since(t))
+        });
         records.push(ProblemRecord {
             objective: problem.objective,
             constraints: problem.constraints,
@@ -314,7 +432,9 @@ pub fn run_timed(
                 .filter(|_| use_brute || exact_answer.proven)
                 .map(|(_, m)| problem.value(m)),
             exact: Answer::of(&problem, &exact_answer, exact_ms),
-            greedy: Answer::of(&problem, &greedy_answer, greedy_ms),
+            greedy: greedy_answer
+                .as_ref()
+                .map(|(o, ms)| Answer::of(&problem, o, *ms)),
         });
         let Some(report) = objectives
             .iter_mut()
@@ -329,20 +449,22 @@ pub fn run_timed(
             &reference,
             &exact_answer,
         );
-        grade(
-            &mut report.greedy,
-            full,
-            &problem,
-            &reference,
-            &greedy_answer,
-        );
+        if let (Some(card), Some((answer, _))) = (report.greedy.as_mut(), &greedy_answer) {
+            grade(card, full, &problem, &reference, answer);
+        }
     }
+    let certified = if use_brute {
+        Vec::new()
+    } else {
+        certified(&records)
+    };
     HarnessReport {
         reference: if use_brute { "brute-force" } else { "exact" },
         configurations: full.size(),
         extremes: ext,
         objectives,
         problems: records,
+        certified,
     }
 }
 
@@ -368,10 +490,11 @@ mod tests {
             assert_eq!(e.optimal, e.feasible_problems, "{r:?}");
             assert_eq!(e.infeasible_detected, e.infeasible_problems, "{r:?}");
             assert_eq!(e.wrong, 0);
-            assert_eq!(r.greedy.wrong, 0, "greedy answered wrongly: {r:?}");
-            assert_eq!(r.greedy.infeasible_detected, r.greedy.infeasible_problems);
-            greedy_within += r.greedy.within_95;
-            feasible += r.greedy.feasible_problems;
+            let g = r.greedy.as_ref().unwrap();
+            assert_eq!(g.wrong, 0, "greedy answered wrongly: {r:?}");
+            assert_eq!(g.infeasible_detected, g.infeasible_problems);
+            greedy_within += g.within_95;
+            feasible += g.feasible_problems;
         }
         let pct = 100.0 * greedy_within as f64 / feasible as f64;
         assert!(pct >= 95.0, "greedy within 95% on {pct:.1}% of problems");
@@ -388,7 +511,89 @@ mod tests {
         for p in &report.problems {
             assert_eq!(p.exact.value, p.optimum, "{p:?}");
             assert!(p.exact.proven && p.exact.gap_percent.is_none());
-            assert!(p.exact.time_ms.is_none() && p.greedy.time_ms.is_none());
+            assert!(p.exact.time_ms.is_none() && p.greedy.as_ref().unwrap().time_ms.is_none());
+        }
+        // Brute force is the reference: no certified scores.
+        assert!(report.certified.is_empty());
+    }
+
+    /// On a generated workflow past brute force, the answers are scored against the exact
+    /// search's certified bounds, with and without greedy.
+    #[test]
+    fn large_workflows_are_scored_against_the_certified_bounds() {
+        use super::super::synthetic::{SyntheticScore, SyntheticSpec, generate};
+        let app = generate(&SyntheticSpec {
+            functions: 12,
+            seed: 3,
+            score: SyntheticScore::WeightedSum,
+            express: false,
+        })
+        .validate()
+        .unwrap();
+        let options = SolveOptions {
+            node_limit: 20_000,
+            ..SolveOptions::default()
+        };
+        let report = run_with(&app, 2, &options, None, false);
+        assert_eq!(report.reference, "exact");
+        assert!(report.configurations > BRUTE_FORCE_LIMIT);
+        assert!(report.objectives.iter().all(|o| o.greedy.is_none()));
+        assert!(report.problems.iter().all(|p| p.greedy.is_none()));
+        assert_eq!(report.certified.len(), 3);
+        for c in &report.certified {
+            assert_eq!(c.solver, "exact");
+            let of: Vec<&ProblemRecord> = report
+                .problems
+                .iter()
+                .filter(|p| p.objective == c.objective)
+                .collect();
+            assert_eq!(of.len(), 4);
+            // Every problem with a bound counts; a proven answer has no gap.
+            let bounded = of
+                .iter()
+                .filter(|p| p.exact.bound.is_some() || (p.exact.proven && p.exact.value.is_some()))
+                .count();
+            assert_eq!(c.problems, bounded, "{c:?}");
+            assert_eq!(
+                c.proven,
+                of.iter()
+                    .filter(|p| p.exact.proven && p.exact.value.is_some())
+                    .count()
+            );
+            let worst = of
+                .iter()
+                .filter_map(|p| p.exact.gap_percent)
+                .fold(0.0, f64::max);
+            assert_eq!(c.worst_gap_percent, worst, "{c:?}");
+            assert!(c.median_gap_percent <= c.worst_gap_percent);
+            assert!(c.worst_gap_percent.is_finite());
+            // An answer without a relative gap is one of 0 facing a positive bound.
+            let zero = of
+                .iter()
+                .filter(|p| !p.exact.proven && p.exact.value == Some(0.0))
+                .filter(|p| p.exact.bound.is_some_and(|b| b != 0.0))
+                .count();
+            assert_eq!(c.no_relative_gap, zero, "{c:?}");
+        }
+        // With greedy: its answers are scored against the same bounds, never better than them.
+        let report = run_with(&app, 1, &options, None, true);
+        let greedy: Vec<&CertifiedScore> = report
+            .certified
+            .iter()
+            .filter(|c| c.solver == "greedy")
+            .collect();
+        assert_eq!(greedy.len(), 3);
+        for p in &report.problems {
+            let (Some(g), Some(b)) = (
+                p.greedy.as_ref().and_then(|g| g.value),
+                p.exact.bound.or(p.exact.value),
+            ) else {
+                continue;
+            };
+            match p.objective {
+                Objective::Accuracy => assert!(g <= b + 1e-9 * b.abs().max(1.0), "{p:?}"),
+                _ => assert!(g >= b - 1e-9 * b.abs().max(1.0), "{p:?}"),
+            }
         }
     }
 

@@ -23,6 +23,8 @@
 //! scenarios' latencies (the empirical p95, p99) is non-decreasing too. That is what makes the
 //! branch-and-bound bounds of [`super::tail`] valid.
 
+use std::collections::HashMap;
+
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -42,7 +44,7 @@ pub const MAX_SLOTS: usize = 2_000_000;
 /// Most program steps all scenarios together may hold (state entries without a draw count here).
 const MAX_OPS: usize = 4 * MAX_SLOTS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
     /// Push the slot's duration plus the per-state delays.
     Leaf(u32),
@@ -87,19 +89,41 @@ pub enum ScenarioError {
 }
 
 /// `N` sampled executions (see the module documentation).
+///
+/// Executions with the same program (the same branch arms, loop counts and Map item counts: the
+/// same steps in the same order, whatever the draws) form a *shape*, evaluated for all its
+/// executions at once: the slots of a shape are numbered leaf by leaf (leaf `j` of its `i`-th
+/// execution is slot `base + j·m + i`, `m` executions), so each step of the program is one pass
+/// over `m` contiguous values (sums and maxima the compiler vectorises) instead of one
+/// interpreted step per execution.
 #[derive(Debug, Clone)]
 pub struct Scenarios {
     runs: usize,
     seed: u64,
+    /// The shapes, longest programs first (the slowest executions, most often, which lets a
+    /// streamed check stop sooner).
+    shapes: Vec<Shape>,
+    /// The shapes' programs, one after another (`Op::Leaf(j)`: the shape's leaf `j`).
     ops: Vec<Op>,
     /// Raw draw of each slot.
     draws: Vec<u64>,
-    /// Slots of each function, in order.
+    /// Slots of each function, in the order the executions invoked it.
     function_slots: Vec<Vec<u32>>,
     per_state_ms: f64,
     fixed_ms: f64,
     /// Fixed delay of each state node (the structure's leaves past the functions).
     state_ms: Vec<f64>,
+}
+
+/// Executions sharing one program (see [`Scenarios`]).
+#[derive(Debug, Clone)]
+struct Shape {
+    /// Its program: `ops[ops.0..ops.1]`.
+    ops: (usize, usize),
+    /// Its first slot.
+    base: usize,
+    /// Its executions' indices, in sampling order.
+    members: Vec<u32>,
 }
 
 struct Recorder<'s> {
@@ -220,6 +244,7 @@ impl Scenarios {
         let mut s = Scenarios {
             runs,
             seed,
+            shapes: Vec::new(),
             ops: Vec::new(),
             draws: Vec::new(),
             function_slots: vec![Vec::new(); app.functions.len()],
@@ -233,14 +258,91 @@ impl Scenarios {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             s: &mut s,
         };
+        // Each execution's program and slots, in sampling order (`starts`: where each begins).
+        let mut starts = Vec::with_capacity(runs + 1);
         for _ in 0..runs {
+            starts.push((r.s.ops.len(), r.s.draws.len()));
             r.record(app.workflow.structure());
             r.s.ops.push(Op::End);
             if r.over() {
                 return Err(ScenarioError::TooLong { scenarios: runs });
             }
         }
+        starts.push((r.s.ops.len(), r.s.draws.len()));
+        s.group(&starts);
         Ok(s)
+    }
+
+    /// Groups the executions recorded one after another (`starts[i]`: where execution `i`'s
+    /// program and slots begin, then the end) into shapes, renumbering the slots leaf by leaf.
+    fn group(&mut self, starts: &[(usize, usize)]) {
+        let relative = |i: usize| -> Vec<Op> {
+            let ((o0, d0), (o1, _)) = (starts[i], starts[i + 1]);
+            self.ops[o0..o1]
+                .iter()
+                .map(|&op| match op {
+                    Op::Leaf(slot) => Op::Leaf(slot - d0 as u32),
+                    other => other,
+                })
+                .collect()
+        };
+        let mut index: HashMap<Vec<Op>, usize> = HashMap::new();
+        let mut programs: Vec<Vec<Op>> = Vec::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
+        for i in 0..starts.len() - 1 {
+            let program = relative(i);
+            let g = *index.entry(program.clone()).or_insert_with(|| {
+                programs.push(program);
+                members.push(Vec::new());
+                programs.len() - 1
+            });
+            members[g].push(i as u32);
+        }
+        let leaves: Vec<usize> = members
+            .iter()
+            .map(|m| starts[m[0] as usize + 1].1 - starts[m[0] as usize].1)
+            .collect();
+        let mut order: Vec<usize> = (0..programs.len()).collect();
+        order.sort_by_key(|&g| {
+            (
+                std::cmp::Reverse(leaves[g]),
+                std::cmp::Reverse(programs[g].len()),
+                g,
+            )
+        });
+        // Old slot → new slot.
+        let mut renumber = vec![0u32; self.draws.len()];
+        let mut draws = vec![0u64; self.draws.len()];
+        let mut ops = Vec::with_capacity(self.ops.len());
+        let mut shapes = Vec::with_capacity(order.len());
+        let mut base = 0usize;
+        for g in order {
+            let m = members[g].len();
+            for (i, &e) in members[g].iter().enumerate() {
+                let (from, to) = (starts[e as usize].1, starts[e as usize + 1].1);
+                for (j, old) in (from..to).enumerate() {
+                    let new = base + j * m + i;
+                    renumber[old] = new as u32;
+                    draws[new] = self.draws[old];
+                }
+            }
+            let start = ops.len();
+            ops.extend_from_slice(&programs[g]);
+            shapes.push(Shape {
+                ops: (start, ops.len()),
+                base,
+                members: std::mem::take(&mut members[g]),
+            });
+            base += leaves[g] * m;
+        }
+        for slots in &mut self.function_slots {
+            for s in slots.iter_mut() {
+                *s = renumber[*s as usize];
+            }
+        }
+        self.draws = draws;
+        self.ops = ops;
+        self.shapes = shapes;
     }
 
     /// Number of scenarios.
@@ -269,13 +371,24 @@ impl Scenarios {
     }
 
     /// Each scenario's end-to-end latency when slot `i` takes `durations[i]` ms (one entry per
-    /// slot), into `out` (cleared first).
+    /// slot), into `out` (cleared first; scenario `i`'s latency at `out[i]`).
     pub fn latencies(&self, durations: &[f64], out: &mut Vec<f64>, stack: &mut Vec<f64>) {
-        self.latencies_while(durations, out, stack, |_| true);
+        out.clear();
+        out.resize(self.runs, 0.0);
+        let mut tmp = Vec::new();
+        for shape in &self.shapes {
+            tmp.clear();
+            self.evaluate(shape, durations, stack, &mut tmp);
+            for (&e, &l) in shape.members.iter().zip(&tmp) {
+                out[e as usize] = l;
+            }
+        }
     }
 
-    /// [`Scenarios::latencies`], stopping after the first scenario for which `go_on` (called
-    /// with each latency in turn) says `false`; `true` when every scenario was computed.
+    /// The scenarios' latencies ([`Scenarios::latencies`]) in an order of their own (shape by
+    /// shape, the longest executions first) into `out`, stopping after the first shape with a
+    /// latency for which `go_on` (called with each latency in turn) says `false`; `true` when
+    /// every scenario was computed.
     pub fn latencies_while(
         &self,
         durations: &[f64],
@@ -284,33 +397,80 @@ impl Scenarios {
         mut go_on: impl FnMut(f64) -> bool,
     ) -> bool {
         out.clear();
+        for shape in &self.shapes {
+            let from = out.len();
+            self.evaluate(shape, durations, stack, out);
+            let mut going = true;
+            for &l in &out[from..] {
+                going &= go_on(l);
+            }
+            if !going {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Appends the latencies of `shape`'s executions, in its members' order, to `out`.
+    fn evaluate(&self, shape: &Shape, durations: &[f64], stack: &mut Vec<f64>, out: &mut Vec<f64>) {
+        let m = shape.members.len();
+        let leaf = |j: u32| &durations[shape.base + j as usize * m..][..m];
+        // `sp` columns of `m` values each.
+        let mut sp = 0usize;
         stack.clear();
-        for op in &self.ops {
+        for op in &self.ops[shape.ops.0..shape.ops.1] {
             match *op {
-                Op::Leaf(slot) => stack.push(durations[slot as usize] + self.per_state_ms),
-                Op::State(k) => stack.push(self.state_ms[k as usize] + self.per_state_ms),
+                Op::Leaf(j) => {
+                    let d = leaf(j);
+                    stack.extend(d.iter().map(|&x| x + self.per_state_ms));
+                    sp += 1;
+                }
+                Op::State(k) => {
+                    let x = self.state_ms[k as usize] + self.per_state_ms;
+                    stack.resize(stack.len() + m, x);
+                    sp += 1;
+                }
+                Op::Sum(0) | Op::Max(0) => {
+                    stack.resize(stack.len() + m, 0.0);
+                    sp += 1;
+                }
                 Op::Sum(k) => {
-                    let at = stack.len() - k as usize;
-                    let s = stack[at..].iter().sum();
-                    stack.truncate(at);
-                    stack.push(s);
+                    let at = (sp - k as usize) * m;
+                    let (head, tail) = stack[at..].split_at_mut(m);
+                    for c in tail.chunks_exact(m) {
+                        for (a, &b) in head.iter_mut().zip(c) {
+                            *a += b;
+                        }
+                    }
+                    stack.truncate(at + m);
+                    sp -= k as usize - 1;
                 }
                 Op::Max(k) => {
-                    let at = stack.len() - k as usize;
-                    let s = stack[at..].iter().copied().fold(0.0, f64::max);
-                    stack.truncate(at);
-                    stack.push(s);
+                    let at = (sp - k as usize) * m;
+                    let (head, tail) = stack[at..].split_at_mut(m);
+                    for a in head.iter_mut() {
+                        *a = f64::max(0.0, *a);
+                    }
+                    for c in tail.chunks_exact(m) {
+                        for (a, &b) in head.iter_mut().zip(c) {
+                            *a = a.max(b);
+                        }
+                    }
+                    stack.truncate(at + m);
+                    sp -= k as usize - 1;
                 }
                 Op::End => {
-                    let l = stack.pop().unwrap_or(0.0) + self.fixed_ms;
-                    out.push(l);
-                    if !go_on(l) {
-                        return false;
+                    if sp == 0 {
+                        out.resize(out.len() + m, self.fixed_ms);
+                    } else {
+                        let at = (sp - 1) * m;
+                        out.extend(stack[at..at + m].iter().map(|&l| l + self.fixed_ms));
+                        stack.truncate(at);
+                        sp -= 1;
                     }
                 }
             }
         }
-        true
     }
 }
 

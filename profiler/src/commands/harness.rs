@@ -5,18 +5,43 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use optiserve_core::optimize::Objective;
-use optiserve_core::optimize::harness::{HarnessReport, SolverScore, run_timed};
+use optiserve_core::optimize::harness::{HarnessReport, SolverScore, run_with};
+use optiserve_core::optimize::synthetic::{SyntheticScore, SyntheticSpec, generate};
 
 use crate::cli::{HarnessArgs, HarnessFormat};
 use crate::input::load_bundle;
 
 pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
-    let (_, mut app) = load_bundle(&args.bundle)?;
+    let (name, mut app) = match (&args.bundle, args.bundle_size) {
+        (_, Some(n)) => {
+            let bundle = generate(&SyntheticSpec {
+                functions: n as usize,
+                seed: args.bundle_seed,
+                score: SyntheticScore::WeightedSum,
+                express: false,
+            });
+            let app = bundle
+                .validate()
+                .map_err(|e| anyhow::anyhow!("the generated bundle: {e}"))?;
+            (
+                format!("generated, {n} functions, seed {}", args.bundle_seed),
+                app,
+            )
+        }
+        (Some(path), None) => (path.display().to_string(), load_bundle(path)?.1),
+        (None, None) => anyhow::bail!("a bundle or --bundle-size is needed"),
+    };
     args.model.apply(&mut app);
     let options = super::optimize::solve_options(&args.solver)?;
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64() * 1e3;
-    let report = run_timed(&app, usize::from(args.grid), &options, Some(&clock));
+    let report = run_with(
+        &app,
+        usize::from(args.grid),
+        &options,
+        Some(&clock),
+        !args.no_greedy,
+    );
     let elapsed = started.elapsed().as_secs_f64();
     let mut o = String::new();
     match args.format {
@@ -27,9 +52,9 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
             writeln!(
                 o,
                 "{}: {} problems per objective ({g}×{g}), {} configurations, reference {}, latency: {}",
-                args.bundle.display(),
+                name,
                 g * g,
-                report.configurations,
+                optiserve_core::limits::approx(report.configurations),
                 report.reference,
                 app.latency_model.describe()
             )?;
@@ -48,8 +73,43 @@ pub fn run(args: &HarnessArgs) -> anyhow::Result<ExitCode> {
             )?;
             for r in &report.objectives {
                 let name = objective_name(r.objective);
-                for (solver, s) in [("exact", &r.exact), ("greedy", &r.greedy)] {
-                    line(&mut o, name, solver, s)?;
+                line(&mut o, name, "exact", &r.exact)?;
+                if let Some(g) = &r.greedy {
+                    line(&mut o, name, "greedy", g)?;
+                }
+            }
+            if !report.certified.is_empty() {
+                writeln!(
+                    o,
+                    "against the exact search's certified bounds (optimum unknown past brute force):"
+                )?;
+                writeln!(
+                    o,
+                    "{:<9} {:<7} {:>8} {:>8} {:>7} {:>9} {:>10} {:>10} {:>7}",
+                    "objective",
+                    "solver",
+                    "problems",
+                    "answered",
+                    "proven",
+                    "within 1%",
+                    "median gap",
+                    "worst gap",
+                    "0 vs >0"
+                )?;
+                for c in &report.certified {
+                    writeln!(
+                        o,
+                        "{:<9} {:<7} {:>8} {:>8} {:>7} {:>9} {:>9.3}% {:>9.3}% {:>7}",
+                        objective_name(c.objective),
+                        c.solver,
+                        c.problems,
+                        c.answered,
+                        c.proven,
+                        c.within_1_percent,
+                        c.median_gap_percent,
+                        c.worst_gap_percent,
+                        c.no_relative_gap
+                    )?;
                 }
             }
             writeln!(o, "({elapsed:.2} s)")?;
@@ -119,9 +179,11 @@ fn csv(report: &HarnessReport) -> anyhow::Result<String> {
             cell(p.exact.gap_percent),
             p.exact.evaluations.to_string(),
             cell(p.exact.time_ms),
-            cell(p.greedy.value),
-            p.greedy.evaluations.to_string(),
-            cell(p.greedy.time_ms),
+            cell(p.greedy.as_ref().and_then(|g| g.value)),
+            p.greedy
+                .as_ref()
+                .map_or_else(String::new, |g| g.evaluations.to_string()),
+            cell(p.greedy.as_ref().and_then(|g| g.time_ms)),
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)

@@ -297,6 +297,37 @@ fn maximize_dual(
     (lambda, best)
 }
 
+/// Per variable, per option: its weight `w(o)` under `w` with the latency terms `terms`.
+fn option_weights(layout: &Layout, terms: &Terms, w: &Weights) -> Vec<Vec<f64>> {
+    layout
+        .vars
+        .iter()
+        .zip(&terms.t)
+        .map(|(v, t)| {
+            v.options
+                .iter()
+                .zip(t)
+                .map(|(o, &ti)| w.of(ti, o))
+                .collect()
+        })
+        .collect()
+}
+
+/// Per variable, per option: its accuracy in whole steps of `step`, rounded up (the knapsack's
+/// levels; rounding up keeps the tables a relaxation).
+fn quanta(layout: &Layout, step: f64) -> Vec<Vec<u32>> {
+    layout
+        .vars
+        .iter()
+        .map(|v| {
+            v.options
+                .iter()
+                .map(|o| (o.accuracy.max(0.0) / step - 1e-9).ceil().max(0.0) as u32)
+                .collect()
+        })
+        .collect()
+}
+
 /// Rounds of the arm weights' updates.
 const THETA_ROUNDS: usize = 12;
 
@@ -402,18 +433,7 @@ impl Relaxation {
                 w.accuracy = 0.0;
                 knapsack = Some(Knapsack {
                     delta,
-                    quanta: layout
-                        .vars
-                        .iter()
-                        .map(|v| {
-                            v.options
-                                .iter()
-                                .map(|o| {
-                                    (o.accuracy.max(0.0) / delta - 1e-9).ceil().max(0.0) as u32
-                                })
-                                .collect()
-                        })
-                        .collect(),
+                    quanta: quanta(layout, delta),
                     need: problem
                         .constraints
                         .min_accuracy
@@ -431,16 +451,7 @@ impl Relaxation {
             // The multipliers of the other limits again, now with the accuracy exact: on a
             // coarse grid (each accuracy rounded up: still a relaxation) to keep it quick.
             let coarse = (k.delta * (top_steps(k) as f64 / 256.0).max(1.0)).max(k.delta);
-            let quanta: Vec<Vec<u32>> = layout
-                .vars
-                .iter()
-                .map(|v| {
-                    v.options
-                        .iter()
-                        .map(|o| (o.accuracy.max(0.0) / coarse - 1e-9).ceil().max(0.0) as u32)
-                        .collect()
-                })
-                .collect();
+            let quanta = quanta(layout, coarse);
             let need_q = if need <= 0.0 {
                 0
             } else {
@@ -455,18 +466,7 @@ impl Relaxation {
             let fastest_cost = space.fixed_cost + space.latency_cost(layout.fastest_latency);
             let root = |lambda: [f64; 3]| -> f64 {
                 let w = weights(&shape, lambda);
-                let ws: Vec<Vec<f64>> = layout
-                    .vars
-                    .iter()
-                    .zip(&terms.t)
-                    .map(|(v, t)| {
-                        v.options
-                            .iter()
-                            .zip(t)
-                            .map(|(o, &ti)| w.of(ti, o))
-                            .collect()
-                    })
-                    .collect();
+                let ws = option_weights(layout, &terms, &w);
                 w.latency * terms.constant + w.cost * fastest_cost - w.limits
                     + knapsack_root(&ws, &quanta, need_q)
             };
@@ -474,18 +474,7 @@ impl Relaxation {
             let (l, _) = maximize_dual(&root, &shape, start, &spread(&terms));
             w = weights(&shape, l);
         }
-        let option_weights: Vec<Vec<f64>> = layout
-            .vars
-            .iter()
-            .zip(&terms.t)
-            .map(|(v, t)| {
-                v.options
-                    .iter()
-                    .zip(t)
-                    .map(|(o, &ti)| w.of(ti, o))
-                    .collect()
-            })
-            .collect();
+        let option_weights = option_weights(layout, &terms, &w);
         let lightest = option_weights
             .iter()
             .map(|ws| ws.iter().copied().fold(f64::INFINITY, f64::min))

@@ -64,7 +64,19 @@ pub(super) struct Search<'p> {
     /// The variable at depth `k` is the first (last) of its composite unit.
     unit_first: Vec<bool>,
     unit_last: Vec<bool>,
+    /// Per depth of a composite unit's variable, the depth its unit starts at (on an additive
+    /// layout; `None` otherwise, where every latency comes from the plan).
+    unit_depth: Vec<Option<usize>>,
+    /// A composite unit's contribution `V_c` (its functions assigned so far set, every other
+    /// function at its fastest, less the all-fastest latency) by its assigned options: the
+    /// depth-first search meets the same partial units under many prefixes, and by additivity
+    /// `V_c` does not depend on them. Keys: the unit's first depth, then its options so far.
+    unit_cache: std::collections::HashMap<Vec<u32>, f64>,
+    key: Vec<u32>,
 }
+
+/// Most entries [`Search`]'s unit cache holds (past it, the plan computes the rest).
+const UNIT_CACHE: usize = 1 << 20;
 
 impl<'p> Search<'p> {
     pub(super) fn new<'a, S: Scoring<'a>>(
@@ -117,7 +129,22 @@ impl<'p> Search<'p> {
         let unit_last = (0..depth)
             .map(|k| unit(k).is_some() && (k + 1 == depth || unit(k + 1) != unit(k)))
             .collect();
+        let mut unit_depth = vec![None; depth];
+        if layout.additive {
+            for k in 0..depth {
+                if unit(k).is_some() && layout.vars[order[k]].functions.len() == 1 {
+                    unit_depth[k] = Some(match k {
+                        0 => 0,
+                        _ if unit(k - 1) == unit(k) => unit_depth[k - 1].unwrap_or(k),
+                        _ => k,
+                    });
+                }
+            }
+        }
         Search {
+            unit_depth,
+            unit_cache: std::collections::HashMap::new(),
+            key: Vec::new(),
             tables,
             unit_first,
             unit_last,
@@ -300,7 +327,32 @@ impl<'p> Search<'p> {
                 node.unit_start = at.composite;
                 node.unit_weight = 0.0;
             }
-            node.composite = space.latency(&self.durations, &mut self.stack);
+            node.composite = match self.unit_depth[k] {
+                Some(start) => {
+                    // `V_c` of the unit's options so far, from the cache or the plan.
+                    self.key.clear();
+                    self.key.push(start as u32);
+                    for j in start..k {
+                        let f = layout.vars[self.order[j]].functions[0];
+                        self.key.push(self.pick[f] as u32);
+                    }
+                    self.key.push(o.picks[0] as u32);
+                    let v = match self.unit_cache.get(&self.key[..]) {
+                        Some(&v) => v,
+                        None => {
+                            // The plan's latency less the units completed before (additivity).
+                            let v =
+                                space.latency(&self.durations, &mut self.stack) - node.unit_start;
+                            if self.unit_cache.len() < UNIT_CACHE {
+                                self.unit_cache.insert(self.key.clone(), v);
+                            }
+                            v
+                        }
+                    };
+                    node.unit_start + v
+                }
+                None => space.latency(&self.durations, &mut self.stack),
+            };
             if let (Some((r, _)), Some(c)) = (&self.relaxation, v.composite) {
                 node.unit_weight += r.latency_weights[var][i];
                 if self.unit_last[k] {
