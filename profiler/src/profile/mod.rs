@@ -30,14 +30,18 @@ use crate::plan::{LoadedPlan, Target};
 mod budget;
 mod bundle;
 mod checkpoint;
+mod estimate;
 mod progress;
 mod restore;
+#[cfg(test)]
+mod suite;
 #[cfg(test)]
 mod tests;
 
 use budget::{Budget, MAX_INIT_MS, MAX_TIMEOUT_S, batch_cost, invocation_cost};
 pub use bundle::build_bundle;
 pub use checkpoint::{BatchRecord, Checkpoint};
+pub use estimate::estimate_plan;
 pub use progress::{ProgressMode, Reporter};
 pub use restore::restore_all;
 use restore::restore_one;
