@@ -61,6 +61,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ModelChoice, ModelSelection};
 
 mod sampler;
+pub mod stop;
 #[cfg(test)]
 mod tests;
 
@@ -80,6 +81,14 @@ pub struct SamplerSettings {
     pub sigma_mb: f64,
     /// Stop when `1 + K(m*)` reaches this (3).
     pub stop_belief: f64,
+    /// Stop when no candidate can plausibly be cheaper than the predicted optimum by more than
+    /// this fraction of its cost (0.015; see [`stop`]).
+    pub stop_tolerance: f64,
+    /// ... and the prediction interval of the optimum's cost is within this fraction (0.05).
+    pub stop_interval: f64,
+    /// No stop before the model's mean relative standard deviation over the feasible candidates
+    /// is at most this (0.03): the optimizers use the whole curve.
+    pub stop_spread: f64,
     /// At most this many distinct memories are measured (20).
     pub max_memories: usize,
     /// Budget of invocations (warm-ups and failures included).
@@ -106,6 +115,9 @@ impl Default for SamplerSettings {
             cov_threshold: 0.05,
             sigma_mb: 200.0,
             stop_belief: 3.0,
+            stop_tolerance: 0.015,
+            stop_interval: 0.05,
+            stop_spread: 0.03,
             max_memories: 20,
             max_invocations: None,
             max_cost_usd: None,
@@ -257,8 +269,15 @@ pub struct Batch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum StopReason {
-    /// The belief at the predicted optimum concentrated.
+    /// The belief at the predicted optimum concentrated, or the optimum and its neighbours on the
+    /// grid were measured.
     Converged {
+        /// The predicted optimum (MB).
+        memory_mb: u32,
+    },
+    /// The model's prediction interval leaves no candidate plausibly cheaper than the predicted
+    /// optimum by more than `stop_tolerance`.
+    Settled {
         /// The predicted optimum (MB).
         memory_mb: u32,
     },

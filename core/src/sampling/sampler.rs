@@ -6,10 +6,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Batch, FailureRecord, MemoryRecord, Request, SampleRecord, SamplerSettings, SamplingError,
-    SamplingResult, Status, Step, StopReason, cov,
+    SamplingResult, Status, Step, StopReason, cov, stop,
 };
 use crate::model::{DurationModel, ModelFamily, ModelSelection, Sample, select_from};
 use crate::pricing::Pricing;
+
+/// Warm memories the settled rule needs (the model is selected by cross-validation from 4).
+const MIN_SETTLED_MEMORIES: usize = 5;
+/// Warm memories before any stop rule (cross-validation needs 4).
+const MIN_STOP_MEMORIES: usize = 4;
+/// Warm memories before the result lets the table compete (with fewer, its straight lines
+/// between distant points win cross-validation by chance as often as on merit).
+const TABLE_MIN_MEMORIES: usize = 8;
 
 /// The measurement in progress at one memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +82,12 @@ impl Sampler {
         }
         if !(settings.stop_belief.is_finite() && settings.stop_belief >= 1.0) {
             return setting("stop_belief", "must be a finite number >= 1");
+        }
+        if !(settings.stop_tolerance.is_finite() && settings.stop_tolerance >= 0.0) {
+            return setting("stop_tolerance", "must be a finite number >= 0");
+        }
+        if !(settings.stop_interval.is_finite() && settings.stop_interval >= 0.0) {
+            return setting("stop_interval", "must be a finite number >= 0");
         }
         if settings.max_memories == 0 {
             return setting("max_memories", "must be at least 1");
@@ -271,8 +285,23 @@ impl Sampler {
 
     /// The result so far (final once [`Sampler::next_step`] returned [`Step::Done`]).
     pub fn result(&self) -> SamplingResult {
-        let fit = self.fit(&ModelFamily::ALL);
-        let best_memory_mb = fit.as_ref().and_then(|f| self.best(&f.model));
+        // The table competes once it has enough points to interpolate between.
+        let families: &[ModelFamily] =
+            if self.warm_memories_at_or_above_floor() >= TABLE_MIN_MEMORIES {
+                &ModelFamily::ALL
+            } else {
+                &ModelFamily::PARAMETRIC
+            };
+        let fit = self.fit(families);
+        // Never a memory below the smallest one that ran, when smaller ones failed.
+        let best_memory_mb = fit.as_ref().and_then(|f| {
+            self.feasible()
+                .filter(|&m| !self.untested_gap(m))
+                .min_by(|&a, &b| {
+                    self.predicted_cost(&f.model, a)
+                        .total_cmp(&self.predicted_cost(&f.model, b))
+                })
+        });
         SamplingResult {
             stop: self.done.clone().unwrap_or(StopReason::Exhausted),
             fit,
@@ -485,6 +514,7 @@ impl Sampler {
             Some(request(need - warm.len(), false))
         } else if cov(&warm) > self.settings.cov_threshold
             && cur.extra < self.settings.max_extra_samples
+            && self.unusual_scatter(m, cov(&warm))
         {
             if let Some(c) = self.current.as_mut() {
                 c.extra += 1;
@@ -572,11 +602,40 @@ impl Sampler {
             // Fewer than two memories with warm data: halve the largest gap above the floor.
             return self.bisect(&unexplored).ok_or(StopReason::Exhausted);
         };
+        let cv_ok = self.fit_validated(&fit);
         let fit = &fit.model;
-        if let Some(best) = self.best(fit)
-            && self.belief(best) >= self.settings.stop_belief
-        {
-            return Err(StopReason::Converged { memory_mb: best });
+        if !cv_ok {
+            // The model does not predict the memories it left out: measure the widest gap.
+            if let Some(m) = self.bisect(&unexplored) {
+                return Ok(m);
+            }
+        }
+        if let Some(stop) = self.stop_rule(fit).filter(|_| cv_ok) {
+            // Nor while a gap wider than a quarter of the range is unmeasured: a model's shape between
+            // distant points (a knee) is a guess there.
+            if self.widest_gap() * 4 > self.range_above_floor()
+                && let Some(m) = self.bisect(&unexplored)
+            {
+                return Ok(m);
+            }
+            // Stop only once the samples pin the whole curve down, not only its cheapest part:
+            // else measure where the model is least certain.
+            let feasible: Vec<u32> = self.feasible().collect();
+            let samples = self.samples_at_or_above_floor();
+            match stop::spread(fit, &samples, &feasible) {
+                Some((mean, _)) if mean <= self.settings.stop_spread => return Err(stop),
+                Some((_, widest)) => {
+                    if let Some(m) = unexplored
+                        .iter()
+                        .copied()
+                        .min_by_key(|&m| m.abs_diff(widest))
+                    {
+                        return Ok(m);
+                    }
+                    return Err(stop);
+                }
+                None => return self.bisect(&unexplored).ok_or(stop),
+            }
         }
         unexplored
             .iter()
@@ -588,11 +647,105 @@ impl Sampler {
             .ok_or(StopReason::Exhausted)
     }
 
+    /// The stop rule that holds for `fit`, if any: the belief concentrated or the optimum is
+    /// bracketed (converged), or the choice is settled.
+    fn stop_rule(&self, fit: &DurationModel) -> Option<StopReason> {
+        let best = self.best(fit)?;
+        if self.warm_memories_at_or_above_floor() < MIN_STOP_MEMORIES || self.untested_gap(best) {
+            return None;
+        }
+        let feasible: Vec<u32> = self.feasible().collect();
+        let warm = |m: u32| self.records.get(&m).is_some_and(|r| !r.warm().is_empty());
+        if self.belief(best) >= self.settings.stop_belief || stop::bracketed(&feasible, best, warm)
+        {
+            return Some(StopReason::Converged { memory_mb: best });
+        }
+        let settled = self.warm_memories_at_or_above_floor() >= MIN_SETTLED_MEMORIES
+            && stop::settled(
+                fit,
+                &self.samples_at_or_above_floor(),
+                &feasible,
+                best,
+                &self.pricing,
+                self.settings.stop_tolerance,
+                self.settings.stop_interval,
+            );
+        settled.then_some(StopReason::Settled { memory_mb: best })
+    }
+
+    /// The selected model predicts the memories it left out (cross-validation) within 3% plus two
+    /// standard errors of a memory's mean (the noise: the other memories' pooled CoV).
+    fn fit_validated(&self, fit: &ModelSelection) -> bool {
+        let Some(cv) = fit.cv_error_percent else {
+            return false;
+        };
+        let warm: Vec<Vec<f64>> = self
+            .records
+            .values()
+            .filter(|r| r.memory_mb >= self.floor_mb)
+            .map(MemoryRecord::warm)
+            .collect();
+        let noise = stop::pooled_cov(warm.iter().map(Vec::as_slice)).unwrap_or(0.0);
+        let se = noise / f64::from(self.settings.samples_per_memory).sqrt();
+        cv <= 3.0 + 200.0 * se
+    }
+
+    /// `m` lies between the floor, raised by failures, and the smallest memory that ran, and was
+    /// not tried: it may fail too.
+    fn untested_gap(&self, m: u32) -> bool {
+        let raised = self
+            .candidates
+            .first()
+            .is_some_and(|&lo| self.floor_mb > lo);
+        let lowest_success = self
+            .records
+            .values()
+            .find(|r| r.memory_mb >= self.floor_mb && !r.warm().is_empty())
+            .map(|r| r.memory_mb);
+        raised && !self.measured(m) && lowest_success.is_some_and(|s| m < s)
+    }
+
+    fn samples_at_or_above_floor(&self) -> Vec<Sample> {
+        self.warm_samples()
+            .into_iter()
+            .filter(|s| s.memory_mb >= f64::from(self.floor_mb))
+            .collect()
+    }
+
+    /// A scatter `cov` at `m` worth more samples: there is no other memory to compare with, or it is
+    /// more than twice the other memories' pooled coefficient of variation (homogeneous noise is
+    /// left to the model, which pools every memory; an outlier is not).
+    fn unusual_scatter(&self, m: u32, cov: f64) -> bool {
+        let others: Vec<Vec<f64>> = self
+            .records
+            .values()
+            .filter(|r| r.memory_mb != m && r.memory_mb >= self.floor_mb)
+            .map(MemoryRecord::warm)
+            .collect();
+        stop::pooled_cov(others.iter().map(Vec::as_slice)).is_none_or(|p| cov > 2.0 * p)
+    }
+
     fn warm_memories_at_or_above_floor(&self) -> usize {
         self.records
             .values()
             .filter(|r| r.memory_mb >= self.floor_mb && !r.warm().is_empty())
             .count()
+    }
+
+    /// The widest gap between measured memories (the floor and the largest candidate count as
+    /// ends), MB.
+    fn widest_gap(&self) -> u32 {
+        let mut ends: Vec<u32> = self.feasible().filter(|&m| self.measured(m)).collect();
+        ends.push(self.floor_mb);
+        ends.extend(self.candidates.last());
+        ends.sort_unstable();
+        ends.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+    }
+
+    fn range_above_floor(&self) -> u32 {
+        self.candidates
+            .last()
+            .map_or(0, |&hi| hi.saturating_sub(self.floor_mb))
     }
 
     /// The unexplored candidate nearest the middle of the widest gap between measured memories

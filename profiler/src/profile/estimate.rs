@@ -6,7 +6,7 @@
 //! failures, the memory it needs, its timeout); against AWS, where nothing is known before
 //! measuring, a representative curve (an exponential falling to a third of its value over the
 //! range, 3% noise) for the number of invocations, each billed at the function's timeout (an
-//! upper bound on the cost). The rehearsal is repeated with [`REHEARSALS`] seeds and averaged; the
+//! upper bound on the cost). The rehearsal is repeated with [`REHEARSALS`] seeds, the median kept; the
 //! plan's budget caps the total as it caps the run.
 
 use optiserve_core::model::{DurationModel, ExpModel};
@@ -17,15 +17,16 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::cloud::sim::{SimSettings, SimTruth};
 use crate::plan::{LoadedPlan, Target};
 
-/// Rehearsals averaged per (function, variant).
-pub const REHEARSALS: u64 = 8;
+/// Rehearsals per (function, variant); the estimate is their median (a run's invocations are
+/// skewed: most stop early, a few measure on).
+pub const REHEARSALS: u64 = 15;
 
 /// What a target is expected to take.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetEstimate {
-    /// Mean invocations over the rehearsals (warm-ups and failures included).
+    /// Median invocations over the rehearsals (warm-ups and failures included).
     pub invocations: f64,
-    /// Mean cost (USD).
+    /// Median cost (USD).
     pub cost_usd: f64,
     /// The most invocations a rehearsal took.
     pub most_invocations: u64,
@@ -152,7 +153,7 @@ fn estimate_target(
     b: &Behaviour,
     seed: u64,
 ) -> TargetEstimate {
-    let mut total = TargetEstimate::default();
+    let mut runs: Vec<(u64, f64)> = Vec::new();
     for k in 0..REHEARSALS {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ (k + 1).wrapping_mul(0x9E37_79B9));
         let Ok(mut s) = Sampler::new(t.candidates.clone(), plan.pricing.clone(), settings.clone())
@@ -225,15 +226,20 @@ fn estimate_target(
                 break;
             }
         }
-        total.invocations += s.invocations() as f64;
-        total.cost_usd += if b.billed_ms.is_some() {
+        let cost = if b.billed_ms.is_some() {
             extra_cost
         } else {
             s.cost_usd()
         };
-        total.most_invocations = total.most_invocations.max(s.invocations());
+        runs.push((s.invocations(), cost));
     }
-    total.invocations /= REHEARSALS as f64;
-    total.cost_usd /= REHEARSALS as f64;
-    total
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    TargetEstimate {
+        invocations: median(runs.iter().map(|r| r.0 as f64).collect()),
+        cost_usd: median(runs.iter().map(|r| r.1).collect()),
+        most_invocations: runs.iter().map(|r| r.0).max().unwrap_or(0),
+    }
 }

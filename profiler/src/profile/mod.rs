@@ -474,6 +474,7 @@ fn check_memory(inv: Invocation, memory_mb: u32, log: Option<&str>) -> Invocatio
 pub fn describe_stop(stop: &StopReason) -> String {
     match stop {
         StopReason::Converged { memory_mb } => format!("converged at {memory_mb} MB"),
+        StopReason::Settled { memory_mb } => format!("settled at {memory_mb} MB"),
         StopReason::MemoryCap => "memory cap reached".into(),
         StopReason::InvocationCap => "invocation budget spent".into(),
         StopReason::CostCap => "cost budget spent".into(),

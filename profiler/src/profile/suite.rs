@@ -357,6 +357,8 @@ pub async fn profile(c: &Curve, seed: u64) -> Outcome {
         .map(|&m| cost(m))
         .fold(f64::INFINITY, f64::min);
     let chosen = r.best_memory_mb.unwrap();
+    // A memory the function cannot run at is no choice at all.
+    let feasible_choice = c.min_memory_mb.is_none_or(|f| chosen >= f);
     let fit = r.fit.as_ref().unwrap();
     let fit_error_percent = feasible
         .iter()
@@ -372,10 +374,14 @@ pub async fn profile(c: &Curve, seed: u64) -> Outcome {
         name: c.name.clone(),
         invocations: r.invocations,
         sweep: c.sweep(),
-        cost_ratio: cost(chosen) / best,
+        cost_ratio: if feasible_choice {
+            cost(chosen) / best
+        } else {
+            f64::INFINITY
+        },
         fit_error_percent,
         memories: r.memories.len(),
-        stop: super::describe_stop(&r.stop),
+        stop: format!("{} ({})", super::describe_stop(&r.stop), fit.family.name()),
         cost_usd: r.cost_usd,
         estimate_invocations: estimate.invocations,
         estimate_cost_usd: estimate.cost_usd,
@@ -501,13 +507,24 @@ pub async fn profile_all(curves: &[Curve], seeds: &[u64]) -> Vec<Outcome> {
     out
 }
 
-/// The benchmark (`docs/models.md` quotes its table): 10 curves of each class, 3 seeds each.
+/// The benchmark (`docs/models.md` quotes its table): 10 curves of each class, 3 seeds each
+/// (`OPTISERVE_SUITE_CURVES` and `OPTISERVE_SUITE_SEEDS` change the numbers).
 ///
 /// `cargo test -p optiserve-profiler --bin optiserve sampler_suite_benchmark -- --ignored --nocapture`
 #[tokio::test]
 #[ignore = "the benchmark: run with --ignored --nocapture"]
 async fn sampler_suite_benchmark() {
-    let outcomes = profile_all(&curves(10, 1), &[11, 12, 13]).await;
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let per_class = var("OPTISERVE_SUITE_CURVES", 10) as usize;
+    let seeds: Vec<u64> = (0..var("OPTISERVE_SUITE_SEEDS", 3))
+        .map(|k| 11 + k)
+        .collect();
+    let outcomes = profile_all(&curves(per_class, 1), &seeds).await;
     println!("{}", report(&outcomes, true));
 }
 
