@@ -82,7 +82,7 @@ pub struct SamplerSettings {
     /// Stop when `1 + K(m*)` reaches this (3).
     pub stop_belief: f64,
     /// Stop when no candidate can plausibly be cheaper than the predicted optimum by more than
-    /// this fraction of its cost (0.015; see [`stop`]).
+    /// this fraction of its cost (0.025; see [`stop`]).
     pub stop_tolerance: f64,
     /// ... and the prediction interval of the optimum's cost is within this fraction (0.05).
     pub stop_interval: f64,
@@ -115,7 +115,7 @@ impl Default for SamplerSettings {
             cov_threshold: 0.05,
             sigma_mb: 200.0,
             stop_belief: 3.0,
-            stop_tolerance: 0.015,
+            stop_tolerance: 0.025,
             stop_interval: 0.05,
             stop_spread: 0.03,
             max_memories: 20,
@@ -406,7 +406,8 @@ pub struct SamplingResult {
     pub fit: Option<ModelSelection>,
     /// The candidate with the lowest predicted cost at or above the floor.
     pub best_memory_mb: Option<u32>,
-    /// Smallest usable memory (MB): candidates below it timed out or ran out of memory.
+    /// Smallest usable memory (MB): candidates below it timed out or ran out of memory, or lie
+    /// untried between such a failure and the smallest memory that ran.
     pub floor_mb: u32,
     /// Per memory, in the order first measured.
     pub memories: Vec<MemoryRecord>,

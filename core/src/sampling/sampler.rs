@@ -306,7 +306,7 @@ impl Sampler {
             stop: self.done.clone().unwrap_or(StopReason::Exhausted),
             fit,
             best_memory_mb,
-            floor_mb: self.floor_mb,
+            floor_mb: self.known_floor(),
             memories: self
                 .order
                 .iter()
@@ -688,6 +688,25 @@ impl Sampler {
         let noise = stop::pooled_cov(warm.iter().map(Vec::as_slice)).unwrap_or(0.0);
         let se = noise / f64::from(self.settings.samples_per_memory).sqrt();
         cv <= 3.0 + 200.0 * se
+    }
+
+    /// The floor the result reports: after failures, the smallest memory that ran (the untried
+    /// memories between it and the last failure may fail too, and an optimizer must not choose
+    /// them).
+    fn known_floor(&self) -> u32 {
+        let raised = self
+            .candidates
+            .first()
+            .is_some_and(|&lo| self.floor_mb > lo);
+        let lowest_success = self
+            .records
+            .values()
+            .find(|r| r.memory_mb >= self.floor_mb && !r.warm().is_empty())
+            .map(|r| r.memory_mb);
+        match lowest_success {
+            Some(s) if raised => s.max(self.floor_mb),
+            _ => self.floor_mb,
+        }
     }
 
     /// `m` lies between the floor, raised by failures, and the smallest memory that ran, and was

@@ -298,7 +298,14 @@ fn out_of_memory_and_timeouts_raise_the_floor() {
         }),
         _ => None,
     });
-    assert!(r.floor_mb >= 512 && r.floor_mb <= 576, "{r:#?}");
+    // The floor is a memory that ran, at or above the last failure.
+    assert!(r.floor_mb >= 512, "{r:#?}");
+    assert!(
+        r.memories
+            .iter()
+            .any(|m| m.memory_mb == r.floor_mb && !m.warm().is_empty()),
+        "{r:#?}"
+    );
     assert!(!r.stop.is_error(), "{:?}", r.stop);
     let best = r.best_memory_mb.unwrap();
     assert!(best >= r.floor_mb);

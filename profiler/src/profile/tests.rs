@@ -450,3 +450,39 @@ async fn the_budget_is_never_passed() {
         }
     }
 }
+
+/// The dry run's estimate against the run it estimates, on the example plan (9 targets: steep,
+/// ML variants with memory floors and OOM regions, payload-selected variants, throttling and
+/// failures): invocations and cost within 25%.
+#[tokio::test]
+async fn the_dry_run_estimate_matches_the_run_of_the_example_plan() {
+    let plan = app3(|t| t);
+    let estimate = estimate_plan(&plan, true, &|t| {
+        plan.plan.functions[t.function]
+            .simulate_timeout_s
+            .unwrap_or(30)
+    });
+    for seed in [7, 8] {
+        let sim = plan.sim_cloud(Some(seed));
+        let out = run(
+            &sim,
+            &plan,
+            &mut options(scratch("estimate").path(), None),
+            never(),
+        )
+        .await
+        .unwrap();
+        let invocations: u64 = out.outcomes.iter().map(|o| o.result.invocations).sum();
+        let cost: f64 = out.outcomes.iter().map(|o| o.result.cost_usd).sum();
+        let (a, b) = (
+            estimate.invocations / invocations as f64,
+            estimate.cost_usd / cost,
+        );
+        println!(
+            "seed {seed}: estimate {:.0} invocations ${:.4}, run {invocations} ${cost:.4} (×{a:.2}, ×{b:.2})",
+            estimate.invocations, estimate.cost_usd
+        );
+        assert!((0.75..=1.25).contains(&a), "invocations ×{a}");
+        assert!((0.75..=1.25).contains(&b), "cost ×{b}");
+    }
+}
