@@ -26,11 +26,24 @@
 //! over the memories `s` measured so far (σ is widened to the grid's median step on grids coarser
 //! than 200 MB, where a narrower belief could never concentrate). `1 + K` is the belief term: a Gaussian of width σ around
 //! every measured memory, so it is large where the model is already pinned down and 1 where nothing
-//! is known; minimising the product favours cheap memories that are still uncertain. The search stops
-//! when the belief at the predicted optimum `m* = argmin cost(m)` has concentrated, `1 + K(m*) ≥ 3`
-//! (about three measured memories within σ of it), or at a cap (20 memories, an invocation or a
-//! cost budget), or when every feasible candidate has been measured. These are the thesis' rules as
-//! its public artifact resolves them (see the README for where we differ).
+//! is known; minimising the product favours cheap memories that are still uncertain.
+//!
+//! **When to stop** (see [`stop`]; measured on the curve suite of `profiler/src/profile/suite.rs`,
+//! `docs/models.md`). Not before four memories have warm samples (cross-validation needs them).
+//! Then the search stops when the predicted optimum `m* = argmin cost(m)` is pinned down by one of:
+//! the belief has concentrated, `1 + K(m*) ≥ 3` (about three measured memories within σ of it, the
+//! thesis' rule); `m*` and its neighbours among the feasible candidates were measured (the rule for
+//! grids coarser than σ and for an optimum at an end of the range, where the belief cannot reach
+//! 3); or the choice is *settled*: the model's prediction interval leaves no candidate plausibly
+//! more than 2.5% cheaper than `m*` and the interval at `m*` is within 5% (the rule that ends flat
+//! cost curves). A stop is taken only when the whole curve is pinned down as well, since the
+//! optimizers use all of it: the selected model predicts the memories it leaves out within 3% plus
+//! two standard errors of a mean, no gap between measured memories spans more than a quarter of the
+//! range, and the model's mean relative standard deviation over the candidates is at most 3%;
+//! otherwise the next memory is the middle of the widest gap or the candidate where the model is
+//! least certain. An optimum between the floor raised by failures and the smallest memory that ran
+//! is measured before any stop. The caps stay: 20 memories, an invocation or a cost budget, or every
+//! feasible candidate measured.
 //!
 //! **Which model.** With fewer than four measured memories the exponential predicts (there is
 //! nothing to cross-validate on); from four on, the family with the lowest leave-one-memory-out
@@ -39,14 +52,15 @@
 //! ([`SamplingResult::fit`]) selects among every family, the table included, with every family's
 //! errors. On a CPU-share curve the cheapest memory is the knee (when the serial part is negative)
 //! or the smallest memory, and a model with a knee puts the predicted optimum, hence the next
-//! samples, around it: on curves shaped like the real functions of `docs/models.md` the search
-//! measures 8–12 memories (32–48 invocations), and the model it selects is within 0.7–1.5% of the
-//! true curve over the whole range, where the exponential alone is 2.4–8.3% off
-//! (`finds_the_knee_of_cpu_share_curves`).
+//! samples, around it (`finds_the_knee_of_cpu_share_curves`). The result lets the table compete
+//! only from 8 memories: with fewer, its straight lines between distant points win
+//! cross-validation by chance as often as on merit.
 //!
 //! **At one memory.** One discarded warm-up call after every configuration change, then
 //! `samples_per_memory` warm samples. While their coefficient of variation exceeds `cov_threshold`
-//! (0.05) more samples are **added** (never swapped in, which would bias the mean), up to
+//! (0.05) and twice the pooled coefficient of variation of the other memories (when there are
+//! any: noise that every memory shows is left to the model, which pools them, while an outlier is
+//! not), more samples are **added** (never swapped in, which would bias the mean), up to
 //! `max_extra_samples`. A cold start (the report has an Init Duration) is kept but does not count
 //! towards the warm samples nor enter the model. A timeout or an out-of-memory kill raises the memory
 //! floor above that memory (and abandons it); other failures are recorded and never counted as

@@ -667,8 +667,15 @@ impl Sampler {
                 &feasible,
                 best,
                 &self.pricing,
-                self.settings.stop_tolerance,
-                self.settings.stop_interval,
+                stop::Bounds {
+                    tolerance: self.settings.stop_tolerance,
+                    interval: self.settings.stop_interval,
+                    z: if self.pooled_noise() > self.settings.cov_threshold {
+                        stop::STOP_Z_NOISY
+                    } else {
+                        stop::STOP_Z
+                    },
+                },
             );
         settled.then_some(StopReason::Settled { memory_mb: best })
     }
@@ -679,14 +686,7 @@ impl Sampler {
         let Some(cv) = fit.cv_error_percent else {
             return false;
         };
-        let warm: Vec<Vec<f64>> = self
-            .records
-            .values()
-            .filter(|r| r.memory_mb >= self.floor_mb)
-            .map(MemoryRecord::warm)
-            .collect();
-        let noise = stop::pooled_cov(warm.iter().map(Vec::as_slice)).unwrap_or(0.0);
-        let se = noise / f64::from(self.settings.samples_per_memory).sqrt();
+        let se = self.pooled_noise() / f64::from(self.settings.samples_per_memory).sqrt();
         cv <= 3.0 + 200.0 * se
     }
 
@@ -707,6 +707,17 @@ impl Sampler {
             Some(s) if raised => s.max(self.floor_mb),
             _ => self.floor_mb,
         }
+    }
+
+    /// The pooled coefficient of variation of the memories at or above the floor (0 if none).
+    fn pooled_noise(&self) -> f64 {
+        let warm: Vec<Vec<f64>> = self
+            .records
+            .values()
+            .filter(|r| r.memory_mb >= self.floor_mb)
+            .map(MemoryRecord::warm)
+            .collect();
+        stop::pooled_cov(warm.iter().map(Vec::as_slice)).unwrap_or(0.0)
     }
 
     /// `m` lies between the floor, raised by failures, and the smallest memory that ran, and was

@@ -12,12 +12,12 @@
 //! than `m*` by more than `stop_tolerance` (2.5%) of its cost, `Δ(m) + 1.5·sd(Δ(m)) ≤ tol ·
 //! cost(m*)` for every `m`, and the prediction interval at `m*` is tight, `1.5·sd(cost(m*)) ≤
 //! stop_interval · cost(m*)` (5%): further samples could then move the choice by no more than the
-//! tolerance. This is the rule that ends flat cost curves, where the belief never concentrates
+//! tolerance (2 standard deviations instead of 1.5 when the memories' pooled CoV exceeds
+//! `cov_threshold`). This is the rule that ends flat cost curves, where the belief never concentrates
 //! because the predicted optimum wanders over a wide, nearly level valley. (With 2 standard
 //! deviations, ML-like curves on 1,536–10,240 MB still ran to the 20-memory cap in half of the
 //! rehearsals; with 1, a 10%-noise curve chose a memory 12% dearer than the optimum: see the suite
 //! in `profiler/src/profile/suite.rs`.)
-//! optimum wanders over a wide, nearly level valley.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -26,6 +26,9 @@ use crate::pricing::Pricing;
 
 /// Standard deviations of the one-sided bound (about 93%).
 pub const STOP_Z: f64 = 1.5;
+/// ... and where the memories scatter by more than the CoV threshold (the residual variance of a
+/// few samples per memory is then itself uncertain): about 97.7%.
+pub const STOP_Z_NOISY: f64 = 2.0;
 
 /// The parameters of a parametric model, and the model back from them.
 fn parameters(model: &DurationModel) -> Option<Vec<f64>> {
@@ -108,6 +111,14 @@ fn covariance(model: &DurationModel, p: &[f64], samples: &[Sample]) -> Option<DM
     cov.iter().all(|x| x.is_finite()).then_some(cov)
 }
 
+/// The settled rule's bounds: `stop_tolerance`, `stop_interval`, and the standard deviations.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub tolerance: f64,
+    pub interval: f64,
+    pub z: f64,
+}
+
 /// Is the choice of `best` among `feasible` settled (see the module documentation)?
 pub fn settled(
     model: &DurationModel,
@@ -115,9 +126,13 @@ pub fn settled(
     feasible: &[u32],
     best: u32,
     pricing: &Pricing,
-    tolerance: f64,
-    interval: f64,
+    bounds: Bounds,
 ) -> bool {
+    let Bounds {
+        tolerance,
+        interval,
+        z,
+    } = bounds;
     let Some(p) = parameters(model) else {
         return false;
     };
@@ -136,12 +151,12 @@ pub fn settled(
     let sd = |g: &DVector<f64>| (g.transpose() * &cov * g)[(0, 0)].max(0.0).sqrt();
     let c_best = cost(best);
     let g_best = grad_cost(best);
-    if STOP_Z * sd(&g_best) > interval * c_best {
+    if z * sd(&g_best) > interval * c_best {
         return false;
     }
     feasible.iter().filter(|&&m| m != best).all(|&m| {
         let g = &g_best - grad_cost(m);
-        c_best - cost(m) + STOP_Z * sd(&g) <= tolerance * c_best
+        c_best - cost(m) + z * sd(&g) <= tolerance * c_best
     })
 }
 
