@@ -611,6 +611,17 @@ impl Sampler {
             }
         }
         if let Some(stop) = self.stop_rule(fit).filter(|_| cv_ok) {
+            // Nor while untried memories lie between the floor raised by failures and the
+            // smallest memory that ran: the cheapest memory is often the smallest that works, and
+            // a model extrapolated below its samples cannot tell. Measure the gap's middle.
+            let gap: Vec<u32> = unexplored
+                .iter()
+                .copied()
+                .filter(|&m| self.untested_gap(m))
+                .collect();
+            if let Some(&m) = gap.get(gap.len() / 2) {
+                return Ok(m);
+            }
             // Nor while a gap wider than a quarter of the range is unmeasured: a model's shape between
             // distant points (a knee) is a guess there.
             if self.widest_gap() * 4 > self.range_above_floor()
@@ -634,7 +645,9 @@ impl Sampler {
                     }
                     return Err(stop);
                 }
-                None => return self.bisect(&unexplored).ok_or(stop),
+                // Parameters the samples cannot identify (a curve flat over every sample): the
+                // cross-validated error, checked above, is what remains.
+                None => return Err(stop),
             }
         }
         unexplored
