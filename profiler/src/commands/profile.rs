@@ -17,12 +17,8 @@ use crate::cloud::{Lambda, RetryPolicy, RetryStats, retry};
 use crate::plan::{LoadedPlan, Target};
 use crate::profile::{
     Checkpoint, CloudFailure, ProgressMode, Reporter, RunOptions, RunOutput, build_bundle_with,
-    describe_stop,
+    describe_stop, estimate_plan,
 };
-
-/// Memories a search typically measures (seeds included); measured on the sampler-quality
-/// curves, see the README.
-pub const TYPICAL_MEMORIES: u64 = 7;
 
 pub fn run(args: &ProfileArgs) -> anyhow::Result<ExitCode> {
     let mut plan = crate::plan::load(&args.plan, args.workflow_from.as_deref(), args.simulate)?;
@@ -131,9 +127,10 @@ async fn go<C: Lambda>(
         Format::Human if std::io::stderr().is_terminal() => ProgressMode::Human,
         Format::Human => ProgressMode::Quiet,
     };
-    let settings = plan.plan.sampler_settings();
-    let estimate =
-        plan.targets.len() as u64 * TYPICAL_MEMORIES * u64::from(settings.samples_per_memory + 1);
+    // The progress bar's total: the rehearsed number of invocations (the timeout only bills).
+    let estimate = estimate_plan(plan, args.simulate, &|_| 3)
+        .invocations
+        .round() as u64;
     let mut opts = RunOptions {
         checkpoint_path: checkpoint_path.clone(),
         resume,
@@ -497,12 +494,7 @@ async fn dry_run<C: Lambda>(
         };
         let cost = |m: u32| plan.pricing.invocation_cost(f64::from(m), duration(m));
         let seeds = seeds(t);
-        let seed_cost: f64 = seeds.iter().map(|&m| cost(m) * per_memory as f64).sum();
-        let mean_cost =
-            t.candidates.iter().map(|&m| cost(m)).sum::<f64>() / t.candidates.len().max(1) as f64;
         let max_cost = t.candidates.iter().map(|&m| cost(m)).fold(0.0, f64::max);
-        let typical_memories = TYPICAL_MEMORIES.min(t.candidates.len() as u64);
-        let extra = typical_memories.saturating_sub(seeds.len() as u64);
         let max_memories = (settings.max_memories as u64).min(t.candidates.len() as u64);
         targets.push(DryRunTarget {
             function: t.function_id.clone(),
@@ -516,17 +508,32 @@ async fn dry_run<C: Lambda>(
             seeds_mb: seeds.clone(),
             select: t.selector.env.clone(),
             select_payload: t.selector.payload.clone(),
-            typical_invocations: typical_memories.max(seeds.len() as u64) * per_memory,
+            typical_invocations: 0,
             max_invocations: max_memories * per_memory_max,
-            typical_cost_usd: seed_cost + extra as f64 * per_memory as f64 * mean_cost,
+            typical_cost_usd: 0.0,
             max_cost_usd: max_memories as f64 * per_memory_max as f64 * max_cost,
             durations_from: from,
         });
     }
+    // The typical run: the sampler rehearsed against what is known of each function.
+    let estimate = estimate_plan(
+        plan,
+        args.simulate,
+        &|t: &Target| match (&t.truth, args.simulate) {
+            (Some(_), true) => plan.plan.functions[t.function]
+                .simulate_timeout_s
+                .unwrap_or(30),
+            _ => timeouts.get(&t.resource).copied().unwrap_or(3),
+        },
+    );
+    for (d, e) in targets.iter_mut().zip(&estimate.targets) {
+        d.typical_invocations = e.invocations.round() as u64;
+        d.typical_cost_usd = e.cost_usd;
+    }
     let d = DryRun {
-        typical_invocations: targets.iter().map(|t| t.typical_invocations).sum(),
+        typical_invocations: estimate.invocations.round() as u64,
         max_invocations: targets.iter().map(|t| t.max_invocations).sum(),
-        typical_cost_usd: targets.iter().map(|t| t.typical_cost_usd).sum(),
+        typical_cost_usd: estimate.cost_usd,
         max_cost_usd: targets.iter().map(|t| t.max_cost_usd).sum(),
         budget_invocations: plan.plan.max_invocations,
         budget_usd: plan.plan.max_cost_usd,

@@ -30,10 +30,13 @@ use crate::plan::{LoadedPlan, Target};
 mod budget;
 mod bundle;
 mod checkpoint;
+mod estimate;
 #[cfg(test)]
 mod payload_tests;
 mod progress;
 mod restore;
+#[cfg(test)]
+mod suite;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +45,7 @@ use budget::{Budget, MAX_INIT_MS, MAX_TIMEOUT_S, batch_cost, invocation_cost};
 pub use bundle::build_bundle;
 pub use bundle::build_bundle_with;
 pub use checkpoint::{BatchRecord, Checkpoint};
+pub use estimate::estimate_plan;
 pub use progress::{ProgressMode, Reporter};
 pub use restore::restore_all;
 use restore::restore_one;
@@ -567,6 +571,7 @@ fn check_memory(inv: Invocation, memory_mb: u32, log: Option<&str>) -> Invocatio
 pub fn describe_stop(stop: &StopReason) -> String {
     match stop {
         StopReason::Converged { memory_mb } => format!("converged at {memory_mb} MB"),
+        StopReason::Settled { memory_mb } => format!("settled at {memory_mb} MB"),
         StopReason::MemoryCap => "memory cap reached".into(),
         StopReason::InvocationCap => "invocation budget spent".into(),
         StopReason::CostCap => "cost budget spent".into(),

@@ -1,6 +1,5 @@
 //! The profiling run on the simulated cloud: end to end, fault injection (throttling, transient
-//! errors, failing invocations, a crash then a resume, Ctrl-C), and the sampler's quality on known
-//! curves.
+//! errors, failing invocations, a crash then a resume, Ctrl-C); the sampler's quality is `suite.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -392,145 +391,6 @@ async fn a_function_that_always_fails_stops_the_run_and_is_restored() {
     assert_restored(&sim, &before);
 }
 
-/// The sampler's quality on known curves (the README quotes this table): on each simulated
-/// function the memory the profile recommends costs within 5% of the true optimum, with fewer
-/// invocations than a 64 MB sweep of the same range (3 samples + 1 warm-up per memory). The
-/// curves are the thesis' exponentials and Lambda CPU-share curves shaped like the real functions
-/// of `docs/models.md`; the model family is selected as `profile` does by default.
-#[tokio::test]
-async fn sampler_quality_on_known_curves() {
-    use optiserve_core::model::{CpuShareModel, DurationModel, ExpModel};
-    let exp = |a, b, g| DurationModel::Exponential(ExpModel::new(a, b, g));
-    let cpu =
-        |s, c, k, p| DurationModel::CpuShare(CpuShareModel::new(s, c, k).with_parallel_fraction(p));
-    let mut curves: Vec<(String, DurationModel)> = vec![
-        ("app3 f1".into(), exp(180.0, 2600.0, 1.0 / 420.0)),
-        ("cpu-bound".into(), exp(40.0, 9000.0, 0.004)),
-        ("io-bound".into(), exp(900.0, 400.0, 0.002)),
-        ("slow decay".into(), exp(300.0, 6000.0, 0.0008)),
-        ("share f1 (disk)".into(), cpu(-103.6, 407.5, 865.0, 0.0)),
-        ("share f2".into(), cpu(-4.4, 205.5, 1755.0, 0.0)),
-        ("share f4 (net)".into(), cpu(443.4, 415.1, 1728.0, 0.5)),
-        ("share f6".into(), cpu(-12.2, 491.6, 1781.0, 0.0)),
-    ];
-    // Seeded random curves over the magnitudes of the thesis' functions.
-    let mut x: u64 = 0x5eed;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
-    for k in 0..36 {
-        let a = 20.0 * (100.0f64).powf(next());
-        let b = 200.0 * (100.0f64).powf(next());
-        let g = 0.0005 * (20.0f64).powf(next());
-        curves.push((format!("random {k}"), exp(a, b, g)));
-    }
-    // And random CPU-share curves: serial 0–500 ms, CPU part 50–5,000 ms, knees 600–2,400 MB.
-    for k in 0..12 {
-        let s = 500.0 * next();
-        let c = 50.0 * (100.0f64).powf(next());
-        let knee = (600.0 + 1800.0 * next()).round();
-        curves.push((format!("random share {k}"), cpu(s, c, knee, 0.0)));
-    }
-    let mut rows = Vec::new();
-    for (name, truth) in &curves {
-        let curve = match truth {
-            DurationModel::Exponential(m) => format!(
-                "alpha_ms = {}, beta_ms = {}, gamma_per_mb = {}",
-                m.alpha_ms, m.beta_ms, m.gamma_per_mb
-            ),
-            DurationModel::CpuShare(m) => format!(
-                "cpu_share = {{ serial_ms = {}, cpu_ms = {}, knee_mb = {}, parallel_fraction = {} }}",
-                m.serial_ms, m.cpu_ms, m.knee_mb, m.parallel_fraction
-            ),
-            DurationModel::Table(_) => unreachable!("no table curves"),
-        };
-        let text = format!(
-            "samples = 3\nconcurrency = 2\nmemory = {{ min_mb = 128, max_mb = 3008, step_mb = 64 }}\n\
-             [simulate]\nseed = 11\nnoise_cov = 0.03\ncold_start_rate = 0.05\n\
-             [[functions]]\nid = \"fn\"\nsimulate = {{ {curve} }}\nsimulate_timeout_s = 900\n"
-        );
-        let plan = parse(&text, &root().join("quality.plan.toml"), None, true).unwrap();
-        let sim = plan.sim_cloud(None);
-        let out = run(
-            &sim,
-            &plan,
-            &mut options(scratch("quality").path(), None),
-            never(),
-        )
-        .await
-        .unwrap();
-        let r = &out.outcomes[0].result;
-        let cost = |m: u32| {
-            plan.pricing
-                .invocation_cost(f64::from(m), truth.duration_ms(f64::from(m)))
-        };
-        let candidates = &plan.targets[0].candidates;
-        let best = candidates
-            .iter()
-            .map(|&m| cost(m))
-            .fold(f64::INFINITY, f64::min);
-        let chosen = r.best_memory_mb.unwrap();
-        let fit = r.fit.as_ref().unwrap();
-        let model_mape = candidates
-            .iter()
-            .map(|&m| {
-                let t = truth.duration_ms(f64::from(m));
-                (fit.model.duration_ms(f64::from(m)) - t).abs() / t
-            })
-            .sum::<f64>()
-            / candidates.len() as f64
-            * 100.0;
-        let sweep = candidates.len() as u64 * 4;
-        rows.push((
-            name.clone(),
-            cost(chosen) / best,
-            r.invocations,
-            sweep,
-            fit.mape_percent,
-            model_mape,
-            r.memories.len(),
-            fit.family.name(),
-            matches!(truth, DurationModel::CpuShare(_)),
-        ));
-    }
-    println!(
-        "curve               cost/optimum  calls  sweep  ratio  model        fit MAPE  model vs truth  memories"
-    );
-    for (name, q, n, sweep, mape, truth_mape, mems, family, _) in &rows {
-        println!(
-            "{name:<19} {q:>12.4}  {n:>5}  {sweep:>5}  {:>5.2}  {family:<11}  {mape:>7.2}%  {truth_mape:>13.2}%  {mems:>8}",
-            *n as f64 / *sweep as f64
-        );
-    }
-    for (label, share) in [("exponential", false), ("CPU-share", true), ("all", true)] {
-        let group: Vec<_> = rows
-            .iter()
-            .filter(|r| label == "all" || r.8 == share)
-            .collect();
-        let k = group.len() as f64;
-        let worst = group.iter().map(|r| r.1).fold(0.0, f64::max);
-        let calls = group.iter().map(|r| r.2 as f64).sum::<f64>() / k;
-        let ratio = group.iter().map(|r| r.2 as f64 / r.3 as f64).sum::<f64>() / k;
-        let mape = group.iter().map(|r| r.4).sum::<f64>() / k;
-        let truth_mape = group.iter().map(|r| r.5).sum::<f64>() / k;
-        let mems = group.iter().map(|r| r.6 as f64).sum::<f64>() / k;
-        println!(
-            "summary ({label} curves): {} curves, worst cost/optimum {worst:.4}, mean {calls:.1} invocations (sweep 184), ratio {ratio:.3}, fit MAPE {mape:.2}%, model vs truth {truth_mape:.2}%, {mems:.1} memories",
-            group.len()
-        );
-    }
-    for (name, q, n, sweep, ..) in &rows {
-        assert!(
-            *q <= 1.05,
-            "{name}: the chosen memory costs {q}x the optimum"
-        );
-        assert!(n < sweep, "{name}: {n} invocations, a sweep takes {sweep}");
-    }
-}
-
 /// The budget is a hard limit: whatever `samples` and `concurrency` ask for, no more invocations
 /// reach the cloud than `max_invocations`, and what they are billed stays within `max_cost_usd`
 /// (every invocation is in the checkpoint, so the cloud's count and the recorded cost agree).
@@ -588,5 +448,41 @@ async fn the_budget_is_never_passed() {
             assert!(cost <= cap, "{samples}/{concurrency}: ${cost} > ${cap}");
             assert!(invoked > 0);
         }
+    }
+}
+
+/// The dry run's estimate against the run it estimates, on the example plan (9 targets: steep,
+/// ML variants with memory floors and OOM regions, payload-selected variants, throttling and
+/// failures): invocations and cost within 25%.
+#[tokio::test]
+async fn the_dry_run_estimate_matches_the_run_of_the_example_plan() {
+    let plan = app3(|t| t);
+    let estimate = estimate_plan(&plan, true, &|t| {
+        plan.plan.functions[t.function]
+            .simulate_timeout_s
+            .unwrap_or(30)
+    });
+    for seed in [7, 8] {
+        let sim = plan.sim_cloud(Some(seed));
+        let out = run(
+            &sim,
+            &plan,
+            &mut options(scratch("estimate").path(), None),
+            never(),
+        )
+        .await
+        .unwrap();
+        let invocations: u64 = out.outcomes.iter().map(|o| o.result.invocations).sum();
+        let cost: f64 = out.outcomes.iter().map(|o| o.result.cost_usd).sum();
+        let (a, b) = (
+            estimate.invocations / invocations as f64,
+            estimate.cost_usd / cost,
+        );
+        println!(
+            "seed {seed}: estimate {:.0} invocations ${:.4}, run {invocations} ${cost:.4} (×{a:.2}, ×{b:.2})",
+            estimate.invocations, estimate.cost_usd
+        );
+        assert!((0.75..=1.25).contains(&a), "invocations ×{a}");
+        assert!((0.75..=1.25).contains(&b), "cost ×{b}");
     }
 }
