@@ -51,6 +51,9 @@ struct Behaviour {
     timeout_ms: f64,
     /// Bill every invocation at this duration instead (an upper bound), ms.
     billed_ms: Option<f64>,
+    /// The weighted payloads' mix as a multiple of the curve (what the sampler sees of a
+    /// round: its weighted mean; 1 for one payload).
+    scale: f64,
 }
 
 /// Estimates the whole plan. `simulate`: use the simulated cloud's description of the functions;
@@ -67,11 +70,35 @@ pub fn estimate_plan(
         .iter()
         .map(|t| {
             let timeout_ms = f64::from(timeout_s(t)) * 1000.0;
-            let b = match (&t.truth, simulate) {
+            let mut b = match (&t.truth, simulate) {
                 (Some(truth), true) => from_truth(truth, &sim, timeout_ms),
                 _ => representative(t, timeout_ms),
             };
-            estimate_target(plan, t, &settings, &b, sim.seed)
+            // Weighted payloads: every sample is a round of one invocation per payload, the
+            // sampler sees the round's weighted mean, and the round bills each payload's own
+            // duration (on the simulated cloud, the curve times the payload's scale).
+            let rounds = t.payloads.len().max(1) as f64;
+            let (mix, each) = if simulate {
+                (
+                    t.payloads.iter().map(|p| p.weight * p.simulate_scale).sum(),
+                    t.payloads.iter().map(|p| p.simulate_scale).sum::<f64>() / rounds,
+                )
+            } else {
+                (1.0, 1.0)
+            };
+            b.scale = if mix > 0.0 { mix } else { 1.0 };
+            let mut e = estimate_target(plan, t, &settings, &b, sim.seed);
+            if rounds > 1.0 {
+                e.invocations *= rounds;
+                e.most_invocations = (e.most_invocations as f64 * rounds) as u64;
+                e.cost_usd *= rounds
+                    * if b.billed_ms.is_some() {
+                        1.0
+                    } else {
+                        each / b.scale
+                    };
+            }
+            e
         })
         .collect();
     let mut invocations: f64 = targets.iter().map(|t| t.invocations).sum();
@@ -113,6 +140,7 @@ fn from_truth(truth: &SimTruth, sim: &SimSettings, timeout_ms: f64) -> Behaviour
         min_memory_mb: truth.min_memory_mb,
         timeout_ms,
         billed_ms: None,
+        scale: 1.0,
     }
 }
 
@@ -133,6 +161,7 @@ fn representative(t: &Target, timeout_ms: f64) -> Behaviour {
         min_memory_mb: None,
         timeout_ms: f64::INFINITY,
         billed_ms: Some(timeout_ms),
+        scale: 1.0,
     }
 }
 
@@ -178,7 +207,8 @@ fn estimate_target(
                     warm += 1;
                 }
                 let m = r.memory_mb;
-                let d = (b.curve.duration_ms(f64::from(m))
+                let d = (b.scale
+                    * b.curve.duration_ms(f64::from(m))
                     * (1.0 + b.noise_cov * normal(&mut rng)).max(0.05))
                 .max(0.5);
                 let init = cold.then(|| b.init_ms * (1.0 + 0.1 * normal(&mut rng)).max(0.2));

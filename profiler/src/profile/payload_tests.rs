@@ -280,3 +280,34 @@ state_machine = { arn = "arn:aws:states:us-east-1:1:stateMachine:app", states = 
 fn plan_err(text: &str) -> LoadedPlan {
     plan(text)
 }
+
+/// The dry run counts a round of one invocation per payload and bills each payload's own
+/// durations: its estimate is within 25% of the run.
+#[tokio::test]
+async fn the_dry_run_estimate_counts_every_payload() {
+    let plan = plan(PLAN);
+    let estimate = estimate_plan(&plan, true, &|_| 30);
+    let sim = plan.sim_cloud(None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &sim,
+        &plan,
+        &mut options(dir.path(), None),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let made = invocations(&sim) as f64;
+    let cost: f64 = out.outcomes.iter().map(|o| o.result.cost_usd).sum();
+    let (a, b) = (estimate.invocations / made, estimate.cost_usd / cost);
+    assert!(
+        (0.75..=1.25).contains(&a),
+        "invocations ×{a}: estimate {} run {made}",
+        estimate.invocations
+    );
+    assert!(
+        (0.75..=1.25).contains(&b),
+        "cost ×{b}: estimate {} run {cost}",
+        estimate.cost_usd
+    );
+}
