@@ -1680,7 +1680,6 @@ fn resolve_refuses_memory_out_of_range() {
     assert_eq!(resolved[1], app.deployed[1]);
 }
 
-
 /// Weighted payloads with their samples validate (the table's payload rows each break one thing).
 #[test]
 fn weighted_payloads_validate() {
