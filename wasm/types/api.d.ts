@@ -1165,7 +1165,7 @@ export interface Infeasibility {
   message: string;
 }
 /**
- * What a tail-aware answer adds to a [`Solution`].
+ * What a tail-aware answer adds to a `Solution`.
  */
 export interface TailReport {
   /**

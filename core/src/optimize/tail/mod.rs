@@ -134,7 +134,7 @@ pub struct Certification {
     pub checks: Vec<TailCheck>,
 }
 
-/// What a tail-aware answer adds to a [`Solution`](super::Solution).
+/// What a tail-aware answer adds to a `Solution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TailReport {
     /// Scenarios the problem was solved on.
