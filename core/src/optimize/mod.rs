@@ -887,19 +887,24 @@ mod tests {
         }
     }
 
-    /// The front by brute force: every configuration, then a quadratic filter.
+    /// The front by brute force: every configuration, then a quadratic filter. Figures that
+    /// differ only by rounding (relative 1e-12: sums of the same terms in another order) are
+    /// equal, as they are for the front's own dominance test.
     fn brute_front(app: &Application) -> Vec<(f64, f64, f64)> {
         let full = SearchSpace::full(app);
         let mut all = Vec::new();
         brute::for_each(&full, |_, m| all.push(*m));
+        let slack = |x: f64| 1e-12 * x.abs().max(1.0);
+        let le = |x: f64, y: f64| x <= y + slack(y);
+        let lt = |x: f64, y: f64| x < y - slack(y);
         let dominated = |b: &Metrics| {
             all.iter().any(|a| {
-                a.latency_ms <= b.latency_ms
-                    && a.cost_usd_per_million <= b.cost_usd_per_million
-                    && a.accuracy >= b.accuracy
-                    && (a.latency_ms < b.latency_ms
-                        || a.cost_usd_per_million < b.cost_usd_per_million
-                        || a.accuracy > b.accuracy)
+                le(a.latency_ms, b.latency_ms)
+                    && le(a.cost_usd_per_million, b.cost_usd_per_million)
+                    && le(b.accuracy, a.accuracy)
+                    && (lt(a.latency_ms, b.latency_ms)
+                        || lt(a.cost_usd_per_million, b.cost_usd_per_million)
+                        || lt(b.accuracy, a.accuracy))
             })
         };
         let mut front: Vec<(f64, f64, f64)> = all
