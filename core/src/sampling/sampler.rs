@@ -707,19 +707,24 @@ impl Sampler {
     /// memories between it and the last failure may fail too, and an optimizer must not choose
     /// them).
     fn known_floor(&self) -> u32 {
+        self.lowest_success_over_raised_floor()
+            .map_or(self.floor_mb, |s| s.max(self.floor_mb))
+    }
+
+    /// When failures raised the floor above the smallest candidate: the smallest memory at or
+    /// above it that ran.
+    fn lowest_success_over_raised_floor(&self) -> Option<u32> {
         let raised = self
             .candidates
             .first()
             .is_some_and(|&lo| self.floor_mb > lo);
-        let lowest_success = self
-            .records
+        if !raised {
+            return None;
+        }
+        self.records
             .values()
             .find(|r| r.memory_mb >= self.floor_mb && !r.warm().is_empty())
-            .map(|r| r.memory_mb);
-        match lowest_success {
-            Some(s) if raised => s.max(self.floor_mb),
-            _ => self.floor_mb,
-        }
+            .map(|r| r.memory_mb)
     }
 
     /// The pooled coefficient of variation of the memories at or above the floor (0 if none).
@@ -736,16 +741,10 @@ impl Sampler {
     /// `m` lies between the floor, raised by failures, and the smallest memory that ran, and was
     /// not tried: it may fail too.
     fn untested_gap(&self, m: u32) -> bool {
-        let raised = self
-            .candidates
-            .first()
-            .is_some_and(|&lo| self.floor_mb > lo);
-        let lowest_success = self
-            .records
-            .values()
-            .find(|r| r.memory_mb >= self.floor_mb && !r.warm().is_empty())
-            .map(|r| r.memory_mb);
-        raised && !self.measured(m) && lowest_success.is_some_and(|s| m < s)
+        !self.measured(m)
+            && self
+                .lowest_success_over_raised_floor()
+                .is_some_and(|s| m < s)
     }
 
     fn samples_at_or_above_floor(&self) -> Vec<Sample> {
